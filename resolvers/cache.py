@@ -1,0 +1,193 @@
+"""The shared cache under the loaders: upstream records, keyed per tenant and credential.
+
+Every entry is keyed by ``CacheKey(tenant, resource, key)`` where ``tenant`` is the Kickserv account plus
+a fingerprint of the credential (never the credential itself), so two credentials never share an entry,
+even on one account: an employee limited to their assignments must not see what an admin's call cached.
+
+Entries live for a time-to-live chosen by resource class (reference data longer, money short) and then
+stay around for a stale window: when Kickserv is down, a stale value is served rather than an error
+(stale-if-error). Failures are never cached. Identical reads in flight at the same time, from any
+requests, share one upstream call (single-flight); the shared call runs in its own task so a waiter that
+goes away (a client disconnect) does not cancel it for the others.
+
+The store behind the cache is a small async protocol so a Redis store can replace the in-process one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Hashable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Protocol, TypeVar
+
+from cachetools import TLRUCache
+
+T = TypeVar("T")
+
+
+class ResourceClass(StrEnum):
+    """How long a kind of upstream data may be reused before it is fetched again."""
+
+    REFERENCE = "reference"  # employees, job types, charge types, items, vendors
+    RECORD = "record"  # customers, jobs, tasks, notes
+    MONEY = "money"  # invoices, payments, balances
+
+
+DEFAULT_TTLS: dict[ResourceClass, float] = {
+    ResourceClass.REFERENCE: 600.0,
+    ResourceClass.RECORD: 60.0,
+    ResourceClass.MONEY: 15.0,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class CacheKey:
+    """Where one upstream answer is kept: tenant (account + credential fingerprint), resource, key."""
+
+    tenant: str
+    resource: str
+    key: Hashable
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    value: Any
+    fresh_until: float
+    stale_until: float
+
+
+class CacheStore(Protocol):
+    """The storage behind ``SharedCache`` (in process now; Redis is another implementation)."""
+
+    async def get(self, key: CacheKey) -> Entry | None: ...
+
+    async def set(self, key: CacheKey, entry: Entry) -> None: ...
+
+    async def delete(self, key: CacheKey) -> None: ...
+
+    async def delete_resources(self, tenant: str, resources: frozenset[str]) -> int: ...
+
+
+class MemoryStore:
+    """A bounded in-process store: least recently used entries go first, expired ones on access."""
+
+    def __init__(self, maxsize: int = 50_000, clock: Callable[[], float] = time.monotonic) -> None:
+        self._entries: TLRUCache[CacheKey, Entry] = TLRUCache(
+            maxsize=maxsize, ttu=lambda _key, entry, _now: entry.stale_until, timer=clock
+        )
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    async def get(self, key: CacheKey) -> Entry | None:
+        return self._entries.get(key)
+
+    async def set(self, key: CacheKey, entry: Entry) -> None:
+        self._entries[key] = entry
+
+    async def delete(self, key: CacheKey) -> None:
+        self._entries.pop(key, None)
+
+    async def delete_resources(self, tenant: str, resources: frozenset[str]) -> int:
+        doomed = [
+            k for k in list(self._entries.keys()) if k.tenant == tenant and k.resource in resources
+        ]
+        for key in doomed:
+            self._entries.pop(key, None)
+        return len(doomed)
+
+
+@dataclass(slots=True)
+class CacheCounters:
+    """Process-wide counters (for metrics); per-request figures live in ``UpstreamStats``."""
+
+    hits: int = 0
+    misses: int = 0
+    shared: int = 0
+    stale_served: int = 0
+
+
+class Outcome(StrEnum):
+    HIT = "hit"  # served from the store
+    SHARED = "shared"  # joined an identical call already in flight
+    FETCHED = "fetched"  # this caller made the upstream call
+    STALE = "stale"  # upstream failed, a stale value was served
+
+
+@dataclass
+class SharedCache:
+    """Read-through cache with per-class TTLs, stale-if-error and single-flight."""
+
+    store: CacheStore = field(default_factory=MemoryStore)
+    ttls: dict[ResourceClass, float] = field(default_factory=lambda: dict(DEFAULT_TTLS))
+    stale_for: float = 300.0
+    is_outage: Callable[[BaseException], bool] = lambda _exc: False
+    clock: Callable[[], float] = time.monotonic
+    enabled: bool = True
+    counters: CacheCounters = field(default_factory=CacheCounters)
+    _inflight: dict[CacheKey, asyncio.Task[Any]] = field(default_factory=dict, repr=False)
+
+    async def get_or_fetch(
+        self,
+        key: CacheKey,
+        fetch: Callable[[], Awaitable[T]],
+        resource_class: ResourceClass,
+    ) -> tuple[T, Outcome]:
+        """Return the cached value for ``key``, or fetch it once however many callers ask."""
+        if not self.enabled:
+            return await fetch(), Outcome.FETCHED
+        now = self.clock()
+        entry = await self.store.get(key)
+        if entry is not None and now < entry.fresh_until:
+            self.counters.hits += 1
+            value: T = entry.value
+            return value, Outcome.HIT
+        task = self._inflight.get(key)
+        if task is not None:
+            self.counters.shared += 1
+            return await asyncio.shield(task), Outcome.SHARED
+        self.counters.misses += 1
+        task = asyncio.ensure_future(self._fetch_and_store(key, fetch, resource_class))
+        self._inflight[key] = task
+        task.add_done_callback(lambda _t: self._inflight.pop(key, None))
+        try:
+            return await asyncio.shield(task), Outcome.FETCHED
+        except Exception as exc:
+            if entry is not None and self.is_outage(exc):
+                self.counters.stale_served += 1
+                stale: T = entry.value
+                return stale, Outcome.STALE
+            raise
+
+    async def _fetch_and_store(
+        self, key: CacheKey, fetch: Callable[[], Awaitable[T]], resource_class: ResourceClass
+    ) -> T:
+        value = await fetch()
+        await self.put(key, value, resource_class)
+        return value
+
+    async def peek(self, key: CacheKey) -> Any | None:
+        """The fresh cached value for ``key`` if any, without fetching."""
+        if not self.enabled:
+            return None
+        entry = await self.store.get(key)
+        if entry is not None and self.clock() < entry.fresh_until:
+            return entry.value
+        return None
+
+    async def put(self, key: CacheKey, value: Any, resource_class: ResourceClass) -> None:
+        """Store ``value`` (used by fetches and to prime what a response already carried)."""
+        if not self.enabled:
+            return
+        now = self.clock()
+        fresh_until = now + self.ttls[resource_class]
+        await self.store.set(key, Entry(value, fresh_until, fresh_until + self.stale_for))
+
+    async def invalidate(self, tenant: str, *resources: str) -> int:
+        """Forget every entry of these resources for one tenant (after a write)."""
+        return await self.store.delete_resources(tenant, frozenset(resources))
+
+    async def forget(self, key: CacheKey) -> None:
+        await self.store.delete(key)

@@ -1,0 +1,56 @@
+"""What one GraphQL request cost upstream: calls, pages, cache hits, time spent waiting on Kickserv.
+
+The numbers belong to the request whose code made the call. The kickserv client reports every HTTP
+attempt through its ``on_response`` hook; that hook reads the current request's ``UpstreamStats`` from a
+context variable, which asyncio copies into the tasks a request starts (single-flight fetches included).
+"""
+
+from __future__ import annotations
+
+import contextvars
+from dataclasses import dataclass, field
+
+
+@dataclass(slots=True)
+class UpstreamStats:
+    calls: int = 0
+    pages: int = 0
+    cache_hits: int = 0
+    shared: int = 0
+    ms: float = 0.0
+    rounds: int = 0
+    _open_rounds: int = field(default=0, repr=False)
+
+    def as_extension(self) -> dict[str, int | float]:
+        return {
+            "calls": self.calls,
+            "pages": self.pages,
+            "cacheHits": self.cache_hits,
+            "ms": round(self.ms, 1),
+        }
+
+
+current_stats: contextvars.ContextVar[UpstreamStats | None] = contextvars.ContextVar(
+    "kickserv_graph_upstream_stats", default=None
+)
+
+
+def record_call(elapsed_seconds: float) -> None:
+    stats = current_stats.get()
+    if stats is not None:
+        stats.calls += 1
+        stats.ms += elapsed_seconds * 1000.0
+
+
+def record_page() -> None:
+    stats = current_stats.get()
+    if stats is not None:
+        stats.pages += 1
+
+
+def record_cache_hit(shared: bool = False) -> None:
+    stats = current_stats.get()
+    if stats is not None:
+        stats.cache_hits += 1
+        if shared:
+            stats.shared += 1
