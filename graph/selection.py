@@ -1,0 +1,34 @@
+"""Which fields a query asks of an object, so a resolver can pick the cheapest source.
+
+Kickserv embeds small "glue" records (a task's customer, an invoice's customer, a task's employees). When
+the query only asks what the glue carries, fetching the full record would be a wasted upstream call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from strawberry.types import Info
+from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField, Selection
+
+
+def _names(selections: Iterable[Selection], into: set[str]) -> set[str]:
+    for selection in selections:
+        if isinstance(selection, SelectedField):
+            into.add(selection.name)
+        elif isinstance(selection, FragmentSpread | InlineFragment):
+            _names(selection.selections, into)
+    return into
+
+
+def requested_fields(info: Info) -> frozenset[str]:
+    """Names of the fields selected on the value this resolver returns (fragments flattened)."""
+    names: set[str] = set()
+    for field in info.selected_fields:
+        _names(field.selections, names)
+    return frozenset(names)
+
+
+def only_asks_for(info: Info, available: frozenset[str]) -> bool:
+    """True when every field selected on the returned value is in ``available``."""
+    return requested_fields(info) <= available
