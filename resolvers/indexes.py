@@ -1,0 +1,155 @@
+"""Client-side indexes for lookups Kickserv lacks (an invoice by id, the customer of a global id, ...).
+
+An index is built from a listing: the first page tells the page count, the rest are fetched
+concurrently. It is kept per tenant and credential (what one credential may see another may not), and:
+
+- a lookup of a known key costs nothing;
+- a miss triggers ONE bounded refresh from the front of the listing (Kickserv lists newest first, so new
+  records sit on the first pages), never a rescan per lookup, and misses within ``refresh_interval`` of
+  the last refresh are answered "not found" without touching Kickserv;
+- after ``ttl`` the next lookup rebuilds it completely (records change, not only appear);
+- what is stored is a projection chosen by the caller, so a 100,000-invoice index stays small.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Generic, Protocol, TypeVar
+
+R = TypeVar("R")  # upstream record
+V = TypeVar("V")  # what the index keeps
+R_co = TypeVar("R_co", covariant=True)
+
+
+class PageLike(Protocol[R_co]):
+    @property
+    def items(self) -> Sequence[R_co]: ...
+
+    @property
+    def per_page(self) -> int: ...
+
+    @property
+    def total_pages(self) -> int | None: ...
+
+    @property
+    def total_entries(self) -> int | None: ...
+
+
+FetchPage = Callable[[int, int], Awaitable[PageLike[R]]]
+
+
+@dataclass(slots=True)
+class IndexCounters:
+    builds: int = 0
+    refreshes: int = 0
+    pages_fetched: int = 0
+    suppressed_refreshes: int = 0
+
+
+@dataclass
+class ListingIndex(Generic[R, V]):
+    """key -> projection of every record of one Kickserv listing."""
+
+    fetch_page: FetchPage[R]
+    key: Callable[[R], Hashable]
+    project: Callable[[R], V]
+    per_page: int = 100
+    ttl: float = 120.0
+    refresh_interval: float = 5.0
+    max_refresh_pages: int = 4
+    clock: Callable[[], float] = time.monotonic
+    counters: IndexCounters = field(default_factory=IndexCounters)
+    _values: dict[Hashable, V] = field(default_factory=dict, repr=False)
+    _order: list[Hashable] = field(default_factory=list, repr=False)
+    _built_at: float | None = field(default=None, repr=False)
+    _refreshed_at: float = field(default=float("-inf"), repr=False)
+    _total_entries: int | None = field(default=None, repr=False)
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
+
+    @property
+    def size(self) -> int:
+        return len(self._values)
+
+    def invalidate(self) -> None:
+        """Drop everything: the next lookup rebuilds (used after writes that change the listing)."""
+        self._built_at = None
+
+    def put(self, record: R) -> None:
+        """Prime one record seen elsewhere (a write's answer, a detail fetch)."""
+        k = self.key(record)
+        if k not in self._values:
+            self._order.insert(0, k)
+        self._values[k] = self.project(record)
+
+    async def get_many(self, keys: Sequence[Hashable]) -> list[V | None]:
+        await self._ensure_built()
+        missing = [k for k in keys if k not in self._values]
+        if missing:
+            await self._refresh_for_misses()
+        return [self._values.get(k) for k in keys]
+
+    async def values(self) -> list[V]:
+        """Every value, in listing order (newest first)."""
+        await self._ensure_built()
+        return [self._values[k] for k in self._order if k in self._values]
+
+    async def _ensure_built(self) -> None:
+        if self._built_at is not None and self.clock() - self._built_at < self.ttl:
+            return
+        async with self._lock:
+            if self._built_at is not None and self.clock() - self._built_at < self.ttl:
+                return
+            await self._build()
+
+    async def _build(self) -> None:
+        first = await self._fetch(1)
+        pages = [first]
+        total_pages = first.total_pages or 1
+        if total_pages > 1:
+            rest = await asyncio.gather(*(self._fetch(n) for n in range(2, total_pages + 1)))
+            pages.extend(rest)
+        values: dict[Hashable, V] = {}
+        order: list[Hashable] = []
+        for page in pages:
+            self._absorb(page.items, values, order)
+        self._values, self._order = values, order
+        self._total_entries = first.total_entries
+        self._built_at = self._refreshed_at = self.clock()
+        self.counters.builds += 1
+
+    async def _refresh_for_misses(self) -> None:
+        if self.clock() - self._refreshed_at < self.refresh_interval:
+            self.counters.suppressed_refreshes += 1
+            return
+        async with self._lock:
+            if self.clock() - self._refreshed_at < self.refresh_interval:
+                self.counters.suppressed_refreshes += 1
+                return
+            self._refreshed_at = self.clock()
+            self.counters.refreshes += 1
+            first = await self._fetch(1)
+            per_page = first.per_page or self.per_page
+            known = self._total_entries or 0
+            added = max(0, (first.total_entries or 0) - known)
+            # New records push older ones back: read as many pages as the growth spans, bounded.
+            extra = min(self.max_refresh_pages - 1, -(-added // per_page))
+            more = await asyncio.gather(*(self._fetch(n) for n in range(2, 2 + extra)))
+            fresh_order: list[Hashable] = []
+            for page in (first, *more):
+                self._absorb(page.items, self._values, fresh_order)
+            self._order = fresh_order + [k for k in self._order if k not in set(fresh_order)]
+            self._total_entries = first.total_entries
+
+    def _absorb(self, items: Iterable[R], values: dict[Hashable, V], order: list[Hashable]) -> None:
+        for record in items:
+            k = self.key(record)
+            if k not in values:
+                order.append(k)
+            values[k] = self.project(record)
+
+    async def _fetch(self, number: int) -> PageLike[R]:
+        self.counters.pages_fetched += 1
+        return await self.fetch_page(number, self.per_page)
