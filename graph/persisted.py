@@ -1,0 +1,291 @@
+"""Persisted queries: Automatic Persisted Queries (Apollo's protocol) and trusted-document manifests.
+
+Three ways a request names its document:
+
+- ``query``: free-form text (refused for ``persisted-only`` callers unless it is in a manifest);
+- ``extensions.persistedQuery = {version: 1, sha256Hash}`` (APQ): with no ``query`` the hash is looked
+  up (the APQ store, then the manifests); an unknown hash answers ``PersistedQueryNotFound`` with code
+  ``PERSISTED_QUERY_NOT_FOUND`` so Apollo Client retries with the full text; with a ``query`` the text
+  must hash to ``sha256Hash`` before it is stored;
+- ``documentId`` (GraphQL-over-HTTP persisted documents, optionally ``sha256:``-prefixed): looked up in
+  the trusted-document manifests only.
+
+Manifests use Apollo's persisted-query manifest format::
+
+    {"format": "apollo-persisted-query-manifest", "version": 1,
+     "operations": [{"id": "<sha256 of body>", "name": "Dashboard", "type": "query", "body": "..."}]}
+
+Status codes follow Apollo Router: unknown id 404, free-form text refused 400, text not in the safelist
+403.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from cachetools import LRUCache
+from graphql import (
+    DocumentNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLSyntaxError,
+    OperationDefinitionNode,
+    parse,
+    print_ast,
+    visit,
+)
+from graphql.language import Visitor
+
+from graph.errors import BadRequest, ErrorCode, GraphError
+
+logger = logging.getLogger("graph.persisted")
+
+MANIFEST_FORMAT = "apollo-persisted-query-manifest"
+
+
+class SafelistPolicy(StrEnum):
+    """What a caller may send besides manifest operations."""
+
+    OPEN = "open"  # anything (APQ registration included)
+    AUDIT = "audit"  # anything, but documents outside the manifests are logged
+    PERSISTED_ONLY = "persisted-only"  # manifest operations only
+
+
+class PersistedQueryNotFound(GraphError):
+    code = ErrorCode.PERSISTED_QUERY_NOT_FOUND
+    http_status = 404
+
+    def __init__(self, message: str = "PersistedQueryNotFound") -> None:
+        super().__init__(message)
+
+
+class PersistedQueryNotAllowed(GraphError):
+    code = ErrorCode.PERSISTED_QUERY_NOT_ALLOWED
+    http_status = 403
+
+
+def sha256_hex(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class ManifestOperation:
+    id: str
+    name: str | None
+    type: str
+    body: str
+
+
+@dataclass(frozen=True)
+class Manifest:
+    operations: Mapping[str, ManifestOperation]
+    source: str = "<memory>"
+
+    @classmethod
+    def from_json(cls, data: Any, source: str = "<memory>") -> Manifest:
+        if not isinstance(data, dict) or data.get("format") != MANIFEST_FORMAT:
+            raise ValueError(
+                f"{source}: not an Apollo persisted-query manifest (format {MANIFEST_FORMAT!r})."
+            )
+        if data.get("version") != 1:
+            raise ValueError(
+                f"{source}: manifest version {data.get('version')!r} is not supported (1 is)."
+            )
+        operations: dict[str, ManifestOperation] = {}
+        for position, entry in enumerate(data.get("operations") or []):
+            try:
+                op = ManifestOperation(
+                    str(entry["id"]),
+                    entry.get("name"),
+                    str(entry.get("type", "query")),
+                    str(entry["body"]),
+                )
+            except (KeyError, TypeError) as exc:
+                raise ValueError(f"{source}: operation #{position} lacks an id or a body.") from exc
+            if sha256_hex(op.body) != op.id:
+                raise ValueError(
+                    f"{source}: operation {op.name or position!r} has an id that is not the sha256 of its body."
+                )
+            operations[op.id] = op
+        return cls(operations, source)
+
+    @classmethod
+    def load(cls, path: str | Path) -> Manifest:
+        text = Path(path).read_text(encoding="utf-8")
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{path}: not valid JSON ({exc.msg}, line {exc.lineno}).") from exc
+        return cls.from_json(data, str(path))
+
+
+def _fragment_names(node: Any) -> set[str]:
+    names: set[str] = set()
+
+    class Collect(Visitor):
+        def enter_fragment_spread(self, spread: FragmentSpreadNode, *_: Any) -> None:
+            names.add(spread.name.value)
+
+    visit(node, Collect())
+    return names
+
+
+def operations_of(document: DocumentNode) -> list[tuple[OperationDefinitionNode, str]]:
+    """Each operation of a document with its standalone body: itself plus the fragments it uses."""
+    fragments = {
+        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+    }
+    result: list[tuple[OperationDefinitionNode, str]] = []
+    for definition in document.definitions:
+        if not isinstance(definition, OperationDefinitionNode):
+            continue
+        needed: list[str] = []
+        pending = sorted(_fragment_names(definition))
+        while pending:
+            name = pending.pop(0)
+            if name in needed:
+                continue
+            if name not in fragments:
+                raise ValueError(
+                    f"Operation uses fragment {name!r}, which the document does not define."
+                )
+            needed.append(name)
+            pending.extend(sorted(_fragment_names(fragments[name]) - set(needed)))
+        parts = [print_ast(definition)] + [print_ast(fragments[n]) for n in sorted(needed)]
+        result.append((definition, "\n\n".join(parts)))
+    return result
+
+
+def build_manifest(sources: Iterable[tuple[str, str]]) -> dict[str, Any]:
+    """A manifest from (file name, GraphQL text) pairs; every operation must be named and unique."""
+    operations: list[dict[str, str]] = []
+    seen: dict[str, str] = {}
+    for filename, text in sources:
+        try:
+            document = parse(text)
+        except GraphQLSyntaxError as exc:
+            raise ValueError(f"{filename}: {exc.message} at {exc.locations}") from exc
+        for definition, body in operations_of(document):
+            if definition.name is None:
+                raise ValueError(f"{filename}: every persisted operation needs a name.")
+            name = definition.name.value
+            if name in seen:
+                raise ValueError(f"{filename}: operation {name!r} is also defined in {seen[name]}.")
+            seen[name] = filename
+            operations.append(
+                {
+                    "id": sha256_hex(body),
+                    "name": name,
+                    "type": definition.operation.value,
+                    "body": body,
+                }
+            )
+    operations.sort(key=lambda op: op["name"])
+    return {"format": MANIFEST_FORMAT, "version": 1, "operations": operations}
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedDocument:
+    query: str
+    source: str  # "query" | "apq" | "manifest"
+    document_id: str | None = None
+
+
+@dataclass
+class PersistedQueries:
+    """Turns a request's query / persistedQuery / documentId into the text to execute."""
+
+    manifests: Sequence[Manifest] = ()
+    apq_enabled: bool = True
+    apq_max_entries: int = 10_000
+    apq_max_query_bytes: int = 100_000
+    _apq: LRUCache[str, str] = field(init=False, repr=False)
+    _trusted: dict[str, ManifestOperation] = field(init=False, repr=False)
+    _trusted_bodies: frozenset[str] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._apq = LRUCache(maxsize=self.apq_max_entries)
+        self._trusted = {op_id: op for m in self.manifests for op_id, op in m.operations.items()}
+        self._trusted_bodies = frozenset(op.body for op in self._trusted.values())
+
+    @property
+    def trusted_count(self) -> int:
+        return len(self._trusted)
+
+    @property
+    def apq_size(self) -> int:
+        return len(self._apq)
+
+    def resolve(
+        self,
+        query: str | None,
+        document_id: str | None,
+        extensions: Mapping[str, Any] | None,
+        policy: SafelistPolicy = SafelistPolicy.OPEN,
+    ) -> ResolvedDocument:
+        persisted = (extensions or {}).get("persistedQuery")
+        if document_id is not None:
+            if query is not None:
+                raise BadRequest("Send either documentId or query, not both.")
+            doc_id = document_id.removeprefix("sha256:")
+            op = self._trusted.get(doc_id)
+            if op is None:
+                raise PersistedQueryNotFound(f"No trusted document has the id {document_id!r}.")
+            return ResolvedDocument(op.body, "manifest", doc_id)
+        if persisted is not None:
+            return self._resolve_apq(query, persisted, policy)
+        if query is None:
+            raise BadRequest("The request has no query, documentId or persistedQuery extension.")
+        return self._check_free_form(query, policy)
+
+    def _resolve_apq(
+        self, query: str | None, persisted: Any, policy: SafelistPolicy
+    ) -> ResolvedDocument:
+        if not isinstance(persisted, Mapping) or not isinstance(persisted.get("sha256Hash"), str):
+            raise BadRequest("extensions.persistedQuery needs a sha256Hash string.")
+        if persisted.get("version", 1) != 1:
+            raise BadRequest("Unsupported persisted query version; version 1 is supported.")
+        digest = persisted["sha256Hash"].lower()
+        if query is None:
+            op = self._trusted.get(digest)
+            if op is not None:
+                return ResolvedDocument(op.body, "manifest", digest)
+            if policy is not SafelistPolicy.PERSISTED_ONLY and self.apq_enabled:
+                stored = self._apq.get(digest)
+                if stored is not None:
+                    return ResolvedDocument(stored, "apq", digest)
+            raise PersistedQueryNotFound()
+        if sha256_hex(query) != digest:
+            raise BadRequest("provided sha does not match query")
+        resolved = self._check_free_form(query, policy)
+        if (
+            self.apq_enabled
+            and policy is not SafelistPolicy.PERSISTED_ONLY
+            and len(query.encode()) <= self.apq_max_query_bytes
+        ):
+            self._apq[digest] = query
+        return ResolvedDocument(resolved.query, "apq", digest)
+
+    def _check_free_form(self, query: str, policy: SafelistPolicy) -> ResolvedDocument:
+        if policy is SafelistPolicy.OPEN:
+            return ResolvedDocument(query, "query")
+        digest = sha256_hex(query)
+        if digest in self._trusted or query in self._trusted_bodies:
+            return ResolvedDocument(query, "manifest", digest)
+        if policy is SafelistPolicy.AUDIT:
+            logger.warning(
+                "audit: document %s is not in any trusted-document manifest", digest[:16]
+            )
+            return ResolvedDocument(query, "query")
+        raise PersistedQueryNotAllowed(
+            "This API key may only run operations from its trusted-document manifest; "
+            "send a documentId (or the sha256 of a manifest operation) instead of a query.",
+            extensions={"documentHash": digest},
+        )
