@@ -21,6 +21,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sandbox_cli.add_arguments(sandbox_parser)
     sandbox_parser.set_defaults(handler=sandbox_cli.run)
+
+    from graph import server
+
+    serve_parser = commands.add_parser(
+        "serve", help="serve the GraphQL API and GraphiQL (the sandbox when no credentials are set)"
+    )
+    server.add_arguments(serve_parser)
+    serve_parser.set_defaults(handler=server.run)
     return parser
 
 

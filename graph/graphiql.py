@@ -1,0 +1,86 @@
+"""The GraphiQL page browsers get at GET /graphql, served entirely from our own static files.
+
+Stock Strawberry's page pulls its scripts from a public CDN and stays a blank "Loading..." page
+offline. Ours loads React, ReactDOM and GraphiQL from ``graph/static/graphiql/`` (vendored, see its
+README) and forbids every other origin with a Content-Security-Policy, so nothing leaves the host.
+"""
+
+from __future__ import annotations
+
+from html import escape
+from pathlib import Path
+
+STATIC_DIRECTORY = Path(__file__).parent / "static"
+
+DEFAULT_QUERY = """\
+# Welcome to kickserv-graph. Press the run button (or Ctrl-Enter) to run a query.
+# Headers (e.g. an API key) go in the Headers tab below.
+query CustomersWithLocations {
+  customers(first: 5) {
+    totalCount
+    edges {
+      node {
+        id
+        number
+        name
+        locations {
+          name
+          address {
+            street
+            city
+            state
+          }
+        }
+      }
+    }
+  }
+}
+"""
+
+# 'unsafe-inline' styles: React and CodeMirror set style attributes. data: fonts and images are
+# embedded in graphiql.min.css. connect-src 'self' keeps the fetcher on our own origin.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; worker-src 'self' blob:; "
+    "object-src 'none'; base-uri 'none'; frame-ancestors 'self'; form-action 'self'"
+)
+
+_PAGE = """\
+<!doctype html>
+<html lang="en">
+  <head>
+    <meta charset="utf-8">
+    <meta name="viewport" content="width=device-width, initial-scale=1">
+    <title>{title}</title>
+    <link rel="icon" href="data:,">
+    <link rel="stylesheet" href="{static}/graphiql.min.css">
+    <style>
+      html, body {{ height: 100%; margin: 0; }}
+      #graphiql {{ height: 100vh; }}
+    </style>
+  </head>
+  <body>
+    <div id="graphiql" data-endpoint="{endpoint}" data-default-query="{default_query}">Loading…</div>
+    <script src="{static}/react.production.min.js"></script>
+    <script src="{static}/react-dom.production.min.js"></script>
+    <script src="{static}/graphiql.min.js"></script>
+    <script src="{static}/boot.js"></script>
+  </body>
+</html>
+"""
+
+
+def render_graphiql_page(
+    *,
+    endpoint: str,
+    static_prefix: str = "/static/graphiql",
+    default_query: str = DEFAULT_QUERY,
+    title: str = "kickserv-graph",
+) -> str:
+    """The page's HTML. ``endpoint`` and ``static_prefix`` are paths on our own origin."""
+    return _PAGE.format(
+        title=escape(title),
+        static=escape(static_prefix.rstrip("/")),
+        endpoint=escape(endpoint),
+        default_query=escape(default_query),
+    )

@@ -1,0 +1,492 @@
+"""GraphQL over HTTP (https://graphql.github.io/graphql-over-http/draft/) as one ASGI endpoint.
+
+Our own code rather than Strawberry's view: later steps (persisted queries, limits, tracing) plug in
+through small hooks, and the hot path stays short: a document is parsed and validated once per
+distinct query text (``DocumentCache``), then graphql-core executes it straight on Strawberry's
+``GraphQLSchema`` with Strawberry's executor class (so resolvers get their usual ``Info``).
+Strawberry ``SchemaExtension``s do not run on this path; hooks here replace them.
+
+Status codes. Malformed requests (bad JSON, no query, wrong parameter types) get 400, oversized
+bodies 413 before any parsing, unknown methods 405, unknown content types 415, whatever the Accept
+header. GraphQL request errors (parse, validation, variable coercion, operation selection) get 400
+under ``application/graphql-response+json`` and 200 under ``application/json``, as the spec asks.
+Results that executed get 200. A mutation over GET gets 405 with ``Allow: POST``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Collection, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from inspect import isawaitable
+from typing import Any, TypeGuard, cast
+from urllib.parse import parse_qsl
+
+import orjson
+from graphql import (
+    ASTValidationRule,
+    DocumentNode,
+    ExecutionResult,
+    GraphQLError,
+    GraphQLSchema,
+    OperationDefinitionNode,
+    OperationType,
+    execute,
+    parse,
+    specified_rules,
+    validate,
+)
+from graphql.utilities import get_operation_ast
+from starlette.requests import ClientDisconnect, Request
+from starlette.types import Receive, Scope, Send
+from strawberry import Schema
+from strawberry.execution.is_awaitable import optimized_is_awaitable
+
+from graph.errors import (
+    UNEXPECTED_ERROR_MESSAGE,
+    BadRequest,
+    ErrorCode,
+    GraphError,
+    InternalServerError,
+    RequestTooLarge,
+    format_error,
+)
+from graph.graphiql import CONTENT_SECURITY_POLICY, render_graphiql_page
+from graph.settings import Settings
+
+logger = logging.getLogger("graph.http")
+
+# Strawberry's fast check (primitives first); typed as the TypeGuard graphql-core asks for.
+_is_awaitable = cast("Callable[[Any], TypeGuard[Awaitable[Any]]]", optimized_is_awaitable)
+
+GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
+APPLICATION_JSON = "application/json"
+
+
+@dataclass(frozen=True, slots=True)
+class GraphQLParams:
+    """The request's parameters, type-checked; ``query`` may be absent when a hook supplies it."""
+
+    query: str | None
+    variables: dict[str, Any] | None
+    operation_name: str | None
+    extensions: dict[str, Any] | None
+
+
+ContextFactory = Callable[[Request], Awaitable[Any]]
+"""Builds the per-request context (tenant, loaders); may raise GraphError (e.g. Unauthenticated)."""
+DocumentResolver = Callable[[Request, GraphQLParams], Awaitable[str]]
+"""Turns params (query text, persisted-query extensions) into query text, or raises GraphError."""
+ResultHook = Callable[[Any, ExecutionResult], Awaitable[dict[str, Any] | None]]
+"""Called with (context, result) after execution; returns entries for the response's extensions."""
+
+
+async def query_text_only(request: Request, params: GraphQLParams) -> str:
+    """The default document resolver: the ``query`` parameter, which must be there."""
+    if params.query is None:
+        raise BadRequest("The request has no 'query' parameter: send the GraphQL document as text.")
+    return params.query
+
+
+async def empty_context(request: Request) -> Any:
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class CachedDocument:
+    """A parse (and validation) outcome: ``document`` is None when parsing failed."""
+
+    document: DocumentNode | None
+    errors: tuple[GraphQLError, ...]
+    error_code: ErrorCode | None
+
+
+class DocumentCache:
+    """Parse + validate once per distinct query text; an LRU bounded by ``maxsize`` entries.
+
+    Failures are cached too: a client resending a broken query costs a dictionary lookup.
+    """
+
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        *,
+        maxsize: int = 1024,
+        max_tokens: int | None = None,
+        validation_rules: Collection[type[ASTValidationRule]] = (),
+    ) -> None:
+        self._schema = schema
+        self._maxsize = maxsize
+        self._max_tokens = max_tokens
+        self._rules = (*specified_rules, *validation_rules)
+        self._entries: OrderedDict[str, CachedDocument] = OrderedDict()
+        self.hits = 0
+        self.misses = 0
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, query: str) -> CachedDocument:
+        entry = self._entries.get(query)
+        if entry is not None:
+            self.hits += 1
+            self._entries.move_to_end(query)
+            return entry
+        self.misses += 1
+        entry = self._build(query)
+        self._entries[query] = entry
+        if len(self._entries) > self._maxsize:
+            self._entries.popitem(last=False)
+        return entry
+
+    def _build(self, query: str) -> CachedDocument:
+        try:
+            document = parse(query, max_tokens=self._max_tokens)
+        except GraphQLError as error:
+            too_big = error.message.startswith("Syntax Error: Document contains more than")
+            code = ErrorCode.QUERY_TOO_COMPLEX if too_big else ErrorCode.GRAPHQL_PARSE_FAILED
+            return CachedDocument(None, (error,), code)
+        errors = validate(self._schema, document, self._rules)
+        if errors:
+            return CachedDocument(document, tuple(errors), ErrorCode.GRAPHQL_VALIDATION_FAILED)
+        return CachedDocument(document, (), None)
+
+
+class GraphQLEndpoint:
+    """The /graphql ASGI endpoint: GraphiQL for browsers, GraphQL over HTTP for everyone else."""
+
+    def __init__(
+        self,
+        schema: Schema,
+        context_factory: ContextFactory = empty_context,
+        settings: Settings | None = None,
+        *,
+        document_resolver: DocumentResolver = query_text_only,
+        on_result: ResultHook | None = None,
+        validation_rules: Collection[type[ASTValidationRule]] = (),
+        max_tokens: int | None = None,
+        document_cache_size: int = 1024,
+        graphiql: bool = True,
+    ) -> None:
+        self.schema = schema
+        self.context_factory = context_factory
+        self.settings = settings or Settings()
+        self.document_resolver = document_resolver
+        self.on_result = on_result
+        self.graphiql = graphiql
+        self.max_body_bytes = self.settings.max_body_bytes
+        self.documents = DocumentCache(
+            schema._schema,
+            maxsize=document_cache_size,
+            max_tokens=max_tokens,
+            validation_rules=validation_rules,
+        )
+        self._graphql_schema: GraphQLSchema = schema._schema
+        self._executor_class = schema.execution_context_class
+        self._pages: dict[tuple[str, str], bytes] = {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        headers = request.headers
+        accept = headers.get("accept", "")
+        media_type = negotiate_media_type(accept)
+        method = scope["method"]
+        try:
+            if method == "GET":
+                pairs = dict(parse_qsl(scope["query_string"].decode("latin-1")))
+                if _wants_graphiql(self.graphiql, pairs, accept):
+                    await self._send_graphiql(scope, send)
+                    return
+                params = params_from_query_string(pairs)
+            elif method == "POST":
+                _check_content_type(headers.get("content-type"))
+                body = await _read_body(receive, headers.get("content-length"), self.max_body_bytes)
+                params = params_from_body(body)
+            else:
+                raise GraphError(
+                    f"Method {method} is not allowed on this endpoint; use GET or POST.",
+                    http_status=405,
+                )
+            status, payload = await self._run(request, params, media_type)
+        except GraphError as error:
+            allow = "POST" if error.http_status == 405 and method == "GET" else "GET, POST"
+            extra = ((b"allow", allow.encode()),) if error.http_status == 405 else ()
+            await _send_json(
+                send, error.http_status, {"errors": [error.to_dict()]}, media_type, extra
+            )
+            return
+        except ClientDisconnect:
+            return
+        await _send_json(send, status, payload, media_type)
+
+    async def _run(
+        self, request: Request, params: GraphQLParams, media_type: str
+    ) -> tuple[int, dict[str, Any]]:
+        query = await self.document_resolver(request, params)
+        cached = self.documents.get(query)
+        request_error_status = 400 if media_type == GRAPHQL_RESPONSE_JSON else 200
+        if cached.document is None:
+            return request_error_status, _request_errors(cached.errors, cached.error_code)
+        operation = get_operation_ast(cached.document, params.operation_name)
+        if operation is not None:
+            _check_operation_allowed(operation, request.method)
+        if cached.errors:
+            return request_error_status, _request_errors(cached.errors, cached.error_code)
+        if operation is None:
+            return request_error_status, _operation_not_found(params.operation_name)
+
+        context = await self._make_context(request)
+        result = execute(
+            self._graphql_schema,
+            cached.document,
+            context_value=context,
+            variable_values=params.variables,
+            operation_name=params.operation_name,
+            executor_class=self._executor_class,
+            is_awaitable=_is_awaitable,
+            operation_extensions=params.extensions,
+        )
+        if isawaitable(result):
+            result = await result
+        assert isinstance(result, ExecutionResult)
+        if result.data is None and result.errors and all(e.path is None for e in result.errors):
+            # Variable coercion failed: nothing executed, so this is a request error.
+            return request_error_status, _request_errors(result.errors, ErrorCode.BAD_USER_INPUT)
+
+        payload: dict[str, Any] = {"data": result.data}
+        if result.errors:
+            payload["errors"] = [
+                format_error(e, ErrorCode.INTERNAL_SERVER_ERROR) for e in result.errors
+            ]
+        extensions = dict(result.extensions or {})
+        if self.on_result is not None:
+            extensions.update(await self.on_result(context, result) or {})
+        if extensions:
+            payload["extensions"] = extensions
+        return 200, payload
+
+    async def _make_context(self, request: Request) -> Any:
+        try:
+            return await self.context_factory(request)
+        except GraphError:
+            raise
+        except Exception:
+            logger.exception("The context factory failed")
+            raise InternalServerError(UNEXPECTED_ERROR_MESSAGE) from None
+
+    async def _send_graphiql(self, scope: Scope, send: Send) -> None:
+        root_path: str = scope.get("root_path", "")
+        key = (root_path, scope["path"])
+        page = self._pages.get(key)
+        if page is None:
+            page = render_graphiql_page(
+                endpoint=root_path + scope["path"], static_prefix=f"{root_path}/static/graphiql"
+            ).encode()
+            if len(self._pages) < 16:
+                self._pages[key] = page
+        headers = [
+            (b"content-type", b"text/html; charset=utf-8"),
+            (b"content-length", str(len(page)).encode()),
+            (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
+            (b"cache-control", b"no-cache"),
+        ]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": page})
+
+
+def negotiate_media_type(accept: str) -> str:
+    """``application/graphql-response+json`` when the client accepts it at least as much as JSON.
+
+    Wildcards count for ``application/json`` only (as graphql-http does), so legacy clients sending
+    ``*/*`` keep getting 200 for request errors. Nothing acceptable: we answer JSON anyway.
+    """
+    if not accept:
+        return APPLICATION_JSON
+    q_graphql, q_json = 0.0, 0.0
+    for part in accept.lower().split(","):
+        media, _, parameters = part.partition(";")
+        media = media.strip()
+        if media not in (GRAPHQL_RESPONSE_JSON, APPLICATION_JSON, "application/*", "*/*"):
+            continue
+        q = _quality(parameters)
+        if media == GRAPHQL_RESPONSE_JSON:
+            q_graphql = max(q_graphql, q)
+        else:
+            q_json = max(q_json, q)
+    return GRAPHQL_RESPONSE_JSON if q_graphql > 0 and q_graphql >= q_json else APPLICATION_JSON
+
+
+def _quality(parameters: str) -> float:
+    for parameter in parameters.split(";"):
+        name, _, value = parameter.partition("=")
+        if name.strip() == "q":
+            try:
+                return min(max(float(value), 0.0), 1.0)
+            except ValueError:
+                return 0.0
+    return 1.0
+
+
+def _wants_graphiql(enabled: bool, pairs: Mapping[str, str], accept: str) -> bool:
+    """A browser navigating to the endpoint: HTML accepted, and no query or extensions sent."""
+    if not enabled or "query" in pairs or "extensions" in pairs:
+        return False
+    return any(
+        part.partition(";")[0].strip() == "text/html" and _quality(part.partition(";")[2]) > 0
+        for part in accept.lower().split(",")
+    )
+
+
+def params_from_query_string(pairs: Mapping[str, str]) -> GraphQLParams:
+    """GET parameters: ``variables`` and ``extensions`` arrive JSON-encoded."""
+    return _checked_params(
+        pairs.get("query"),
+        _json_param(pairs, "variables"),
+        pairs.get("operationName") or None,
+        _json_param(pairs, "extensions"),
+    )
+
+
+def params_from_body(body: bytes) -> GraphQLParams:
+    try:
+        payload = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise BadRequest("The request body is not valid JSON.") from None
+    if not isinstance(payload, dict):
+        raise BadRequest(
+            "The request body must be a JSON object with a 'query' (batched requests are not "
+            "supported)."
+        )
+    return _checked_params(
+        payload.get("query"),
+        payload.get("variables"),
+        payload.get("operationName"),
+        payload.get("extensions"),
+    )
+
+
+def _json_param(pairs: Mapping[str, str], name: str) -> Any:
+    raw = pairs.get(name)
+    if not raw:
+        return None
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise BadRequest(f"The '{name}' parameter is not valid JSON.") from None
+
+
+def _checked_params(
+    query: Any, variables: Any, operation_name: Any, extensions: Any
+) -> GraphQLParams:
+    if query is not None and not isinstance(query, str):
+        raise BadRequest("The 'query' parameter must be a string holding a GraphQL document.")
+    if variables is not None and not isinstance(variables, dict):
+        raise BadRequest("The 'variables' parameter must be a JSON object (or null).")
+    if operation_name is not None and not isinstance(operation_name, str):
+        raise BadRequest("The 'operationName' parameter must be a string (or null).")
+    if extensions is not None and not isinstance(extensions, dict):
+        raise BadRequest("The 'extensions' parameter must be a JSON object (or null).")
+    return GraphQLParams(query, variables, operation_name, extensions)
+
+
+def _check_content_type(content_type: str | None) -> None:
+    media, _, parameters = (content_type or "").partition(";")
+    media = media.strip().lower()
+    charset = next(
+        (
+            v.strip().strip('"').lower()
+            for n, _, v in (p.partition("=") for p in parameters.split(";"))
+            if n.strip().lower() == "charset"
+        ),
+        "utf-8",
+    )
+    if media != APPLICATION_JSON or charset not in ("utf-8", "utf8"):
+        shown = content_type or "no Content-Type"
+        raise GraphError(
+            f"Unsupported content type ({shown}); POST a JSON body with "
+            "'Content-Type: application/json'.",
+            http_status=415,
+        )
+
+
+async def _read_body(receive: Receive, content_length: str | None, limit: int) -> bytes:
+    """The body, refused as soon as it is known to exceed ``limit`` (header first, then stream)."""
+    too_large = RequestTooLarge(f"The request body is larger than {limit} bytes.")
+    if content_length is not None:
+        try:
+            declared = int(content_length)
+        except ValueError:
+            raise BadRequest("The Content-Length header is not a number.") from None
+        if declared > limit:
+            raise too_large
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect()
+        chunk: bytes = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise too_large
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _check_operation_allowed(operation: OperationDefinitionNode, method: str) -> None:
+    if operation.operation == OperationType.SUBSCRIPTION:
+        raise BadRequest("Subscriptions are not supported over this endpoint.")
+    if method == "GET" and operation.operation != OperationType.QUERY:
+        raise GraphError(
+            f"A {operation.operation.value} cannot be sent with GET; use POST.", http_status=405
+        )
+
+
+def _request_errors(errors: Collection[GraphQLError], code: ErrorCode | None) -> dict[str, Any]:
+    default = code or ErrorCode.BAD_REQUEST
+    return {"errors": [format_error(error, default) for error in errors]}
+
+
+def _operation_not_found(operation_name: str | None) -> dict[str, Any]:
+    message = (
+        f"Unknown operation named '{operation_name}'."
+        if operation_name
+        else "Must provide operation name if query contains multiple operations."
+    )
+    return {"errors": [BadRequest(message).to_dict()]}
+
+
+async def _send_json(
+    send: Send,
+    status: int,
+    payload: dict[str, Any],
+    media_type: str,
+    extra_headers: tuple[tuple[bytes, bytes], ...] = (),
+) -> None:
+    try:
+        body = orjson.dumps(payload, default=_json_default)
+    except TypeError:
+        logger.exception("A GraphQL response could not be serialized")
+        status, body = 500, _UNSERIALIZABLE
+    headers = [
+        (b"content-type", f"{media_type}; charset=utf-8".encode()),
+        (b"content-length", str(len(body)).encode()),
+        *extra_headers,
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+_UNSERIALIZABLE = orjson.dumps(
+    {"errors": [InternalServerError(UNEXPECTED_ERROR_MESSAGE).to_dict()]}
+)
+
+
+def _json_default(value: Any) -> Any:
+    """What orjson lacks natively: Decimal (money stays exact, as a string)."""
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")

@@ -1,0 +1,174 @@
+"""Server configuration, read from environment variables only.
+
+``ENVIRONMENT`` is the one place each variable is documented; README.md's Configuration table is
+rendered from it (``configuration_table()``) and a test keeps the two equal.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+Environment = Literal["development", "production"]
+
+
+class SettingsError(ValueError):
+    """A variable is set to something we cannot use; the message names it and says what fits."""
+
+
+@dataclass(frozen=True, slots=True)
+class EnvVar:
+    name: str
+    default: str
+    meaning: str
+
+
+ENVIRONMENT: tuple[EnvVar, ...] = (
+    EnvVar(
+        "KICKSERV_ACCOUNT",
+        "(unset)",
+        "Kickserv account slug (the `SLUG` in `app.kickserv.com/SLUG`). Unset together with "
+        "`KICKSERV_API_TOKEN`: serve the built-in sandbox.",
+    ),
+    EnvVar(
+        "KICKSERV_API_TOKEN",
+        "(unset)",
+        "Kickserv API token (HTTP Basic username and password). Never logged or printed.",
+    ),
+    EnvVar("KICKSERV_BASE_URL", "https://app.kickserv.com", "Kickserv's base URL."),
+    EnvVar("GRAPH_HOST", "127.0.0.1", "Interface `kickserv-graph serve` binds."),
+    EnvVar("GRAPH_PORT", "8000", "Port `kickserv-graph serve` listens on."),
+    EnvVar(
+        "GRAPH_ENV",
+        "development",
+        "`development` or `production`; sets the defaults of the variables that depend on it.",
+    ),
+    EnvVar(
+        "GRAPH_MAX_BODY_BYTES",
+        "1000000",
+        "Largest request body accepted; larger ones get 413 `REQUEST_TOO_LARGE` before parsing.",
+    ),
+    EnvVar(
+        "GRAPH_UPSTREAM_EXTENSIONS",
+        "on in development, off in production",
+        "Report upstream cost (Kickserv calls, cache hits) in the response's `extensions` "
+        "(`1`/`0`, `true`/`false`).",
+    ),
+    EnvVar("GRAPH_LOG_LEVEL", "INFO", "Python log level (`DEBUG`, `INFO`, `WARNING`, ...)."),
+    EnvVar("SANDBOX_CUSTOMERS", "200", "Sandbox mode: how many customers to seed."),
+    EnvVar("SANDBOX_SEED", "1", "Sandbox mode: random seed of the generated data."),
+    EnvVar("SANDBOX_LATENCY_MS", "0", "Sandbox mode: added latency per upstream call, in ms."),
+)
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+_LOG_LEVELS = {"CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG"}
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    kickserv_account: str | None = None
+    kickserv_api_token: str | None = field(default=None, repr=False)
+    kickserv_base_url: str = "https://app.kickserv.com"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    env: Environment = "development"
+    max_body_bytes: int = 1_000_000
+    upstream_extensions: bool = True
+    log_level: str = "INFO"
+    sandbox_customers: int = 200
+    sandbox_seed: int = 1
+    sandbox_latency_ms: float = 0.0
+
+    @property
+    def sandbox_mode(self) -> bool:
+        """No Kickserv credentials: the server talks to the in-process sandbox."""
+        return not (self.kickserv_account and self.kickserv_api_token)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+
+        def text(name: str) -> str | None:
+            value = env.get(name, "").strip()
+            return value or None
+
+        account, token = text("KICKSERV_ACCOUNT"), text("KICKSERV_API_TOKEN")
+        if bool(account) != bool(token):
+            missing = "KICKSERV_API_TOKEN" if account else "KICKSERV_ACCOUNT"
+            present = "KICKSERV_ACCOUNT" if account else "KICKSERV_API_TOKEN"
+            raise SettingsError(
+                f"{present} is set but {missing} is missing: set both to use a real Kickserv "
+                "account, or neither to use the built-in sandbox."
+            )
+        mode = text("GRAPH_ENV") or "development"
+        if mode not in ("development", "production"):
+            raise SettingsError(f"GRAPH_ENV is {mode!r}; use 'development' or 'production'.")
+        level = (text("GRAPH_LOG_LEVEL") or "INFO").upper()
+        if level not in _LOG_LEVELS:
+            raise SettingsError(f"GRAPH_LOG_LEVEL is {level!r}; use one of {sorted(_LOG_LEVELS)}.")
+        default = cls()
+        return cls(
+            kickserv_account=account,
+            kickserv_api_token=token,
+            kickserv_base_url=(text("KICKSERV_BASE_URL") or default.kickserv_base_url).rstrip("/"),
+            host=text("GRAPH_HOST") or default.host,
+            port=_int(env, "GRAPH_PORT", default.port, minimum=0),
+            env="production" if mode == "production" else "development",
+            max_body_bytes=_int(env, "GRAPH_MAX_BODY_BYTES", default.max_body_bytes, minimum=1),
+            upstream_extensions=_bool(env, "GRAPH_UPSTREAM_EXTENSIONS", mode == "development"),
+            log_level=level,
+            sandbox_customers=_int(env, "SANDBOX_CUSTOMERS", default.sandbox_customers, minimum=1),
+            sandbox_seed=_int(env, "SANDBOX_SEED", default.sandbox_seed, minimum=0),
+            sandbox_latency_ms=_float(env, "SANDBOX_LATENCY_MS", default.sandbox_latency_ms),
+        )
+
+
+def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} is {raw!r}; it must be a whole number.") from None
+    if value < minimum:
+        raise SettingsError(f"{name} is {value}; it must be at least {minimum}.")
+    return value
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} is {raw!r}; it must be a number.") from None
+    if value < 0:
+        raise SettingsError(f"{name} is {value}; it must not be negative.")
+    return value
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in _TRUE:
+        return True
+    if raw in _FALSE:
+        return False
+    raise SettingsError(f"{name} is {raw!r}; use 1/0, true/false, yes/no or on/off.")
+
+
+def configuration_table() -> str:
+    """README.md's Configuration table, rendered from ``ENVIRONMENT``."""
+    rows = ["| variable | default | meaning |", "| --- | --- | --- |"]
+    for var in ENVIRONMENT:
+        default = (
+            var.default if var.default.startswith("(") or " " in var.default else f"`{var.default}`"
+        )
+        rows.append(f"| `{var.name}` | {default} | {var.meaning} |")
+    return "\n".join(rows)
