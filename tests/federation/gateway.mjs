@@ -31,9 +31,16 @@ if (values.supergraph === "-" && values["exit-on-stdin-eof"]) {
 const supergraphSdl = readFileSync(values.supergraph === "-" ? 0 : values.supergraph, "utf8");
 
 const server = new ApolloServer({ gateway: new ApolloGateway({ supergraphSdl }) });
-const { url } = await startStandaloneServer(server, {
-  listen: { host: "127.0.0.1", port: Number(values.port) },
-});
+let url;
+try {
+  ({ url } = await startStandaloneServer(server, {
+    listen: { host: "127.0.0.1", port: Number(values.port) },
+  }));
+} catch (error) {
+  // Usually a subgraph SDL passed where the composed supergraph belongs: say so in one line.
+  process.stderr.write(`gateway.mjs: cannot start from ${values.supergraph}: ${error.message}\n`);
+  process.exit(1);
+}
 
 if (values["exit-on-stdin-eof"]) {
   // The parent holds our stdin open; when it dies, even by SIGKILL, we see EOF and leave: no orphans.

@@ -265,6 +265,17 @@ def test_gateway_query_from_our_root_field_reaches_the_second_subgraph(
     }
 
 
+def test_gateway_over_a_non_supergraph_fails_with_the_gateways_error() -> None:
+    require_federation_tools()
+
+    # A subgraph's SDL where the composed supergraph belongs: the commonest mistake.
+    with (
+        pytest.raises(RuntimeError, match=r'(?s)cannot start from .*Unknown directive "@link"'),
+        running_gateway(str(SCHEMA)),
+    ):
+        pass
+
+
 def test_second_subgraph_is_stopped_when_the_block_raises() -> None:
     require_federation_tools()
     urls: list[str] = []
@@ -284,7 +295,13 @@ def test_node_server_exits_when_its_parent_closes_stdin() -> None:
     # A parent killed by SIGKILL closes our pipe the same way, so no orphan survives it.
     require_federation_tools()
     process = subprocess.Popen(
-        ["node", "second_subgraph.mjs", "--port", "0", "--exit-on-stdin-eof"],
+        [
+            str(harness.node_executable()),
+            "second_subgraph.mjs",
+            "--port",
+            "0",
+            "--exit-on-stdin-eof",
+        ],
         cwd=harness.FEDERATION_DIR,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
