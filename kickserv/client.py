@@ -1,0 +1,118 @@
+"""The Kickserv client: one account and API token, its resources as attributes."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import Callable
+from types import TracebackType
+
+import httpx
+
+from kickserv.resources import (
+    Customers,
+    Employees,
+    Invoices,
+    Items,
+    JobChargeTypes,
+    Jobs,
+    JobTypes,
+    Opportunities,
+    Payments,
+    Schedule,
+    Tasks,
+    Vendors,
+)
+from kickserv.transport import Observer, RetryPolicy, Sleep, Transport
+
+
+def credential_fingerprint(account: str, token: str) -> str:
+    """A stable short hash of account + token for cache keys and logs; the token cannot be
+    recovered from it."""
+    digest = hashlib.sha256(f"kickserv\0{account}\0{token}".encode()).hexdigest()
+    return digest[:16]
+
+
+class KickservClient:
+    """An async client of Kickserv's REST API v2 for one account and one employee's API token.
+
+    ```
+    async with KickservClient("demo", token) as ks:
+        async for job in ks.jobs.list(status="scheduled"):
+            ...
+    ```
+
+    Pass `http` to share an `httpx.AsyncClient` (the server's lifespan owns one); otherwise the
+    client opens its own and closes it on exit. Every request of this client shares one semaphore
+    of `max_concurrency` slots (pass `limiter` to share one across clients of the same credential).
+    """
+
+    def __init__(
+        self,
+        account: str,
+        token: str,
+        *,
+        base_url: str = "https://app.kickserv.com",
+        http: httpx.AsyncClient | None = None,
+        max_concurrency: int = 8,
+        limiter: asyncio.Semaphore | None = None,
+        retry: RetryPolicy | None = None,
+        on_response: Observer | None = None,
+        sleep: Sleep = asyncio.sleep,
+        timeout: httpx.Timeout | float | None = None,
+        draw: Callable[[], float] | None = None,
+    ) -> None:
+        extra = {} if draw is None else {"draw": draw}
+        self._transport = Transport(
+            account,
+            token,
+            base_url=base_url,
+            http=http,
+            max_concurrency=max_concurrency,
+            limiter=limiter,
+            retry=retry,
+            on_response=on_response,
+            sleep=sleep,
+            timeout=timeout,
+            **extra,
+        )
+        self.account = account
+        self.credential_fingerprint = credential_fingerprint(account, token)
+        self.customers = Customers(self._transport)
+        self.jobs = Jobs(self._transport)
+        self.opportunities = Opportunities(self._transport)
+        self.tasks = Tasks(self._transport)
+        self.schedule = Schedule(self._transport)
+        self.invoices = Invoices(self._transport)
+        self.payments = Payments(self._transport)
+        self.employees = Employees(self._transport)
+        self.vendors = Vendors(self._transport)
+        self.items = Items(self._transport)
+        self.job_types = JobTypes(self._transport)
+        self.job_charge_types = JobChargeTypes(self._transport)
+
+    @property
+    def max_concurrency(self) -> int:
+        return self._transport.max_concurrency
+
+    @property
+    def retry(self) -> RetryPolicy:
+        return self._transport.retry
+
+    def __repr__(self) -> str:
+        return f"KickservClient(account={self.account!r}, credential={self.credential_fingerprint})"
+
+    async def aclose(self) -> None:
+        """Closes the HTTP client if this client opened it; an injected one is left open."""
+        await self._transport.aclose()
+
+    async def __aenter__(self) -> KickservClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()

@@ -1,0 +1,231 @@
+"""One page type over Kickserv's three list envelopes, and the paginator every list method returns.
+
+Envelopes read (see .notes/contract.md):
+- will_paginate: ``{"<plural>": [...], "current_page", "per_page", "total_entries", "total_pages",
+  "next_page", "previous_page"}`` (+ ``total_balance_remaining`` on invoices, kept in `extra`);
+- ``{"<plural>": [...], "meta": {"pagination": {"current_page", "next_page", "prev_page",
+  "total_pages", "total_count"}}}`` on payments (no per_page: derived from a full page);
+- a bare JSON array (employees), read as the one and only page.
+
+The envelope's `per_page` is trusted over the one asked for: Kickserv may clamp it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from kickserv.errors import ResponseShape
+from kickserv.records.fields import Fields, describe
+
+T = TypeVar("T")
+
+DEFAULT_PER_PAGE = 25  # Kickserv's page size when none is asked for
+_PAGING_KEYS = frozenset(
+    {
+        "current_page",
+        "per_page",
+        "total_entries",
+        "total_pages",
+        "next_page",
+        "previous_page",
+        "meta",
+    }
+)
+_DECIMAL_EXTRAS = ("total_balance_remaining",)
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    """One page of a listing. `extra` holds the envelope's other keys (e.g. invoices'
+    `total_balance_remaining`, as a Decimal)."""
+
+    items: tuple[T, ...]
+    number: int
+    per_page: int
+    total_entries: int
+    total_pages: int
+    extra: Mapping[str, Any] = field(default_factory=dict, hash=False)
+
+    @property
+    def has_next(self) -> bool:
+        return self.number < self.total_pages
+
+    @property
+    def offset(self) -> int:
+        """How many entries come before this page's first one."""
+        return (self.number - 1) * self.per_page
+
+
+def _items(body: Mapping[str, Any], keys: tuple[str, ...]) -> tuple[str, list[Any]]:
+    for key in keys:
+        value = body.get(key)
+        if isinstance(value, list):
+            return key, value
+        if value is not None:
+            raise ResponseShape(f"the {key!r} list should be a JSON array, got {describe(value)}.")
+    lists = [(k, v) for k, v in body.items() if isinstance(v, list)]
+    if len(lists) == 1:  # a renamed plural key ("jobs" for opportunities) is still the list
+        return lists[0]
+    names = " or ".join(repr(k) for k in keys)
+    raise ResponseShape(f"the list envelope has no {names} array (keys: {sorted(body)[:12]}).")
+
+
+def _parse_items(key: str, values: list[Any], parse: Callable[[object], T]) -> tuple[T, ...]:
+    parsed = []
+    for index, value in enumerate(values):
+        try:
+            parsed.append(parse(value))
+        except ResponseShape as exc:
+            raise ResponseShape(f"{key}[{index}]: {exc.message}") from None
+    return tuple(parsed)
+
+
+def parse_page(
+    body: object,
+    keys: tuple[str, ...],
+    parse: Callable[[object], T],
+    *,
+    asked_page: int = 1,
+    asked_per_page: int | None = None,
+) -> Page[T]:
+    """Read any of the three envelopes into a Page; `keys` are the accepted names of the list."""
+    if isinstance(body, list):
+        items = _parse_items(keys[0], body, parse)
+        return Page(items, 1, len(items), len(items), 1 if items else 0)
+    if not isinstance(body, Mapping):
+        raise ResponseShape(
+            f"a list answer should be a JSON object or array, got {describe(body)}."
+        )
+    key, values = _items(body, keys)
+    items = _parse_items(key, values, parse)
+    extra = {k: v for k, v in body.items() if k != key and k not in _PAGING_KEYS}
+    extra_fields = Fields(extra, "envelope")
+    for name in _DECIMAL_EXTRAS:
+        if name in extra:
+            extra[name] = extra_fields.optional_decimal(name)
+
+    meta = body.get("meta")
+    pagination = meta.get("pagination") if isinstance(meta, Mapping) else None
+    if pagination is not None:
+        return _meta_page(
+            Fields(pagination, "meta.pagination"), items, extra, asked_page, asked_per_page
+        )
+    return _will_paginate_page(
+        Fields(body, "list envelope"), items, extra, asked_page, asked_per_page
+    )
+
+
+def _meta_page(
+    f: Fields,
+    items: tuple[T, ...],
+    extra: dict[str, Any],
+    asked_page: int,
+    asked_per_page: int | None,
+) -> Page[T]:
+    number = f.optional_int("current_page", "page") or asked_page
+    total_pages = f.optional_int("total_pages") or 0
+    more = f.optional_int("next_page") is not None or number < total_pages
+    stated = f.optional_int("per_page", "limit")
+    if stated is not None:
+        per_page = stated
+    elif more:  # a page with a successor is full: its length is the real page size
+        per_page = len(items)
+    else:
+        per_page = max(len(items), asked_per_page or DEFAULT_PER_PAGE)
+    total = f.optional_int("total_count", "total_entries")
+    if total is None:
+        total = total_pages * per_page if more else (number - 1) * per_page + len(items)
+    return Page(items, number, per_page, total, total_pages, extra)
+
+
+def _will_paginate_page(
+    f: Fields,
+    items: tuple[T, ...],
+    extra: dict[str, Any],
+    asked_page: int,
+    asked_per_page: int | None,
+) -> Page[T]:
+    if not any(f.has(k) for k in ("current_page", "per_page", "total_entries", "total_pages")):
+        return Page(items, 1, len(items), len(items), 1 if items else 0, extra)
+    number = f.optional_int("current_page") or asked_page
+    per_page = f.optional_int("per_page") or asked_per_page or DEFAULT_PER_PAGE
+    stated_total = f.optional_int("total_entries")
+    stated_pages = f.optional_int("total_pages")
+    if stated_total is not None:
+        total = stated_total
+    elif stated_pages is not None:
+        total = stated_pages * per_page
+    else:
+        total = (number - 1) * per_page + len(items)
+    total_pages = stated_pages if stated_pages is not None else math.ceil(total / per_page)
+    return Page(items, number, per_page, total, total_pages, extra)
+
+
+FetchPage = Callable[[int, int | None], Awaitable[Page[T]]]
+
+
+class Paginator(Generic[T]):
+    """What every list method returns. Nothing is fetched until it is iterated or awaited.
+
+    Once the first page says how many pages there are, the rest are fetched concurrently; the
+    client's semaphore bounds how many requests are in flight, and `lookahead` bounds how many
+    pages are fetched ahead of the consumer. Items and pages come out in order.
+    """
+
+    def __init__(self, fetch: FetchPage[T], *, per_page: int | None = None, lookahead: int = 8):
+        self._fetch = fetch
+        self._per_page = per_page
+        self._lookahead = max(1, lookahead)
+
+    async def page(self, number: int = 1, per_page: int | None = None) -> Page[T]:
+        """One page; `per_page` defaults to the one this listing was asked with."""
+        if number < 1:
+            raise ValueError(f"page numbers start at 1, got {number}")
+        return await self._fetch(number, per_page if per_page is not None else self._per_page)
+
+    async def pages(self, first: Page[T] | None = None) -> AsyncGenerator[Page[T], None]:
+        """Every page from `first` (fetched when not given) to the last, in order."""
+        if first is None:
+            first = await self.page(1)
+        yield first
+        per_page = self._per_page
+        numbers = iter(range(first.number + 1, first.total_pages + 1))
+        pending: list[asyncio.Task[Page[T]]] = []
+
+        def top_up() -> None:
+            while len(pending) < self._lookahead:
+                number = next(numbers, None)
+                if number is None:
+                    return
+                pending.append(asyncio.ensure_future(self._fetch(number, per_page)))
+
+        try:
+            top_up()
+            while pending:
+                page = await pending.pop(0)
+                top_up()
+                yield page
+        finally:
+            for task in pending:
+                task.cancel()
+            for task in pending:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+
+    async def _items(self) -> AsyncGenerator[T, None]:
+        async with contextlib.aclosing(self.pages()) as pages:
+            async for page in pages:
+                for item in page.items:
+                    yield item
+
+    def __aiter__(self) -> AsyncIterator[T]:
+        return self._items()
+
+    async def all(self) -> list[T]:
+        """Every item of every page."""
+        return [item async for item in self]

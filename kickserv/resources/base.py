@@ -1,0 +1,94 @@
+"""What every resource shares: turning an endpoint and a record parser into calls."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+from kickserv.errors import ResponseShape
+from kickserv.pages import Page, Paginator, parse_page
+from kickserv.records.jobs import tag_name
+from kickserv.transport import Transport
+
+T = TypeVar("T")
+
+
+def unwrap(data: object, wrapper: str) -> object:
+    """A single record may come bare (``{"id": ...}``) or wrapped (``{"customer": {...}}``)."""
+    if isinstance(data, Mapping) and "id" not in data and isinstance(data.get(wrapper), Mapping):
+        return data[wrapper]
+    return data
+
+
+class Resource:
+    """A group of endpoints; subclasses add one method per Kickserv endpoint and verb."""
+
+    def __init__(self, transport: Transport) -> None:
+        self._transport = transport
+
+    def _paginate(
+        self,
+        endpoint: str,
+        keys: tuple[str, ...],
+        parse: Callable[[object], T],
+        params: Mapping[str, object] | None = None,
+        per_page: int | None = None,
+    ) -> Paginator[T]:
+        transport = self._transport
+        filters = dict(params or {})
+
+        async def fetch(number: int, size: int | None) -> Page[T]:
+            query = {**filters, "page": number, "per_page": size}
+            body = await transport.request("GET", endpoint, params=query)
+            try:
+                return parse_page(body, keys, parse, asked_page=number, asked_per_page=size)
+            except ResponseShape as exc:
+                raise exc.at("GET", transport.prefix + endpoint) from None
+
+        return Paginator(fetch, per_page=per_page, lookahead=2 * transport.max_concurrency)
+
+    async def _call(
+        self,
+        method: str,
+        endpoint: str,
+        wrapper: str,
+        parse: Callable[[object], T],
+        body: Mapping[str, object] | None = None,
+        params: Mapping[str, object] | None = None,
+    ) -> T:
+        data = await self._transport.request(method, endpoint, params=params, body=body)
+        return self._read(method, endpoint, data, wrapper, parse)
+
+    def _read(
+        self, method: str, endpoint: str, data: object, wrapper: str, parse: Callable[[object], T]
+    ) -> T:
+        try:
+            return parse(unwrap(data, wrapper))
+        except ResponseShape as exc:
+            raise exc.at(method, self._transport.prefix + endpoint) from None
+
+    async def _send(
+        self, method: str, endpoint: str, body: Mapping[str, object] | None = None
+    ) -> Any:
+        """A write whose answer we do not parse into a record (DELETE messages)."""
+        return await self._transport.request(method, endpoint, body=body)
+
+    async def _tags(self, endpoint: str, tags: list[str] | None = None) -> tuple[str, ...]:
+        """GET or (with `tags`) PUT the full tag set; Kickserv's tags are wipe-and-replace."""
+        method = "GET" if tags is None else "PUT"
+        body = None if tags is None else {"tags": tags}
+        data = await self._transport.request(method, endpoint, body=body)
+        try:
+            return parse_tags(data)
+        except ResponseShape as exc:
+            raise exc.at(method, self._transport.prefix + endpoint) from None
+
+
+def parse_tags(data: object) -> tuple[str, ...]:
+    if isinstance(data, Mapping):
+        data = data.get("tags", data.get("tag_list"))
+    if isinstance(data, str):  # Rails' acts-as-taggable "a, b" form
+        return tuple(t.strip() for t in data.split(",") if t.strip())
+    if not isinstance(data, list):
+        raise ResponseShape("a tag answer should be a list of tags or {'tags': [...]}.")
+    return tuple(tag_name(t) for t in data)

@@ -1,0 +1,56 @@
+"""/invoices.json and /payments.json: the account-wide money listings."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from kickserv.errors import ResponseShape
+from kickserv.pages import Paginator
+from kickserv.records import Invoice, Payment
+from kickserv.resources.base import Resource
+
+
+class Invoices(Resource):
+    """Invoices are jobs with invoice fields; Kickserv has no get-one-invoice endpoint."""
+
+    def list(
+        self, *, invoice_status: str | None = None, per_page: int | None = None
+    ) -> Paginator[Invoice]:
+        """Newest first. `invoice_status` is "paid" or "unpaid". Each page's
+        `extra["total_balance_remaining"]` is the Decimal owed over all matching invoices."""
+        return self._paginate(
+            "invoices.json",
+            ("invoices", "jobs"),
+            Invoice.from_json,
+            {"invoice_status": invoice_status},
+            per_page,
+        )
+
+    async def total_balance_remaining(self, invoice_status: str | None = None) -> Decimal:
+        """What all matching invoices still owe, from one small page."""
+        page = await self.list(invoice_status=invoice_status).page(1, per_page=1)
+        total = page.extra.get("total_balance_remaining")
+        if not isinstance(total, Decimal):
+            raise ResponseShape(
+                "GET /invoices.json carried no total_balance_remaining.",
+                method="GET",
+                path=self._transport.prefix + "invoices.json",
+            )
+        return total
+
+
+class Payments(Resource):
+    """/payments.json (meta.pagination envelope). Payments there carry no job id."""
+
+    def list(
+        self,
+        *,
+        customer_number: int | None = None,
+        sort_by: str | None = None,
+        sort_order: str | None = None,
+        per_page: int | None = None,
+    ) -> Paginator[Payment]:
+        """`customer_number` is sent as Kickserv's misnamed `customer_id` parameter (it takes the
+        number). `sort_by`: date, created_at, amount...; `sort_order`: "ASC" or "DESC"."""
+        filters = {"customer_id": customer_number, "sort_by": sort_by, "sort_order": sort_order}
+        return self._paginate("payments.json", ("payments",), Payment.from_json, filters, per_page)

@@ -1,0 +1,72 @@
+"""Employees, vendors, items, job types and job charge types: the account's reference data."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kickserv.pages import Paginator
+from kickserv.records import Employee, Item, JobChargeType, JobType, Vendor
+from kickserv.resources.base import Resource
+
+
+class Employees(Resource):
+    """Active employees. /employees.json is a bare array: one page holds them all."""
+
+    def list(self) -> Paginator[Employee]:
+        return self._paginate("employees.json", ("employees",), Employee.from_json)
+
+    async def get(self, employee_number: int) -> Employee:
+        return await self._call(
+            "GET", f"employees/{employee_number}.json", "employee", Employee.from_json
+        )
+
+
+class Vendors(Resource):
+    """Vendors by their global `id`."""
+
+    def list(self, *, per_page: int | None = None) -> Paginator[Vendor]:
+        return self._paginate("vendors.json", ("vendors",), Vendor.from_json, None, per_page)
+
+    async def get(self, vendor_id: int) -> Vendor:
+        return await self._call("GET", f"vendors/{vendor_id}.json", "vendor", Vendor.from_json)
+
+    async def create(self, **fields: Any) -> Vendor:
+        return await self._call(
+            "POST", "vendors.json", "vendor", Vendor.from_json, {"vendor": fields}
+        )
+
+    async def update(self, vendor_id: int, **fields: Any) -> Vendor:
+        return await self._call(
+            "PUT", f"vendors/{vendor_id}.json", "vendor", Vendor.from_json, {"vendor": fields}
+        )
+
+    async def delete(self, vendor_id: int) -> None:
+        await self._send("DELETE", f"vendors/{vendor_id}.json")
+
+
+class Items(Resource):
+    """Catalogue items; with `name` Kickserv answers truncated entries (Item.truncated)."""
+
+    def list(self, *, name: str | None = None, per_page: int | None = None) -> Paginator[Item]:
+        """`name` matches any part of the name, case-insensitively."""
+        return self._paginate("items.json", ("items",), Item.from_json, {"name": name}, per_page)
+
+
+class JobTypes(Resource):
+    """Job types ("Services" in the web UI)."""
+
+    def list(
+        self, *, inactive: bool | None = None, all: bool | None = None, per_page: int | None = None
+    ) -> Paginator[JobType]:
+        """Active ones by default; `inactive=True` only inactive ones, `all=True` both."""
+        filters = {"inactive": inactive, "all": all}
+        return self._paginate(
+            "job_types.json", ("job_types",), JobType.from_json, filters, per_page
+        )
+
+
+class JobChargeTypes(Resource):
+    def list(self, *, per_page: int | None = None) -> Paginator[JobChargeType]:
+        return self._paginate(
+            "job_charge_types.json", ("job_charge_types",), JobChargeType.from_json, None, per_page
+        )

@@ -1,0 +1,96 @@
+"""/customers.json and what hangs off a customer number: notes, jobs, tags."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from kickserv.pages import Paginator
+from kickserv.records import Customer, Job, Note
+from kickserv.resources.base import Resource
+
+
+class Customers(Resource):
+    """Customers by `customer_number` (the number in URLs, not the global id)."""
+
+    def list(
+        self,
+        *,
+        customer_number: int | None = None,
+        name: str | None = None,
+        service_address: str | None = None,
+        service_state: str | None = None,
+        customer_source_id: int | None = None,
+        begins_with: str | None = None,
+        q: str | None = None,
+        per_page: int | None = None,
+    ) -> Paginator[Customer]:
+        """Customers by customer_number ascending. Filters are exact matches except `q` (substring
+        of the name) and `begins_with` (first letter)."""
+        filters = {
+            "customer_number": customer_number,
+            "name": name,
+            "service_address": service_address,
+            "service_state": service_state,
+            "customer_source_id": customer_source_id,
+            "begins_with": begins_with,
+            "q": q,
+        }
+        return self._paginate(
+            "customers.json", ("customers",), Customer.from_json, filters, per_page
+        )
+
+    async def get(self, customer_number: int) -> Customer:
+        return await self._call(
+            "GET", f"customers/{customer_number}.json", "customer", Customer.from_json
+        )
+
+    async def create(self, **fields: Any) -> Customer:
+        """Kickserv assigns the customer_number; one sent here is ignored."""
+        return await self._call(
+            "POST", "customers.json", "customer", Customer.from_json, {"customer": fields}
+        )
+
+    async def update(self, customer_number: int, **fields: Any) -> Customer:
+        return await self._call(
+            "PUT",
+            f"customers/{customer_number}.json",
+            "customer",
+            Customer.from_json,
+            {"customer": fields},
+        )
+
+    async def delete(self, customer_number: int) -> None:
+        """Kickserv answers a message, not the record."""
+        await self._send("DELETE", f"customers/{customer_number}.json")
+
+    def notes(self, customer_number: int, *, per_page: int | None = None) -> Paginator[Note]:
+        return self._paginate(
+            f"customers/{customer_number}/notes.json", ("notes",), Note.from_json, None, per_page
+        )
+
+    async def create_note(self, customer_number: int, **fields: Any) -> Note:
+        return await self._call(
+            "POST",
+            f"customers/{customer_number}/notes.json",
+            "note",
+            Note.from_json,
+            {"note": fields},
+        )
+
+    def jobs(self, customer_number: int, *, per_page: int | None = None) -> Paginator[Job]:
+        return self._paginate(
+            f"customers/{customer_number}/jobs.json", ("jobs",), Job.from_json, None, per_page
+        )
+
+    async def create_job(self, customer_number: int, **fields: Any) -> Job:
+        return await self._call(
+            "POST", f"customers/{customer_number}/jobs.json", "job", Job.from_json, {"job": fields}
+        )
+
+    async def tags(self, customer_number: int) -> tuple[str, ...]:
+        return await self._tags(f"customers/{customer_number}/tags.json")
+
+    async def replace_tags(self, customer_number: int, tags: Iterable[str]) -> tuple[str, ...]:
+        """Sets the full tag set (Kickserv's tags are wipe-and-replace) and returns it."""
+        return await self._tags(f"customers/{customer_number}/tags.json", list(tags))

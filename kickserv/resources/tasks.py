@@ -1,0 +1,84 @@
+"""/tasks.json (by global task id) and /schedule.json."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from kickserv.pages import Paginator
+from kickserv.records import Task
+from kickserv.resources.base import Resource
+
+
+class Tasks(Resource):
+    """Tasks by their global `id` (tasks have no number)."""
+
+    def list(
+        self,
+        *,
+        job_id: int | None = None,
+        from_: date | None = None,
+        to: date | None = None,
+        employee_number: int | None = None,
+        task_type_id: int | None = None,
+        per_page: int | None = None,
+    ) -> Paginator[Task]:
+        """Tasks by starts_at. `job_id` is the job's GLOBAL id; `to` is exclusive (Kickserv leaves
+        out tasks starting on that date). `employee_number` sends Kickserv's `mapping=true` too."""
+        filters = {
+            "job_id": job_id,
+            "from": from_,
+            "to": to,
+            "employee_number": employee_number,
+            "mapping": True if employee_number is not None else None,
+            "task_type_id": task_type_id,
+        }
+        return self._paginate("tasks.json", ("tasks",), Task.from_json, filters, per_page)
+
+    async def get(self, task_id: int) -> Task:
+        return await self._call("GET", f"tasks/{task_id}.json", "task", Task.from_json)
+
+    async def create(self, **fields: Any) -> Task:
+        """POST /tasks.json; `job_id` (global id) in `fields` names the job."""
+        return await self._call("POST", "tasks.json", "task", Task.from_json, {"task": fields})
+
+    async def create_for_job(self, job_number: int, **fields: Any) -> Task:
+        """POST /jobs/{job_number}/tasks.json: the same task, its job named by the URL."""
+        return await self._call(
+            "POST", f"jobs/{job_number}/tasks.json", "task", Task.from_json, {"task": fields}
+        )
+
+    async def update(self, task_id: int, **fields: Any) -> Task:
+        return await self._call(
+            "PUT", f"tasks/{task_id}.json", "task", Task.from_json, {"task": fields}
+        )
+
+    async def delete(self, task_id: int) -> Task | None:
+        """Kickserv answers the deleted task; None if it answered nothing."""
+        data = await self._send("DELETE", f"tasks/{task_id}.json")
+        if not data:
+            return None
+        return self._read("DELETE", f"tasks/{task_id}.json", data, "task", Task.from_json)
+
+
+class Schedule(Resource):
+    """/schedule.json: every task of the account, paginated, by starts_at."""
+
+    def list(
+        self,
+        *,
+        employee_number: int | None = None,
+        task_type_id: int | None = None,
+        from_: date | None = None,
+        to: date | None = None,
+        per_page: int | None = None,
+    ) -> Paginator[Task]:
+        filters = {
+            "employee_number": employee_number,
+            "task_type_id": task_type_id,
+            "from": from_,
+            "to": to,
+        }
+        return self._paginate(
+            "schedule.json", ("tasks", "schedule"), Task.from_json, filters, per_page
+        )
