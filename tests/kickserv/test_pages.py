@@ -123,5 +123,5 @@ async def test_early_break_cancels_pages_fetched_ahead(make_client, recorder):
         if c.customer_number == 3:
             break
     await asyncio.sleep(0.05)
-    # a lookahead of 2 × concurrency pages at most beyond the consumer, never the 1000 pages
+    # a lookahead of 2 x concurrency pages at most beyond the consumer, never the 1000 pages
     assert started <= 3 + 4

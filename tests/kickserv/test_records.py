@@ -180,5 +180,5 @@ def test_every_record_parses_a_minimal_entry_and_pickles():
 
 
 def test_payment_request_amount_must_be_whole_cents():
-    with pytest.raises(ResponseShape, match="PaymentRequest.amount"):
+    with pytest.raises(ResponseShape, match=r"PaymentRequest\.amount"):
         PaymentRequest.from_json({"id": 1, "amount": "14.27"})
