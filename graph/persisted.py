@@ -43,7 +43,7 @@ from graphql import (
 )
 from graphql.language import Visitor
 
-from graph.errors import BadRequest, ErrorCode, GraphError
+from graph.errors import BadRequest, PersistedQueryNotAllowed, PersistedQueryNotFound
 
 logger = logging.getLogger("graph.persisted")
 
@@ -56,19 +56,6 @@ class SafelistPolicy(StrEnum):
     OPEN = "open"  # anything (APQ registration included)
     AUDIT = "audit"  # anything, but documents outside the manifests are logged
     PERSISTED_ONLY = "persisted-only"  # manifest operations only
-
-
-class PersistedQueryNotFound(GraphError):
-    code = ErrorCode.PERSISTED_QUERY_NOT_FOUND
-    http_status = 404
-
-    def __init__(self, message: str = "PersistedQueryNotFound") -> None:
-        super().__init__(message)
-
-
-class PersistedQueryNotAllowed(GraphError):
-    code = ErrorCode.PERSISTED_QUERY_NOT_ALLOWED
-    http_status = 403
 
 
 def sha256_hex(text: str) -> str:

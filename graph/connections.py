@@ -1,0 +1,119 @@
+"""Relay connections: ``edges { cursor node }``, ``nodes``, ``pageInfo`` and ``totalCount``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from decimal import Decimal
+from typing import Generic, TypeVar
+
+import strawberry
+
+from graph.errors import BadUserInput
+from resolvers.connections import BadCursor, decode_cursor, encode_cursor
+from resolvers.tenant import Window
+
+N = TypeVar("N")
+R = TypeVar("R")
+
+MAX_FIRST = 100  # the cap on `first`; the limits module reads it too
+
+
+@strawberry.type(description="Where a page of a connection sits in the whole list.")
+class PageInfo:
+    has_next_page: bool = strawberry.field(description="More items follow this page.")
+    has_previous_page: bool = strawberry.field(description="Items come before this page.")
+    start_cursor: str | None = strawberry.field(
+        description="Cursor of the first item of this page."
+    )
+    end_cursor: str | None = strawberry.field(
+        description="Cursor of the last item of this page; pass it as `after` for the next page."
+    )
+
+
+@strawberry.type(description="One item of a connection with its cursor.")
+class Edge(Generic[N]):
+    cursor: str = strawberry.field(description="Opaque position of this item, for `after`.")
+    node: N = strawberry.field(description="The item.")
+
+
+@strawberry.type(description="A page of a list Kickserv serves in pages.")
+class Connection(Generic[N]):
+    edges: list[Edge[N]] = strawberry.field(
+        description="The items of this page with their cursors."
+    )
+    nodes: list[N] = strawberry.field(description="The items of this page, without cursors.")
+    page_info: PageInfo = strawberry.field(description="Where this page sits in the whole list.")
+    total_count: int = strawberry.field(description="How many items the whole list has.")
+
+
+@strawberry.type(description="A page of invoices, with what is owed across all matching invoices.")
+class InvoiceConnection(Connection[N]):
+    total_balance_remaining: Decimal | None = strawberry.field(
+        description="What is still owed across every invoice matching the filter, not just this page."
+    )
+
+
+def window_args(first: int, after: str | None) -> tuple[int, int]:
+    """(offset, first) from Relay arguments, with clear errors for bad values."""
+    if first < 0:
+        raise BadUserInput("`first` must be zero or more.", extensions={"argument": "first"})
+    if first > MAX_FIRST:
+        raise BadUserInput(
+            f"`first` may be at most {MAX_FIRST}; page with `after` for more.",
+            extensions={"argument": "first", "max": MAX_FIRST},
+        )
+    offset = 0
+    if after is not None:
+        try:
+            offset = decode_cursor(after) + 1
+        except BadCursor as exc:
+            raise BadUserInput(str(exc), extensions={"argument": "after"}) from exc
+    return offset, first
+
+
+def build_edges(
+    window: Window[R], convert: Callable[[R], N]
+) -> tuple[list[Edge[N]], list[N], PageInfo]:
+    nodes = [convert(item) for item in window.items]
+    edges = [Edge(cursor=encode_cursor(window.offset + i), node=n) for i, n in enumerate(nodes)]
+    page_info = PageInfo(
+        has_next_page=window.offset + len(nodes) < window.total,
+        has_previous_page=window.offset > 0,
+        start_cursor=edges[0].cursor if edges else None,
+        end_cursor=edges[-1].cursor if edges else None,
+    )
+    return edges, nodes, page_info
+
+
+def connection(window: Window[R], convert: Callable[[R], N]) -> Connection[N]:
+    edges, nodes, page_info = build_edges(window, convert)
+    return Connection(edges=edges, nodes=nodes, page_info=page_info, total_count=window.total)
+
+
+def invoice_connection(window: Window[R], convert: Callable[[R], N]) -> InvoiceConnection[N]:
+    edges, nodes, page_info = build_edges(window, convert)
+    balance = window.extra.get("total_balance_remaining")
+    return InvoiceConnection(
+        edges=edges,
+        nodes=nodes,
+        page_info=page_info,
+        total_count=window.total,
+        total_balance_remaining=balance if isinstance(balance, Decimal) else None,
+    )
+
+
+def empty_window(offset: int = 0) -> Window[R]:
+    return Window[R](items=(), offset=offset, total=0)
+
+
+__all__: Sequence[str] = (
+    "MAX_FIRST",
+    "Connection",
+    "Edge",
+    "InvoiceConnection",
+    "PageInfo",
+    "build_edges",
+    "connection",
+    "invoice_connection",
+    "window_args",
+)

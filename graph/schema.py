@@ -1,0 +1,309 @@
+"""The root fields, wired to ``RequestData``; ``build_schema()`` gives the federation v2 schema."""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import Enum
+from typing import Annotated, Any
+
+import strawberry
+
+from graph.connections import (
+    Connection,
+    InvoiceConnection,
+    connection,
+    invoice_connection,
+    window_args,
+)
+from graph.errors import BadUserInput, NotFound
+from graph.types import (
+    Customer,
+    Employee,
+    GraphInfo,
+    Invoice,
+    InvoiceStatus,
+    Item,
+    Job,
+    JobChargeType,
+    JobType,
+    Location,
+    Opportunity,
+    Payment,
+    Task,
+    Vendor,
+)
+
+
+@strawberry.input(description="Filters Kickserv applies to the customer list.")
+class CustomerFilter:
+    name: str | None = strawberry.field(default=None, description="Exact name.")
+    search: str | None = strawberry.field(default=None, description="Part of the name.")
+    begins_with: str | None = strawberry.field(
+        default=None, description="First letter of the name (case-insensitive)."
+    )
+    service_state: str | None = strawberry.field(default=None, description="Service address state.")
+    number: int | None = strawberry.field(default=None, description="Exact customer number.")
+
+
+@strawberry.enum(description="Where a job is in its life.")
+class JobStatus(Enum):
+    UNSCHEDULED = "unscheduled"
+    SCHEDULED = "scheduled"
+    IN_PROGRESS = "in_progress"
+    ON_HOLD = "on_hold"
+    COMPLETE = "complete"
+    CANCELED = "canceled"
+
+
+@strawberry.enum(description="Kickserv's named date ranges for scheduled jobs.")
+class ScheduledWindow(Enum):
+    TODAY = "today"
+    TOMORROW = "tomorrow"
+    THIS_WEEK = "this_week"
+    NEXT_WEEK = "next_week"
+    LAST_WEEK = "last_week"
+    THIS_MONTH = "this_month"
+    NEXT_MONTH = "next_month"
+    LAST_MONTH = "last_month"
+
+
+@strawberry.input(description="Filters Kickserv applies to the job list.")
+class JobFilter:
+    status: JobStatus | None = strawberry.field(
+        default=None, description="Only jobs in this status."
+    )
+    job_type_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Only this kind of work."
+    )
+    scheduled: ScheduledWindow | None = strawberry.field(
+        default=None, description="Only jobs scheduled in this window."
+    )
+
+
+@strawberry.enum(description="Where an opportunity is in its life.")
+class OpportunityStatus(Enum):
+    NEW = "new"
+    SENT = "sent"
+    VIEWED = "viewed"
+    WON = "won"
+    LOST = "lost"
+
+
+@strawberry.enum(description="Order of payments.")
+class PaymentSort(Enum):
+    NEWEST_FIRST = "date:DESC"
+    OLDEST_FIRST = "date:ASC"
+    LARGEST_FIRST = "amount:DESC"
+    SMALLEST_FIRST = "amount:ASC"
+    RECENTLY_RECORDED = "created_at:DESC"
+
+
+def _one_of(**given: Any) -> None:
+    if sum(v is not None for v in given.values()) != 1:
+        names = " or ".join(f"`{k}`" for k in given)
+        raise BadUserInput(f"Give exactly one of {names}.")
+
+
+def _int_id(value: strawberry.ID, argument: str) -> int:
+    try:
+        return int(str(value))
+    except ValueError:
+        raise BadUserInput(
+            f"`{argument}` must be a Kickserv id (digits), got {str(value)!r}.",
+            extensions={"argument": argument},
+        ) from None
+
+
+@strawberry.type(description="Kickserv data as one graph.")
+class Query:
+    @strawberry.field(description="One customer, by number or global id.")
+    async def customer(
+        self, info: GraphInfo, number: int | None = None, id: strawberry.ID | None = None
+    ) -> Customer | None:
+        _one_of(number=number, id=id)
+        data = info.context.data
+        if number is not None:
+            record = await data.customer_by_number.get(number)
+        else:
+            record = await data.customer_by_id.get(_int_id(strawberry.ID(id or ""), "id"))
+        if record is None:
+            raise NotFound(f"Customer {number if number is not None else id} was not found.")
+        return Customer.from_record(record)
+
+    @strawberry.field(description="Customers by customer number, filtered as Kickserv allows.")
+    async def customers(
+        self,
+        info: GraphInfo,
+        filter: CustomerFilter | None = None,
+        first: int = 25,
+        after: str | None = None,
+    ) -> Connection[Customer]:
+        offset, first = window_args(first, after)
+        f = filter or CustomerFilter()
+        window = await info.context.data.customers(
+            offset,
+            first,
+            name=f.name,
+            q=f.search,
+            begins_with=f.begins_with,
+            service_state=f.service_state,
+            customer_number=f.number,
+        )
+        return connection(window, Customer.from_record)
+
+    @strawberry.field(description="One job (or opportunity), by number or global id.")
+    async def job(
+        self, info: GraphInfo, number: int | None = None, id: strawberry.ID | None = None
+    ) -> Job | None:
+        _one_of(number=number, id=id)
+        data = info.context.data
+        if number is not None:
+            record = await data.job_by_number.get(number)
+        else:
+            record = await data.job_by_id.get(_int_id(strawberry.ID(id or ""), "id"))
+        if record is None:
+            raise NotFound(f"Job {number if number is not None else id} was not found.")
+        return Job.from_record(record)
+
+    @strawberry.field(description="Jobs, newest first.")
+    async def jobs(
+        self,
+        info: GraphInfo,
+        filter: JobFilter | None = None,
+        first: int = 25,
+        after: str | None = None,
+    ) -> Connection[Job]:
+        offset, first = window_args(first, after)
+        f = filter or JobFilter()
+        window = await info.context.data.jobs(
+            offset,
+            first,
+            status=f.status.value if f.status else None,
+            job_type_id=_int_id(f.job_type_id, "filter.jobTypeId") if f.job_type_id else None,
+            scheduled=f.scheduled.value if f.scheduled else None,
+        )
+        return connection(window, Job.from_record)
+
+    @strawberry.field(description="Opportunities (estimates), newest first.")
+    async def opportunities(
+        self,
+        info: GraphInfo,
+        status: OpportunityStatus | None = None,
+        job_type_id: strawberry.ID | None = None,
+        first: int = 25,
+        after: str | None = None,
+    ) -> Connection[Opportunity]:
+        offset, first = window_args(first, after)
+        window = await info.context.data.opportunities(
+            offset,
+            first,
+            status.value if status else None,
+            _int_id(job_type_id, "jobTypeId") if job_type_id else None,
+        )
+        return connection(window, Opportunity.from_record)
+
+    @strawberry.field(description="One scheduled visit, by global id.")
+    async def task(self, info: GraphInfo, id: strawberry.ID) -> Task | None:
+        record = await info.context.data.task_by_id.get(_int_id(id, "id"))
+        if record is None:
+            raise NotFound(f"Task {id} was not found.")
+        return Task.from_record(record)
+
+    @strawberry.field(
+        description="Visits from `from` (inclusive) to `to` (exclusive), by start time."
+    )
+    async def schedule(
+        self,
+        info: GraphInfo,
+        from_: Annotated[
+            date, strawberry.argument(name="from", description="First day (inclusive).")
+        ],
+        to: Annotated[date, strawberry.argument(description="Day after the last (exclusive).")],
+        employee_number: int | None = None,
+        first: int = 25,
+        after: str | None = None,
+    ) -> Connection[Task]:
+        if to <= from_:
+            raise BadUserInput(
+                "`to` must be after `from` (it is exclusive).", extensions={"argument": "to"}
+            )
+        offset, first = window_args(first, after)
+        window = await info.context.data.schedule(from_, to, employee_number, offset, first)
+        return connection(window, Task.from_record)
+
+    @strawberry.field(
+        description="One invoice by global id (Kickserv has no such lookup; answered from an index)."
+    )
+    async def invoice(self, info: GraphInfo, id: strawberry.ID) -> Invoice | None:
+        record = await info.context.data.invoice_by_id.get(_int_id(id, "id"))
+        if record is None:
+            raise NotFound(f"Invoice {id} was not found.")
+        return Invoice.from_record(record)
+
+    @strawberry.field(description="Invoices, newest first, with what is owed across all of them.")
+    async def invoices(
+        self,
+        info: GraphInfo,
+        status: InvoiceStatus | None = None,
+        first: int = 25,
+        after: str | None = None,
+    ) -> InvoiceConnection[Invoice]:
+        offset, first = window_args(first, after)
+        window = await info.context.data.invoices(status.value if status else None, offset, first)
+        return invoice_connection(window, Invoice.from_record)
+
+    @strawberry.field(description="Payments, optionally of one customer.")
+    async def payments(
+        self,
+        info: GraphInfo,
+        customer_number: int | None = None,
+        sort: PaymentSort | None = None,
+        first: int = 25,
+        after: str | None = None,
+    ) -> Connection[Payment]:
+        offset, first = window_args(first, after)
+        sort_by, sort_order = sort.value.split(":") if sort else (None, None)
+        window = await info.context.data.payments(
+            customer_number, sort_by, sort_order, offset, first
+        )
+        return connection(window, Payment.from_record)
+
+    @strawberry.field(description="Active employees.")
+    async def employees(self, info: GraphInfo) -> list[Employee]:
+        return [Employee.from_record(e) for e in await info.context.data.employees()]
+
+    @strawberry.field(description="One active employee, by employee number.")
+    async def employee(self, info: GraphInfo, number: int) -> Employee | None:
+        record = await info.context.data.employee_by_number.get(number)
+        if record is None:
+            raise NotFound(f"Employee {number} was not found among active employees.")
+        return Employee.from_record(record)
+
+    @strawberry.field(description="Catalogue items; `name` matches part of the name.")
+    async def items(
+        self, info: GraphInfo, name: str | None = None, first: int = 25, after: str | None = None
+    ) -> Connection[Item]:
+        offset, first = window_args(first, after)
+        window = await info.context.data.items(name, offset, first)
+        return connection(window, Item.from_record)
+
+    @strawberry.field(description="Kinds of work (Kickserv's services).")
+    async def job_types(self, info: GraphInfo, include_inactive: bool = False) -> list[JobType]:
+        return [JobType.from_record(t) for t in await info.context.data.job_types(include_inactive)]
+
+    @strawberry.field(description="Kinds of charges.")
+    async def job_charge_types(self, info: GraphInfo) -> list[JobChargeType]:
+        return [JobChargeType.from_record(t) for t in await info.context.data.job_charge_types()]
+
+    @strawberry.field(description="Vendors.")
+    async def vendors(
+        self, info: GraphInfo, first: int = 25, after: str | None = None
+    ) -> Connection[Vendor]:
+        offset, first = window_args(first, after)
+        window = await info.context.data.vendors(offset, first)
+        return connection(window, Vendor.from_record)
+
+
+def build_schema(settings: object | None = None) -> strawberry.federation.Schema:
+    """The federation v2 schema of the running server."""
+    return strawberry.federation.Schema(query=Query, types=[Location])

@@ -1,0 +1,58 @@
+"""Kickserv client exceptions as GraphQL errors with stable codes (registered with graph.errors)."""
+
+from __future__ import annotations
+
+from graph.errors import (
+    BadUserInput,
+    Forbidden,
+    GraphError,
+    NotFound,
+    UpstreamRateLimited,
+    UpstreamUnavailable,
+    register_mapper,
+)
+from kickserv import Forbidden as KickservForbidden
+from kickserv import (
+    KickservError,
+    RateLimited,
+    ResponseShape,
+    ServerError,
+    Timeout,
+    TransportError,
+    Unauthorized,
+    Validation,
+)
+from kickserv import NotFound as KickservNotFound
+
+
+def map_kickserv_error(exc: BaseException) -> GraphError | None:
+    """Messages name what failed upstream; they never carry the credential (the client's do not)."""
+    if not isinstance(exc, KickservError):
+        return None
+    if isinstance(exc, KickservNotFound):
+        return NotFound("Kickserv has no such record, or this credential may not see it.")
+    if isinstance(exc, RateLimited):
+        retry_after = exc.retry_after if exc.retry_after is not None else 1.0
+        return UpstreamRateLimited(
+            f"Kickserv is rate limiting this account; retry after {retry_after:g} s.",
+            retry_after=retry_after,
+        )
+    if isinstance(exc, Unauthorized):
+        return UpstreamUnavailable(
+            "Kickserv refused the configured credential (401): check the account and API token."
+        )
+    if isinstance(exc, KickservForbidden):
+        return Forbidden("Kickserv does not allow this credential to do that.")
+    if isinstance(exc, Validation):
+        return BadUserInput(
+            "Kickserv rejected the input.", extensions={"fieldErrors": dict(exc.field_errors)}
+        )
+    if isinstance(exc, Timeout | TransportError | ServerError):
+        return UpstreamUnavailable("Kickserv did not answer in time or failed; try again shortly.")
+    if isinstance(exc, ResponseShape):
+        return UpstreamUnavailable("Kickserv sent a response this server could not read.")
+    return UpstreamUnavailable("Kickserv request failed.")
+
+
+def install() -> None:
+    register_mapper(map_kickserv_error)

@@ -1,0 +1,326 @@
+"""Per-request data access: the loaders and the reads the graph's resolvers call.
+
+A ``RequestData`` is created for each GraphQL request, inside the running event loop (aiodataloader
+binds the loop when a loader is built), and never shared: a loader's own cache is per request. Loaders
+are named after what they map; their batch functions return results in key order with ``None`` for
+missing keys. Under them is the tenant's shared cache (see ``resolvers.tenant``).
+
+Kickserv has no batch endpoints, so "batching" here means: one concurrent round for all the keys a
+level of the graph asks for, one upstream call per distinct key at most, and an index where Kickserv
+has no lookup at all (an invoice by id, a customer or job by global id).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Coroutine, Hashable, Sequence
+from datetime import date
+from decimal import Decimal
+from typing import Any, Generic, TypeVar
+
+from aiodataloader import DataLoader
+
+from kickserv import (
+    Customer,
+    Employee,
+    Invoice,
+    Item,
+    Job,
+    JobChargeType,
+    JobType,
+    Note,
+    Payment,
+    Task,
+    Vendor,
+)
+from resolvers.tenant import Tenant, Window
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+__all__ = ["RequestData", "Window"]
+
+
+class Loader(DataLoader[K, "V | None"], Generic[K, V]):
+    """A typed aiodataloader: ``batch(keys) -> values in key order, None where missing``."""
+
+    def __init__(
+        self,
+        batch: Callable[[list[K]], Coroutine[Any, Any, list[V | None]]],
+        *,
+        enabled: bool = True,
+    ) -> None:
+        super().__init__(batch_load_fn=batch, batch=enabled, cache=enabled)
+
+    async def get(self, key: K) -> V | None:
+        value: V | None = await self.load(key)
+        return value
+
+    async def get_many(self, keys: Sequence[K]) -> list[V | None]:
+        values: list[V | None] = await self.load_many(list(keys))
+        return values
+
+
+def _params(**filters: Any) -> tuple[tuple[str, Any], ...]:
+    return tuple(sorted((k, v) for k, v in filters.items() if v is not None))
+
+
+class RequestData:
+    """Everything one GraphQL request reads from Kickserv."""
+
+    def __init__(self, tenant: Tenant, *, loaders_enabled: bool = True) -> None:
+        self.tenant = tenant
+        self.ks = tenant.client
+        on = loaders_enabled
+        self.customer_by_number: Loader[int, Customer] = Loader(
+            self._customers_by_number, enabled=on
+        )
+        self.customer_by_id: Loader[int, Customer] = Loader(self._customers_by_id, enabled=on)
+        self.job_by_number: Loader[int, Job] = Loader(self._jobs_by_number, enabled=on)
+        self.job_by_id: Loader[int, Job] = Loader(self._jobs_by_id, enabled=on)
+        self.tasks_by_job_id: Loader[int, tuple[Task, ...]] = Loader(
+            self._tasks_by_job_id, enabled=on
+        )
+        self.task_by_id: Loader[int, Task] = Loader(self._tasks_by_id, enabled=on)
+        self.invoice_by_id: Loader[int, Invoice] = Loader(self._invoices_by_id, enabled=on)
+        self.employee_by_id: Loader[int, Employee] = Loader(self._employees_by_id, enabled=on)
+        self.employee_by_number: Loader[int, Employee] = Loader(
+            self._employees_by_number, enabled=on
+        )
+        self.job_type_by_id: Loader[int, JobType] = Loader(self._job_types_by_id, enabled=on)
+        self.jobs_by_customer_number: Loader[int, tuple[Job, ...]] = Loader(
+            self._jobs_by_customer_number, enabled=on
+        )
+        self.job_of_payment: Loader[tuple[int, int | None], Job] = Loader(
+            self._jobs_of_payments, enabled=on
+        )
+
+    # -- batch functions -----------------------------------------------------------------------------
+
+    async def _customers_by_number(self, numbers: list[int]) -> list[Customer | None]:
+        async def one(number: int) -> Customer | None:
+            customer = await self.tenant.record(
+                "customer", number, lambda: self.ks.customers.get(number)
+            )
+            if customer is not None:
+                self.customer_by_id.prime(customer.id, customer)
+            return customer
+
+        return list(await asyncio.gather(*(one(n) for n in numbers)))
+
+    async def _customers_by_id(self, ids: list[int]) -> list[Customer | None]:
+        found: dict[int, Customer] = {}
+        for customer_id in ids:
+            cached = await self.tenant.peek("customer.id", customer_id)
+            if isinstance(cached, Customer):
+                found[customer_id] = cached
+        missing = [i for i in ids if i not in found]
+        if missing:
+            # Kickserv cannot fetch a customer by global id: the customer index can.
+            for customer_id, customer in zip(
+                missing, await self.tenant.customer_index.get_many(missing), strict=True
+            ):
+                if customer is not None:
+                    found[customer_id] = customer
+                    await self.tenant.prime("customer.id", customer_id, customer)
+        return [found.get(i) for i in ids]
+
+    async def _jobs_by_number(self, numbers: list[int]) -> list[Job | None]:
+        async def one(number: int) -> Job | None:
+            job = await self.tenant.record("job", number, lambda: self.ks.jobs.get(number))
+            if job is not None:
+                for payment in job.payments or ():
+                    self.tenant.job_of_payment[payment.id] = job.job_number
+            return job
+
+        return list(await asyncio.gather(*(one(n) for n in numbers)))
+
+    async def _jobs_by_id(self, ids: list[int]) -> list[Job | None]:
+        found: dict[int, Job] = {}
+        for job_id in ids:
+            cached = await self.tenant.peek("job.id", job_id)
+            if isinstance(cached, Job):
+                found[job_id] = cached
+        missing = [i for i in ids if i not in found]
+        if missing:
+            for job_id, job in zip(
+                missing, await self.tenant.job_index.get_many(missing), strict=True
+            ):
+                if job is not None:
+                    found[job_id] = job
+        return [found.get(i) for i in ids]
+
+    async def _tasks_by_job_id(self, job_ids: list[int]) -> list[tuple[Task, ...] | None]:
+        async def one(job_id: int) -> tuple[Task, ...]:
+            window = await self.tenant.everything(
+                "tasks", self.ks.tasks.list(job_id=job_id), _params(job_id=job_id)
+            )
+            return window.items
+
+        return list(await asyncio.gather(*(one(i) for i in job_ids)))
+
+    async def _tasks_by_id(self, ids: list[int]) -> list[Task | None]:
+        async def one(task_id: int) -> Task | None:
+            return await self.tenant.record("task", task_id, lambda: self.ks.tasks.get(task_id))
+
+        return list(await asyncio.gather(*(one(i) for i in ids)))
+
+    async def _invoices_by_id(self, ids: list[int]) -> list[Invoice | None]:
+        return await self.tenant.invoice_index.get_many(ids)
+
+    async def _employees_by_id(self, ids: list[int]) -> list[Employee | None]:
+        by_id = {e.id: e for e in await self.employees()}
+        return [by_id.get(i) for i in ids]
+
+    async def _employees_by_number(self, numbers: list[int]) -> list[Employee | None]:
+        by_number = {e.employee_number: e for e in await self.employees()}
+        return [by_number.get(n) for n in numbers]
+
+    async def _job_types_by_id(self, ids: list[int]) -> list[JobType | None]:
+        by_id = {t.id: t for t in await self.job_types(include_inactive=True)}
+        return [by_id.get(i) for i in ids]
+
+    async def _jobs_by_customer_number(self, numbers: list[int]) -> list[tuple[Job, ...] | None]:
+        async def one(number: int) -> tuple[Job, ...]:
+            window = await self.tenant.everything(
+                "customer.jobs", self.ks.customers.jobs(number), number
+            )
+            return window.items
+
+        return list(await asyncio.gather(*(one(n) for n in numbers)))
+
+    async def _jobs_of_payments(self, keys: list[tuple[int, int | None]]) -> list[Job | None]:
+        """The job a payment belongs to. /payments.json carries no job id, but every job's detail
+        embeds its payments: look through the details of the payer's invoiced jobs (once) and
+        remember what was found for the whole tenant."""
+
+        async def one(payment_id: int, customer_number: int | None) -> Job | None:
+            number = self.tenant.job_of_payment.get(payment_id)
+            if number is None and customer_number is not None:
+                jobs = await self.jobs_by_customer_number.get(customer_number) or ()
+                invoiced = [j.job_number for j in jobs if j.invoice_status is not None]
+                await self.job_by_number.get_many(invoiced)
+                number = self.tenant.job_of_payment.get(payment_id)
+            return None if number is None else await self.job_by_number.get(number)
+
+        return list(await asyncio.gather(*(one(p, c) for p, c in keys)))
+
+    # -- listings ------------------------------------------------------------------------------------
+
+    async def customers(self, offset: int, first: int, **filters: Any) -> Window[Customer]:
+        window = await self.tenant.window(
+            "customers", self.ks.customers.list(**filters), _params(**filters), offset, first
+        )
+        for customer in window.items:
+            self.customer_by_number.prime(customer.customer_number, customer)
+            self.customer_by_id.prime(customer.id, customer)
+            await self.tenant.prime("customer.id", customer.id, customer)
+        return window
+
+    async def customer_jobs(
+        self, customer_number: int, offset: int, first: int, status: str | None
+    ) -> Window[Job]:
+        if status is None:
+            window = await self.tenant.window(
+                "customer.jobs",
+                self.ks.customers.jobs(customer_number),
+                customer_number,
+                offset,
+                first,
+            )
+        else:  # Kickserv cannot filter a customer's jobs by status: filter the whole listing
+            jobs = await self.jobs_by_customer_number.get(customer_number) or ()
+            matching = tuple(j for j in jobs if j.status == status)
+            window = Window(matching[offset : offset + first], offset, len(matching))
+        await self._prime_jobs(window.items)
+        return window
+
+    async def jobs(self, offset: int, first: int, **filters: Any) -> Window[Job]:
+        window = await self.tenant.window(
+            "jobs", self.ks.jobs.list(**filters), _params(**filters), offset, first
+        )
+        await self._prime_jobs(window.items)
+        return window
+
+    async def _prime_jobs(self, jobs: Sequence[Job]) -> None:
+        for job in jobs:
+            self.job_by_id.prime(job.id, job)
+            await self.tenant.prime("job.id", job.id, job)
+
+    async def opportunities(
+        self, offset: int, first: int, status: str | None, job_type_id: int | None
+    ) -> Window[Job]:
+        listing = self.ks.opportunities.list(status=status, job_type_id=job_type_id)
+        params = _params(status=status, job_type_id=job_type_id)
+        return await self.tenant.window("opportunities", listing, params, offset, first)
+
+    async def opportunities_of_customer(self, customer_id: int) -> list[Job]:
+        """Kickserv ignores a customer filter on opportunities: answer from the opportunity index."""
+        return [
+            o for o in await self.tenant.opportunity_index.values() if o.customer_id == customer_id
+        ]
+
+    async def schedule(
+        self, start: date, end: date, employee_number: int | None, offset: int, first: int
+    ) -> Window[Task]:
+        listing = self.ks.tasks.list(from_=start, to=end, employee_number=employee_number)
+        params = _params(from_=start, to=end, employee_number=employee_number)
+        return await self.tenant.window("schedule", listing, params, offset, first)
+
+    async def employee_tasks(
+        self, employee_number: int, start: date, end: date
+    ) -> tuple[Task, ...]:
+        listing = self.ks.tasks.list(from_=start, to=end, employee_number=employee_number)
+        params = _params(from_=start, to=end, employee_number=employee_number)
+        window = await self.tenant.everything("schedule", listing, params)
+        return window.items
+
+    async def invoices(self, status: str | None, offset: int, first: int) -> Window[Invoice]:
+        return await self.tenant.window(
+            "invoices", self.ks.invoices.list(invoice_status=status), status, offset, first
+        )
+
+    async def payments(
+        self,
+        customer_number: int | None,
+        sort_by: str | None,
+        sort_order: str | None,
+        offset: int,
+        first: int,
+    ) -> Window[Payment]:
+        listing = self.ks.payments.list(
+            customer_number=customer_number, sort_by=sort_by, sort_order=sort_order
+        )
+        params = _params(customer_number=customer_number, sort_by=sort_by, sort_order=sort_order)
+        return await self.tenant.window("payments", listing, params, offset, first)
+
+    async def customer_notes(self, customer_number: int) -> tuple[Note, ...]:
+        window = await self.tenant.everything(
+            "customer.notes", self.ks.customers.notes(customer_number), customer_number
+        )
+        return window.items
+
+    async def employees(self) -> tuple[Employee, ...]:
+        window = await self.tenant.everything("employees", self.ks.employees.list(), ())
+        return window.items
+
+    async def job_types(self, include_inactive: bool) -> tuple[JobType, ...]:
+        window = await self.tenant.everything("job_types", self.ks.job_types.list(all=True), "all")
+        return window.items if include_inactive else tuple(t for t in window.items if t.active)
+
+    async def job_charge_types(self) -> tuple[JobChargeType, ...]:
+        window = await self.tenant.everything(
+            "job_charge_types", self.ks.job_charge_types.list(), ()
+        )
+        return window.items
+
+    async def items(self, name: str | None, offset: int, first: int) -> Window[Item]:
+        return await self.tenant.window("items", self.ks.items.list(name=name), name, offset, first)
+
+    async def vendors(self, offset: int, first: int) -> Window[Vendor]:
+        return await self.tenant.window("vendors", self.ks.vendors.list(), (), offset, first)
+
+    async def total_balance_remaining(self, status: str | None) -> Decimal | None:
+        window = await self.invoices(status, 0, 1)
+        value = window.extra.get("total_balance_remaining")
+        return value if isinstance(value, Decimal) else None
