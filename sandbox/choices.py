@@ -1,0 +1,141 @@
+"""Every behaviour the reference leaves open ([I] or [?]), decided once, here.
+
+The client accepts these choices *and* their plausible alternatives (see .notes/contract.md), so a
+change here is a change of the sandbox's personality, not of the contract. Everything else in the
+sandbox follows the documented [C] behaviour of ../shared/kickserv-api.md.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from datetime import date, timedelta
+from typing import Any
+
+JsonObject = dict[str, Any]
+
+# --- errors ---------------------------------------------------------------------------------------
+
+UNAUTHORIZED_MESSAGE = "Invalid Username, Account or password."
+RATE_LIMITED_MESSAGE = "Rate limit exceeded."
+SERVER_ERROR_MESSAGE = "Internal server error."
+UNKNOWN_ROUTE_MESSAGE = "Not found."
+
+# A missing record answers 400 with v1's wording ("Invalid customer."), not 404.
+MISSING_RECORD_STATUS = 400
+# Rails answers an unknown route *or* an unknown verb on a known route with 404.
+UNKNOWN_ROUTE_STATUS = 404
+
+
+def error_list_body(message: str) -> JsonObject:
+    """401, 400, 404, 429 and 500 bodies: Rails' `{errors: [...]}`."""
+    return {"errors": [message]}
+
+
+def missing_record_message(kind: str) -> str:
+    """'Invalid customer.', 'Invalid job charge.': v1's words for a record that is not there."""
+    return f"Invalid {kind}."
+
+
+def full_message(field: str, problem: str) -> str:
+    """Validation messages are Rails full messages ("Name has already been taken"), which is what the
+    reference quotes for a duplicate vendor; they sit in the field hash of a 422 body."""
+    label = field.removesuffix("_id").replace("_", " ")
+    return f"{label[:1].upper()}{label[1:]} {problem}"
+
+
+def validation_body(errors: dict[str, list[str]]) -> JsonObject:
+    """422: `{"errors": {"field": ["Field message", ...]}}`."""
+    return {"errors": errors}
+
+
+# --- pagination -----------------------------------------------------------------------------------
+
+DEFAULT_PER_PAGE = 25
+DEFAULT_MAX_PER_PAGE = 100
+# `customers_page` appears in the only customers example; it is treated as an alias of `page`.
+PAGE_ALIASES: dict[str, tuple[str, ...]] = {"customers": ("customers_page",)}
+
+
+def will_paginate_envelope(
+    plural: str, entries: list[JsonObject], page: int, per_page: int, total: int
+) -> JsonObject:
+    """The list envelope of every paginated endpoint except payments (will_paginate names)."""
+    total_pages = math.ceil(total / per_page) if total else 0
+    return {
+        plural: entries,
+        "current_page": page,
+        "per_page": per_page,
+        "total_entries": total,
+        "total_pages": total_pages,
+        "next_page": page + 1 if page < total_pages else None,
+        "previous_page": page - 1 if page > 1 else None,
+    }
+
+
+def meta_pagination_envelope(
+    plural: str, entries: list[JsonObject], page: int, per_page: int, total: int
+) -> JsonObject:
+    """The /payments.json envelope (the v3 model the reference quotes); it has no per_page key."""
+    total_pages = math.ceil(total / per_page) if total else 0
+    return {
+        plural: entries,
+        "meta": {
+            "pagination": {
+                "current_page": page,
+                "next_page": page + 1 if page < total_pages else None,
+                "prev_page": page - 1 if page > 1 else None,
+                "total_pages": total_pages,
+                "total_count": total,
+            }
+        },
+    }
+
+
+# --- statuses and sorting -------------------------------------------------------------------------
+
+JOB_STATUSES = ("unscheduled", "scheduled", "in_progress", "on_hold", "complete", "canceled")
+OPPORTUNITY_STATUSES = ("new", "sent", "viewed", "won", "lost")
+INVOICE_STATUSES = ("paid", "unpaid")
+# /jobs.json and /customers/{n}/jobs.json list jobs only; opportunities are listed by
+# /opportunities.json (the reference finds no per-customer opportunity listing in v2).
+# /jobs/{n}.json answers both.
+
+# /payments.json sort keys and the default order when none is asked for.
+PAYMENT_SORT_KEYS = ("date", "created_at", "amount")
+PAYMENT_DEFAULT_SORT = ("date", "DESC")
+
+# The first day of a week for `scheduled=this_week` (Rails' beginning_of_week default).
+WEEK_STARTS_ON_MONDAY = True
+
+
+def week_start(day: date) -> date:
+    offset = day.weekday() if WEEK_STARTS_ON_MONDAY else (day.weekday() + 1) % 7
+    return day - timedelta(days=offset)
+
+
+# --- accounts and tokens --------------------------------------------------------------------------
+
+# Global ids of different accounts live in disjoint ranges, so a leaked id never resolves elsewhere.
+ACCOUNT_ID_BASES = {"demo": 10_000_000, "acme": 60_000_000}
+ACCOUNT_NUMERIC_IDS = {"demo": 222222, "acme": 333333}
+# Timestamps carry the account's local offset; demo is fixed at -05:00 (no DST in the sandbox).
+ACCOUNT_UTC_OFFSETS = {"demo": -5, "acme": -7}
+ACCOUNT_NAMES = {"demo": "Demo Home Services", "acme": "Acme Facility Care"}
+FIRST_JOB_NUMBER = 1001  # job numbers never equal customer numbers of a small account
+
+
+def employee_token(account: str, employee_number: int) -> str:
+    """The account owner (employee 1) gets "<account>-token"; others "<account>-token-<number>"."""
+    if employee_number == 1:
+        return f"{account}-token"
+    return f"{account}-token-{employee_number}"
+
+
+# Inactive employees cannot log in, so their tokens answer 401.
+INACTIVE_EMPLOYEES_MAY_LOG_IN = False
+
+
+def token_fingerprint(token: str) -> str:
+    """What the request log shows instead of a token."""
+    return hashlib.sha256(token.encode()).hexdigest()[:8]

@@ -1,0 +1,43 @@
+"""How a sandbox starts: data scale, seed, clock and the initial knobs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from sandbox import choices
+from sandbox.knobs import FaultRule, Knobs
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8025
+
+
+@dataclass
+class SandboxConfig:
+    """`customers` sizes account demo, `acme_customers` account acme; `today=None` is real today."""
+
+    seed: int = 1
+    customers: int = 200
+    acme_customers: int = 30
+    today: date | None = None
+    latency_ms: float = 0.0
+    jitter_ms: float = 0.0
+    error_rate: float = 0.0
+    rate_limit: int = 0
+    rate_limit_window_s: float = 1.0
+    max_per_page: int = choices.DEFAULT_MAX_PER_PAGE
+    faults: list[FaultRule] = field(default_factory=list)
+
+    def account_sizes(self) -> dict[str, int]:
+        return {"demo": self.customers, "acme": self.acme_customers}
+
+    def knobs(self) -> Knobs:
+        return Knobs(
+            latency_ms=self.latency_ms,
+            jitter_ms=self.jitter_ms,
+            error_rate=self.error_rate,
+            rate_limit=self.rate_limit,
+            rate_limit_window_s=self.rate_limit_window_s,
+            max_per_page=self.max_per_page,
+            faults=list(self.faults),
+        )

@@ -1,0 +1,108 @@
+"""What a route handler works with: the caller's account and employee, lookups by number or id
+that honour the employee's visibility, page requests, payloads and the clock."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from sandbox.data import AccountStore, Customer, Employee, Job, Task
+from sandbox.envelopes import PageRequest, page_request
+from sandbox.errors import invalid, invalid_field, missing
+from sandbox.state import SandboxState
+
+
+class Api:
+    def __init__(self, request: Request) -> None:
+        self.request = request
+        self.state: SandboxState = request.app.state.sandbox
+        self.account: str = request.path_params["account"]
+        self.store: AccountStore = self.state.store(self.account)
+        self.employee: Employee = request.state.employee
+        self._visible: set[int] | None = None
+        self._visible_known = False
+
+    # --- request parts ----------------------------------------------------------------------------
+
+    def path_int(self, name: str) -> int:
+        value: int = self.request.path_params[name]
+        return value
+
+    def param(self, name: str) -> str | None:
+        value = self.request.query_params.get(name)
+        return value if value not in (None, "") else None
+
+    def int_param(self, name: str) -> int | None:
+        """An integer query parameter; anything unreadable is a 422 on that parameter."""
+        raw = self.param(name)
+        if raw is None:
+            return None
+        try:
+            return int(raw)
+        except ValueError:
+            raise invalid_field(name, "is not a number") from None
+
+    def page(self, *aliases: str) -> PageRequest:
+        return page_request(self.request, self.state.knobs.max_per_page, aliases)
+
+    async def payload(self) -> dict[str, Any]:
+        """The JSON object body; anything else is a 422 on `base`."""
+        raw = await self.request.body()
+        try:
+            data = json.loads(raw) if raw.strip() else {}
+        except (ValueError, UnicodeDecodeError):
+            raise invalid({"base": ["Request body is not valid JSON"]}) from None
+        if not isinstance(data, dict):
+            raise invalid({"base": ["Request body must be a JSON object"]})
+        return data
+
+    def now(self) -> datetime:
+        return self.state.clock.now(self.store.tz)
+
+    def today(self) -> date:
+        return self.state.clock.today(self.store.tz)
+
+    # --- lookups ----------------------------------------------------------------------------------
+
+    def customer(self, number: int) -> Customer:
+        found = self.store.customers_by_number.get(number)
+        if found is None:
+            raise missing("customer")
+        return found
+
+    def job(self, number: int) -> Job:
+        found = self.store.jobs_by_number.get(number)
+        if found is None or not self.can_see(found):
+            raise missing("job")
+        return found
+
+    def task(self, task_id: int) -> Task:
+        found = self.store.tasks.get(task_id)
+        if found is None or not self.can_see(self.store.jobs[found.job_id]):
+            raise missing("task")
+        return found
+
+    # --- visibility -------------------------------------------------------------------------------
+
+    def visible_job_ids(self) -> set[int] | None:
+        """None when the employee sees everything; else the jobs with a task assigned to them."""
+        if not self._visible_known:
+            self._visible_known = True
+            if self.employee.limit_access_to_assignments:
+                me = self.employee.id
+                self._visible = {
+                    t.job_id for t in self.store.tasks.values() if me in t.employee_ids
+                }
+        return self._visible
+
+    def can_see(self, job: Job) -> bool:
+        visible = self.visible_job_ids()
+        return visible is None or job.id in visible
+
+
+def ok(body: Any) -> JSONResponse:
+    return JSONResponse(body)

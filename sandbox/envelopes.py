@@ -1,0 +1,58 @@
+"""Reading `page`/`per_page` from a request and cutting one page out of a list.
+
+The envelope shapes themselves are choices (sandbox/choices.py); this module only feeds them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from starlette.requests import Request
+
+from sandbox import choices
+
+T = TypeVar("T")
+JsonObject = dict[str, Any]
+EnvelopeBuilder = Callable[[str, list[JsonObject], int, int, int], JsonObject]
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    page: int
+    per_page: int
+
+    def cut(self, records: Sequence[T]) -> Sequence[T]:
+        start = (self.page - 1) * self.per_page
+        return records[start : start + self.per_page]
+
+
+def _positive_int(raw: str | None) -> int | None:
+    try:
+        value = int(raw) if raw is not None else None
+    except ValueError:
+        return None
+    return value if value is not None and value > 0 else None
+
+
+def page_request(request: Request, max_per_page: int, aliases: Sequence[str] = ()) -> PageRequest:
+    """Unreadable or non-positive values fall back to the defaults; per_page above the maximum is
+    clamped silently (the envelope then reports the clamped value)."""
+    params = request.query_params
+    page = _positive_int(params.get("page"))
+    for alias in aliases:
+        page = page or _positive_int(params.get(alias))
+    per_page = _positive_int(params.get("per_page")) or choices.DEFAULT_PER_PAGE
+    return PageRequest(page or 1, min(per_page, max_per_page))
+
+
+def paginate(
+    plural: str,
+    records: Sequence[T],
+    paging: PageRequest,
+    render: Callable[[T], JsonObject],
+    envelope: EnvelopeBuilder = choices.will_paginate_envelope,
+) -> JsonObject:
+    entries = [render(record) for record in paging.cut(records)]
+    return envelope(plural, entries, paging.page, paging.per_page, len(records))

@@ -1,0 +1,140 @@
+"""The ASGI layer in front of every API route: request ids, authentication, rate limit, latency,
+injected faults and the request log. Admin routes (/__sandbox/…) only get a request id."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import re
+import time
+import uuid
+from datetime import UTC, datetime
+
+from starlette.datastructures import MutableHeaders
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from sandbox import choices
+from sandbox.data import Employee
+from sandbox.knobs import FaultRule
+from sandbox.log import LoggedRequest
+from sandbox.state import SandboxState
+
+API_PATH = re.compile(r"^/([^/]+)/api/v2/")
+
+
+def basic_token(scope: Scope) -> str | None:
+    """The token of `Authorization: Basic base64(token:token)`; username and password must agree."""
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            scheme, _, encoded = value.decode("latin-1").partition(" ")
+            if scheme.lower() != "basic":
+                return None
+            try:
+                user, _, password = base64.b64decode(encoded, validate=True).decode().partition(":")
+            except (binascii.Error, UnicodeDecodeError):
+                return None
+            return user if user and user == password else None
+    return None
+
+
+class Gate:
+    def __init__(self, app: ASGIApp, state: SandboxState) -> None:
+        self.app = app
+        self.state = state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = uuid.uuid4().hex
+        status = [500]
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message).append("X-Request-Id", request_id)
+                status[0] = message["status"]
+            await send(message)
+
+        match = API_PATH.match(scope["path"])
+        if match is None:
+            await self.app(scope, receive, send_with_id)
+            return
+        account = match.group(1)
+        log = self.state.log
+        seq, concurrent = log.arrive()
+        arrived, started = datetime.now(UTC), time.perf_counter()
+        token = basic_token(scope)
+        employee = self.state.authenticate(account, token)
+        try:
+            await self._serve(scope, receive, send_with_id, token, employee)
+        finally:
+            log.finish(
+                LoggedRequest(
+                    seq=seq,
+                    request_id=request_id,
+                    method=scope["method"],
+                    path=scope["path"],
+                    query=scope["query_string"].decode("latin-1"),
+                    status=status[0],
+                    account=account,
+                    employee_number=employee.number if employee else None,
+                    token=choices.token_fingerprint(token) if token else None,
+                    time=arrived.isoformat(timespec="milliseconds"),
+                    duration_ms=round((time.perf_counter() - started) * 1000, 3),
+                    concurrent=concurrent,
+                )
+            )
+
+    async def _serve(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        token: str | None,
+        employee: Employee | None,
+    ) -> None:
+        state, knobs = self.state, self.state.knobs
+        if employee is None or token is None:
+            body = choices.error_list_body(choices.UNAUTHORIZED_MESSAGE)
+            await JSONResponse(body, 401)(scope, receive, send)
+            return
+        if knobs.rate_limit:
+            key = choices.token_fingerprint(token)
+            retry = state.rate_limiter.retry_after(key, knobs.rate_limit, knobs.rate_limit_window_s)
+            if retry is not None:
+                body = choices.error_list_body(choices.RATE_LIMITED_MESSAGE)
+                await JSONResponse(body, 429, {"Retry-After": str(retry)})(scope, receive, send)
+                return
+        delay_ms = knobs.latency_ms + state.dice.random() * knobs.jitter_ms
+        if delay_ms > 0:
+            await asyncio.sleep(delay_ms / 1000)  # never time.sleep: other requests keep flowing
+        method, path = scope["method"], scope["path"]
+        rule = knobs.fault_for(method, path, "before", state.dice.random())
+        if rule is None and knobs.error_rate and state.dice.random() < knobs.error_rate:
+            rule = FaultRule()
+        if rule is not None:
+            await self._fail(rule, scope, receive, send)
+            return
+        scope = {**scope, "state": {**scope.get("state", {}), "employee": employee}}
+        if not any(r.matches(method, path, "after") for r in knobs.faults):
+            await self.app(scope, receive, send)
+            return
+        held: list[Message] = []  # the answer is held back until we know whether to fail it
+
+        async def hold(message: Message) -> None:
+            held.append(message)
+
+        await self.app(scope, receive, hold)
+        rule = knobs.fault_for(method, path, "after", state.dice.random())
+        if rule is not None:
+            await self._fail(rule, scope, receive, send)
+            return
+        for message in held:
+            await send(message)
+
+    async def _fail(self, rule: FaultRule, scope: Scope, receive: Receive, send: Send) -> None:
+        """What a fault rule does; only "error" exists so far (see knobs.FAULT_ACTIONS)."""
+        body = choices.error_list_body(choices.SERVER_ERROR_MESSAGE)
+        await JSONResponse(body, rule.status)(scope, receive, send)

@@ -1,0 +1,152 @@
+"""Invoices (listed only: there is no invoice-by-id), payments and opportunities.
+
+Invoices and opportunities are jobs: an invoice is a job with an invoice_date, an opportunity a job
+in status new/sent/viewed/won/lost.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from sandbox import choices, shapes
+from sandbox.context import Api, ok
+from sandbox.data import Job, Payment
+from sandbox.envelopes import paginate
+from sandbox.errors import invalid_field, missing
+from sandbox.writes import create_job, move_status
+
+
+async def list_invoices(request: Request) -> JSONResponse:
+    """Newest invoice first; `total_balance_remaining` sums every matching invoice, not the page."""
+    api = Api(request)
+    status = api.param("invoice_status")
+    if status is not None and status not in choices.INVOICE_STATUSES:
+        raise invalid_field("invoice_status", "is not included in the list")
+    visible = api.visible_job_ids()
+    found = [
+        j
+        for j in api.store.jobs.values()
+        if j.invoice_date is not None
+        and (status is None or j.invoice_status == status)
+        and (visible is None or j.id in visible)
+    ]
+    found.sort(key=lambda j: (j.invoice_date, j.number), reverse=True)
+    body = paginate("invoices", found, api.page(), lambda j: shapes.invoice(api.store, j))
+    owed = sum((j.balance_remaining for j in found), Decimal(0))
+    body["total_balance_remaining"] = shapes.money(owed)
+    return ok(body)
+
+
+async def list_payments(request: Request) -> JSONResponse:
+    """`customer_id` takes a customer NUMBER (a documented quirk); meta.pagination envelope."""
+    api = Api(request)
+    sort_by = api.param("sort_by") or choices.PAYMENT_DEFAULT_SORT[0]
+    if sort_by not in choices.PAYMENT_SORT_KEYS:
+        raise invalid_field("sort_by", "is not included in the list")
+    order = (api.param("sort_order") or choices.PAYMENT_DEFAULT_SORT[1]).upper()
+    if order not in ("ASC", "DESC"):
+        raise invalid_field("sort_order", "is not included in the list")
+    customer_id = None
+    if (number := api.int_param("customer_id")) is not None:
+        customer = api.store.customers_by_number.get(number)
+        customer_id = customer.id if customer else -1
+    visible = api.visible_job_ids()
+    found = [
+        p
+        for p in api.store.payments.values()
+        if (customer_id is None or p.customer_id == customer_id)
+        and (visible is None or p.job_id in visible)
+    ]
+
+    def key(p: Payment) -> tuple[Any, int]:
+        return (getattr(p, sort_by), p.id)
+
+    found.sort(key=key, reverse=order == "DESC")
+    return ok(
+        paginate(
+            "payments",
+            found,
+            api.page(),
+            lambda p: shapes.payment(api.store, p),
+            choices.meta_pagination_envelope,
+        )
+    )
+
+
+async def opportunities(request: Request) -> JSONResponse:
+    api = Api(request)
+    if request.method == "POST":
+        return await _create_opportunity(api)
+    status = api.param("status")
+    if status is not None and status not in choices.OPPORTUNITY_STATUSES:
+        raise invalid_field("status", "is not included in the list")
+    job_type_id = api.int_param("job_type_id")
+    # `customer_number` is accepted and ignored, as the reference found on real Kickserv.
+    visible = api.visible_job_ids()
+
+    def wanted(job: Job) -> bool:
+        return (
+            job.status in choices.OPPORTUNITY_STATUSES
+            and (status is None or job.status == status)
+            and (job_type_id is None or job.job_type_id == job_type_id)
+            and (visible is None or job.id in visible)
+        )
+
+    found = [j for j in reversed(api.store.jobs_by_number.values()) if wanted(j)]
+    return ok(
+        paginate(
+            "opportunities", found, api.page(), lambda j: shapes.job_with_customer(api.store, j)
+        )
+    )
+
+
+async def _create_opportunity(api: Api) -> JSONResponse:
+    body = await api.payload()
+    data = body.get("opportunity", body.get("job", {}))
+    number = body.get(
+        "customer_number", data.get("customer_number") if isinstance(data, dict) else None
+    )
+    customer = None
+    if number is not None:
+        try:
+            customer = api.store.customers_by_number.get(int(number))
+        except (TypeError, ValueError):
+            customer = None
+        if customer is None:
+            raise invalid_field("customer_number", "is invalid")
+    status = data.get("status", "new") if isinstance(data, dict) else "new"
+    if status not in ("new", "sent", "viewed"):
+        raise invalid_field("status", "is not included in the list")
+    job = create_job(api, customer, data, status=status)
+    return ok(shapes.job_with_customer(api.store, job))
+
+
+async def mark_as_won(request: Request) -> JSONResponse:
+    return _mark(Api(request), "won")
+
+
+async def mark_as_lost(request: Request) -> JSONResponse:
+    return _mark(Api(request), "lost")
+
+
+def _mark(api: Api, outcome: str) -> JSONResponse:
+    job = api.store.jobs_by_number.get(api.path_int("number"))
+    if job is None or job.status not in choices.OPPORTUNITY_STATUSES or not api.can_see(job):
+        raise missing("opportunity")
+    move_status(job, outcome, api)
+    job.updated_at = api.now()
+    return ok(shapes.job_with_customer(api.store, job))
+
+
+ROUTES = [
+    Route("/invoices.json", list_invoices, methods=["GET"]),
+    Route("/payments.json", list_payments, methods=["GET"]),
+    Route("/opportunities.json", opportunities, methods=["GET", "POST"]),
+    Route("/opportunities/{number:int}/mark_as_won.json", mark_as_won, methods=["PUT", "PATCH"]),
+    Route("/opportunities/{number:int}/mark_as_lost.json", mark_as_lost, methods=["PUT", "PATCH"]),
+]

@@ -1,0 +1,102 @@
+"""/jobs.json and a job's notes and tags. URLs take job *numbers*; fields hold global ids."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from sandbox import choices, shapes
+from sandbox.clock import scheduled_window
+from sandbox.context import Api, ok
+from sandbox.data import Job
+from sandbox.envelopes import paginate
+from sandbox.errors import invalid_field
+from sandbox.routes_customers import add_note, read_tags
+from sandbox.writes import create_job, update_job
+
+
+async def list_jobs(request: Request) -> JSONResponse:
+    """Newest job number first; `scheduled` words are relative to the sandbox clock's today."""
+    api = Api(request)
+    job_type_id = api.int_param("job_type_id")
+    status = api.param("status")
+    if status is not None and status not in choices.JOB_STATUSES:
+        raise invalid_field("status", "is not included in the list")
+    window = None
+    if (word := api.param("scheduled")) is not None:
+        window = scheduled_window(word, api.today())
+        if window is None:
+            raise invalid_field("scheduled", "is not included in the list")
+    visible = api.visible_job_ids()
+
+    def wanted(job: Job) -> bool:
+        if job.status not in choices.JOB_STATUSES or (
+            visible is not None and job.id not in visible
+        ):
+            return False
+        if status is not None and job.status != status:
+            return False
+        if job_type_id is not None and job.job_type_id != job_type_id:
+            return False
+        if window is not None:
+            return job.scheduled_on is not None and window[0] <= job.scheduled_on.date() < window[1]
+        return True
+
+    jobs = [job for job in reversed(api.store.jobs_by_number.values()) if wanted(job)]
+    return ok(paginate("jobs", jobs, api.page(), lambda j: shapes.job(api.store, j)))
+
+
+async def post_job(request: Request) -> JSONResponse:
+    """`customer_number` sits beside the `job` object, not inside it (a documented quirk)."""
+    api = Api(request)
+    body = await api.payload()
+    number = body.get("customer_number")
+    customer = None
+    if number is not None:
+        try:
+            customer = api.store.customers_by_number.get(int(number))
+        except (TypeError, ValueError):
+            customer = None
+        if customer is None:
+            raise invalid_field("customer_number", "is invalid")
+    job = create_job(api, customer, body.get("job", {}))
+    return ok(shapes.job_detail(api.store, job))
+
+
+async def job_detail(request: Request) -> JSONResponse:
+    api = Api(request)
+    job = api.job(api.path_int("number"))
+    if request.method in ("PUT", "PATCH"):
+        body = await api.payload()
+        update_job(api, job, body.get("job", body))
+    return ok(shapes.job_detail(api.store, job))
+
+
+async def job_notes(request: Request) -> JSONResponse:
+    api = Api(request)
+    job = api.job(api.path_int("number"))
+    if request.method == "POST":
+        note = add_note(api, await api.payload(), "Job", job.id)
+        job.note_ids.append(note.id)
+        return ok(shapes.note(api.store, note))
+    notes = [api.store.notes[n] for n in job.note_ids]
+    return ok(paginate("notes", notes, api.page(), lambda n: shapes.note(api.store, n)))
+
+
+async def job_tags(request: Request) -> JSONResponse:
+    api = Api(request)
+    job = api.job(api.path_int("number"))
+    if request.method == "PUT":
+        job.tags = read_tags(await api.payload())
+        job.updated_at = api.now()
+    return ok({"tags": list(job.tags)})
+
+
+ROUTES = [
+    Route("/jobs.json", list_jobs, methods=["GET"]),
+    Route("/jobs.json", post_job, methods=["POST"]),
+    Route("/jobs/{number:int}.json", job_detail, methods=["GET", "PUT", "PATCH"]),
+    Route("/jobs/{number:int}/notes.json", job_notes, methods=["GET", "POST"]),
+    Route("/jobs/{number:int}/tags.json", job_tags, methods=["GET", "PUT"]),
+]
