@@ -135,6 +135,7 @@ class PersistedQueryNotFound(GraphError):
     """Apollo APQ clients resend the full query on this code; they read it from the body."""
 
     code = ErrorCode.PERSISTED_QUERY_NOT_FOUND
+    http_status = 404  # as Apollo Server 4 and Router answer
 
     def __init__(self, message: str = "PersistedQueryNotFound") -> None:
         super().__init__(message)
@@ -142,6 +143,7 @@ class PersistedQueryNotFound(GraphError):
 
 class PersistedQueryNotAllowed(GraphError):
     code = ErrorCode.PERSISTED_QUERY_NOT_ALLOWED
+    http_status = 403
 
 
 class RequestTooLarge(GraphError):

@@ -67,12 +67,14 @@ APPLICATION_JSON = "application/json"
 
 @dataclass(frozen=True, slots=True)
 class GraphQLParams:
-    """The request's parameters, type-checked; ``query`` may be absent when a hook supplies it."""
+    """The request's parameters, type-checked; ``query`` may be absent when a document resolver
+    finds the text elsewhere (``extensions.persistedQuery``, ``documentId``)."""
 
     query: str | None
     variables: dict[str, Any] | None
     operation_name: str | None
     extensions: dict[str, Any] | None
+    document_id: str | None = None
 
 
 ContextFactory = Callable[[Request], Awaitable[Any]]
@@ -331,7 +333,7 @@ def _quality(parameters: str) -> float:
 
 def _wants_graphiql(enabled: bool, pairs: Mapping[str, str], accept: str) -> bool:
     """A browser navigating to the endpoint: HTML accepted, and no query or extensions sent."""
-    if not enabled or "query" in pairs or "extensions" in pairs:
+    if not enabled or "query" in pairs or "extensions" in pairs or "documentId" in pairs:
         return False
     return any(
         part.partition(";")[0].strip() == "text/html" and _quality(part.partition(";")[2]) > 0
@@ -346,6 +348,7 @@ def params_from_query_string(pairs: Mapping[str, str]) -> GraphQLParams:
         _json_param(pairs, "variables"),
         pairs.get("operationName") or None,
         _json_param(pairs, "extensions"),
+        pairs.get("documentId") or None,
     )
 
 
@@ -364,6 +367,7 @@ def params_from_body(body: bytes) -> GraphQLParams:
         payload.get("variables"),
         payload.get("operationName"),
         payload.get("extensions"),
+        payload.get("documentId"),
     )
 
 
@@ -378,7 +382,7 @@ def _json_param(pairs: Mapping[str, str], name: str) -> Any:
 
 
 def _checked_params(
-    query: Any, variables: Any, operation_name: Any, extensions: Any
+    query: Any, variables: Any, operation_name: Any, extensions: Any, document_id: Any
 ) -> GraphQLParams:
     if query is not None and not isinstance(query, str):
         raise BadRequest("The 'query' parameter must be a string holding a GraphQL document.")
@@ -388,7 +392,9 @@ def _checked_params(
         raise BadRequest("The 'operationName' parameter must be a string (or null).")
     if extensions is not None and not isinstance(extensions, dict):
         raise BadRequest("The 'extensions' parameter must be a JSON object (or null).")
-    return GraphQLParams(query, variables, operation_name, extensions)
+    if document_id is not None and not isinstance(document_id, str):
+        raise BadRequest("The 'documentId' parameter must be a string (or null).")
+    return GraphQLParams(query, variables, operation_name, extensions, document_id)
 
 
 def _check_content_type(content_type: str | None) -> None:

@@ -1,0 +1,214 @@
+"""The Starlette application: /graphql, /static, /healthz, /readyz, and the lifespan that owns the
+one ``httpx.AsyncClient`` every request shares.
+
+Without Kickserv credentials (sandbox mode) the lifespan builds the sandbox in-process and points
+the client at it through ``httpx.ASGITransport``: no port, no second process, same HTTP semantics.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Collection
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any, TypedDict
+
+import httpx
+from graphql import ASTValidationRule
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from strawberry import Schema
+
+from graph.graphiql import STATIC_DIRECTORY
+from graph.http import (
+    ContextFactory,
+    DocumentResolver,
+    GraphQLEndpoint,
+    ResultHook,
+    query_text_only,
+)
+from graph.settings import Settings
+
+logger = logging.getLogger("graph.app")
+
+SANDBOX_BASE_URL = "http://sandbox.local"
+SANDBOX_ACCOUNT = "demo"
+SANDBOX_TOKEN = "demo-token"
+USER_AGENT = "kickserv-graph/0.1"
+
+
+@dataclass(frozen=True, slots=True)
+class Upstream:
+    """Where Kickserv is and how to reach it: what a context factory needs to build a client."""
+
+    client: httpx.AsyncClient
+    base_url: str
+    account: str
+    token: str = field(repr=False)
+    sandbox: bool
+
+
+class AppState(TypedDict):
+    """What the lifespan yields (Starlette copies it into each request's ``request.state``)."""
+
+    settings: Settings
+    upstream: Upstream
+
+
+@dataclass(frozen=True, slots=True)
+class RequestContext:
+    """The trivial default context; the real one (tenant, loaders) is passed to ``create_app``."""
+
+    request: Request
+    settings: Settings
+    upstream: Upstream
+
+
+def upstream_of(request: Request) -> Upstream:
+    """The app's Upstream; set by the lifespan, so missing means the lifespan did not run."""
+    upstream: Upstream | None = getattr(request.app.state, "upstream", None)
+    if upstream is None:
+        raise RuntimeError("The app's lifespan has not run: no upstream client yet.")
+    return upstream
+
+
+def settings_of(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+async def default_context_factory(request: Request) -> RequestContext:
+    return RequestContext(request, settings_of(request), upstream_of(request))
+
+
+def build_sandbox_app(settings: Settings) -> Any:
+    """The in-process Kickserv sandbox, seeded as the SANDBOX_* settings say."""
+    from sandbox.app import SandboxConfig
+    from sandbox.app import create_app as create_sandbox_app
+
+    config = SandboxConfig(
+        customers=settings.sandbox_customers,
+        seed=settings.sandbox_seed,
+        latency_ms=settings.sandbox_latency_ms,
+    )
+    return create_sandbox_app(config)
+
+
+def create_app(
+    settings: Settings,
+    schema: Schema,
+    context_factory: ContextFactory = default_context_factory,
+    *,
+    document_resolver: DocumentResolver = query_text_only,
+    on_result: ResultHook | None = None,
+    validation_rules: Collection[type[ASTValidationRule]] = (),
+    max_tokens: int | None = None,
+    upstream_transport: httpx.AsyncBaseTransport | None = None,
+) -> Starlette:
+    """The whole server. ``upstream_transport`` replaces the network (or the sandbox) in tests."""
+    endpoint = GraphQLEndpoint(
+        schema,
+        context_factory,
+        settings,
+        document_resolver=document_resolver,
+        on_result=on_result,
+        validation_rules=validation_rules,
+        max_tokens=max_tokens,
+    )
+    readiness = ReadinessProbe()
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[AppState]:
+        async with AsyncExitStack() as stack:
+            transport = upstream_transport
+            if settings.sandbox_mode:
+                base_url, account, token = SANDBOX_BASE_URL, SANDBOX_ACCOUNT, SANDBOX_TOKEN
+                if transport is None:
+                    sandbox = build_sandbox_app(settings)
+                    await stack.enter_async_context(sandbox.router.lifespan_context(sandbox))
+                    transport = httpx.ASGITransport(app=sandbox)
+            else:
+                assert settings.kickserv_account and settings.kickserv_api_token
+                base_url = settings.kickserv_base_url
+                account, token = settings.kickserv_account, settings.kickserv_api_token
+            client = await stack.enter_async_context(
+                httpx.AsyncClient(
+                    transport=transport,
+                    base_url=base_url,
+                    timeout=httpx.Timeout(30.0, connect=5.0),
+                    limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+                    headers={"user-agent": USER_AGENT},
+                )
+            )
+            upstream = Upstream(client, base_url, account, token, settings.sandbox_mode)
+            app.state.settings = settings
+            app.state.upstream = upstream
+            try:
+                yield {"settings": settings, "upstream": upstream}
+            finally:
+                del app.state.upstream
+
+    async def healthz(request: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(request: Request) -> JSONResponse:
+        upstream: Upstream | None = getattr(request.app.state, "upstream", None)
+        if upstream is None:
+            return JSONResponse({"status": "starting"}, status_code=503)
+        ready, reason = await readiness.check(upstream)
+        body = {"status": "ready" if ready else "unavailable", "upstream": reason}
+        return JSONResponse(body, status_code=200 if ready else 503)
+
+    return Starlette(
+        routes=[
+            # No method filter: the endpoint answers every method itself, 405s GraphQL-shaped.
+            Route("/graphql", endpoint),
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/readyz", readyz, methods=["GET"]),
+            Mount("/static", app=StaticFiles(directory=STATIC_DIRECTORY), name="static"),
+        ],
+        lifespan=lifespan,
+    )
+
+
+class ReadinessProbe:
+    """Asks Kickserv for one cheap page, at most once per ``ttl`` seconds (probes must not add up
+    to a load of their own, and Kickserv rate-limits per token)."""
+
+    def __init__(self, ttl: float = 10.0, timeout: float = 3.0) -> None:
+        self.ttl = ttl
+        self.timeout = timeout
+        self._last: tuple[float, bool, str] | None = None
+        self._lock = asyncio.Lock()
+
+    async def check(self, upstream: Upstream) -> tuple[bool, str]:
+        async with self._lock:
+            now = time.monotonic()
+            if self._last is not None and now - self._last[0] < self.ttl:
+                return self._last[1], self._last[2]
+            ready, reason = await self._probe(upstream)
+            self._last = (now, ready, reason)
+            return ready, reason
+
+    async def _probe(self, upstream: Upstream) -> tuple[bool, str]:
+        url = f"{upstream.base_url}/{upstream.account}/api/v2/job_types.json"
+        try:
+            response = await upstream.client.get(
+                url,
+                params={"per_page": 1},
+                auth=(upstream.token, upstream.token),
+                timeout=self.timeout,
+            )
+        except httpx.HTTPError as exc:
+            logger.warning("Readiness: Kickserv unreachable (%s)", type(exc).__name__)
+            return False, "unreachable"
+        if response.status_code in (401, 403):
+            return False, "credentials rejected"
+        if response.status_code >= 400:
+            return False, f"answered {response.status_code}"
+        return True, "sandbox" if upstream.sandbox else "reachable"

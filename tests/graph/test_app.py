@@ -1,0 +1,297 @@
+"""The app around the endpoint: settings, lifespan and upstream client, probes, `serve`, Dockerfile."""
+
+from __future__ import annotations
+
+import argparse
+import re
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import strawberry
+
+import graph.server
+from graph.app import RequestContext, create_app
+from graph.cli import build_parser
+from graph.settings import ENVIRONMENT, Settings, SettingsError, configuration_table
+
+ROOT = Path(__file__).resolve().parents[2]
+CREDENTIALS = {"kickserv_account": "acme", "kickserv_api_token": "tok-123456"}
+
+
+@strawberry.type
+class Query:
+    @strawberry.field
+    async def account(self, info: strawberry.Info[RequestContext, None]) -> str:
+        return info.context.upstream.account
+
+    @strawberry.field
+    async def sandbox(self, info: strawberry.Info[RequestContext, None]) -> bool:
+        return info.context.upstream.sandbox
+
+
+SCHEMA = strawberry.Schema(query=Query)
+
+
+class Kickserv:
+    """A stand-in Kickserv answering every call with one status (an edge case: a down upstream)."""
+
+    def __init__(self, status: int | None) -> None:
+        self.status = status
+        self.calls: list[httpx.Request] = []
+
+    def transport(self) -> httpx.MockTransport:
+        def handle(request: httpx.Request) -> httpx.Response:
+            self.calls.append(request)
+            if self.status is None:
+                raise httpx.ConnectError("connection refused", request=request)
+            return httpx.Response(self.status, json={"job_types": []})
+
+        return httpx.MockTransport(handle)
+
+
+async def serve(app: Any):
+    """Run the lifespan around an in-process client, as a server would."""
+    transport = httpx.ASGITransport(app=app)
+    return app.router.lifespan_context(app), httpx.AsyncClient(
+        transport=transport, base_url="http://testserver"
+    )
+
+
+# --- settings -----------------------------------------------------------------------------
+
+
+def test_settings_defaults_from_an_empty_environment():
+    settings = Settings.from_env({})
+    assert settings == Settings()
+    assert settings.sandbox_mode
+    assert settings.upstream_extensions  # development by default
+    assert (settings.host, settings.port, settings.kickserv_base_url) == (
+        "127.0.0.1",
+        8000,
+        "https://app.kickserv.com",
+    )
+
+
+def test_settings_read_every_variable():
+    settings = Settings.from_env(
+        {
+            "KICKSERV_ACCOUNT": "acme",
+            "KICKSERV_API_TOKEN": "tok-123456",
+            "KICKSERV_BASE_URL": "https://kickserv.example/",
+            "GRAPH_HOST": "0.0.0.0",
+            "GRAPH_PORT": "9000",
+            "GRAPH_ENV": "production",
+            "GRAPH_MAX_BODY_BYTES": "5000",
+            "GRAPH_LOG_LEVEL": "debug",
+            "SANDBOX_CUSTOMERS": "50",
+            "SANDBOX_SEED": "7",
+            "SANDBOX_LATENCY_MS": "12.5",
+        }
+    )
+    assert not settings.sandbox_mode
+    assert settings.kickserv_base_url == "https://kickserv.example"
+    assert (settings.host, settings.port, settings.env) == ("0.0.0.0", 9000, "production")
+    assert settings.max_body_bytes == 5000
+    assert settings.upstream_extensions is False  # production default
+    assert settings.log_level == "DEBUG"
+    assert (settings.sandbox_customers, settings.sandbox_seed) == (50, 7)
+    assert settings.sandbox_latency_ms == 12.5
+    assert "tok-123456" not in repr(settings)
+    assert Settings.from_env({"GRAPH_UPSTREAM_EXTENSIONS": "off"}).upstream_extensions is False
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({"KICKSERV_ACCOUNT": "acme"}, "KICKSERV_ACCOUNT is set but KICKSERV_API_TOKEN is missing"),
+        ({"KICKSERV_API_TOKEN": "t"}, "KICKSERV_API_TOKEN is set but KICKSERV_ACCOUNT is missing"),
+        ({"GRAPH_PORT": "http"}, "GRAPH_PORT is 'http'; it must be a whole number."),
+        ({"GRAPH_MAX_BODY_BYTES": "0"}, "GRAPH_MAX_BODY_BYTES is 0; it must be at least 1."),
+        ({"GRAPH_ENV": "staging"}, "GRAPH_ENV is 'staging'"),
+        ({"GRAPH_UPSTREAM_EXTENSIONS": "maybe"}, "GRAPH_UPSTREAM_EXTENSIONS is 'maybe'"),
+        ({"GRAPH_LOG_LEVEL": "loud"}, "GRAPH_LOG_LEVEL is 'LOUD'"),
+    ],
+)
+def test_settings_errors_name_the_variable(environ, message):
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env(environ)
+    assert str(caught.value).startswith(message)
+
+
+def test_readme_configuration_table_matches_the_settings():
+    readme = (ROOT / "README.md").read_text()
+    assert configuration_table() in readme
+    documented = set(re.findall(r"^\| `([A-Z_]+)` \|", readme, flags=re.MULTILINE))
+    assert documented == {var.name for var in ENVIRONMENT}
+
+
+# --- the app ------------------------------------------------------------------------------
+
+
+async def test_lifespan_owns_one_client_and_the_default_context_sees_it():
+    kickserv = Kickserv(200)
+    app = create_app(Settings(**CREDENTIALS), SCHEMA, upstream_transport=kickserv.transport())
+    lifespan, client = await serve(app)
+    async with lifespan as state, client:
+        response = await client.post("/graphql", json={"query": "{ account sandbox }"})
+        upstream = state["upstream"]
+        assert upstream is app.state.upstream
+        assert (upstream.base_url, upstream.account) == ("https://app.kickserv.com", "acme")
+        assert "tok-123456" not in repr(upstream)
+    assert response.json() == {"data": {"account": "acme", "sandbox": False}}
+    assert upstream.client.is_closed
+
+
+async def test_healthz_and_readyz_with_a_reachable_kickserv():
+    kickserv = Kickserv(200)
+    app = create_app(Settings(**CREDENTIALS), SCHEMA, upstream_transport=kickserv.transport())
+    lifespan, client = await serve(app)
+    async with lifespan, client:
+        health = await client.get("/healthz")
+        ready = await client.get("/readyz")
+        again = await client.get("/readyz")
+    assert (health.status_code, health.json()) == (200, {"status": "ok"})
+    assert (ready.status_code, ready.json()) == (200, {"status": "ready", "upstream": "reachable"})
+    assert again.status_code == 200
+    assert len(kickserv.calls) == 1  # probes are cached, not one upstream call each
+    probe = kickserv.calls[0]
+    assert probe.url.path == "/acme/api/v2/job_types.json"
+    assert probe.headers["authorization"].startswith("Basic ")
+
+
+@pytest.mark.parametrize(
+    ("status", "reason"), [(401, "credentials rejected"), (None, "unreachable")]
+)
+async def test_readyz_is_503_when_kickserv_refuses_or_is_down(status, reason):
+    app = create_app(
+        Settings(**CREDENTIALS), SCHEMA, upstream_transport=Kickserv(status).transport()
+    )
+    lifespan, client = await serve(app)
+    async with lifespan, client:
+        health = await client.get("/healthz")
+        ready = await client.get("/readyz")
+    assert health.status_code == 200
+    assert (ready.status_code, ready.json()) == (503, {"status": "unavailable", "upstream": reason})
+
+
+async def test_readyz_is_503_before_the_lifespan_ran():
+    app = create_app(Settings(**CREDENTIALS), SCHEMA, upstream_transport=Kickserv(200).transport())
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+        assert (await c.get("/readyz")).status_code == 503
+        assert (await c.get("/healthz")).status_code == 200
+
+
+async def test_graphql_route_answers_every_method_itself():
+    app = create_app(Settings(**CREDENTIALS), SCHEMA, upstream_transport=Kickserv(200).transport())
+    lifespan, client = await serve(app)
+    async with lifespan, client:
+        put = await client.put("/graphql", json={"query": "{ account }"})
+        css = await client.get("/static/graphiql/graphiql.min.css")
+    assert put.status_code == 405
+    assert put.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+    assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
+
+
+# --- serve --------------------------------------------------------------------------------
+
+
+def test_serve_runs_uvicorn_with_uvloop_and_httptools(monkeypatch, capsys):
+    # given
+    calls: list[dict[str, Any]] = []
+    monkeypatch.setattr(graph.server, "load_schema_builder", lambda: lambda settings: SCHEMA)
+    monkeypatch.setattr(
+        graph.server.uvicorn, "run", lambda app, **kw: calls.append({"app": app, **kw})
+    )
+    for name in ("KICKSERV_ACCOUNT", "KICKSERV_API_TOKEN", "GRAPH_PORT", "GRAPH_HOST"):
+        monkeypatch.delenv(name, raising=False)
+    args = build_parser().parse_args(["serve", "--port", "8123"])
+    # when
+    assert args.handler(args) == 0
+    # then
+    (call,) = calls
+    assert call["loop"] == "uvloop" and call["http"] == "httptools"
+    assert (call["host"], call["port"]) == ("127.0.0.1", 8123)
+    assert call["app"] == "graph.server:create_app_from_env" and call["factory"] is True
+    out = capsys.readouterr().out
+    assert "GraphiQL: http://127.0.0.1:8123/graphql" in out
+    assert "built-in Kickserv sandbox" in out
+
+
+def test_serve_never_prints_the_token(monkeypatch, capsys):
+    monkeypatch.setattr(graph.server, "load_schema_builder", lambda: lambda settings: SCHEMA)
+    monkeypatch.setattr(graph.server.uvicorn, "run", lambda app, **kw: None)
+    monkeypatch.setenv("KICKSERV_ACCOUNT", "acme")
+    monkeypatch.setenv("KICKSERV_API_TOKEN", "tok-very-secret")
+    assert graph.server.run(argparse.Namespace(host="0.0.0.0", port=None, workers=1)) == 0
+    out = capsys.readouterr().out
+    assert "Kickserv account 'acme' at https://app.kickserv.com" in out
+    assert "GraphiQL: http://127.0.0.1:8000/graphql" in out
+    assert "tok-very-secret" not in out
+
+
+def test_serve_explains_a_missing_schema_module(monkeypatch, capsys):
+    def missing(name: str) -> Any:
+        raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+
+    monkeypatch.setattr(graph.server.importlib, "import_module", missing)
+    assert graph.server.run(argparse.Namespace(host=None, port=None, workers=1)) == 2
+    assert "graph/schema.py is missing" in capsys.readouterr().err
+
+
+# --- Dockerfile ---------------------------------------------------------------------------
+
+
+def test_dockerfile_structure():
+    text = (ROOT / "Dockerfile").read_text()
+    lines = [
+        line.strip()
+        for line in text.replace("\\\n", " ").splitlines()  # one line per instruction
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
+    instructions = [line.split()[0] for line in lines if line.split()[0].isupper()]
+    assert lines[0] == "FROM python:3.11-slim"
+
+    def index(prefix: str, containing: str = "") -> int:
+        return next(
+            i for i, line in enumerate(lines) if line.startswith(prefix) and containing in line
+        )
+
+    copy_pyproject = index("COPY pyproject.toml")
+    install_deps = index("RUN", containing="pip install -r")
+    copy_source = index("COPY graph")
+    user = index("USER ")
+    assert copy_pyproject < install_deps < copy_source < user
+    assert not any(line.startswith("COPY . ") for line in lines)
+    assert lines[user].split()[1] not in ("root", "0")
+    assert "EXPOSE 8000" in lines
+    assert lines[-1] == 'CMD ["kickserv-graph", "serve", "--host", "0.0.0.0"]'
+    assert "ARG" not in instructions  # configuration only through the environment
+    ignored = (ROOT / ".dockerignore").read_text().split()
+    assert {".git", ".venv", "tests"} <= set(ignored)
+
+
+# --- sandbox mode -------------------------------------------------------------------------
+
+
+async def test_sandbox_mode_serves_the_in_process_sandbox():
+    # given: no credentials, a small sandbox
+    app = create_app(Settings(sandbox_customers=5, sandbox_seed=3), SCHEMA)
+    lifespan, client = await serve(app)
+    async with lifespan as state, client:
+        # when
+        graph_response = await client.post("/graphql", json={"query": "{ account sandbox }"})
+        ready = await client.get("/readyz")
+        upstream = state["upstream"]
+        customers = await upstream.client.get(
+            "/demo/api/v2/customers.json", auth=(upstream.token, upstream.token)
+        )
+        refused = await upstream.client.get("/demo/api/v2/customers.json", auth=("x", "x"))
+    # then
+    assert graph_response.json() == {"data": {"account": "demo", "sandbox": True}}
+    assert (upstream.base_url, upstream.account) == ("http://sandbox.local", "demo")
+    assert (ready.status_code, ready.json()) == (200, {"status": "ready", "upstream": "sandbox"})
+    assert customers.status_code == 200
+    assert customers.json()["total_entries"] == 5
+    assert refused.status_code == 401
