@@ -147,13 +147,31 @@ class DocumentCache:
         try:
             document = parse(query, max_tokens=self._max_tokens)
         except GraphQLError as error:
-            too_big = error.message.startswith("Syntax Error: Document contains more than")
+            too_big = error.message.startswith(_TOO_BIG_PREFIXES)
             code = ErrorCode.QUERY_TOO_COMPLEX if too_big else ErrorCode.GRAPHQL_PARSE_FAILED
             return CachedDocument(None, (error,), code)
-        errors = validate(self._schema, document, self._rules)
+        except RecursionError:
+            return _too_deep()
+        try:
+            errors = validate(self._schema, document, self._rules)
+        except RecursionError:
+            return _too_deep()
         if errors:
             return CachedDocument(document, tuple(errors), ErrorCode.GRAPHQL_VALIDATION_FAILED)
         return CachedDocument(document, (), None)
+
+
+# graphql-core's own guards (max_tokens, nesting depth): a limit hit, not a typo.
+_TOO_BIG_PREFIXES = (
+    "Syntax Error: Document contains more than",
+    "Syntax Error: Document is nested too deeply",
+)
+
+
+def _too_deep() -> CachedDocument:
+    """Pathologically nested documents exhaust the recursive parser: a client error, not a crash."""
+    error = GraphQLError("The document is nested too deeply.")
+    return CachedDocument(None, (error,), ErrorCode.QUERY_TOO_COMPLEX)
 
 
 class GraphQLEndpoint:
@@ -220,6 +238,12 @@ class GraphQLEndpoint:
             )
             return
         except ClientDisconnect:
+            return
+        except Exception:
+            # A bug of ours or of a hook: masked, logged, and still a GraphQL-shaped answer.
+            logger.exception("Unexpected error while serving a GraphQL request")
+            masked = InternalServerError(UNEXPECTED_ERROR_MESSAGE)
+            await _send_json(send, 500, {"errors": [masked.to_dict()]}, media_type)
             return
         await _send_json(send, status, payload, media_type)
 

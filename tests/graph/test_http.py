@@ -96,13 +96,13 @@ SCHEMA = strawberry.Schema(query=Query, mutation=Mutation)
 LIMIT = 2_000
 
 
-def build_app(**options: Any) -> tuple[Starlette, Ctx]:
+def build_app(limit: int = LIMIT, **options: Any) -> tuple[Starlette, Ctx]:
     ctx = Ctx(user="ada")
 
     async def context_factory(request: Request) -> Ctx:
         return ctx
 
-    endpoint = GraphQLEndpoint(SCHEMA, context_factory, Settings(max_body_bytes=LIMIT), **options)
+    endpoint = GraphQLEndpoint(SCHEMA, context_factory, Settings(max_body_bytes=limit), **options)
     app = Starlette(
         routes=[
             Route("/graphql", endpoint),
@@ -594,3 +594,73 @@ def test_real_uvicorn_serves_queries_and_refuses_large_bodies(live_server):
     assert got.json() == {"data": {"syncCount": 0}}
     assert big.status_code == 413
     assert big.json()["errors"][0]["extensions"]["code"] == "REQUEST_TOO_LARGE"
+
+
+# --- robustness and federation ------------------------------------------------------------
+
+
+async def test_pathologically_nested_document_is_a_client_error():
+    app, _ = build_app(limit=100_000)
+    query = "{" + "hello {" * 5000 + "}" * 5001
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+        response = await c.post("/graphql", json={"query": query}, headers=GRAPHQL_RESPONSE)
+    assert response.status_code == 400
+    (error,) = response.json()["errors"]
+    assert "nested too deeply" in error["message"]
+    assert error["extensions"] == {"code": "QUERY_TOO_COMPLEX"}
+
+
+async def test_a_failing_hook_is_a_masked_500():
+    async def on_result(context: Ctx, result: Any) -> dict[str, Any]:
+        raise RuntimeError(f"tracing backend password {SECRET}")
+
+    app, _ = build_app(on_result=on_result)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+        response = await c.post("/graphql", json={"query": "{ hello }"})
+    assert response.status_code == 500
+    assert response.json() == {
+        "errors": [
+            {"message": "Unexpected error.", "extensions": {"code": "INTERNAL_SERVER_ERROR"}}
+        ]
+    }
+    assert SECRET not in response.text
+
+
+@strawberry.federation.type(keys=["id"])
+class Widget:
+    id: strawberry.ID
+    name: str
+
+    @classmethod
+    async def resolve_reference(cls, info: strawberry.Info[Ctx, None], id: strawberry.ID) -> Widget:
+        return Widget(id=id, name=f"widget {id} for {info.context.user}")
+
+
+@strawberry.type
+class FederatedQuery:
+    @strawberry.field
+    async def widget(self) -> Widget:
+        return Widget(id=strawberry.ID("1"), name="one")
+
+
+async def test_federation_schema_entities_and_sdl_execute():
+    schema = strawberry.federation.Schema(query=FederatedQuery)
+
+    async def context_factory(request: Request) -> Ctx:
+        return Ctx(user="router")
+
+    endpoint = GraphQLEndpoint(schema, context_factory, Settings())
+    app = Starlette(routes=[Route("/graphql", endpoint)])
+    query = (
+        "query($r: [_Any!]!) { _service { sdl } "
+        "_entities(representations: $r) { ... on Widget { id name } } }"
+    )
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+        response = await c.post(
+            "/graphql",
+            json={"query": query, "variables": {"r": [{"__typename": "Widget", "id": "7"}]}},
+        )
+    body = response.json()
+    assert "errors" not in body
+    assert body["data"]["_entities"] == [{"id": "7", "name": "widget 7 for router"}]
+    assert '@key(fields: "id")' in body["data"]["_service"]["sdl"]
