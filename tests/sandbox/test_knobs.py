@@ -1,0 +1,106 @@
+"""Knobs and the request log over real HTTP: latency, 429, injected 500s, fault rules, the log."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+
+from sandbox.knobs import FaultRule
+from sandbox.testing import running_sandbox
+from tests.sandbox.conftest import DEMO, small_config
+
+
+@pytest.fixture
+def sandbox():
+    with running_sandbox(small_config()) as running:
+        yield running
+
+
+def _api(sandbox) -> httpx.AsyncClient:
+    return httpx.AsyncClient(base_url=sandbox.api_url("demo"), auth=DEMO)
+
+
+async def test_latency_does_not_block_other_requests(sandbox):
+    async with httpx.AsyncClient(base_url=sandbox.base_url) as admin:
+        await admin.put("/__sandbox/config", json={"latency_ms": 400})
+    async with _api(sandbox) as http:
+        responses = await asyncio.gather(*(http.get("/employees.json") for _ in range(5)))
+    assert all(r.status_code == 200 for r in responses)
+    # With a blocking sleep the server would take one request at a time (at most 1 in flight).
+    assert max(entry["concurrent"] for entry in sandbox.requests()) == 5
+
+
+async def test_rate_limit_answers_429_with_retry_after(sandbox):
+    async with httpx.AsyncClient(base_url=sandbox.base_url) as admin:
+        await admin.put("/__sandbox/config", json={"rate_limit": 3, "rate_limit_window_s": 120})
+    async with _api(sandbox) as http:
+        statuses = [(await http.get("/employees.json")) for _ in range(5)]
+        other = await http.get("/employees.json", auth=("demo-token-2", "demo-token-2"))
+    assert [r.status_code for r in statuses] == [200, 200, 200, 429, 429]
+    assert statuses[3].json() == {"errors": ["Rate limit exceeded."]}
+    assert 1 <= int(statuses[3].headers["Retry-After"]) <= 120
+    assert other.status_code == 200  # the limit is per token
+
+
+async def test_error_rate_one_fails_everything_with_500(sandbox):
+    sandbox.state.knobs.error_rate = 1.0
+    async with _api(sandbox) as http:
+        response = await http.get("/customers.json")
+    assert response.status_code == 500
+    assert response.json() == {"errors": ["Internal server error."]}
+    assert response.headers["X-Request-Id"]
+
+
+async def test_fault_before_writes_nothing_and_after_commits_the_write(sandbox):
+    store = sandbox.store()
+    number = next(iter(store.customers_by_number))
+    async with httpx.AsyncClient(base_url=sandbox.base_url) as admin:
+        rule = {"method": "PUT", "path": "/demo/api/v2/customers/*.json", "times": 1}
+        put = await admin.put("/__sandbox/config", json={"faults": [rule]})
+        assert put.json()["faults"][0]["when"] == "before"
+    async with _api(sandbox) as http:
+        first = await http.put(f"/customers/{number}.json", json={"customer": {"name": "Before"}})
+        assert first.status_code == 500 and store.customers_by_number[number].name != "Before"
+        second = await http.put(f"/customers/{number}.json", json={"customer": {"name": "Again"}})
+        assert second.status_code == 200  # the rule fired its one time
+    sandbox.state.knobs.faults = [FaultRule(method="PUT", path="*/customers/*", when="after")]
+    async with _api(sandbox) as http:
+        failed = await http.put(f"/customers/{number}.json", json={"customer": {"name": "After"}})
+        assert failed.status_code == 500
+        assert (await http.get(f"/customers/{number}.json")).json()["name"] == "After"
+
+
+async def test_config_rejects_bad_knobs(sandbox):
+    async with httpx.AsyncClient(base_url=sandbox.base_url) as admin:
+        for change in ({"error_rate": 2}, {"max_per_page": 0}, {"latency": 5},
+                       {"faults": [{"when": "later"}]}, {"faults": [{"action": "drop"}]}):  # fmt: skip
+            response = await admin.put("/__sandbox/config", json=change)
+            assert response.status_code == 422, change
+        current = (await admin.get("/__sandbox/config")).json()
+    assert current["error_rate"] == 0 and current["max_per_page"] == 100
+    assert current["today"]["demo"] == "2026-11-21"
+
+
+async def test_request_log_counts_and_resets(sandbox):
+    async with _api(sandbox) as http:
+        await http.get("/customers.json", params={"per_page": 3})
+        await http.get("/customers/999999.json")
+        await http.get("/customers.json", auth=("bad", "bad"))
+    async with httpx.AsyncClient(base_url=sandbox.base_url) as admin:
+        log = (await admin.get("/__sandbox/requests")).json()
+        assert log["count"] == 3 == len(log["requests"])
+        first, missing, unauthorized = log["requests"]
+        assert first["method"] == "GET" and first["path"] == "/demo/api/v2/customers.json"
+        assert first["query"] == "per_page=3" and first["status"] == 200
+        assert first["account"] == "demo" and first["employee_number"] == 1
+        assert first["token"] and first["token"] != "demo-token" and first["time"]
+        assert missing["status"] == 400
+        assert unauthorized["status"] == 401 and unauthorized["employee_number"] is None
+        assert sandbox.request_count() == 3
+        reset = await admin.delete("/__sandbox/requests")
+        assert reset.json() == {"count": 0, "requests": []}
+        await admin.get("/__sandbox/config")  # admin calls are not logged
+    assert sandbox.requests() == []
+    sandbox.reset_requests()
