@@ -95,8 +95,8 @@ async def job_tasks(request: Request) -> JSONResponse:
     number, so this one accepts either (numbers and global ids never overlap in the sandbox)."""
     api = Api(request)
     key = api.path_int("number")
-    found = api.store.jobs_by_number.get(key) or api.store.jobs.get(key)
-    job = api.job(found.number if found else key)
+    known = api.store.jobs_by_number.get(key) or api.store.jobs.get(key)
+    job = api.job(known.number if known else key)
     if request.method == "POST":
         body = await api.payload()
         return ok(shapes.task(api.store, _save_task(api, job, body.get("task", body), None)))
