@@ -25,8 +25,9 @@ query CustomersWithLocations {
         name
         locations {
           name
+          isPrimary
           address {
-            street
+            line1
             city
             state
           }

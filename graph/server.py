@@ -45,15 +45,23 @@ def load_schema_builder() -> Callable[[Settings], Schema]:
 
 
 def create_app_from_env() -> Starlette:
-    """uvicorn's app factory: settings from the environment and the real schema.
+    """uvicorn's app factory: settings from the environment.
 
-    The real context factory and result hook are passed to ``create_app`` here once they exist.
+    ``graph.main.build_app`` assembles the full server (schema, tenancy context, upstream
+    extensions); without it the schema alone is served with the default context.
     """
+    settings = Settings.from_env()
+    try:
+        main = importlib.import_module("graph.main")
+    except ModuleNotFoundError as exc:
+        if exc.name != "graph.main":
+            raise
+    else:
+        app: Starlette = main.build_app(settings)
+        return app
     from graph.app import create_app
 
-    settings = Settings.from_env()
-    schema = load_schema_builder()(settings)
-    return create_app(settings, schema)
+    return create_app(settings, load_schema_builder()(settings))
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -88,6 +96,8 @@ def run(args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # httpx logs every upstream call at INFO: that is our access log's job, not the console's.
+    logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLogger().level))
     uvicorn.run(
         "graph.server:create_app_from_env",
         factory=True,

@@ -14,6 +14,8 @@ import strawberry
 import graph.server
 from graph.app import RequestContext, create_app
 from graph.cli import build_parser
+from graph.graphiql import DEFAULT_QUERY
+from graph.http import GRAPHQL_RESPONSE_JSON
 from graph.settings import ENVIRONMENT, Settings, SettingsError, configuration_table
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -295,3 +297,26 @@ async def test_sandbox_mode_serves_the_in_process_sandbox():
     assert customers.status_code == 200
     assert customers.json()["total_entries"] == 5
     assert refused.status_code == 401
+
+
+# --- the assembled server -----------------------------------------------------------------
+
+
+async def test_serve_factory_builds_the_full_server_and_graphiql_default_query_runs(monkeypatch):
+    # given: the environment `serve` would see, in sandbox mode
+    for name in ("KICKSERV_ACCOUNT", "KICKSERV_API_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SANDBOX_CUSTOMERS", "6")
+    app = graph.server.create_app_from_env()
+    lifespan, client = await serve(app)
+    async with lifespan, client:
+        # when: GraphiQL's default query, as the page would send it
+        response = await client.post(
+            "/graphql", json={"query": DEFAULT_QUERY}, headers={"accept": GRAPHQL_RESPONSE_JSON}
+        )
+    # then
+    assert response.status_code == 200
+    body = response.json()
+    assert "errors" not in body
+    assert body["data"]["customers"]["totalCount"] == 6
+    assert body["data"]["customers"]["edges"][0]["node"]["locations"]
