@@ -185,7 +185,7 @@ def error_for_status(
         hint = "Kickserv refused the parameters; check the query string and body."
         return BadRequest(f"{where}. {hint}{rid}", **context)
     if status == 422 or status < 300:
-        hint = "Fix the fields named above and send again."
+        hint = "Fix the fields named in field_errors and send again."
         return Validation(f"{where}. {hint}{rid}", **context)
     if status == 429:
         retry_after = retry_after_seconds(headers.get("retry-after"))

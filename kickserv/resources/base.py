@@ -73,6 +73,13 @@ class Resource:
         """A write whose answer we do not parse into a record (DELETE messages)."""
         return await self._transport.request(method, endpoint, body=body)
 
+    async def _delete(self, endpoint: str, wrapper: str, parse: Callable[[object], T]) -> T | None:
+        """DELETE answering the deleted record (or nothing, which gives None)."""
+        data = await self._transport.request("DELETE", endpoint)
+        if not data:
+            return None
+        return self._read("DELETE", endpoint, data, wrapper, parse)
+
     async def _tags(self, endpoint: str, tags: list[str] | None = None) -> tuple[str, ...]:
         """GET or (with `tags`) PUT the full tag set; Kickserv's tags are wipe-and-replace."""
         method = "GET" if tags is None else "PUT"

@@ -40,8 +40,9 @@ class Vendors(Resource):
             "PUT", f"vendors/{vendor_id}.json", "vendor", Vendor.from_json, {"vendor": fields}
         )
 
-    async def delete(self, vendor_id: int) -> None:
-        await self._send("DELETE", f"vendors/{vendor_id}.json")
+    async def delete(self, vendor_id: int) -> Vendor | None:
+        """Answers the deleted vendor when Kickserv sends it back."""
+        return await self._delete(f"vendors/{vendor_id}.json", "vendor", Vendor.from_json)
 
 
 class Items(Resource):

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from kickserv.pages import Paginator
-from kickserv.records import Job, JobCharge, Note, Payment
+from kickserv.records import Job, JobCharge, Note, Payment, Task
 from kickserv.resources.base import Resource
 
 
@@ -70,8 +70,17 @@ class Jobs(Resource):
             {"job_charge": fields},
         )
 
-    async def delete_charge(self, job_number: int, charge_id: int) -> None:
-        await self._send("DELETE", f"jobs/{job_number}/job_charges/{charge_id}.json")
+    async def delete_charge(self, job_number: int, charge_id: int) -> JobCharge | None:
+        """Answers the deleted charge when Kickserv sends it back."""
+        return await self._delete(
+            f"jobs/{job_number}/job_charges/{charge_id}.json", "job_charge", JobCharge.from_json
+        )
+
+    def tasks(self, job_number: int, *, per_page: int | None = None) -> Paginator[Task]:
+        """The job's tasks by starts_at (create them with `ks.tasks.create_for_job`)."""
+        return self._paginate(
+            f"jobs/{job_number}/tasks.json", ("tasks",), Task.from_json, None, per_page
+        )
 
     def notes(self, job_number: int, *, per_page: int | None = None) -> Paginator[Note]:
         return self._paginate(

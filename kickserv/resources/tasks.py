@@ -55,10 +55,7 @@ class Tasks(Resource):
 
     async def delete(self, task_id: int) -> Task | None:
         """Kickserv answers the deleted task; None if it answered nothing."""
-        data = await self._send("DELETE", f"tasks/{task_id}.json")
-        if not data:
-            return None
-        return self._read("DELETE", f"tasks/{task_id}.json", data, "task", Task.from_json)
+        return await self._delete(f"tasks/{task_id}.json", "task", Task.from_json)
 
 
 class Schedule(Resource):
