@@ -317,14 +317,14 @@ class Transport:
 
             wait: float | None = None
             if response is not None and response.status_code < 400:
+                # An answer ends the attempts whatever its body holds: report it before reading.
+                self._notify(method, path, response.status_code, elapsed, attempt, False)
                 decoded = self._decode(method, path, response)
                 if may_retry or not _has_errors(decoded):
-                    self._notify(method, path, response.status_code, elapsed, attempt, False)
                     return decoded
-                failure = error_for_status(
+                raise error_for_status(
                     method, path, response.status_code, response.content, response.headers
                 )
-                retryable = False
             elif response is not None:
                 retryable = _retryable(response.status_code)
                 failure = error_for_status(

@@ -150,3 +150,10 @@ async def test_rate_limited_exposes_retry_after(make_client):
     # 120 s exceeds the default 30 s wait budget: no sleeping, the caller learns the wait.
     assert caught.value.retry_after == 120.0
     assert "120" in str(caught.value)
+
+
+async def test_unreadable_success_is_still_reported_to_the_observer(make_client, recorder):
+    ks = make_client(answer(200, content=b"<html>"))
+    with pytest.raises(ResponseShape):
+        await ks.customers.get(1)
+    assert [(c.status, c.retried) for c in recorder.calls] == [(200, False)]

@@ -20,7 +20,7 @@ from kickserv import (
     Task,
     Unauthorized,
 )
-from sandbox.app import SandboxConfig
+from sandbox.app import SandboxConfig, create_app
 from sandbox.testing import running_sandbox
 
 TODAY = date(2026, 3, 4)
@@ -220,3 +220,11 @@ async def test_injected_faults_are_retried_for_reads(sandbox, ks):
     finally:
         await admin.put("/__sandbox/config", json={"faults": []})
         await admin.aclose()
+
+
+async def test_works_in_process_over_asgi_transport():
+    app = create_app(SandboxConfig(customers=5, acme_customers=1, today=TODAY))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app)) as http:
+        ks = KickservClient("acme", "acme-token", base_url="http://sandbox", http=http)
+        customers = await ks.customers.list().all()
+    assert len(customers) == 1
