@@ -9,6 +9,7 @@ import binascii
 import re
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from starlette.datastructures import MutableHeaders
@@ -51,10 +52,18 @@ class Gate:
         request_id = uuid.uuid4().hex
         status = [500]
 
+        logged = [False]
+        finish: list[Callable[[], None]] = []  # set once the request is known to be an API call
+
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
                 MutableHeaders(scope=message).append("X-Request-Id", request_id)
                 status[0] = message["status"]
+            elif message["type"] == "http.response.body" and not message.get("more_body", False):
+                # Log before the client can see the end of the response, so whoever reads the
+                # log right after an answer always finds that request in it.
+                for hook in finish:
+                    hook()
             await send(message)
 
         match = API_PATH.match(scope["path"])
@@ -67,9 +76,11 @@ class Gate:
         arrived, started = datetime.now(UTC), time.perf_counter()
         token = basic_token(scope)
         employee = self.state.authenticate(account, token)
-        try:
-            await self._serve(scope, receive, send_with_id, token, employee)
-        finally:
+
+        def record() -> None:
+            if logged[0]:
+                return
+            logged[0] = True
             log.finish(
                 LoggedRequest(
                     seq=seq,
@@ -86,6 +97,12 @@ class Gate:
                     concurrent=concurrent,
                 )
             )
+
+        finish.append(record)
+        try:
+            await self._serve(scope, receive, send_with_id, token, employee)
+        finally:
+            record()
 
     async def _serve(
         self,
