@@ -17,14 +17,21 @@ def build_app(settings: Settings | None = None, **create_kwargs: Any) -> Starlet
     """The whole server for ``settings`` (default: from the environment)."""
     settings = settings or Settings.from_env()
     upstream_errors.install()
-    cache = make_cache()
+    cache = make_cache(settings.cache_enabled, settings.cache_max_entries)
 
     def registry_of(request: Any) -> TenantRegistry:
         state = request.app.state
         registry: TenantRegistry | None = getattr(state, "registry", None)
         upstream = upstream_of(request)
         if registry is None or registry.http is not upstream.client:
-            registry = TenantRegistry(upstream.client, upstream.base_url, cache)
+            registry = TenantRegistry(
+                upstream.client,
+                upstream.base_url,
+                cache,
+                max_per_page=settings.kickserv_max_per_page,
+                max_concurrency=settings.kickserv_concurrency,
+                index_ttl=120.0 if settings.cache_enabled else 0.0,
+            )
             state.registry = registry
         return registry
 
@@ -35,7 +42,7 @@ def build_app(settings: Settings | None = None, **create_kwargs: Any) -> Starlet
     return create_app(
         settings,
         build_schema(settings),
-        make_context_factory(registry_of, credential_of),
+        make_context_factory(registry_of, credential_of, loaders_enabled=settings.loaders_enabled),
         on_result=upstream_extension if settings.upstream_extensions else None,
         **create_kwargs,
     )

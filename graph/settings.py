@@ -57,6 +57,31 @@ ENVIRONMENT: tuple[EnvVar, ...] = (
         "(`1`/`0`, `true`/`false`).",
     ),
     EnvVar("GRAPH_LOG_LEVEL", "INFO", "Python log level (`DEBUG`, `INFO`, `WARNING`, ...)."),
+    EnvVar(
+        "GRAPH_CACHE",
+        "on",
+        "Shared cache of upstream records (`on`/`off`). `off` only for measuring what it saves.",
+    ),
+    EnvVar(
+        "GRAPH_CACHE_MAX_ENTRIES",
+        "50000",
+        "Most upstream answers (pages and records) the in-process cache keeps; least recently used go first.",
+    ),
+    EnvVar(
+        "GRAPH_LOADERS",
+        "on",
+        "Per-request DataLoaders (`on`/`off`). `off` only for measuring what batching saves.",
+    ),
+    EnvVar(
+        "KICKSERV_MAX_PER_PAGE",
+        "100",
+        "Largest `per_page` asked of Kickserv; lowered automatically when Kickserv answers with less.",
+    ),
+    EnvVar(
+        "KICKSERV_CONCURRENCY",
+        "8",
+        "Most requests in flight to Kickserv at once, per credential.",
+    ),
     EnvVar("SANDBOX_CUSTOMERS", "200", "Sandbox mode: how many customers to seed."),
     EnvVar("SANDBOX_SEED", "1", "Sandbox mode: random seed of the generated data."),
     EnvVar("SANDBOX_LATENCY_MS", "0", "Sandbox mode: added latency per upstream call, in ms."),
@@ -81,6 +106,11 @@ class Settings:
     sandbox_customers: int = 200
     sandbox_seed: int = 1
     sandbox_latency_ms: float = 0.0
+    cache_enabled: bool = True
+    cache_max_entries: int = 50_000
+    loaders_enabled: bool = True
+    kickserv_max_per_page: int = 100
+    kickserv_concurrency: int = 8
 
     @property
     def sandbox_mode(self) -> bool:
@@ -123,6 +153,17 @@ class Settings:
             sandbox_customers=_int(env, "SANDBOX_CUSTOMERS", default.sandbox_customers, minimum=1),
             sandbox_seed=_int(env, "SANDBOX_SEED", default.sandbox_seed, minimum=0),
             sandbox_latency_ms=_float(env, "SANDBOX_LATENCY_MS", default.sandbox_latency_ms),
+            cache_enabled=_bool(env, "GRAPH_CACHE", True),
+            cache_max_entries=_int(
+                env, "GRAPH_CACHE_MAX_ENTRIES", default.cache_max_entries, minimum=1
+            ),
+            loaders_enabled=_bool(env, "GRAPH_LOADERS", True),
+            kickserv_max_per_page=_int(
+                env, "KICKSERV_MAX_PER_PAGE", default.kickserv_max_per_page, minimum=1
+            ),
+            kickserv_concurrency=_int(
+                env, "KICKSERV_CONCURRENCY", default.kickserv_concurrency, minimum=1
+            ),
         )
 
 

@@ -41,6 +41,7 @@ class TenantRegistry:
     cache: SharedCache
     max_per_page: int = 100
     max_concurrency: int = 8
+    index_ttl: float = 120.0
     _tenants: dict[tuple[str, str], Tenant] = field(default_factory=dict)
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
@@ -56,7 +57,13 @@ class TenantRegistry:
                 max_concurrency=self.max_concurrency,
                 on_response=count_upstream_call,
             )
-            tenant = Tenant(account, client, self.cache, max_per_page=self.max_per_page)
+            tenant = Tenant(
+                account,
+                client,
+                self.cache,
+                max_per_page=self.max_per_page,
+                index_ttl=self.index_ttl,
+            )
             self._tenants[key] = tenant
         return tenant
 
