@@ -17,10 +17,17 @@ KickservError                 anything this package raises on purpose
 
 Messages say what happened, where (method and path, never the host's credentials) and how to fix it.
 No message, attribute or repr ever holds the API token or the Authorization header. The mapping from
-status codes to classes lives in one function, `kickserv.transport.error_for_status`.
+status codes to classes lives in one function, `error_for_status`, at the end of this module.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import orjson
 
 __all__ = [
     "APIError",
@@ -35,6 +42,7 @@ __all__ = [
     "TransportError",
     "Unauthorized",
     "Validation",
+    "error_for_status",
 ]
 
 
@@ -166,3 +174,108 @@ class RateLimited(APIError):
 
 class ServerError(APIError):
     """5xx: Kickserv failed; reads were retried before this was raised."""
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """`Retry-After` as seconds: either a number or an HTTP date."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def _error_details(body: bytes) -> tuple[tuple[str, ...], dict[str, list[str]]]:
+    """Messages and field errors from Rails-style bodies: {"errors": [...]}, {"errors": {f: [...]}},
+    {"error": "..."} or {"message": "..."}; anything else gives no messages."""
+    try:
+        data = orjson.loads(body) if body else None
+    except orjson.JSONDecodeError:
+        return (), {}
+    if not isinstance(data, dict):
+        return (), {}
+    errors = data.get("errors", data.get("error", data.get("message")))
+    if isinstance(errors, str):
+        return (errors,), {}
+    if isinstance(errors, list):
+        return tuple(str(e) for e in errors), {}
+    if isinstance(errors, dict):
+        fields: dict[str, list[str]] = {}
+        for name, problems in errors.items():
+            listed = problems if isinstance(problems, list) else [problems]
+            fields[str(name)] = [str(p) for p in listed]
+        messages = tuple(
+            p if p.lower().startswith(name.replace("_", " ").lower()) else f"{name} {p}"
+            for name, problems in fields.items()
+            for p in problems
+        )
+        return messages, fields
+    return (), {}
+
+
+def error_for_status(
+    method: str,
+    path: str,
+    status: int,
+    body: bytes,
+    headers: Mapping[str, str],
+    *,
+    attempts: int = 1,
+) -> APIError:
+    """The one place where an error status becomes an exception class and a message."""
+    messages, field_errors = _error_details(body)
+    request_id = headers.get("x-request-id")
+    said = "; ".join(messages) if messages else "no error message"
+    tried = f" after {attempts} attempts" if attempts > 1 else ""
+    where = f"{method} {path} answered {status}{tried} ({said})"
+    rid = f" [X-Request-Id {request_id}]" if request_id else ""
+    context: dict[str, Any] = {
+        "method": method,
+        "path": path,
+        "status": status,
+        "request_id": request_id,
+        "messages": messages,
+        "field_errors": field_errors,
+    }
+    first = messages[0] if messages else ""
+    if status == 401:
+        hint = (
+            "Check the account slug in the URL and the API token: Kickserv wants the employee's "
+            "token as both HTTP Basic user and password, and a password change issues a new token."
+        )
+        return Unauthorized(f"{where}. {hint}{rid}", **context)
+    if status == 403:
+        hint = "The token's employee lacks this permission in Kickserv; use an admin's token."
+        return Forbidden(f"{where}. {hint}{rid}", **context)
+    if status == 404 or (status == 400 and first.startswith("Invalid ")):
+        hint = (
+            "No such record for this account and token. Customer and job URLs take numbers "
+            "(customer_number, job_number), not global ids; an employee limited to assignments "
+            "sees only jobs with a task assigned to them."
+        )
+        return NotFound(f"{where}. {hint}{rid}", **context)
+    if status == 400:
+        hint = "Kickserv refused the parameters; check the query string and body."
+        return BadRequest(f"{where}. {hint}{rid}", **context)
+    if status == 422 or status < 300:
+        hint = "Fix the fields named in field_errors and send again."
+        return Validation(f"{where}. {hint}{rid}", **context)
+    if status == 429:
+        retry_after = retry_after_seconds(headers.get("retry-after"))
+        wait = f"wait {retry_after:g} s" if retry_after is not None else "wait"
+        hint = (
+            f"Kickserv is rate limiting this token; {wait}, or lower the client's max_concurrency."
+        )
+        return RateLimited(f"{where}. {hint}{rid}", retry_after=retry_after, **context)
+    if status >= 500:
+        hint = "Kickserv failed on its side; try again later."
+        return ServerError(f"{where}. {hint}{rid}", **context)
+    return APIError(f"{where}. Kickserv did not expect this request.{rid}", **context)

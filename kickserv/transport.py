@@ -1,4 +1,5 @@
-"""One HTTP exchange with Kickserv: URL, auth, the concurrency limit, retries and error mapping.
+"""One HTTP exchange with Kickserv: URL, auth, the concurrency limit and retries. Error statuses
+become exceptions in `kickserv.errors.error_for_status`.
 
 Reads (GET) retry on 429, 5xx, timeouts and connection failures with jittered exponential backoff
 that honours `Retry-After`, within `RetryPolicy`'s attempt and wait budget. Writes are never retried:
@@ -13,9 +14,8 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
@@ -23,16 +23,11 @@ import orjson
 
 from kickserv.errors import (
     APIError,
-    BadRequest,
-    Forbidden,
-    NotFound,
     RateLimited,
     ResponseShape,
-    ServerError,
     Timeout,
     TransportError,
-    Unauthorized,
-    Validation,
+    error_for_status,
 )
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -95,109 +90,28 @@ def _query_value(value: object) -> str:
     return str(value)
 
 
-def retry_after_seconds(value: str | None) -> float | None:
-    """`Retry-After` as seconds: either a number or an HTTP date."""
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
-
-
-def _error_details(body: bytes) -> tuple[tuple[str, ...], dict[str, list[str]]]:
-    """Messages and field errors from Rails-style bodies: {"errors": [...]}, {"errors": {f: [...]}},
-    {"error": "..."} or {"message": "..."}; anything else gives no messages."""
-    try:
-        data = orjson.loads(body) if body else None
-    except orjson.JSONDecodeError:
-        return (), {}
-    if not isinstance(data, dict):
-        return (), {}
-    errors = data.get("errors", data.get("error", data.get("message")))
-    if isinstance(errors, str):
-        return (errors,), {}
-    if isinstance(errors, list):
-        return tuple(str(e) for e in errors), {}
-    if isinstance(errors, dict):
-        fields: dict[str, list[str]] = {}
-        for name, problems in errors.items():
-            listed = problems if isinstance(problems, list) else [problems]
-            fields[str(name)] = [str(p) for p in listed]
-        messages = tuple(
-            p if p.lower().startswith(name.replace("_", " ").lower()) else f"{name} {p}"
-            for name, problems in fields.items()
-            for p in problems
+def _transport_failure(method: str, path: str, exc: httpx.HTTPError) -> tuple[TransportError, bool]:
+    """The error for an attempt that got no answer, and whether a read may try again."""
+    if isinstance(exc, httpx.TimeoutException):
+        message = (
+            f"{method} {path} timed out ({type(exc).__name__}). Kickserv may be slow; raise the "
+            "client's timeout or try again later."
         )
-        return messages, fields
-    return (), {}
-
-
-def error_for_status(
-    method: str,
-    path: str,
-    status: int,
-    body: bytes,
-    headers: Mapping[str, str],
-    *,
-    attempts: int = 1,
-) -> APIError:
-    """The one place where an error status becomes an exception class and a message."""
-    messages, field_errors = _error_details(body)
-    request_id = headers.get("x-request-id")
-    said = "; ".join(messages) if messages else "no error message"
-    tried = f" after {attempts} attempts" if attempts > 1 else ""
-    where = f"{method} {path} answered {status}{tried} ({said})"
-    rid = f" [X-Request-Id {request_id}]" if request_id else ""
-    context: dict[str, Any] = {
-        "method": method,
-        "path": path,
-        "status": status,
-        "request_id": request_id,
-        "messages": messages,
-        "field_errors": field_errors,
-    }
-    first = messages[0] if messages else ""
-    if status == 401:
-        hint = (
-            "Check the account slug in the URL and the API token: Kickserv wants the employee's "
-            "token as both HTTP Basic user and password, and a password change issues a new token."
+        failure: TransportError = Timeout(message, method=method, path=path)
+        retryable = True
+    elif isinstance(exc, httpx.NetworkError | httpx.RemoteProtocolError):
+        message = (
+            f"{method} {path} got no answer ({type(exc).__name__}: {exc}). Check the base URL "
+            "and the network."
         )
-        return Unauthorized(f"{where}. {hint}{rid}", **context)
-    if status == 403:
-        hint = "The token's employee lacks this permission in Kickserv; use an admin's token."
-        return Forbidden(f"{where}. {hint}{rid}", **context)
-    if status == 404 or (status == 400 and first.startswith("Invalid ")):
-        hint = (
-            "No such record for this account and token. Customer and job URLs take numbers "
-            "(customer_number, job_number), not global ids; an employee limited to assignments "
-            "sees only jobs with a task assigned to them."
+        failure, retryable = TransportError(message, method=method, path=path), True
+    else:
+        message = (
+            f"{method} {path} could not be sent ({type(exc).__name__}: {exc}). Check the base URL."
         )
-        return NotFound(f"{where}. {hint}{rid}", **context)
-    if status == 400:
-        hint = "Kickserv refused the parameters; check the query string and body."
-        return BadRequest(f"{where}. {hint}{rid}", **context)
-    if status == 422 or status < 300:
-        hint = "Fix the fields named in field_errors and send again."
-        return Validation(f"{where}. {hint}{rid}", **context)
-    if status == 429:
-        retry_after = retry_after_seconds(headers.get("retry-after"))
-        wait = f"wait {retry_after:g} s" if retry_after is not None else "wait"
-        hint = (
-            f"Kickserv is rate limiting this token; {wait}, or lower the client's max_concurrency."
-        )
-        return RateLimited(f"{where}. {hint}{rid}", retry_after=retry_after, **context)
-    if status >= 500:
-        hint = "Kickserv failed on its side; try again later."
-        return ServerError(f"{where}. {hint}{rid}", **context)
-    return APIError(f"{where}. Kickserv did not expect this request.{rid}", **context)
+        failure, retryable = TransportError(message, method=method, path=path), False
+    failure.__cause__ = exc
+    return failure, retryable
 
 
 def _retryable(status: int) -> bool:
@@ -273,7 +187,6 @@ class Transport:
         while True:
             attempt += 1
             started = time.monotonic()
-            response: httpx.Response | None = None
             failure: KickservLike
             try:
                 async with self._limiter:
@@ -286,36 +199,11 @@ class Transport:
                         auth=self._auth,
                         **extra,
                     )
-            except httpx.TimeoutException as exc:
-                failure = Timeout(
-                    f"{method} {path} timed out ({type(exc).__name__}). Kickserv may be slow; "
-                    "raise the client's timeout or try again later.",
-                    method=method,
-                    path=path,
-                )
-                failure.__cause__ = exc
-                retryable = True
-            except (httpx.NetworkError, httpx.RemoteProtocolError) as exc:
-                failure = TransportError(
-                    f"{method} {path} got no answer ({type(exc).__name__}: {exc}). Check the "
-                    "base URL and the network.",
-                    method=method,
-                    path=path,
-                )
-                failure.__cause__ = exc
-                retryable = True
             except httpx.HTTPError as exc:
-                failure = TransportError(
-                    f"{method} {path} could not be sent ({type(exc).__name__}: {exc}). Check "
-                    "the base URL.",
-                    method=method,
-                    path=path,
-                )
-                failure.__cause__ = exc
-                retryable = False
+                response = None
+                failure, retryable = _transport_failure(method, path, exc)
             elapsed = time.monotonic() - started
 
-            wait: float | None = None
             if response is not None and response.status_code < 400:
                 # An answer ends the attempts whatever its body holds: report it before reading.
                 self._notify(method, path, response.status_code, elapsed, attempt, False)
@@ -325,7 +213,7 @@ class Transport:
                 raise error_for_status(
                     method, path, response.status_code, response.content, response.headers
                 )
-            elif response is not None:
+            if response is not None:
                 retryable = _retryable(response.status_code)
                 failure = error_for_status(
                     method,
@@ -335,17 +223,27 @@ class Transport:
                     response.headers,
                     attempts=attempt,
                 )
-            if may_retry and retryable and attempt < self.retry.max_attempts:
-                asked = failure.retry_after if isinstance(failure, RateLimited) else None
-                wait = asked if asked is not None else self.retry.backoff(attempt, self._draw)
-                if waited + wait > self.retry.max_total_wait:
-                    wait = None
+            wait = (
+                self._wait_before_retry(failure, attempt, waited)
+                if may_retry and retryable
+                else None
+            )
             status = response.status_code if response is not None else None
             self._notify(method, path, status, elapsed, attempt, wait is not None)
             if wait is None:
                 raise failure
             await self._sleep(wait)
             waited += wait
+
+    def _wait_before_retry(
+        self, failure: KickservLike, attempt: int, waited: float
+    ) -> float | None:
+        """How long to sleep before the next attempt, or None when the budget is spent."""
+        if attempt >= self.retry.max_attempts:
+            return None
+        asked = failure.retry_after if isinstance(failure, RateLimited) else None
+        wait = asked if asked is not None else self.retry.backoff(attempt, self._draw)
+        return None if waited + wait > self.retry.max_total_wait else wait
 
     def _decode(self, method: str, path: str, response: httpx.Response) -> Any:
         if not response.content.strip():
