@@ -1,0 +1,451 @@
+"""The four example operations, end to end over a real sandbox: their data against the sandbox's own
+records (never through our client), the exact upstream requests they cost, and in how many dependent
+rounds. Expected costs are derived from the records: "a level of the graph costs one round"."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from sandbox import choices
+from sandbox.config import SandboxConfig
+from sandbox.data import AccountStore, Customer, Job, Task
+from sandbox.testing import RunningSandbox, running_sandbox
+from tests.graph.example_runs import (
+    example,
+    example_variables,
+    graph_server,
+    multi_credential_server,
+)
+
+TODAY = date(2026, 11, 21)
+CONFIG = {"customers": 60, "seed": 3, "today": TODAY}
+EXAMPLES = ("dashboard", "dispatch_week", "customer_history", "accounts_receivable")
+LIMITED = "demo-token-6"  # employee 6 sees only jobs with a task assigned to them
+ANY = object()
+
+
+@pytest.fixture(scope="module")
+def sb() -> Iterator[RunningSandbox]:
+    with running_sandbox(SandboxConfig(**CONFIG)) as sandbox:
+        yield sandbox
+
+
+@pytest.fixture(scope="module")
+def slow_sb() -> Iterator[RunningSandbox]:
+    """Latency far above the time our server needs to send a wave, so rounds show in the log."""
+    with running_sandbox(SandboxConfig(**CONFIG, latency_ms=200)) as sandbox:
+        yield sandbox
+
+
+# -- what the sandbox's records say -------------------------------------------------------------
+
+
+class Visibility:
+    """The jobs a credential may see, from the records (employee 6 is limited to assignments)."""
+
+    def __init__(self, store: AccountStore, employee_number: int = 1) -> None:
+        employee = store.employee_by_number(employee_number)
+        assert employee is not None
+        self.store = store
+        self.jobs: set[int] | None = None
+        if employee.limit_access_to_assignments:
+            self.jobs = {t.job_id for t in store.tasks.values() if employee.id in t.employee_ids}
+
+    def sees(self, job: Job) -> bool:
+        return self.jobs is None or job.id in self.jobs
+
+    def customer_jobs(self, customer: Customer) -> list[Job]:
+        """/customers/{n}/jobs.json: newest first, jobs only (no opportunities)."""
+        jobs = (self.store.jobs[j] for j in reversed(customer.job_ids))
+        return [j for j in jobs if j.status in choices.JOB_STATUSES and self.sees(j)]
+
+    def job_tasks(self, job: Job) -> list[Task]:
+        tasks = [self.store.tasks[t] for t in job.task_ids] if self.sees(job) else []
+        return sorted(tasks, key=lambda t: (t.starts_at, t.id))
+
+    def unpaid_invoices(self) -> list[Job]:
+        found = [
+            j
+            for j in self.store.jobs.values()
+            if j.invoice_date is not None and j.invoice_status == "unpaid" and self.sees(j)
+        ]
+        return sorted(found, key=lambda j: (j.invoice_date, j.number), reverse=True)
+
+
+def address(c: Customer) -> dict[str, Any]:
+    return {
+        "line1": c.service_address,
+        "city": c.service_city,
+        "state": c.service_state,
+        "zip": c.service_zip_code,
+    }
+
+
+def expected_dashboard(v: Visibility, customers: int = 20, jobs: int = 5) -> dict[str, Any]:
+    store = v.store
+    everyone = list(store.customers_by_number.values())
+
+    def node(c: Customer) -> dict[str, Any]:
+        listed = v.customer_jobs(c)
+        children = [store.customers[k] for k in c.children]
+        return {
+            "id": str(c.id),
+            "number": c.number,
+            "name": c.name,
+            "balance": c.balance,
+            "locations": [
+                {"id": str(c.id), "name": c.name, "isPrimary": True, "address": address(c)},
+                *(
+                    {"id": str(k.id), "name": k.name, "isPrimary": False, "address": address(k)}
+                    for k in children
+                ),
+            ],
+            "jobs": {
+                "totalCount": len(listed),
+                "nodes": [
+                    {
+                        "number": j.number,
+                        "name": j.name,
+                        "status": j.status,
+                        "scheduledOn": j.scheduled_on,
+                        "tasks": [
+                            {
+                                "id": str(t.id),
+                                "description": t.description,
+                                "startsAt": t.starts_at,
+                                "endsAt": t.ends_at,
+                                "assignees": [
+                                    {
+                                        "id": str(e),
+                                        "number": store.employees[e].number,
+                                        "name": store.employees[e].name,
+                                    }
+                                    for e in t.employee_ids
+                                ],
+                            }
+                            for t in v.job_tasks(j)
+                        ],
+                    }
+                    for j in listed[:jobs]
+                ],
+            },
+        }
+
+    return {
+        "customers": {
+            "totalCount": len(everyone),
+            "pageInfo": {"hasNextPage": len(everyone) > customers, "endCursor": ANY},
+            "edges": [{"cursor": ANY, "node": node(c)} for c in everyone[:customers]],
+        }
+    }
+
+
+def dashboard_cost(v: Visibility, customers: int = 20, jobs: int = 5) -> tuple[int, int]:
+    """1 customers page + 1 jobs listing per customer shown + 1 GET per child customer not on the
+    page (locations ask for its address) + 1 tasks listing per job shown; 3 levels."""
+    shown = list(v.store.customers_by_number.values())[:customers]
+    on_page = {c.id for c in shown}
+    children = {k for c in shown for k in c.children if k not in on_page}
+    jobs_shown = sum(len(v.customer_jobs(c)[:jobs]) for c in shown)
+    return 1 + len(shown) + len(children) + jobs_shown, 2 + (jobs_shown > 0)
+
+
+def week_tasks(v: Visibility, start: date, end: date) -> list[Task]:
+    return [
+        t
+        for t in v.store.tasks_by_start()
+        if start <= t.starts_at.date() < end and v.sees(v.store.jobs[t.job_id])
+    ]
+
+
+def expected_dispatch(v: Visibility, start: date, end: date) -> dict[str, Any]:
+    store, tasks = v.store, week_tasks(v, start, end)
+
+    def node(t: Task) -> dict[str, Any]:
+        job = store.jobs[t.job_id]
+        customer = store.customers[job.customer_id]
+        return {
+            "id": str(t.id),
+            "description": t.description,
+            "startsAt": t.starts_at,
+            "endsAt": t.ends_at,
+            "job": {
+                "id": str(job.id),
+                "number": job.number,
+                "name": job.name,
+                "status": job.status,
+            },
+            "customer": {"id": str(customer.id), "number": customer.number, "name": customer.name},
+            "location": {"name": customer.name, "address": address(customer)},
+            "assignees": [
+                {"id": str(e), "number": store.employees[e].number, "name": store.employees[e].name}
+                for e in t.employee_ids
+            ],
+        }
+
+    return {
+        "schedule": {
+            "totalCount": len(tasks),
+            "pageInfo": {"hasNextPage": len(tasks) > 100, "endCursor": ANY},
+            "nodes": [node(t) for t in tasks[:100]],
+        }
+    }
+
+
+def expected_history(v: Visibility, number: int) -> dict[str, Any]:
+    store = v.store
+    c = store.customers_by_number[number]
+    jobs = v.customer_jobs(c)
+    payments = sorted(
+        (
+            p
+            for p in store.payments.values()
+            if p.customer_id == c.id and v.sees(store.jobs[p.job_id])
+        ),
+        key=lambda p: (p.date, p.id),
+        reverse=True,
+    )
+
+    def invoice(j: Job) -> dict[str, Any] | None:
+        if j.invoice_date is None:
+            return None
+        return {
+            "id": str(j.id),
+            "invoiceDate": j.invoice_date,
+            "status": (j.invoice_status or "").upper(),
+            "total": j.total,
+            "balanceRemaining": j.balance_remaining,
+        }
+
+    return {
+        "customer": {
+            "id": str(c.id),
+            "number": c.number,
+            "name": c.name,
+            "balance": c.balance,
+            "serviceAddress": address(c),
+            "jobs": {
+                "totalCount": len(jobs),
+                "nodes": [
+                    {
+                        "number": j.number,
+                        "name": j.name,
+                        "status": j.status,
+                        "total": j.total,
+                        "lineItems": [
+                            {
+                                "description": ch.description,
+                                "quantity": ch.quantity,
+                                "pricePerUnit": ch.price_per_unit,
+                                "discount": ch.discount,
+                                "total": ch.total,
+                            }
+                            for ch in (store.charges[i] for i in j.charge_ids)
+                        ],
+                        "invoice": invoice(j),
+                        "payments": [
+                            {
+                                "id": str(p.id),
+                                "date": p.date,
+                                "amount": p.amount,
+                                "paymentType": p.payment_type,
+                            }
+                            for p in (store.payments[i] for i in j.payment_ids)
+                        ],
+                    }
+                    for j in jobs[:100]
+                ],
+            },
+            "payments": {
+                "totalCount": len(payments),
+                "nodes": [
+                    {
+                        "id": str(p.id),
+                        "date": p.date,
+                        "amount": p.amount,
+                        "paymentType": p.payment_type,
+                    }
+                    for p in payments[:100]
+                ],
+            },
+        }
+    }
+
+
+def history_cost(v: Visibility, number: int) -> tuple[int, int]:
+    """1 customer GET; then its jobs listing and its payments listing; then one job GET per job
+    shown (line items and payments live only in the job's detail; the invoice is in the listing)."""
+    jobs = v.customer_jobs(v.store.customers_by_number[number])[:100]
+    return 1 + 2 + len(jobs), 2 + (len(jobs) > 0)
+
+
+def expected_receivables(v: Visibility, first: int = 50) -> dict[str, Any]:
+    store, unpaid = v.store, v.unpaid_invoices()
+
+    def node(j: Job) -> dict[str, Any]:
+        c = store.customers[j.customer_id]
+        return {
+            "id": str(j.id),
+            "number": j.number,
+            "invoiceDate": j.invoice_date,
+            "total": j.total,
+            "balanceRemaining": j.balance_remaining,
+            "customer": {"id": str(c.id), "number": c.number, "name": c.name},
+            "payments": [
+                {"id": str(p.id), "date": p.date, "amount": p.amount}
+                for p in (store.payments[i] for i in j.payment_ids)
+            ],
+        }
+
+    return {
+        "invoices": {
+            "totalCount": len(unpaid),
+            "totalBalanceRemaining": sum((j.balance_remaining for j in unpaid), Decimal(0)),
+            "pageInfo": {"hasNextPage": len(unpaid) > first, "endCursor": ANY},
+            "nodes": [node(j) for j in unpaid[:first]],
+        }
+    }
+
+
+def receivables_cost(v: Visibility, first: int = 50) -> tuple[int, int]:
+    """1 invoices page (customer glue answers `customer`), then one job GET per invoice shown for
+    its payments (/payments.json carries no job id)."""
+    shown = len(v.unpaid_invoices()[:first])
+    return 1 + shown, 1 + (shown > 0)
+
+
+def expectations(
+    v: Visibility, name: str, variables: dict[str, Any]
+) -> tuple[Any, tuple[int, int]]:
+    if name == "dashboard":
+        return expected_dashboard(v), dashboard_cost(v)
+    if name == "dispatch_week":
+        start, end = date.fromisoformat(variables["from"]), date.fromisoformat(variables["to"])
+        assert len(week_tasks(v, start, end)) <= 100  # one page of the example's `first`
+        return expected_dispatch(v, start, end), (1, 1)
+    if name == "customer_history":
+        number = variables["number"]
+        return expected_history(v, number), history_cost(v, number)
+    return expected_receivables(v), receivables_cost(v)
+
+
+def assert_matches(actual: Any, expected: Any, path: str = "data") -> None:
+    """Compare a response with records: decimals, dates and times are parsed before comparing."""
+    if expected is ANY:
+        return
+    if isinstance(expected, dict):
+        assert isinstance(actual, dict), f"{path}: {actual!r} is not an object"
+        assert set(actual) == set(expected), f"{path}: keys {sorted(actual)} != {sorted(expected)}"
+        for key, value in expected.items():
+            assert_matches(actual[key], value, f"{path}.{key}")
+    elif isinstance(expected, list):
+        assert isinstance(actual, list), f"{path}: {actual!r} is not a list"
+        assert len(actual) == len(expected), (
+            f"{path}: {len(actual)} items, expected {len(expected)}"
+        )
+        for i, (a, e) in enumerate(zip(actual, expected, strict=True)):
+            assert_matches(a, e, f"{path}[{i}]")
+    elif isinstance(expected, Decimal):
+        assert actual is not None and Decimal(actual) == expected, f"{path}: {actual} != {expected}"
+    elif isinstance(expected, datetime):
+        assert actual is not None and datetime.fromisoformat(actual) == expected, (
+            f"{path}: {actual}"
+        )
+    elif isinstance(expected, date):
+        assert actual == expected.isoformat(), f"{path}: {actual} != {expected}"
+    else:
+        assert actual == expected, f"{path}: {actual!r} != {expected!r}"
+
+
+# -- the examples -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+async def test_example_returns_the_sandbox_records_at_the_expected_cost(
+    sb: RunningSandbox, name: str
+):
+    # given
+    store = sb.store("demo")
+    variables = example_variables(store, TODAY)[name]
+    expected, (calls, _rounds) = expectations(Visibility(store), name, variables)
+    async with graph_server(sb) as graph:
+        # when
+        run = await graph.run(example(name), variables)
+        # then
+        assert run.errors == []
+        assert_matches(run.data, expected)
+        assert run.calls == calls, run.paths()
+        assert run.upstream["calls"] == calls
+        assert all(e["status"] == 200 for e in run.log)
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+async def test_example_costs_one_round_per_level(slow_sb: RunningSandbox, name: str):
+    # given: a sandbox with latency and a concurrency limit that lets a level go out as one wave
+    store = slow_sb.store("demo")
+    variables = example_variables(store, TODAY)[name]
+    _expected, (calls, rounds) = expectations(Visibility(store), name, variables)
+    async with graph_server(slow_sb, kickserv_concurrency=100) as graph:
+        # when
+        run = await graph.run(example(name), variables)
+        # then
+        assert run.errors == []
+        assert (run.calls, run.rounds) == (calls, rounds), run.paths()
+
+
+async def test_repeating_the_examples_within_the_ttl_costs_nothing(sb: RunningSandbox):
+    variables = example_variables(sb.store("demo"), TODAY)
+    async with graph_server(sb) as graph:
+        firsts = {name: await graph.run(example(name), variables[name]) for name in EXAMPLES}
+        for name in EXAMPLES:
+            again = await graph.run(example(name), variables[name])
+            assert again.errors == []
+            assert again.data == firsts[name].data
+            assert again.calls == 0, (name, again.paths())
+            assert again.upstream["calls"] == 0 and again.upstream["cacheHits"] > 0
+
+
+@pytest.mark.parametrize("limited_first", [True, False], ids=["limited-first", "admin-first"])
+async def test_a_second_credential_makes_its_own_calls_and_sees_only_its_data(
+    sb: RunningSandbox, limited_first: bool
+):
+    # given: one server, one shared cache, two credentials of account demo
+    store = sb.store("demo")
+    variables = example_variables(store, TODAY)
+    admin, limited = Visibility(store), Visibility(store, employee_number=6)
+    order = [(LIMITED, limited), (None, admin)]
+    if not limited_first:
+        order.reverse()
+    for name in EXAMPLES:
+        async with multi_credential_server(sb) as graph:
+            for token, visibility in order:
+                expected, (calls, _rounds) = expectations(visibility, name, variables[name])
+                # when: the other credential's cache is warm for this very query
+                run = await graph.run(example(name), variables[name], token=token)
+                # then: its own calls, its own data
+                assert run.errors == []
+                assert_matches(run.data, expected)
+                assert run.calls == calls, (name, token, run.paths())
+                fingerprints = {e["employee_number"] for e in run.log}
+                assert fingerprints <= {6 if token else 1}
+            # and each credential's cache now answers it alone
+            for token, _visibility in order:
+                assert (await graph.run(example(name), variables[name], token=token)).calls == 0
+
+
+def test_the_limited_employee_really_sees_less():
+    """Guard for the test above: with this seed, employee 6's view differs in every example."""
+    with running_sandbox(SandboxConfig(**CONFIG)) as sandbox:
+        store = sandbox.store("demo")
+        variables = example_variables(store, TODAY)
+        admin, limited = Visibility(store), Visibility(store, employee_number=6)
+        for name in EXAMPLES:
+            assert (
+                expectations(admin, name, variables[name])[0]
+                != expectations(limited, name, variables[name])[0]
+            ), name
