@@ -26,9 +26,11 @@ from strawberry import Schema
 
 from graph.graphiql import STATIC_DIRECTORY
 from graph.http import (
+    Authenticate,
     ContextFactory,
     DocumentResolver,
     GraphQLEndpoint,
+    OperationCheck,
     ResultHook,
     query_text_only,
 )
@@ -109,6 +111,8 @@ def create_app(
     validation_rules: Collection[type[ASTValidationRule]] = (),
     max_tokens: int | None = None,
     upstream_transport: httpx.AsyncBaseTransport | None = None,
+    authenticate: Authenticate | None = None,
+    check_operation: OperationCheck | None = None,
 ) -> Starlette:
     """The whole server. ``upstream_transport`` replaces the network (or the sandbox) in tests."""
     endpoint = GraphQLEndpoint(
@@ -119,6 +123,8 @@ def create_app(
         on_result=on_result,
         validation_rules=validation_rules,
         max_tokens=max_tokens,
+        authenticate=authenticate,
+        check_operation=check_operation,
     )
     readiness = ReadinessProbe()
 
@@ -133,9 +139,13 @@ def create_app(
                     await stack.enter_async_context(sandbox.router.lifespan_context(sandbox))
                     transport = httpx.ASGITransport(app=sandbox)
             else:
-                assert settings.kickserv_account and settings.kickserv_api_token
+                # Pass-through may run without a credential of ours: callers bring their own.
+                assert settings.pass_through or (
+                    settings.kickserv_account and settings.kickserv_api_token
+                )
                 base_url = settings.kickserv_base_url
-                account, token = settings.kickserv_account, settings.kickserv_api_token
+                account = settings.kickserv_account or ""
+                token = settings.kickserv_api_token or ""
             client = await stack.enter_async_context(
                 httpx.AsyncClient(
                     transport=transport,
@@ -196,6 +206,13 @@ class ReadinessProbe:
             return ready, reason
 
     async def _probe(self, upstream: Upstream) -> tuple[bool, str]:
+        if not upstream.token:  # pass-through: no credential to try; any answer proves Kickserv up
+            try:
+                response = await upstream.client.get(upstream.base_url, timeout=self.timeout)
+            except httpx.HTTPError as exc:
+                logger.warning("Readiness: Kickserv unreachable (%s)", type(exc).__name__)
+                return False, "unreachable"
+            return response.status_code < 500, "pass-through"
         url = f"{upstream.base_url}/{upstream.account}/api/v2/job_types.json"
         try:
             response = await upstream.client.get(

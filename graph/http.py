@@ -55,6 +55,7 @@ from graph.errors import (
 )
 from graph.graphiql import CONTENT_SECURITY_POLICY, render_graphiql_page
 from graph.settings import Settings
+from graph.tracing import TraceRecorder, wants_trace
 
 logger = logging.getLogger("graph.http")
 
@@ -83,6 +84,13 @@ DocumentResolver = Callable[[Request, GraphQLParams], Awaitable[str]]
 """Turns params (query text, persisted-query extensions) into query text, or raises GraphError."""
 ResultHook = Callable[[Any, ExecutionResult], Awaitable[dict[str, Any] | None]]
 """Called with (context, result) after execution; returns entries for the response's extensions."""
+Authenticate = Callable[[Request], Awaitable[Any]]
+"""Identifies the caller before anything else (or raises Unauthenticated); the result is kept as
+``request.state.caller`` for the document resolver, the operation check and the context factory."""
+OperationCheck = Callable[
+    [Request, DocumentNode, OperationDefinitionNode, Mapping[str, Any] | None], None
+]
+"""Runs on a valid operation before the context exists: limits, introspection; raises GraphError."""
 
 
 async def query_text_only(request: Request, params: GraphQLParams) -> str:
@@ -189,6 +197,9 @@ class GraphQLEndpoint:
         max_tokens: int | None = None,
         document_cache_size: int = 1024,
         graphiql: bool = True,
+        authenticate: Authenticate | None = None,
+        check_operation: OperationCheck | None = None,
+        federated_tracing: bool = True,
     ) -> None:
         self.schema = schema
         self.context_factory = context_factory
@@ -196,6 +207,9 @@ class GraphQLEndpoint:
         self.document_resolver = document_resolver
         self.on_result = on_result
         self.graphiql = graphiql
+        self.authenticate = authenticate
+        self.check_operation = check_operation
+        self.federated_tracing = federated_tracing
         self.max_body_bytes = self.settings.max_body_bytes
         self.documents = DocumentCache(
             schema._schema,
@@ -232,7 +246,11 @@ class GraphQLEndpoint:
             status, payload = await self._run(request, params, media_type)
         except GraphError as error:
             allow = "POST" if error.http_status == 405 and method == "GET" else "GET, POST"
-            extra = ((b"allow", allow.encode()),) if error.http_status == 405 else ()
+            extra: tuple[tuple[bytes, bytes], ...] = ()
+            if error.http_status == 405:
+                extra = ((b"allow", allow.encode()),)
+            elif error.http_status == 401:
+                extra = ((b"www-authenticate", b"Bearer"),)
             await _send_json(
                 send, error.http_status, {"errors": [error.to_dict()]}, media_type, extra
             )
@@ -250,6 +268,8 @@ class GraphQLEndpoint:
     async def _run(
         self, request: Request, params: GraphQLParams, media_type: str
     ) -> tuple[int, dict[str, Any]]:
+        if self.authenticate is not None:
+            request.state.caller = await self.authenticate(request)
         query = await self.document_resolver(request, params)
         cached = self.documents.get(query)
         request_error_status = 400 if media_type == GRAPHQL_RESPONSE_JSON else 200
@@ -262,8 +282,13 @@ class GraphQLEndpoint:
             return request_error_status, _request_errors(cached.errors, cached.error_code)
         if operation is None:
             return request_error_status, _operation_not_found(params.operation_name)
+        if self.check_operation is not None:
+            self.check_operation(request, cached.document, operation, params.variables)
 
         context = await self._make_context(request)
+        tracer = (
+            TraceRecorder() if self.federated_tracing and wants_trace(request.headers) else None
+        )
         result = execute(
             self._graphql_schema,
             cached.document,
@@ -273,6 +298,7 @@ class GraphQLEndpoint:
             executor_class=self._executor_class,
             is_awaitable=_is_awaitable,
             operation_extensions=params.extensions,
+            middleware=None if tracer is None else [tracer.middleware],
         )
         if isawaitable(result):
             result = await result
@@ -289,6 +315,9 @@ class GraphQLEndpoint:
         extensions = dict(result.extensions or {})
         if self.on_result is not None:
             extensions.update(await self.on_result(context, result) or {})
+        if tracer is not None:
+            tracer.add_errors(payload.get("errors", ()))
+            extensions["ftv1"] = tracer.finish()
         if extensions:
             payload["extensions"] = extensions
         return 200, payload

@@ -1,13 +1,26 @@
-"""The assembled server: schema + data layer + HTTP app, from settings."""
+"""The assembled server: schema + data layer + HTTP app, from settings.
+
+One request goes: authenticate (graph.auth) → document (graph.persisted: query, APQ, trusted
+documents, the caller's safelist policy) → parse/validate (graph.http) → limits and introspection
+(graph.limits, the caller's budget) → context with the caller's tenant (graph.tenancy) → execute.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
+from graphql import DocumentNode, FragmentDefinitionNode, OperationDefinitionNode
 from starlette.applications import Starlette
+from starlette.requests import Request
 
 from graph import upstream_errors
 from graph.app import create_app, upstream_of
+from graph.auth import ApiKeys, Authenticator, Caller, caller_of
+from graph.context import GraphContext
+from graph.http import GraphQLParams
+from graph.limits import IntrospectionDisabled, Limits, enforce, measure
+from graph.persisted import Manifest, PersistedQueries
 from graph.schema import build_schema
 from graph.settings import Settings
 from graph.tenancy import TenantRegistry, make_cache, make_context_factory, upstream_extension
@@ -18,6 +31,19 @@ def build_app(settings: Settings | None = None, **create_kwargs: Any) -> Starlet
     settings = settings or Settings.from_env()
     upstream_errors.install()
     cache = make_cache(settings.cache_enabled, settings.cache_max_entries)
+    schema = build_schema(settings)
+    keys = ApiKeys.load(settings.api_keys_file) if settings.api_keys_file else None
+    authenticator = Authenticator(settings, keys)
+    persisted = PersistedQueries(
+        manifests=[Manifest.load(path) for path in settings.persisted_manifests],
+        apq_enabled=settings.apq_enabled,
+        apq_max_entries=settings.apq_max_entries,
+    )
+    limits = Limits(
+        max_depth=settings.max_depth,
+        max_aliases=settings.max_aliases,
+        max_root_fields=settings.max_root_fields,
+    )
 
     def registry_of(request: Any) -> TenantRegistry:
         state = request.app.state
@@ -35,14 +61,52 @@ def build_app(settings: Settings | None = None, **create_kwargs: Any) -> Starlet
             state.registry = registry
         return registry
 
-    def credential_of(request: Any) -> tuple[str, str]:
+    async def authenticate(request: Request) -> Caller:
         upstream = upstream_of(request)
-        return upstream.account, upstream.token
+        return authenticator(request, (upstream.account, upstream.token))
 
+    async def resolve_document(request: Request, params: GraphQLParams) -> str:
+        resolved = persisted.resolve(
+            params.query, params.document_id, params.extensions, caller_of(request).policy
+        )
+        return resolved.query
+
+    def check_operation(
+        request: Request,
+        document: DocumentNode,
+        operation: OperationDefinitionNode,
+        variables: Mapping[str, Any] | None,
+    ) -> None:
+        caller = caller_of(request)
+        fragments = {
+            d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+        }
+        cost = measure(schema._schema, fragments, operation, variables, max_first=limits.max_first)
+        if cost.introspection and not caller.introspection:
+            raise IntrospectionDisabled()
+        enforce(cost, limits, caller.query_budget)
+
+    def credential_of(request: Any) -> tuple[str, str]:
+        caller = caller_of(request)
+        return caller.account, caller.token
+
+    tenant_context = make_context_factory(
+        registry_of, credential_of, loaders_enabled=settings.loaders_enabled
+    )
+
+    async def context_factory(request: Request) -> GraphContext:
+        context: GraphContext = await tenant_context(request)
+        context.caller = caller_of(request)
+        return context
+
+    create_kwargs.setdefault("max_tokens", settings.max_tokens)
     return create_app(
         settings,
-        build_schema(settings),
-        make_context_factory(registry_of, credential_of, loaders_enabled=settings.loaders_enabled),
+        schema,
+        context_factory,
+        document_resolver=resolve_document,
         on_result=upstream_extension if settings.upstream_extensions else None,
+        authenticate=authenticate,
+        check_operation=check_operation,
         **create_kwargs,
     )

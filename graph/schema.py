@@ -305,5 +305,7 @@ class Query:
 
 
 def build_schema(settings: object | None = None) -> strawberry.federation.Schema:
-    """The federation v2 schema of the running server."""
-    return strawberry.federation.Schema(query=Query, types=[Location])
+    """The federation v2 schema of the running server (``_entities`` batched, see graph.federation)."""
+    from graph.federation import FederatedSchema
+
+    return FederatedSchema(query=Query, types=[Location])

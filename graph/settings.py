@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 Environment = Literal["development", "production"]
+SafelistName = Literal["open", "audit", "persisted-only"]
+_SAFELISTS: tuple[SafelistName, ...] = ("open", "audit", "persisted-only")
 
 
 class SettingsError(ValueError):
@@ -82,6 +84,57 @@ ENVIRONMENT: tuple[EnvVar, ...] = (
         "8",
         "Most requests in flight to Kickserv at once, per credential.",
     ),
+    EnvVar(
+        "GRAPH_API_KEYS_FILE",
+        "(unset)",
+        "Path of the API-keys file (TOML or JSON): each client key's Kickserv account, credential "
+        "and policy. Set: every request needs a key (`Authorization: Bearer …` or `X-API-Key`). "
+        "Unset: the graph is open (local development).",
+    ),
+    EnvVar(
+        "GRAPH_PASS_THROUGH",
+        "off",
+        "Let callers send their own Kickserv account and token (`X-Kickserv-Account`, "
+        "`X-Kickserv-Token`); the server then needs no Kickserv secret of its own.",
+    ),
+    EnvVar(
+        "GRAPH_PERSISTED_MANIFESTS",
+        "(unset)",
+        "Trusted-document manifests (Apollo persisted-query manifest format) loaded at start-up, "
+        "separated by commas.",
+    ),
+    EnvVar(
+        "GRAPH_APQ",
+        "on",
+        "Automatic Persisted Queries (Apollo's protocol): clients may register documents by hash.",
+    ),
+    EnvVar(
+        "GRAPH_APQ_MAX_ENTRIES", "10000", "Most APQ documents kept; least recently used go first."
+    ),
+    EnvVar(
+        "GRAPH_SAFELIST",
+        "open",
+        "Policy of callers without an API key of their own (open mode, pass-through): `open`, "
+        "`audit` (log documents outside the manifests) or `persisted-only`.",
+    ),
+    EnvVar(
+        "GRAPH_INTROSPECTION",
+        "on without API keys, off with them",
+        "Allow `__schema`, `__type` and `_service` (`on`/`off`); an API key's `introspection` "
+        "setting overrides it for that key.",
+    ),
+    EnvVar("GRAPH_MAX_DEPTH", "15", "Deepest field nesting an operation may have."),
+    EnvVar("GRAPH_MAX_ALIASES", "30", "Most aliased fields in one operation."),
+    EnvVar(
+        "GRAPH_MAX_TOKENS", "5000", "Most lexical tokens in one document (checked while parsing)."
+    ),
+    EnvVar("GRAPH_MAX_ROOT_FIELDS", "20", "Most root fields in one operation."),
+    EnvVar(
+        "GRAPH_QUERY_BUDGET",
+        "1000",
+        "Most upstream (Kickserv) calls an operation may be estimated to cost before it runs "
+        "(see `graph/limits.py`); an API key may set its own `query_budget`.",
+    ),
     EnvVar("SANDBOX_CUSTOMERS", "200", "Sandbox mode: how many customers to seed."),
     EnvVar("SANDBOX_SEED", "1", "Sandbox mode: random seed of the generated data."),
     EnvVar("SANDBOX_LATENCY_MS", "0", "Sandbox mode: added latency per upstream call, in ms."),
@@ -111,11 +164,23 @@ class Settings:
     loaders_enabled: bool = True
     kickserv_max_per_page: int = 100
     kickserv_concurrency: int = 8
+    api_keys_file: str | None = None
+    pass_through: bool = False
+    persisted_manifests: tuple[str, ...] = ()
+    apq_enabled: bool = True
+    apq_max_entries: int = 10_000
+    safelist: SafelistName = "open"
+    introspection: bool | None = None  # None: on without API keys, off with them
+    max_depth: int = 15
+    max_aliases: int = 30
+    max_tokens: int = 5000
+    max_root_fields: int = 20
+    query_budget: int = 1000
 
     @property
     def sandbox_mode(self) -> bool:
-        """No Kickserv credentials: the server talks to the in-process sandbox."""
-        return not (self.kickserv_account and self.kickserv_api_token)
+        """No Kickserv credentials (and no pass-through): the server talks to the in-process sandbox."""
+        return not (self.kickserv_account and self.kickserv_api_token) and not self.pass_through
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -139,6 +204,10 @@ class Settings:
         level = (text("GRAPH_LOG_LEVEL") or "INFO").upper()
         if level not in _LOG_LEVELS:
             raise SettingsError(f"GRAPH_LOG_LEVEL is {level!r}; use one of {sorted(_LOG_LEVELS)}.")
+        safelist = (text("GRAPH_SAFELIST") or "open").lower()
+        if safelist not in _SAFELISTS:
+            raise SettingsError(f"GRAPH_SAFELIST is {safelist!r}; use one of {list(_SAFELISTS)}.")
+        manifests = tuple(p.strip() for p in (text("GRAPH_PERSISTED_MANIFESTS") or "").split(","))
         default = cls()
         return cls(
             kickserv_account=account,
@@ -164,6 +233,20 @@ class Settings:
             kickserv_concurrency=_int(
                 env, "KICKSERV_CONCURRENCY", default.kickserv_concurrency, minimum=1
             ),
+            api_keys_file=text("GRAPH_API_KEYS_FILE"),
+            pass_through=_bool(env, "GRAPH_PASS_THROUGH", False),
+            persisted_manifests=tuple(p for p in manifests if p),
+            apq_enabled=_bool(env, "GRAPH_APQ", True),
+            apq_max_entries=_int(env, "GRAPH_APQ_MAX_ENTRIES", default.apq_max_entries, minimum=1),
+            safelist=next(name for name in _SAFELISTS if name == safelist),
+            introspection=(
+                _bool(env, "GRAPH_INTROSPECTION", False) if text("GRAPH_INTROSPECTION") else None
+            ),
+            max_depth=_int(env, "GRAPH_MAX_DEPTH", default.max_depth, minimum=1),
+            max_aliases=_int(env, "GRAPH_MAX_ALIASES", default.max_aliases, minimum=0),
+            max_tokens=_int(env, "GRAPH_MAX_TOKENS", default.max_tokens, minimum=1),
+            max_root_fields=_int(env, "GRAPH_MAX_ROOT_FIELDS", default.max_root_fields, minimum=1),
+            query_budget=_int(env, "GRAPH_QUERY_BUDGET", default.query_budget, minimum=1),
         )
 
 

@@ -1,0 +1,117 @@
+"""Federation v2 ``_entities``: every representation of a request resolved at once, through loaders.
+
+Strawberry's stock ``entities_resolver`` returns one ``resolve_reference`` coroutine per
+representation and leaves them to graphql-core's list completion, which happens to gather them, so
+loaders do batch today. We do not lean on that detail: ``FederatedSchema`` awaits all representations
+together with ``asyncio.gather`` itself, so 100 ``Invoice`` references make one loader batch (one
+index lookup) whatever graphql-core does with lists. It also turns what Strawberry lets escape as a
+failure of the whole list into a per-item error, in the order given:
+
+- an unknown or non-entity ``__typename`` (Strawberry raises ``KeyError`` for the whole field);
+- a key that is not a Kickserv id/number (Strawberry's ``int("abc")`` would be masked as unexpected);
+- a representation carrying fields ``resolve_reference`` does not take (Strawberry's ``TypeError``);
+- an entity type without ``resolve_reference`` (nothing in Kickserv can build it from a key alone).
+
+Representations are not mutated (Strawberry pops ``__typename`` out of the caller's dicts).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import strawberry
+from strawberry.federation.schema import FederationAny
+from strawberry.federation.schema_directives import Key
+from strawberry.types import Info
+from strawberry.types.base import StrawberryObjectDefinition
+
+from graph.errors import BadUserInput, GraphError
+
+_INT_KEYS = frozenset({"number"})
+_ID_KEYS = frozenset({"id"})
+
+
+class FederatedSchema(strawberry.federation.Schema):
+    """A federation v2 schema whose ``_entities`` resolves all representations concurrently."""
+
+    async def entities_resolver(  # type: ignore[override]
+        self, info: Info, representations: list[FederationAny]
+    ) -> list[FederationAny]:
+        return list(
+            await asyncio.gather(
+                *(self._resolve_representation(info, rep) for rep in representations)
+            )
+        )
+
+    async def _resolve_representation(self, info: Info, representation: Any) -> FederationAny:
+        """One entity, or the exception graphql-core reports at ``_entities.<index>``."""
+        try:
+            resolve, kwargs = self._reference_call(info, representation)
+            result = resolve(**kwargs)
+            if inspect.isawaitable(result):
+                result = await result
+            return FederationAny(result)
+        except Exception as error:
+            return FederationAny(error)
+
+    def _reference_call(
+        self, info: Info, representation: Any
+    ) -> tuple[Callable[..., Any], dict[str, Any]]:
+        if not isinstance(representation, Mapping) or not isinstance(
+            representation.get("__typename"), str
+        ):
+            raise BadUserInput("A representation must be an object with a `__typename` string.")
+        type_name: str = representation["__typename"]
+        definition = self._entity_definition(type_name)
+        resolve = getattr(definition.origin, "resolve_reference", None)
+        if resolve is None:
+            raise GraphError(
+                f"{type_name} cannot be fetched by its key alone; ask for it through a field.",
+                extensions={"typename": type_name},
+            )
+        parameters = inspect.signature(resolve).parameters
+        takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
+        kwargs: dict[str, Any] = {}
+        for name, value in representation.items():
+            if name == "__typename":
+                continue
+            if name not in parameters and not takes_any:
+                raise BadUserInput(
+                    f"{type_name} is not keyed by `{name}`.",
+                    extensions={"typename": type_name},
+                )
+            kwargs[name] = _key_value(type_name, name, value)
+        if "info" in parameters:
+            kwargs["info"] = info
+        return resolve, kwargs
+
+    def _entity_definition(self, type_name: str) -> StrawberryObjectDefinition:
+        type_ = self.schema_converter.type_map.get(type_name)
+        definition = getattr(type_, "definition", None)
+        if not isinstance(definition, StrawberryObjectDefinition) or not _has_key(definition):
+            raise BadUserInput(
+                f"{type_name!r} is not an entity of this subgraph.",
+                extensions={"typename": type_name},
+            )
+        return definition
+
+
+def _has_key(definition: StrawberryObjectDefinition) -> bool:
+    return any(isinstance(d, Key) for d in definition.directives or ())
+
+
+def _key_value(type_name: str, name: str, value: Any) -> Any:
+    """Kickserv ids and numbers are integers; anything else is the caller's mistake, said so."""
+    if name not in _ID_KEYS | _INT_KEYS:
+        return value
+    text = str(value)
+    if isinstance(value, bool) or not isinstance(value, str | int) or not text.isdigit():
+        raise BadUserInput(
+            f"{type_name}.{name} must be a Kickserv {'id' if name in _ID_KEYS else 'number'} "
+            f"(digits), got {value!r}.",
+            extensions={"typename": type_name},
+        )
+    return strawberry.ID(text) if name in _ID_KEYS else int(text)
