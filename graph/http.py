@@ -298,7 +298,7 @@ class GraphQLEndpoint:
             executor_class=self._executor_class,
             is_awaitable=_is_awaitable,
             operation_extensions=params.extensions,
-            middleware=None if tracer is None else [tracer.middleware],
+            middleware=None if tracer is None else [tracer],
         )
         if isawaitable(result):
             result = await result

@@ -64,7 +64,8 @@ class _Node:
 
 
 class TraceRecorder:
-    """Records one request: ``middleware`` goes to ``graphql.execute``, ``finish`` gives the base64."""
+    """Records one request: the recorder is a graphql-core middleware object (``resolve``; a bound
+    method would be ignored, graphql-core only takes functions or objects), ``finish`` gives base64."""
 
     def __init__(self) -> None:
         self._start_wall_ns = time.time_ns()
@@ -75,7 +76,7 @@ class TraceRecorder:
     def _elapsed(self) -> int:
         return time.perf_counter_ns() - self._start_ns
 
-    def middleware(
+    def resolve(
         self, next_: Callable[..., Any], root: Any, info: GraphQLResolveInfo[Any], **args: Any
     ) -> Any:
         """graphql-core middleware: times one field's resolver, sync or async."""
