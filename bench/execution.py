@@ -1,0 +1,144 @@
+"""The execution floor: our execution of a ~6,000-field result against graphql-core's own.
+
+Both execute the same document in this process, with every upstream answer already cached:
+- ours: a fresh request context (tenant, loaders) and graphql-core ``execute`` on our Strawberry
+  schema with its resolvers, as ``graph.http`` does per request;
+- the floor: graphql-core executing the same document on a plain schema built from our SDL, over the
+  finished result as nested dicts (default resolvers only): what execution alone costs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+from typing import Any
+
+from graphql import DocumentNode, build_ast_schema, execute, parse, print_schema
+from starlette.requests import Request
+from starlette.routing import Route
+from strawberry.execution.is_awaitable import optimized_is_awaitable
+
+from graph.http import GraphQLEndpoint
+from graph.main import build_app
+from graph.settings import Settings
+
+
+# The dashboard, wider: every scalar of a customer and a job, so ~6,000 fields fit in 100 customers.
+EXECUTION_QUERY = """query Wide($customers: Int = 20, $jobs: Int = 5) {
+  customers(first: $customers) {
+    totalCount
+    pageInfo { hasNextPage endCursor }
+    edges {
+      cursor
+      node {
+        id number name firstName lastName companyName email phone mobile balance isActive
+        createdAt updatedAt
+        locations { id name isPrimary address { line1 line2 city state zip country } }
+        jobs(first: $jobs) {
+          totalCount
+          nodes {
+            id number name description status subtotal tax total balanceRemaining
+            scheduledOn completedOn createdAt updatedAt
+            tasks { id description startsAt endsAt completed assignees { id number name } }
+          }
+        }
+      }
+    }
+  }
+}"""
+
+
+def count_fields(value: Any) -> int:
+    if isinstance(value, dict):
+        return len(value) + sum(count_fields(v) for v in value.values())
+    if isinstance(value, list):
+        return sum(count_fields(v) for v in value)
+    return 0
+
+
+def _endpoint(app: Any) -> GraphQLEndpoint:
+    for route in app.routes:
+        if isinstance(route, Route) and route.path == "/graphql":
+            endpoint = route.app
+            assert isinstance(endpoint, GraphQLEndpoint)
+            return endpoint
+    raise RuntimeError("no /graphql route")
+
+
+async def _measure(base_url: str, repeats: int, target_fields: int) -> dict[str, Any]:
+    settings = Settings(
+        kickserv_account="demo",
+        kickserv_api_token="demo-token",
+        kickserv_base_url=base_url,
+        upstream_extensions=False,
+    )
+    app = build_app(settings)
+    async with app.router.lifespan_context(app):
+        endpoint = _endpoint(app)
+        schema = endpoint.schema._schema
+        executor = endpoint.schema.execution_context_class
+        request = Request({"type": "http", "app": app, "method": "POST", "headers": []})
+        authenticate = getattr(endpoint, "authenticate", None)
+        if authenticate is not None:  # the endpoint identifies the caller before the context
+            request.state.caller = await authenticate(request)
+        document = parse(EXECUTION_QUERY)
+
+        async def ours(variables: dict[str, Any]) -> tuple[float, dict[str, Any]]:
+            started = time.perf_counter()
+            context = await endpoint.context_factory(request)
+            result = execute(
+                schema,
+                document,
+                context_value=context,
+                variable_values=variables,
+                executor_class=executor,
+                is_awaitable=optimized_is_awaitable,  # type: ignore[arg-type]
+            )
+            if not isinstance(result, dict) and hasattr(result, "__await__"):
+                result = await result
+            elapsed = time.perf_counter() - started
+            assert not result.errors, result.errors
+            return elapsed, result.data or {}
+
+        # Size the dashboard so its result has about `target_fields` fields.
+        _, probe = await ours({"customers": 10, "jobs": 5})
+        per_customer = count_fields(probe) / 10
+        customers = max(1, min(100, round(target_fields / per_customer)))
+        variables = {"customers": customers, "jobs": 5}
+        _, data = await ours(variables)  # cold: fills the cache
+        for _ in range(3):
+            await ours(variables)
+        our_times = [(await ours(variables))[0] for _ in range(repeats)]
+
+    floor_times = _floor_times(schema, document, data, variables, repeats)
+    ours_ms = statistics.median(our_times) * 1000
+    floor_ms = statistics.median(floor_times) * 1000
+    return {
+        "fields": count_fields(data),
+        "customers": customers,
+        "repeats": repeats,
+        "ours_ms": round(ours_ms, 2),
+        "floor_ms": round(floor_ms, 2),
+        "ratio": round(ours_ms / floor_ms, 2) if floor_ms else None,
+    }
+
+
+def _floor_times(
+    schema: Any, document: DocumentNode, data: dict[str, Any], variables: dict[str, Any], n: int
+) -> list[float]:
+    plain = build_ast_schema(parse(print_schema(schema)))
+    times = []
+    for i in range(n + 3):
+        started = time.perf_counter()
+        result = execute(plain, document, root_value=data, variable_values=variables)
+        elapsed = time.perf_counter() - started
+        assert not isinstance(result, dict) and not result.errors  # type: ignore[union-attr]
+        assert result.data == data  # type: ignore[union-attr]
+        if i >= 3:
+            times.append(elapsed)
+    return times
+
+
+def measure_execution(base_url: str, repeats: int, target_fields: int) -> dict[str, Any]:
+    return asyncio.run(_measure(base_url, repeats, target_fields))

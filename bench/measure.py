@@ -1,0 +1,100 @@
+"""One measured request sequence (cold or warm) and one warm load, against a running server."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import httpx
+import orjson
+
+from bench.load import run_load
+from bench.options import Options
+from bench.processes import ServerProcess
+from bench.rounds import rounds_of
+from bench.scenarios import Facts, Scenario
+from sandbox.testing import RunningSandbox
+
+
+def post(client: httpx.Client, url: str, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+    response = client.post(url, json={"query": query, "variables": variables}, timeout=300.0)
+    body: dict[str, Any] = response.json()
+    if response.status_code != 200 or body.get("errors"):
+        raise RuntimeError(f"{url} answered {response.status_code}: {str(body)[:400]}")
+    return body
+
+
+def run_client(
+    client: httpx.Client, url: str, scenario: Scenario, facts: Facts
+) -> list[dict[str, Any]]:
+    """What a client does for the scenario: one request, or every page when it pages."""
+    variables = scenario.variables(facts)
+    responses = [post(client, url, scenario.query, variables)]
+    while scenario.paginate:
+        page_info = responses[-1]["data"][scenario.paginate]["pageInfo"]
+        if not page_info["hasNextPage"]:
+            break
+        variables = {**variables, "after": page_info["endCursor"]}
+        responses.append(post(client, url, scenario.query, variables))
+    return responses
+
+
+def measured_run(
+    server: ServerProcess, sandbox: RunningSandbox, scenario: Scenario, facts: Facts
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Upstream calls (sandbox log), dependent rounds and wall time of one client run."""
+    with httpx.Client() as client:
+        sandbox.reset_requests()
+        started = time.perf_counter()
+        responses = run_client(client, server.url, scenario, facts)
+        wall = time.perf_counter() - started
+    entries = sandbox.requests()
+    reported = [r.get("extensions", {}).get("upstream", {}).get("calls") for r in responses]
+    figures = {
+        "calls": len(entries),
+        "rounds": rounds_of(entries),
+        "wall_ms": round(wall * 1000, 1),
+        "requests": len(responses),
+        "reported_calls": sum(reported) if all(isinstance(c, int) for c in reported) else None,
+    }
+    return figures, responses
+
+
+def warm_load(
+    server: ServerProcess,
+    sandbox: RunningSandbox,
+    body: bytes,
+    *,
+    concurrency: int,
+    max_requests: int,
+    max_seconds: float,
+    options: Options,
+) -> dict[str, Any]:
+    """Requests per second, latency percentiles, CPU per request and upstream calls under load."""
+    sandbox.reset_requests()
+    cpu_before = server.cpu_seconds()
+    result = run_load(
+        server.url,
+        body,
+        concurrency=concurrency,
+        max_requests=max_requests,
+        max_seconds=max_seconds,
+        tool=options.load_tool,
+    )
+    cpu_after = server.cpu_seconds()
+    figures = result.as_dict()
+    if cpu_before is not None and cpu_after is not None and result.requests:
+        figures["cpu_ms_per_request"] = round((cpu_after - cpu_before) * 1000 / result.requests, 3)
+    else:
+        figures["cpu_ms_per_request"] = None
+    figures["upstream_calls"] = sandbox.request_count()
+    figures["peak_rss_mb"] = _round(server.memory_mb()[1])
+    return figures
+
+
+def request_body(scenario: Scenario, facts: Facts) -> bytes:
+    return orjson.dumps({"query": scenario.query, "variables": scenario.variables(facts)})
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)

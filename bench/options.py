@@ -1,0 +1,68 @@
+"""How big a run is: the full benchmark, ``--quick`` (under two minutes) and ``tiny`` (the smoke test)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+
+
+@dataclass(frozen=True)
+class Options:
+    mode: str = "full"
+    customers: int = 1000  # sandbox scale for scenarios 1-6
+    scale_customers: int = 10_000  # scenario 7
+    index_invoices: int = 100_000  # synthetic invoices in the index memory measurement
+    latency_ms: float = 50.0  # mean injected latency per upstream call
+    jitter_ms: float = 10.0  # +/- around the mean, uniform
+    seed: int = 1
+    load_seconds: float = 8.0  # per warm load run, scenarios 1-5
+    load_requests: int = 5_000
+    small_seconds: float = 10.0  # per server in the warm small-query comparison
+    small_requests: int = 200_000
+    exec_repeats: int = 60  # executions timed for the execution floor
+    exec_fields: int = 6_000
+    load_tool: str = "python"  # "python" (bench.loadgen), "wrk", or "auto" (wrk when installed)
+    only: tuple[str, ...] = ()  # scenario keys; empty = all
+    results_dir: Path = RESULTS_DIR
+    refresh_readme: bool = True
+
+    @property
+    def latency_floor_ms(self) -> float:
+        return max(0.0, self.latency_ms - self.jitter_ms)
+
+    def wants(self, key: str) -> bool:
+        return not self.only or key in self.only
+
+
+FULL = Options()
+QUICK = replace(
+    FULL,
+    mode="quick",
+    customers=300,
+    scale_customers=2_000,
+    index_invoices=20_000,
+    load_seconds=2.0,
+    load_requests=600,
+    small_seconds=3.0,
+    small_requests=60_000,
+    exec_repeats=15,
+    refresh_readme=False,
+)
+TINY = replace(
+    QUICK,
+    mode="tiny",
+    customers=40,
+    scale_customers=150,
+    index_invoices=1_000,
+    latency_ms=2.0,
+    jitter_ms=1.0,
+    load_seconds=0.5,
+    load_requests=20,
+    small_seconds=0.5,
+    small_requests=50,
+    exec_repeats=2,
+    exec_fields=300,
+)
+PROFILES = {"full": FULL, "quick": QUICK, "tiny": TINY}

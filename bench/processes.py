@@ -1,0 +1,129 @@
+"""Servers under test as real processes on 127.0.0.1, and what the OS says they cost (CPU, RSS).
+
+Each server is its own process so its CPU time and peak memory are its own, and so the load generator
+never shares an interpreter (or a GIL) with it.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import httpx
+
+HOST = "127.0.0.1"
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((HOST, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class ServerProcess:
+    name: str
+    process: subprocess.Popen[bytes]
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self.port}/graphql"
+
+    def cpu_seconds(self) -> float | None:
+        """User + system CPU time so far (Linux /proc; None elsewhere)."""
+        try:
+            with open(f"/proc/{self.process.pid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
+
+    def memory_mb(self) -> tuple[float | None, float | None]:
+        """(current RSS, peak RSS) in MB (Linux /proc; None elsewhere)."""
+        values: dict[str, float] = {}
+        try:
+            with open(f"/proc/{self.process.pid}/status") as status:
+                for line in status:
+                    key, _, rest = line.partition(":")
+                    if key in ("VmRSS", "VmHWM"):
+                        values[key] = int(rest.split()[0]) / 1024
+        except OSError:
+            return None, None
+        return values.get("VmRSS"), values.get("VmHWM")
+
+
+def _wait_ready(server: ServerProcess, probe_path: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    url = f"http://{HOST}:{server.port}{probe_path}"
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise RuntimeError(f"{server.name} exited with {server.process.returncode} on start")
+        try:
+            httpx.get(url, timeout=1.0)
+            return
+        except httpx.TransportError:
+            time.sleep(0.05)
+    raise RuntimeError(f"{server.name} did not answer on {url} within {timeout:.0f} s")
+
+
+@contextmanager
+def running_server(
+    name: str,
+    argv: Sequence[str],
+    *,
+    env: Mapping[str, str] | None = None,
+    probe_path: str = "/healthz",
+    timeout: float = 30.0,
+) -> Iterator[ServerProcess]:
+    """``argv`` is run with ``{port}`` filled in; the process is stopped when the block ends."""
+    port = free_port()
+    full_env = {**os.environ, **(env or {})}
+    command = [sys.executable, *(a.replace("{port}", str(port)) for a in argv)]
+    process = subprocess.Popen(
+        command, env=full_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    server = ServerProcess(name, process, port)
+    try:
+        _wait_ready(server, probe_path, timeout)
+        yield server
+    finally:
+        process.terminate()
+        try:
+            _, stderr = process.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            _, stderr = process.communicate()
+        errors = [line for line in stderr.decode(errors="replace").splitlines() if "Error" in line]
+        if errors:
+            print(f"  [{name}] stderr: {errors[-1]}", file=sys.stderr)
+
+
+def ours_argv() -> list[str]:
+    return ["-m", "graph.cli", "serve", "--host", HOST, "--port", "{port}"]
+
+
+def ours_env(upstream_base_url: str, *, loaders: bool, cache: bool) -> dict[str, str]:
+    """Our server against the sandbox; loaders and the shared cache are the documented settings."""
+    return {
+        "KICKSERV_ACCOUNT": "demo",
+        "KICKSERV_API_TOKEN": "demo-token",
+        "KICKSERV_BASE_URL": upstream_base_url,
+        "GRAPH_ENV": "development",
+        "GRAPH_UPSTREAM_EXTENSIONS": "1",
+        "GRAPH_LOG_LEVEL": "WARNING",
+        "GRAPH_LOADERS": "on" if loaders else "off",
+        "GRAPH_CACHE": "on" if cache else "off",
+    }
+
+
+def reference_argv(kind: str, *extra: str) -> list[str]:
+    return ["-m", "bench.targets", kind, "--port", "{port}", *extra]

@@ -1,0 +1,264 @@
+"""The run's figures as JSON, a Markdown report, and the table in bench/README.md."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+README = Path(__file__).resolve().parent / "README.md"
+TABLE_START, TABLE_END = "<!-- results:start -->", "<!-- results:end -->"
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return None if a is None or not b else round(a / b, 2)
+
+
+def targets(run: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each target of the issue with where this run stands."""
+    found: list[dict[str, Any]] = []
+    scenarios = run.get("scenarios", [])
+    for s in scenarios:
+        cold, minimum = s["ours"]["cold"], s["minimum"]
+        found.append(
+            {
+                "target": f"{s['key']}: upstream calls = minimum",
+                "value": f"{cold['calls']} vs {minimum['calls']}",
+                "met": cold["calls"] <= minimum["calls"],
+            }
+        )
+        found.append(
+            {
+                "target": f"{s['key']}: rounds = minimum rounds",
+                "value": f"{cold['rounds']} vs {minimum['rounds']}",
+                "met": cold["rounds"] <= minimum["rounds"],
+            }
+        )
+        ratio = _ratio(cold["wall_ms"], s["bound_ms"])
+        found.append(
+            {
+                "target": f"{s['key']}: cold wall <= 1.3x critical path",
+                "value": f"{cold['wall_ms']:.0f} ms vs {s['bound_ms']:.0f} ms ({ratio}x)",
+                "met": ratio is not None and ratio <= 1.3,
+            }
+        )
+    small = next((s for s in scenarios if s["key"] == "small"), None)
+    if small and "stock" in small and "ceiling" in small:
+        ours_rps = small["ours"]["load"]["rps"]
+        vs_stock = _ratio(ours_rps, small["stock"]["load"]["rps"])
+        vs_ceiling = _ratio(ours_rps, small["ceiling"]["load"]["rps"])
+        found.append(
+            {
+                "target": "warm small query: >= 6x stock Strawberry req/s",
+                "value": f"{vs_stock}x",
+                "met": vs_stock is not None and vs_stock >= 6,
+            }
+        )
+        found.append(
+            {
+                "target": "warm small query: >= 40% of the HTTP ceiling",
+                "value": f"{round(100 * (vs_ceiling or 0))}%",
+                "met": vs_ceiling is not None and vs_ceiling >= 0.4,
+            }
+        )
+    execution = run.get("execution")
+    if execution:
+        found.append(
+            {
+                "target": f"execution of {execution['fields']} fields <= 1.3x graphql-core",
+                "value": f"{execution['ratio']}x",
+                "met": execution["ratio"] is not None and execution["ratio"] <= 1.3,
+            }
+        )
+    memory = run.get("index_memory")
+    if memory:
+        mb = memory["retained_mb"] if memory["invoices"] >= 100_000 else memory["projected_100k_mb"]
+        found.append(
+            {
+                "target": "invoice index of 100,000 invoices < 100 MB",
+                "value": f"{mb} MB"
+                + ("" if memory["invoices"] >= 100_000 else f" (from {memory['invoices']})"),
+                "met": mb < 100,
+            }
+        )
+    return found
+
+
+def _fmt(value: Any, unit: str = "") -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, float):
+        return f"{value:,.1f}{unit}" if value < 100 else f"{value:,.0f}{unit}"
+    return f"{value}{unit}"
+
+
+def summary_table(run: dict[str, Any]) -> str:
+    rows = [
+        "| scenario | upstream calls: ours / off / min | rounds: ours / min | cold ms / bound | warm calls | warm p50 / p99 ms | req/s | CPU ms/req | peak RSS MB |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for s in run.get("scenarios", []):
+        ours, off, minimum = s["ours"], s.get("off", {}).get("cold", {}), s["minimum"]
+        load = ours["load"]
+        rows.append(
+            f"| {s['key']} | {ours['cold']['calls']} / {_fmt(off.get('calls'))} / {minimum['calls']}"
+            f" | {ours['cold']['rounds']} / {minimum['rounds']}"
+            f" | {_fmt(ours['cold']['wall_ms'])} / {_fmt(s['bound_ms'])}"
+            f" | {ours['warm']['calls']} | {_fmt(load['p50_ms'])} / {_fmt(load['p99_ms'])}"
+            f" | {_fmt(load['rps'])} | {_fmt(load['cpu_ms_per_request'])} | {_fmt(load['peak_rss_mb'])} |"
+        )
+    return "\n".join(rows)
+
+
+def references_table(run: dict[str, Any]) -> str:
+    small = next((s for s in run.get("scenarios", []) if s["key"] == "small"), None)
+    if not small:
+        return "(the small-query scenario did not run)"
+    rows = [
+        "| server (warm small query, 32 clients) | req/s | p50 / p99 ms | CPU ms/req | upstream calls | vs ours |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    ours_rps = small["ours"]["load"]["rps"]
+    for label, key in (
+        ("kickserv-graph", "ours"),
+        ("stock Strawberry", "stock"),
+        ("HTTP ceiling (constant JSON)", "ceiling"),
+    ):
+        load = small.get(key, {}).get("load")
+        if not load:
+            continue
+        rows.append(
+            f"| {label} | {_fmt(load['rps'])} | {_fmt(load['p50_ms'])} / {_fmt(load['p99_ms'])}"
+            f" | {_fmt(load['cpu_ms_per_request'])} | {load['upstream_calls']}"
+            f" | {_ratio(ours_rps, load['rps'])}x |"
+        )
+    return "\n".join(rows)
+
+
+def targets_table(run: dict[str, Any]) -> str:
+    rows = ["| target | this run | met |", "| --- | --- | --- |"]
+    for t in targets(run):
+        rows.append(f"| {t['target']} | {t['value']} | {'yes' if t['met'] else '**no**'} |")
+    return "\n".join(rows)
+
+
+def markdown(run: dict[str, Any]) -> str:
+    meta = run["meta"]
+    parts = [
+        f"# Benchmark results, {meta['date']} ({meta['mode']})",
+        "",
+        f"Sandbox: {meta['customers']} customers, seed {meta['seed']}, injected latency "
+        f"{meta['latency_ms']:.0f} ms ± {meta['jitter_ms']:.0f} ms per upstream call. Load: "
+        f"{meta['load_tool']}, {meta['cpus']} CPUs shared by the sandbox, the server and the load "
+        f"generator; Python {meta['python']}. Compare ratios within this run, not absolute figures "
+        "across runs. How each figure is measured: [bench/README.md](../README.md).",
+        "",
+        "## Scenarios",
+        "",
+        summary_table(run),
+        "",
+        "## Warm small query against the references",
+        "",
+        references_table(run),
+    ]
+    stock_rows = [
+        f"| {s['key']} | {s['stock']['cold']['calls']} | {s['stock']['cold']['rounds']} | "
+        f"{_fmt(s['stock']['cold']['wall_ms'])} | {'yes' if s['stock']['same_answer'] else 'no'} |"
+        for s in run.get("scenarios", [])
+        if "stock" in s
+    ]
+    if stock_rows:
+        parts += [
+            "",
+            "Stock Strawberry, cold (it has no cache, so every request is cold):",
+            "",
+            "| scenario | upstream calls | rounds | wall ms | same data as ours |",
+            "| --- | --- | --- | --- | --- |",
+            *stock_rows,
+        ]
+    execution = run.get("execution")
+    if execution:
+        parts += [
+            "",
+            "## Execution floor",
+            "",
+            f"A {execution['fields']}-field result (the dashboard, widened, {execution['customers']} "
+            f"customers), everything cached, median of {execution['repeats']}: ours "
+            f"{execution['ours_ms']} ms, graphql-core on plain dicts {execution['floor_ms']} ms "
+            f"(**{execution['ratio']}x**).",
+        ]
+    memory = run.get("index_memory")
+    if memory:
+        parts += [
+            "",
+            "## Invoice index memory",
+            "",
+            f"{memory['invoices']:,} synthetic invoices (compact projection), tracemalloc: "
+            f"{memory['retained_mb']} MB kept ({memory['bytes_per_invoice']} bytes per invoice, "
+            f"{memory['projected_100k_mb']} MB for 100,000), {memory['peak_mb']} MB at the peak of "
+            "the build.",
+        ]
+    scale = run.get("scale")
+    if scale:
+        parts += ["", "## Scale", "", scale_table(scale)]
+    parts += ["", "## Targets", "", targets_table(run), ""]
+    return "\n".join(parts)
+
+
+def scale_table(scale: dict[str, Any]) -> str:
+    rows = [
+        f"{scale['customers']:,} customers, {scale['invoices']:,} invoices; fresh server each.",
+        "",
+        "| step | server | upstream calls / min | rounds / min | wall ms / bound | RSS MB after (growth) | peak RSS MB |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for label in ("ours", "off"):
+        figures = scale.get(label)
+        if not figures:
+            continue
+        listed, index = figures["list"], figures["index"]
+        rows.append(
+            f"| list all customers | {label} | {listed['calls']} / {scale['minimum']['list']['calls']}"
+            f" | {listed['rounds']} / {scale['minimum']['list']['rounds']}"
+            f" | {_fmt(listed['wall_ms'])} / {_fmt(scale['bound_ms']['list'])}"
+            f" | {_fmt(listed['rss_mb_after'])} | |"
+        )
+        rows.append(
+            f"| build invoice index | {label} | {index['calls']} / {scale['minimum']['index']['calls']}"
+            f" | {index['rounds']} / {scale['minimum']['index']['rounds']}"
+            f" | {_fmt(index['wall_ms'])} / {_fmt(scale['bound_ms']['index'])}"
+            f" | {_fmt(index['rss_mb_after'])} ({_fmt(index['rss_growth_mb'])})"
+            f" | {_fmt(index['peak_rss_mb'])} |"
+        )
+    return "\n".join(rows)
+
+
+def write(run: dict[str, Any], results_dir: Path, refresh_readme: bool) -> tuple[Path, Path]:
+    results_dir.mkdir(parents=True, exist_ok=True)
+    meta = run["meta"]
+    stem = meta["date"] if meta["mode"] == "full" else f"{meta['date']}-{meta['mode']}"
+    run["targets"] = targets(run)
+    json_path = results_dir / f"{stem}.json"
+    md_path = results_dir / f"{stem}.md"
+    json_path.write_text(json.dumps(run, indent=2, default=str) + "\n")
+    md_path.write_text(markdown(run))
+    if refresh_readme and README.exists():
+        refresh_table(README, run, md_path.name)
+    return json_path, md_path
+
+
+def refresh_table(readme: Path, run: dict[str, Any], report_name: str) -> None:
+    text = readme.read_text()
+    block = (
+        f"{TABLE_START}\nLatest full run: [{report_name}](results/{report_name}) "
+        f"({run['meta']['date']}, {run['meta']['customers']} customers, "
+        f"{run['meta']['latency_ms']:.0f} ± {run['meta']['jitter_ms']:.0f} ms per upstream call).\n\n"
+        f"{summary_table(run)}\n\n{references_table(run)}\n\n{targets_table(run)}\n{TABLE_END}"
+    )
+    pattern = re.compile(re.escape(TABLE_START) + ".*?" + re.escape(TABLE_END), re.S)
+    if pattern.search(text):
+        text = pattern.sub(lambda _: block, text)
+    else:
+        text = text.rstrip() + "\n\n" + block + "\n"
+    readme.write_text(text)

@@ -1,0 +1,155 @@
+"""Scenarios 1-6 over HTTP, each against our server, the same server with loaders and cache off,
+and (where it serves the query) stock Strawberry; the HTTP ceiling for the small query."""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+
+from bench.measure import measured_run, request_body, warm_load
+from bench.options import Options
+from bench.processes import (
+    ServerProcess,
+    ours_argv,
+    ours_env,
+    reference_argv,
+    running_server,
+)
+from bench.scenarios import Facts, Scenario, scenarios
+from sandbox.testing import RunningSandbox
+
+
+def say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def run_scenarios(sandbox: RunningSandbox, facts: Facts, options: Options) -> list[dict[str, Any]]:
+    chosen = [s for s in scenarios() if options.wants(s.key)]
+    bound_per_round = options.latency_ms
+    results: dict[str, dict[str, Any]] = {}
+    small_answer: bytes | None = None
+    for scenario in chosen:
+        say(f"- {scenario.key}: our server, cold then warm")
+        with running_server(
+            "ours", ours_argv(), env=ours_env(sandbox.base_url, loaders=True, cache=True)
+        ) as server:
+            cold, responses = measured_run(server, sandbox, scenario, facts)
+            warm, warm_responses = measured_run(server, sandbox, scenario, facts)
+            minimum = scenario.minimum(responses, facts)
+            load = warm_load(
+                server,
+                sandbox,
+                request_body(scenario, facts),
+                concurrency=scenario.concurrency,
+                max_requests=options.small_requests
+                if scenario.key == "small"
+                else options.load_requests,
+                max_seconds=options.small_seconds
+                if scenario.key == "small"
+                else options.load_seconds,
+                options=options,
+            )
+        if scenario.key == "small":
+            small_answer = orjson.dumps(warm_responses[0])
+        results[scenario.key] = {
+            "key": scenario.key,
+            "title": scenario.title,
+            "minimum": {"calls": minimum.calls, "rounds": minimum.rounds, "why": minimum.why},
+            "bound_ms": round(minimum.rounds * bound_per_round, 1),
+            "ours": {"cold": cold, "warm": warm, "load": load},
+            "_answer": responses,
+        }
+
+    say("- every scenario again with GRAPH_LOADERS=off GRAPH_CACHE=off")
+    with running_server(
+        "ours-off", ours_argv(), env=ours_env(sandbox.base_url, loaders=False, cache=False)
+    ) as off_server:
+        for scenario in chosen:
+            cold, _ = measured_run(off_server, sandbox, scenario, facts)
+            results[scenario.key]["off"] = {"cold": cold}
+
+    stock_scenarios = [s for s in chosen if s.stock]
+    if stock_scenarios:
+        say("- stock Strawberry on the queries it serves")
+        with running_server(
+            "stock", reference_argv("stock", "--upstream", sandbox.base_url), probe_path="/"
+        ) as stock:
+            for scenario in stock_scenarios:
+                results[scenario.key]["stock"] = _stock_figures(
+                    stock, sandbox, scenario, facts, options, results[scenario.key]
+                )
+
+    if small_answer is not None:
+        say("- the HTTP ceiling: constant JSON on the same stack")
+        results["small"]["ceiling"] = {"load": _ceiling_load(sandbox, facts, small_answer, options)}
+
+    for entry in results.values():
+        entry.pop("_answer", None)
+    return list(results.values())
+
+
+def _stock_figures(
+    stock: ServerProcess,
+    sandbox: RunningSandbox,
+    scenario: Scenario,
+    facts: Facts,
+    options: Options,
+    ours: dict[str, Any],
+) -> dict[str, Any]:
+    cold, responses = measured_run(stock, sandbox, scenario, facts)
+    figures: dict[str, Any] = {
+        "cold": cold,
+        "same_answer": _comparable(responses) == _comparable(ours["_answer"]),
+    }
+    if scenario.key == "small":
+        figures["load"] = warm_load(
+            stock,
+            sandbox,
+            request_body(scenario, facts),
+            concurrency=scenario.concurrency,
+            max_requests=options.small_requests,
+            max_seconds=options.small_seconds,
+            options=options,
+        )
+    return figures
+
+
+def _comparable(responses: list[dict[str, Any]]) -> Any:
+    """The data without cursors (opaque, ours and stock's differ by design)."""
+
+    def strip(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: strip(v) for k, v in value.items() if k not in ("cursor", "endCursor")}
+        if isinstance(value, list):
+            return [strip(v) for v in value]
+        return value
+
+    return [strip(r.get("data")) for r in responses]
+
+
+def _ceiling_load(
+    sandbox: RunningSandbox, facts: Facts, answer: bytes, options: Options
+) -> dict[str, Any]:
+    small = next(s for s in scenarios() if s.key == "small")
+    with tempfile.TemporaryDirectory() as tmp:
+        body_file = Path(tmp, "answer.json")
+        body_file.write_bytes(answer)
+        with running_server(
+            "ceiling", reference_argv("ceiling", "--body-file", str(body_file)), probe_path="/"
+        ) as ceiling:
+            httpx.post(ceiling.url, content=b"{}")
+            return warm_load(
+                ceiling,
+                sandbox,
+                request_body(small, facts),
+                concurrency=small.concurrency,
+                max_requests=options.small_requests,
+                max_seconds=options.small_seconds,
+                options=options,
+            )
+

@@ -1,0 +1,116 @@
+"""Scenario 7: a large sandbox; every customer listed through the graph, and the invoice index built.
+
+A fresh server each time (cold caches). Listing pages with ``first: 100`` and the cursor of the previous
+page, as a client must; the index is built by the first lookup of an invoice by id.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+import httpx
+
+from bench.measure import post
+from bench.options import Options
+from bench.processes import ServerProcess, ours_argv, ours_env, running_server
+from bench.rounds import rounds_of
+from bench.scenarios import PER_PAGE
+from sandbox.config import SandboxConfig
+from sandbox.testing import RunningSandbox, running_sandbox
+
+LIST_QUERY = """query AllCustomers($after: String) {
+  customers(first: 100, after: $after) { pageInfo { hasNextPage endCursor } nodes { id number name } }
+}"""
+INVOICE_QUERY = """query OneInvoice($id: ID!) { invoice(id: $id) { id number total balanceRemaining } }"""
+
+
+def _rss(server: ServerProcess) -> float | None:
+    current = server.memory_mb()[0]
+    return None if current is None else round(current, 1)
+
+
+def _list_all(server: ServerProcess, sandbox: RunningSandbox) -> dict[str, Any]:
+    sandbox.reset_requests()
+    after: str | None = None
+    pages = 0
+    seen = 0
+    started = time.perf_counter()
+    with httpx.Client() as client:
+        while True:
+            body = post(client, server.url, LIST_QUERY, {"after": after})
+            connection = body["data"]["customers"]
+            pages += 1
+            seen += len(connection["nodes"])
+            if not connection["pageInfo"]["hasNextPage"]:
+                break
+            after = connection["pageInfo"]["endCursor"]
+    wall = time.perf_counter() - started
+    entries = sandbox.requests()
+    return {
+        "customers": seen,
+        "requests": pages,
+        "calls": len(entries),
+        "rounds": rounds_of(entries),
+        "wall_ms": round(wall * 1000, 1),
+        "rss_mb_after": _rss(server),
+    }
+
+
+def _build_index(server: ServerProcess, sandbox: RunningSandbox, invoice_id: int) -> dict[str, Any]:
+    rss_before = _rss(server)
+    sandbox.reset_requests()
+    started = time.perf_counter()
+    with httpx.Client() as client:
+        post(client, server.url, INVOICE_QUERY, {"id": str(invoice_id)})
+    wall = time.perf_counter() - started
+    entries = sandbox.requests()
+    rss_after = _rss(server)
+    return {
+        "calls": len(entries),
+        "rounds": rounds_of(entries),
+        "wall_ms": round(wall * 1000, 1),
+        "rss_mb_before": rss_before,
+        "rss_mb_after": rss_after,
+        "rss_growth_mb": None
+        if rss_before is None or rss_after is None
+        else round(rss_after - rss_before, 1),
+        "peak_rss_mb": None if server.memory_mb()[1] is None else round(server.memory_mb()[1], 1),
+    }
+
+
+def measure_scale(options: Options) -> dict[str, Any]:
+    config = SandboxConfig(
+        customers=options.scale_customers,
+        seed=options.seed,
+        latency_ms=options.latency_floor_ms,
+        jitter_ms=2 * options.jitter_ms,
+    )
+    with running_sandbox(config) as sandbox:
+        store = sandbox.store()
+        invoiced = [j.id for j in store.jobs.values() if j.invoice_status is not None]
+        customers, invoices = len(store.customers), len(invoiced)
+        list_pages = math.ceil(customers / PER_PAGE)
+        index_pages = math.ceil(invoices / PER_PAGE)
+        result: dict[str, Any] = {
+            "customers": customers,
+            "invoices": invoices,
+            "minimum": {
+                "list": {"calls": list_pages, "rounds": list_pages},
+                "index": {"calls": index_pages, "rounds": 2 if index_pages > 1 else 1},
+            },
+            "bound_ms": {
+                "list": round(list_pages * options.latency_ms, 1),
+                "index": round((2 if index_pages > 1 else 1) * options.latency_ms, 1),
+            },
+        }
+        for label, on in (("ours", True), ("off", False)):
+            with running_server(
+                label, ours_argv(), env=ours_env(sandbox.base_url, loaders=on, cache=on)
+            ) as server:
+                idle = _rss(server)
+                listed = _list_all(server, sandbox)
+                index = _build_index(server, sandbox, invoiced[len(invoiced) // 2])
+                result[label] = {"idle_rss_mb": idle, "list": listed, "index": index}
+        return result
