@@ -104,7 +104,9 @@ def execute(options: Options) -> dict[str, Any]:
         latency_ms=options.latency_floor_ms,
         jitter_ms=2 * options.jitter_ms,
     )
-    say(f"Sandbox: {options.customers} customers, {options.latency_ms:g} ± {options.jitter_ms:g} ms")
+    say(
+        f"Sandbox: {options.customers} customers, {options.latency_ms:g} ± {options.jitter_ms:g} ms"
+    )
     with running_sandbox(config) as sandbox:
         facts = facts_of(sandbox.store(), sandbox.state.today("demo"))
         run["meta"]["invoices"] = facts.invoices

@@ -100,7 +100,7 @@ def run_load(
                 str(script),
                 url,
             ]
-            timeout = seconds + 30
+            timeout = seconds + 30.0
         else:
             chosen = "python"
             body_file = Path(tmp, "body.json")

@@ -15,7 +15,12 @@ from urllib.parse import urlsplit
 
 
 async def _worker(
-    host: str, port: int, request: bytes, deadline: float, budget: list[int], out: dict[str, list]
+    host: str,
+    port: int,
+    request: bytes,
+    deadline: float,
+    budget: list[int],
+    out: dict[str, list[float]],
 ) -> None:
     reader, writer = await asyncio.open_connection(host, port)
     try:
@@ -33,7 +38,7 @@ async def _worker(
             body = await reader.readexactly(length)
             out["latencies"].append(time.perf_counter() - started)
             if status != 200 or b'"errors"' in body:
-                out["bad"].append(status)
+                out["bad"].append(float(status))
     finally:
         writer.close()
 
@@ -50,7 +55,7 @@ async def run(
         "Content-Type: application/json\r\nAccept: application/json\r\n"
         f"Content-Length: {len(body)}\r\n\r\n"
     ).encode() + body
-    out: dict[str, list] = {"latencies": [], "bad": []}
+    out: dict[str, list[float]] = {"latencies": [], "bad": []}
     budget = [max_requests]
     started = time.perf_counter()
     deadline = started + max_seconds

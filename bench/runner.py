@@ -152,4 +152,3 @@ def _ceiling_load(
                 max_seconds=options.small_seconds,
                 options=options,
             )
-

@@ -23,12 +23,19 @@ from sandbox.testing import RunningSandbox, running_sandbox
 LIST_QUERY = """query AllCustomers($after: String) {
   customers(first: 100, after: $after) { pageInfo { hasNextPage endCursor } nodes { id number name } }
 }"""
-INVOICE_QUERY = """query OneInvoice($id: ID!) { invoice(id: $id) { id number total balanceRemaining } }"""
+INVOICE_QUERY = (
+    """query OneInvoice($id: ID!) { invoice(id: $id) { id number total balanceRemaining } }"""
+)
 
 
 def _rss(server: ServerProcess) -> float | None:
     current = server.memory_mb()[0]
     return None if current is None else round(current, 1)
+
+
+def _peak(server: ServerProcess) -> float | None:
+    peak = server.memory_mb()[1]
+    return None if peak is None else round(peak, 1)
 
 
 def _list_all(server: ServerProcess, sandbox: RunningSandbox) -> dict[str, Any]:
@@ -76,7 +83,7 @@ def _build_index(server: ServerProcess, sandbox: RunningSandbox, invoice_id: int
         "rss_growth_mb": None
         if rss_before is None or rss_after is None
         else round(rss_after - rss_before, 1),
-        "peak_rss_mb": None if server.memory_mb()[1] is None else round(server.memory_mb()[1], 1),
+        "peak_rss_mb": _peak(server),
     }
 
 

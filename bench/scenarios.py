@@ -77,9 +77,7 @@ def _data(responses: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def _dashboard_minimum(responses: list[dict[str, Any]], facts: Facts) -> Minimum:
     nodes = [e["node"] for d in _data(responses) for e in d["customers"]["edges"]]
     listed = {n["id"] for n in nodes}
-    children = {
-        loc["id"] for n in nodes for loc in n["locations"] if not loc["isPrimary"]
-    } - listed
+    children = {loc["id"] for n in nodes for loc in n["locations"] if not loc["isPrimary"]} - listed
     jobs = sum(len(n["jobs"]["nodes"]) for n in nodes)
     calls = 1 + len(children) + len(nodes) + jobs
     rounds = 1 + (1 if nodes else 0) + (1 if jobs else 0)

@@ -60,7 +60,9 @@ class Task:
     @strawberry.field
     def assignees(self) -> list[Employee]:
         return [
-            Employee(id=strawberry.ID(str(e["id"])), number=e.get("employee_number"), name=e.get("name"))
+            Employee(
+                id=strawberry.ID(str(e["id"])), number=e.get("employee_number"), name=e.get("name")
+            )
             for e in self.raw.get("employees") or ()
         ]
 

@@ -48,6 +48,17 @@ def build_parser() -> argparse.ArgumentParser:
         "-o", "--output", default="-", help="where to write the manifest (default: stdout)"
     )
     build_parser_.set_defaults(handler=build_manifest_command)
+
+    from bench import cli as bench_cli
+
+    bench_parser = commands.add_parser(
+        "bench",
+        help="benchmark against a local sandbox with injected latency (see bench/README.md)",
+        description="Upstream calls against the minimum, cold and warm latency, throughput against "
+        "stock Strawberry and the HTTP ceiling; writes bench/results/<date>.json and .md.",
+    )
+    bench_cli.add_arguments(bench_parser)
+    bench_parser.set_defaults(handler=bench_cli.run)
     return parser
 
 
