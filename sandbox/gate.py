@@ -131,9 +131,14 @@ class Gate:
         rule = knobs.fault_for(method, path, "before", state.dice.random())
         if rule is None and knobs.error_rate and state.dice.random() < knobs.error_rate:
             rule = FaultRule()
-        if rule is not None:
+        if rule is not None and rule.action != "timeout":
             await self._fail(rule, scope, receive, send)
             return
+        if rule is not None:
+            gone, kept = await _hang(receive, rule.hang_s)
+            if gone:
+                return  # the client gave up before anything was written
+            receive = _replay(kept, receive)
         scope = {**scope, "state": {**scope.get("state", {}), "employee": employee}}
         if not any(r.matches(method, path, "after") for r in knobs.faults):
             await self.app(scope, receive, send)
@@ -145,13 +150,47 @@ class Gate:
 
         await self.app(scope, receive, hold)
         rule = knobs.fault_for(method, path, "after", state.dice.random())
-        if rule is not None:
+        if rule is not None and rule.action == "timeout":
+            gone, _ = await _hang(receive, rule.hang_s)
+            if gone:
+                return  # committed, and the client never learns it
+        elif rule is not None and rule.action == "drop":
+            await send(held[0])  # the answer starts, its body never comes
+            return
+        elif rule is not None:
             await self._fail(rule, scope, receive, send)
             return
         for message in held:
             await send(message)
 
     async def _fail(self, rule: FaultRule, scope: Scope, receive: Receive, send: Send) -> None:
-        """What a fault rule does; only "error" exists so far (see knobs.FAULT_ACTIONS)."""
+        """An "error" answers the rule's status; a "drop" starts an answer it never finishes."""
+        if rule.action == "drop":
+            headers = [(b"content-type", b"application/json"), (b"content-length", b"2")]
+            await send({"type": "http.response.start", "status": 200, "headers": headers})
+            return
         body = choices.error_list_body(choices.SERVER_ERROR_MESSAGE)
         await JSONResponse(body, rule.status)(scope, receive, send)
+
+
+async def _hang(receive: Receive, seconds: float) -> tuple[bool, list[Message]]:
+    """Wait until the client disconnects (True) or `seconds` pass (False); request messages read
+    meanwhile are kept so the handler can still read the body."""
+    kept: list[Message] = []
+
+    async def until_gone() -> None:
+        while (message := await receive())["type"] != "http.disconnect":
+            kept.append(message)
+
+    try:
+        await asyncio.wait_for(until_gone(), seconds)
+    except TimeoutError:
+        return False, kept
+    return True, kept
+
+
+def _replay(kept: list[Message], receive: Receive) -> Receive:
+    async def replayed() -> Message:
+        return kept.pop(0) if kept else await receive()
+
+    return replayed

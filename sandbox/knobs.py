@@ -1,8 +1,14 @@
 """Run-time knobs for tests and benchmarks: latency, injected faults, rate limit, page-size maximum.
 
 Faults are a rule list matched by method and path, each firing `before` the handler (nothing is
-written) or `after` it (the write is committed, then the client gets the failure). A rule's `action`
-is "error" today; other actions (e.g. a dropped connection) slot in without changing the matching.
+written) or `after` it (the write is committed, then the client gets the failure). A rule's `action`:
+
+- "error": answer `status` with Kickserv's error body;
+- "drop": start the answer, then close the connection without its body (uvicorn logs "returned
+  without completing response"; over `httpx.ASGITransport` the client sees an empty body instead);
+- "timeout": hang until the client gives up (disconnects) or `hang_s` passes. Before the handler,
+  a client that gave up leaves nothing written; one that waited gets a slow but normal answer.
+  After it, the write is committed either way and a client that waited gets the answer late.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from typing import Any
 from sandbox import choices
 
 FAULT_WHEN = ("before", "after")
-FAULT_ACTIONS = ("error",)
+FAULT_ACTIONS = ("error", "drop", "timeout")
 
 
 @dataclass
@@ -30,6 +36,7 @@ class FaultRule:
     status: int = 500
     probability: float = 1.0
     times: int | None = None  # fire this many times, then retire; None = forever
+    hang_s: float = 30.0  # how long "timeout" waits for the client to give up
 
     def matches(self, method: str, path: str, when: str) -> bool:
         return (
@@ -55,6 +62,8 @@ class FaultRule:
             raise ValueError("fault 'status' must be an HTTP error status")
         if not 0 <= float(rule.probability) <= 1:
             raise ValueError("fault 'probability' must be within [0, 1]")
+        if not isinstance(rule.hang_s, int | float) or not 0 <= rule.hang_s <= 3600:
+            raise ValueError("fault 'hang_s' must be seconds within [0, 3600]")
         return rule
 
 

@@ -75,7 +75,7 @@ async def test_fault_before_writes_nothing_and_after_commits_the_write(sandbox):
 async def test_config_rejects_bad_knobs(sandbox):
     async with httpx.AsyncClient(base_url=sandbox.base_url) as admin:
         for change in ({"error_rate": 2}, {"max_per_page": 0}, {"latency": 5},
-                       {"faults": [{"when": "later"}]}, {"faults": [{"action": "drop"}]}):  # fmt: skip
+                       {"faults": [{"when": "later"}]}, {"faults": [{"action": "explode"}]}):  # fmt: skip
             response = await admin.put("/__sandbox/config", json=change)
             assert response.status_code == 422, change
         current = (await admin.get("/__sandbox/config")).json()
