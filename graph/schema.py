@@ -137,7 +137,7 @@ class Query:
         filter: CustomerFilter | None = None,
         first: int = 25,
         after: str | None = None,
-    ) -> Connection[Customer]:
+    ) -> Connection[Customer] | None:
         offset, first = window_args(first, after)
         f = filter or CustomerFilter()
         window = await info.context.data.customers(
@@ -172,7 +172,7 @@ class Query:
         filter: JobFilter | None = None,
         first: int = 25,
         after: str | None = None,
-    ) -> Connection[Job]:
+    ) -> Connection[Job] | None:
         offset, first = window_args(first, after)
         f = filter or JobFilter()
         window = await info.context.data.jobs(
@@ -192,7 +192,7 @@ class Query:
         job_type_id: strawberry.ID | None = None,
         first: int = 25,
         after: str | None = None,
-    ) -> Connection[Opportunity]:
+    ) -> Connection[Opportunity] | None:
         offset, first = window_args(first, after)
         window = await info.context.data.opportunities(
             offset,
@@ -222,7 +222,7 @@ class Query:
         employee_number: int | None = None,
         first: int = 25,
         after: str | None = None,
-    ) -> Connection[Task]:
+    ) -> Connection[Task] | None:
         if to <= from_:
             raise BadUserInput(
                 "`to` must be after `from` (it is exclusive).", extensions={"argument": "to"}
@@ -247,7 +247,7 @@ class Query:
         status: InvoiceStatus | None = None,
         first: int = 25,
         after: str | None = None,
-    ) -> InvoiceConnection[Invoice]:
+    ) -> InvoiceConnection[Invoice] | None:
         offset, first = window_args(first, after)
         window = await info.context.data.invoices(status.value if status else None, offset, first)
         return invoice_connection(window, Invoice.from_record)
@@ -260,7 +260,7 @@ class Query:
         sort: PaymentSort | None = None,
         first: int = 25,
         after: str | None = None,
-    ) -> Connection[Payment]:
+    ) -> Connection[Payment] | None:
         offset, first = window_args(first, after)
         sort_by, sort_order = sort.value.split(":") if sort else (None, None)
         window = await info.context.data.payments(
@@ -269,7 +269,7 @@ class Query:
         return connection(window, Payment.from_record)
 
     @strawberry.field(description="Active employees.")
-    async def employees(self, info: GraphInfo) -> list[Employee]:
+    async def employees(self, info: GraphInfo) -> list[Employee] | None:
         return [Employee.from_record(e) for e in await info.context.data.employees()]
 
     @strawberry.field(description="One active employee, by employee number.")
@@ -282,23 +282,25 @@ class Query:
     @strawberry.field(description="Catalogue items; `name` matches part of the name.")
     async def items(
         self, info: GraphInfo, name: str | None = None, first: int = 25, after: str | None = None
-    ) -> Connection[Item]:
+    ) -> Connection[Item] | None:
         offset, first = window_args(first, after)
         window = await info.context.data.items(name, offset, first)
         return connection(window, Item.from_record)
 
     @strawberry.field(description="Kinds of work (Kickserv's services).")
-    async def job_types(self, info: GraphInfo, include_inactive: bool = False) -> list[JobType]:
+    async def job_types(
+        self, info: GraphInfo, include_inactive: bool = False
+    ) -> list[JobType] | None:
         return [JobType.from_record(t) for t in await info.context.data.job_types(include_inactive)]
 
     @strawberry.field(description="Kinds of charges.")
-    async def job_charge_types(self, info: GraphInfo) -> list[JobChargeType]:
+    async def job_charge_types(self, info: GraphInfo) -> list[JobChargeType] | None:
         return [JobChargeType.from_record(t) for t in await info.context.data.job_charge_types()]
 
     @strawberry.field(description="Vendors.")
     async def vendors(
         self, info: GraphInfo, first: int = 25, after: str | None = None
-    ) -> Connection[Vendor]:
+    ) -> Connection[Vendor] | None:
         offset, first = window_args(first, after)
         window = await info.context.data.vendors(offset, first)
         return connection(window, Vendor.from_record)
@@ -307,5 +309,6 @@ class Query:
 def build_schema(settings: object | None = None) -> strawberry.federation.Schema:
     """The federation v2 schema of the running server (``_entities`` batched, see graph.federation)."""
     from graph.federation import FederatedSchema
+    from graph.mutations import Mutation  # imported here: the mutations import this module
 
-    return FederatedSchema(query=Query, types=[Location])
+    return FederatedSchema(query=Query, mutation=Mutation, types=[Location])

@@ -90,8 +90,11 @@ class Tenant:
         page, outcome = await self.cache.get_or_fetch(key, fetch, resource_class(resource))
         if outcome is not Outcome.FETCHED:
             record_cache_hit(shared=outcome is Outcome.SHARED)
-        if page.per_page < per_page and page.per_page > 0:
+        if 0 < page.per_page < per_page:
             self.max_per_page = min(self.max_per_page, page.per_page)  # Kickserv clamped us
+            if outcome is Outcome.FETCHED:  # it is also page `number` at the size served: keep it
+                served = CacheKey(self.key, resource, (params, number, page.per_page))
+                await self.cache.put(served, page, resource_class(resource))
         return page
 
     async def window(
