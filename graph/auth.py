@@ -34,15 +34,17 @@ import json
 import os
 import tomllib
 from collections.abc import Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from starlette.requests import Request
 
-from graph.errors import Unauthenticated
+from graph.errors import GraphError, Unauthenticated
 from graph.persisted import SafelistPolicy
 from graph.settings import Settings
+from kickserv import Unauthorized
 
 ACCOUNT_HEADER = "x-kickserv-account"
 TOKEN_HEADER = "x-kickserv-token"
@@ -204,6 +206,7 @@ class Authenticator:
 
     def __call__(self, request: Request, server_credential: tuple[str, str]) -> Caller:
         headers = request.headers
+        passing_through.set(False)  # in-process transports may reuse one task for many requests
         presented = _presented_key(headers)
         if self.keys is not None and presented is not None:
             key = self.keys.find(presented)
@@ -216,6 +219,7 @@ class Authenticator:
                 raise Unauthenticated(
                     f"Pass-through needs a non-empty {ACCOUNT_HEADER} and {TOKEN_HEADER}."
                 )
+            passing_through.set(True)
             return self._default_caller("pass-through", account, token)
         if self.open:
             return self._default_caller("anonymous", *server_credential)
@@ -253,6 +257,23 @@ class Authenticator:
         if self.settings.pass_through:
             ways.append(f"your Kickserv account and token ({ACCOUNT_HEADER}, {TOKEN_HEADER})")
         return "Authentication required: send " + " or ".join(ways) + "."
+
+
+passing_through: ContextVar[bool] = ContextVar("kickserv_graph_pass_through", default=False)
+"""True while serving a pass-through caller: Kickserv's 401 is then the caller's mistake."""
+
+
+def map_refused_pass_through(exc: BaseException) -> GraphError | None:
+    """Kickserv refusing a pass-through credential is ``UNAUTHENTICATED``, not our outage.
+
+    Register it before the general Kickserv mapper (which blames the server's configuration).
+    """
+    if isinstance(exc, Unauthorized) and passing_through.get():
+        return Unauthenticated(
+            "Kickserv refused the account and token sent in X-Kickserv-Account and "
+            "X-Kickserv-Token."
+        )
+    return None
 
 
 def _presented_key(headers: Mapping[str, str]) -> str | None:

@@ -16,8 +16,9 @@ from starlette.requests import Request
 
 from graph import upstream_errors
 from graph.app import create_app, upstream_of
-from graph.auth import ApiKeys, Authenticator, Caller, caller_of
+from graph.auth import ApiKeys, Authenticator, Caller, caller_of, map_refused_pass_through
 from graph.context import GraphContext
+from graph.errors import register_mapper, unregister_mapper
 from graph.http import GraphQLParams
 from graph.limits import IntrospectionDisabled, Limits, enforce, measure
 from graph.persisted import Manifest, PersistedQueries
@@ -29,6 +30,9 @@ from graph.tenancy import TenantRegistry, make_cache, make_context_factory, upst
 def build_app(settings: Settings | None = None, **create_kwargs: Any) -> Starlette:
     """The whole server for ``settings`` (default: from the environment)."""
     settings = settings or Settings.from_env()
+    # The pass-through mapper must be asked first; re-installing keeps that order whatever ran before.
+    unregister_mapper(upstream_errors.map_kickserv_error)
+    register_mapper(map_refused_pass_through)
     upstream_errors.install()
     cache = make_cache(settings.cache_enabled, settings.cache_max_entries)
     schema = build_schema(settings)
