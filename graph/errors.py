@@ -14,6 +14,7 @@ Clients branch on ``extensions.code``, never on messages, so the codes below are
     ├── PersistedQueryNotFound      PERSISTED_QUERY_NOT_FOUND
     ├── PersistedQueryNotAllowed    PERSISTED_QUERY_NOT_ALLOWED
     ├── RequestTooLarge             REQUEST_TOO_LARGE
+    ├── (writes, graph/mutations)   IDEMPOTENCY_KEY_REUSED, IDEMPOTENCY_KEY_IN_USE, TOTALS_MISMATCH
     └── InternalServerError         INTERNAL_SERVER_ERROR
 
 ``GRAPHQL_PARSE_FAILED`` and ``GRAPHQL_VALIDATION_FAILED`` come from graphql-core and are stamped by
@@ -51,6 +52,9 @@ class ErrorCode(StrEnum):
     PERSISTED_QUERY_NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
     PERSISTED_QUERY_NOT_ALLOWED = "PERSISTED_QUERY_NOT_ALLOWED"
     REQUEST_TOO_LARGE = "REQUEST_TOO_LARGE"
+    IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
+    IDEMPOTENCY_KEY_IN_USE = "IDEMPOTENCY_KEY_IN_USE"
+    TOTALS_MISMATCH = "TOTALS_MISMATCH"
     INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
 
 

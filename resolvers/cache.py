@@ -11,6 +11,9 @@ requests, share one upstream call (single-flight); the shared call runs in its o
 goes away (a client disconnect) does not cancel it for the others.
 
 The store behind the cache is a small async protocol so a Redis store can replace the in-process one.
+The same protocol keeps the idempotency records of writes (``resolvers.writes.idempotency``): they need
+two atomic operations the cache does not, ``add`` (store only if absent: Redis ``SET NX PX``) and
+``swap`` (replace only if unchanged: a compare-and-set, a small Lua script on Redis).
 """
 
 from __future__ import annotations
@@ -69,6 +72,14 @@ class CacheStore(Protocol):
 
     async def delete_resources(self, tenant: str, resources: frozenset[str]) -> int: ...
 
+    async def add(self, key: CacheKey, value: Any, ttl: float) -> bool:
+        """Store ``value`` for ``ttl`` seconds only if ``key`` holds nothing live; True if stored."""
+        ...
+
+    async def swap(self, key: CacheKey, expected: Any, value: Any, ttl: float) -> bool:
+        """Replace the value of ``key`` only if it still equals ``expected``; True if replaced."""
+        ...
+
 
 class MemoryStore:
     """A bounded in-process store: least recently used entries go first, expired ones on access."""
@@ -77,6 +88,7 @@ class MemoryStore:
         self._entries: TLRUCache[CacheKey, Entry] = TLRUCache(
             maxsize=maxsize, ttu=lambda _key, entry, _now: entry.stale_until, timer=clock
         )
+        self._clock = clock
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -97,6 +109,24 @@ class MemoryStore:
         for key in doomed:
             self._entries.pop(key, None)
         return len(doomed)
+
+    # Atomic because nothing below awaits: no other task runs between the read and the write.
+    async def add(self, key: CacheKey, value: Any, ttl: float) -> bool:
+        if self._entries.get(key) is not None:
+            return False
+        self._entries[key] = self._lasting(value, ttl)
+        return True
+
+    async def swap(self, key: CacheKey, expected: Any, value: Any, ttl: float) -> bool:
+        current = self._entries.get(key)
+        if current is None or current.value != expected:
+            return False
+        self._entries[key] = self._lasting(value, ttl)
+        return True
+
+    def _lasting(self, value: Any, ttl: float) -> Entry:
+        until = self._clock() + ttl
+        return Entry(value, until, until)
 
 
 @dataclass(slots=True)
@@ -127,6 +157,8 @@ class SharedCache:
     clock: Callable[[], float] = time.monotonic
     enabled: bool = True
     counters: CacheCounters = field(default_factory=CacheCounters)
+    # Idempotency records of writes: a store of their own, so cache pressure never evicts one.
+    records: CacheStore = field(default_factory=lambda: MemoryStore(maxsize=200_000))
     _inflight: dict[CacheKey, asyncio.Task[Any]] = field(default_factory=dict, repr=False)
 
     async def get_or_fetch(

@@ -152,6 +152,15 @@ class Tenant:
     async def peek(self, resource: str, key: Hashable) -> Any | None:
         return await self.cache.peek(CacheKey(self.key, resource, key))
 
+    # -- after writes (what to forget is decided in resolvers.writes.invalidation) -----------------
+
+    async def forget(self, *resources: str) -> None:
+        """Drop every cached entry (records and listing pages) of these resources."""
+        await self.cache.invalidate(self.key, *resources)
+
+    async def forget_record(self, resource: str, key: Hashable) -> None:
+        await self.cache.forget(CacheKey(self.key, resource, key))
+
     # -- indexes for lookups Kickserv lacks --------------------------------------------------------
 
     def _index(

@@ -1,0 +1,21 @@
+"""The ``Mutation`` root: every Kickserv write as a mutation that happens once, whatever the
+retries (see ``resolvers.writes``). One module per domain, merged here."""
+
+from __future__ import annotations
+
+from strawberry.tools import merge_types
+
+from graph.mutations import scope
+from graph.mutations.billing import BillingMutations
+from graph.mutations.customers import CustomerMutations
+from graph.mutations.jobs import JobMutations
+from graph.mutations.schedule import ScheduleMutations
+
+scope.install()
+
+Mutation = merge_types(
+    "Mutation",
+    (CustomerMutations, JobMutations, ScheduleMutations, BillingMutations),
+)
+
+__all__ = ["Mutation"]

@@ -1,0 +1,188 @@
+"""Customers: create, update, delete, and notes on them.
+
+A customer whose POST had an unknown outcome is found by before-image: Kickserv's exact-name filter
+lists the customers with the new customer's name, and one that was not there before is ours.
+Updates are absolute PUTs; a delete is confirmed by the customer being gone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from kickserv import Customer, Note, NotFound
+from resolvers.writes import invalidation
+from resolvers.writes.notes import note_step
+from resolvers.writes.scope import WriteScope
+from resolvers.writes.steps import Saga, Step, raw_of
+from resolvers.writes.validation import Checks, camel
+
+TEXT_FIELDS = (
+    "name", "first_name", "last_name", "company_name", "email_address", "phone_number", "mobile",
+    "service_address", "service_address_2", "service_city", "service_state", "service_zip_code",
+    "billing_address", "billing_city", "billing_state", "billing_zip_code", "special_instructions",
+)  # fmt: skip
+# Kickserv's flat columns as the paths of the input (addresses are nested there, as in Customer).
+PATHS: dict[str, tuple[str, ...]] = {
+    "email_address": ("email",),
+    "phone_number": ("phone",),
+    "parent_id": ("parentId",),
+    **{
+        f"{kind}_{column}": (f"{kind}Address", part)
+        for kind in ("service", "billing")
+        for column, part in (
+            ("address", "line1"), ("address_2", "line2"), ("city", "city"), ("state", "state"),
+            ("zip_code", "zip"),
+        )
+    },
+}  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerFields:
+    name: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    company_name: str | None = None
+    email_address: str | None = None
+    phone_number: str | None = None
+    mobile: str | None = None
+    service_address: str | None = None
+    service_address_2: str | None = None
+    service_city: str | None = None
+    service_state: str | None = None
+    service_zip_code: str | None = None
+    billing_address: str | None = None
+    billing_city: str | None = None
+    billing_state: str | None = None
+    billing_zip_code: str | None = None
+    special_instructions: str | None = None
+    parent_id: int | None = None
+
+    def fields(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+    @property
+    def display_name(self) -> str | None:
+        """The name Kickserv gives a customer created without one."""
+        person = " ".join(p for p in (self.first_name, self.last_name) if p)
+        return self.name or person or self.company_name
+
+
+def _path(name: str) -> tuple[str, ...]:
+    return ("input", *PATHS.get(name, (camel(name),)))
+
+
+def check_customer(spec: CustomerFields, *, creating: bool) -> CustomerFields:
+    checks = Checks()
+    texts = {name: checks.text(_path(name), getattr(spec, name)) for name in TEXT_FIELDS}
+    if spec.email_address is not None and texts["email_address"] and "@" not in spec.email_address:
+        checks.fail(_path("email_address"), "must be an email address")
+    checks.positive_id(("input", "parentId"), spec.parent_id)
+    cleaned = CustomerFields(**texts, parent_id=spec.parent_id)
+    if creating and cleaned.display_name is None:
+        checks.fail(("input", "name"), "is required unless firstName, lastName or companyName is")
+    if not creating and not cleaned.fields():
+        checks.fail(("input",), "must change at least one field")
+    checks.done()
+    return cleaned
+
+
+async def create_customer(scope: WriteScope, spec: CustomerFields) -> Customer:
+    cleaned = check_customer(spec, creating=True)
+    fields = cleaned.fields()
+    name = cleaned.display_name or ""
+
+    async def same_name() -> list[Customer]:
+        return await scope.ks.customers.list(name=name, per_page=100).all()
+
+    async def snapshot() -> list[int]:
+        return [c.id for c in await same_name()]
+
+    async def find(before: list[int]) -> Customer | None:
+        fresh = [c for c in await same_name() if c.id not in set(before)]
+        return min(fresh, key=lambda c: c.customer_number, default=None)
+
+    async def body(saga: Saga) -> Customer:
+        customer = await saga.run(
+            Step(
+                "customer",
+                send=lambda: scope.ks.customers.create(**fields),
+                dump=raw_of,
+                load=Customer.from_json,
+                find=find,
+                snapshot=snapshot,
+                field_path=lambda f: _path(f),
+            )
+        )
+        await invalidation.customer_saved(scope, customer)
+        return customer
+
+    return await scope.run("createCustomer", fields, body, raw_of, Customer.from_json)
+
+
+async def update_customer(scope: WriteScope, number: int, spec: CustomerFields) -> Customer:
+    fields = check_customer(spec, creating=False).fields()
+
+    async def body(saga: Saga) -> Customer:
+        customer = await saga.run(
+            Step(
+                "customer",
+                send=lambda: scope.ks.customers.update(number, **fields),
+                dump=raw_of,
+                load=Customer.from_json,
+                field_path=lambda f: _path(f),
+            )
+        )
+        await invalidation.customer_saved(scope, customer)
+        return customer
+
+    payload = {"customer": number, "fields": fields}
+    return await scope.run("updateCustomer", payload, body, raw_of, Customer.from_json)
+
+
+async def delete_customer(scope: WriteScope, number: int) -> Customer:
+    """Answers the customer as it was (Kickserv's DELETE answers only a message)."""
+
+    async def body(saga: Saga) -> Customer:
+        async def read() -> dict[str, Any]:
+            return raw_of(await scope.ks.customers.get(number))
+
+        before = Customer.from_json(await saga.remember("before", read))
+
+        async def find(_: Any) -> Customer | None:
+            try:
+                await scope.ks.customers.get(number)
+            except NotFound:
+                return before
+            return None
+
+        async def send() -> Customer:
+            await scope.ks.customers.delete(number)
+            return before
+
+        await saga.run(Step("delete", send=send, dump=raw_of, load=Customer.from_json, find=find))
+        await invalidation.customer_deleted(scope, before)
+        return before
+
+    return await scope.run("deleteCustomer", {"customer": number}, body, raw_of, Customer.from_json)
+
+
+async def add_customer_note(scope: WriteScope, number: int, body_text: str, public: bool) -> Note:
+    checks = Checks()
+    text = checks.text(("input", "body"), body_text, required=True)
+    checks.done()
+    assert text is not None
+
+    async def body(saga: Saga) -> Note:
+        step = note_step(
+            lambda: scope.ks.customers.notes(number).all(),
+            lambda: scope.ks.customers.create_note(number, body=text, public=public),
+            text,
+        )
+        note = await saga.run(step)
+        await invalidation.customer_note_added(scope, number, note)
+        return note
+
+    payload = {"customer": number, "body": text, "public": public}
+    return await scope.run("addCustomerNote", payload, body, raw_of, Note.from_json)

@@ -1,0 +1,210 @@
+"""Jobs: the multi-step create, field and status changes, notes.
+
+Creating a job is four kinds of call, because Kickserv takes ``customer_number`` beside the job and
+no charges at creation: POST the job (its description carries a marker), POST each line item, POST
+each task with its assignees, then PUT the description without the marker, which answers the
+finished job. Each is a journaled step: a retry after the second line item failed continues with
+the second line item, and a job whose POST had an unknown outcome is found by its marker in the
+customer's job listing instead of being created twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from kickserv import Job, Note
+from resolvers.writes import invalidation
+from resolvers.writes.line_items import LineItemSpec, charge_step, check_line_item, done_charge_ids
+from resolvers.writes.notes import note_step
+from resolvers.writes.scope import WriteScope
+from resolvers.writes.steps import Saga, Step, raw_of
+from resolvers.writes.tasks import TaskSpec, check_task, done_task_ids, task_step
+from resolvers.writes.validation import Checks, upstream_path
+
+JOB_STATUSES = ("unscheduled", "scheduled", "in_progress", "on_hold", "complete", "canceled")
+MARKED_PAGES = 2  # new jobs come first in a customer's listing; more than 200 in a minute is absurd
+
+
+@dataclass(frozen=True, slots=True)
+class NewJob:
+    customer_number: int
+    job_type_id: int
+    name: str | None = None
+    description: str | None = None
+    po_number: str | None = None
+    line_items: Sequence[LineItemSpec] = ()
+    tasks: Sequence[TaskSpec] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class JobChanges:
+    name: str | None = None
+    description: str | None = None
+    status: str | None = None
+    job_type_id: int | None = None
+    po_number: str | None = None
+
+    def fields(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+
+def with_marker(text: str | None, marker: str) -> str:
+    return f"{text} [{marker}]" if text else f"[{marker}]"
+
+
+async def find_marked_job(scope: WriteScope, customer_number: int, marker: str) -> Job | None:
+    """The customer's job whose description carries ``marker``, if Kickserv created it."""
+    listing = scope.ks.customers.jobs(customer_number, per_page=100)
+    for number in range(1, MARKED_PAGES + 1):
+        page = await listing.page(number)
+        for job in page.items:
+            if marker in (job.description or ""):
+                return job
+        if number >= page.total_pages:
+            break
+    return None
+
+
+def marked_job_step(
+    scope: WriteScope, customer_number: int, fields: dict[str, Any], base: tuple[str, ...]
+) -> Step[Job]:
+    marker = scope.marker("job")
+    sent = {**fields, "description": with_marker(fields.get("description"), marker)}
+    renames = {"customer_number": "customer_number"}
+    return Step(
+        "job",
+        send=lambda: scope.ks.jobs.create(customer_number, **sent),
+        dump=raw_of,
+        load=Job.from_json,
+        find=lambda _: find_marked_job(scope, customer_number, marker),
+        field_path=upstream_path(base, renames),
+    )
+
+
+def check_new_job(spec: NewJob) -> NewJob:
+    checks = Checks()
+    checks.positive_id(("input", "customerNumber"), spec.customer_number)
+    checks.positive_id(("input", "jobTypeId"), spec.job_type_id)
+    name = checks.text(("input", "name"), spec.name)
+    description = checks.text(("input", "description"), spec.description)
+    po_number = checks.text(("input", "poNumber"), spec.po_number)
+    items = [
+        check_line_item(checks, ("input", "lineItems", i), item, creating=True)
+        for i, item in enumerate(spec.line_items)
+    ]
+    tasks = [check_task(checks, ("input", "tasks", i), t) for i, t in enumerate(spec.tasks)]
+    checks.done()
+    return NewJob(
+        spec.customer_number, spec.job_type_id, name, description, po_number, items, tasks
+    )
+
+
+async def create_job(scope: WriteScope, spec: NewJob) -> Job:
+    job_spec = check_new_job(spec)
+    fields = {
+        k: v
+        for k, v in {
+            "job_type_id": job_spec.job_type_id,
+            "name": job_spec.name,
+            "description": job_spec.description,
+            "po_number": job_spec.po_number,
+        }.items()
+        if v is not None
+    }
+
+    async def body(saga: Saga) -> Job:
+        job = await saga.run(marked_job_step(scope, job_spec.customer_number, fields, ("input",)))
+        number = job.job_number
+        for i, item in enumerate(job_spec.line_items):
+            step = charge_step(
+                scope, saga, number, i, item, ("input", "lineItems"),
+                lambda: done_charge_ids(saga),
+            )  # fmt: skip
+            await saga.run(step)
+        for i, task in enumerate(job_spec.tasks):
+            await saga.run(
+                task_step(
+                    scope,
+                    number,
+                    f"task:{i}",
+                    task,
+                    ("input", "tasks", i),
+                    lambda: done_task_ids(saga),
+                )
+            )
+        finished = await saga.run(
+            Step(
+                "finish",
+                send=lambda: scope.ks.jobs.update(number, description=job_spec.description or ""),
+                dump=raw_of,
+                load=Job.from_json,
+            )
+        )
+        if job_spec.tasks:
+            await scope.tenant.forget("tasks", "schedule")
+        await invalidation.job_saved(scope, finished)
+        return finished
+
+    payload = {
+        "customer": job_spec.customer_number,
+        "job": fields,
+        "items": [i.fields() for i in job_spec.line_items],
+        "tasks": [t.fields() for t in job_spec.tasks],
+    }
+    return await scope.run("createJob", payload, body, raw_of, Job.from_json)
+
+
+async def update_job(scope: WriteScope, job_number: int, changes: JobChanges) -> Job:
+    checks = Checks()
+    name = checks.text(("input", "name"), changes.name)
+    if changes.status is not None and changes.status not in JOB_STATUSES:
+        checks.fail(("input", "status"), f"must be one of {', '.join(JOB_STATUSES)}")
+    checks.positive_id(("input", "jobTypeId"), changes.job_type_id)
+    cleaned = JobChanges(
+        name,
+        None if changes.description is None else changes.description.strip(),
+        changes.status,
+        changes.job_type_id,
+        None if changes.po_number is None else changes.po_number.strip(),
+    )
+    fields = cleaned.fields()
+    if not fields:
+        checks.fail(("input",), "must change at least one field")
+    checks.done()
+
+    async def body(saga: Saga) -> Job:
+        job = await saga.run(
+            Step(
+                "job",
+                send=lambda: scope.ks.jobs.update(job_number, **fields),
+                dump=raw_of,
+                load=Job.from_json,
+                field_path=upstream_path(("input",)),
+            )
+        )
+        await invalidation.job_saved(scope, job)
+        return job
+
+    payload = {"job": job_number, "fields": fields}
+    return await scope.run("updateJob", payload, body, raw_of, Job.from_json)
+
+
+async def add_job_note(scope: WriteScope, job_number: int, body_text: str, public: bool) -> Note:
+    checks = Checks()
+    text = checks.text(("input", "body"), body_text, required=True)
+    checks.done()
+    assert text is not None
+
+    async def body(saga: Saga) -> Note:
+        step = note_step(
+            lambda: scope.ks.jobs.notes(job_number).all(),
+            lambda: scope.ks.jobs.create_note(job_number, body=text, public=public), text,
+        )  # fmt: skip
+        note = await saga.run(step)
+        await invalidation.job_saved(scope, await scope.ks.jobs.get(job_number))
+        return note
+
+    payload = {"job": job_number, "body": text, "public": public}
+    return await scope.run("addJobNote", payload, body, raw_of, Note.from_json)

@@ -1,0 +1,101 @@
+"""Recording a payment against a job (and so its invoice): ``POST /jobs/{n}/payments.json``.
+
+A payment whose POST had an unknown outcome is found by before-image: the job's payments that were
+not there before, with the amount, type, reference and notes that were sent. The job is read again
+afterwards so the answer (and every cached view: invoice, job, customer) carries the new balance.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from kickserv import Job, Payment
+from resolvers.writes import invalidation
+from resolvers.writes.scope import WriteScope
+from resolvers.writes.steps import Saga, Step, raw_of
+from resolvers.writes.validation import Checks, upstream_path
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentSpec:
+    amount: Decimal
+    date: date | None = None
+    payment_type: str | None = None
+    notes: str | None = None
+    ref_number: str | None = None
+
+    def fields(self) -> dict[str, Any]:
+        fields: dict[str, Any] = {"amount": self.amount}
+        for key in ("date", "payment_type", "notes", "ref_number"):
+            if (value := getattr(self, key)) is not None:
+                fields[key] = value
+        return fields
+
+    def matches(self, payment: Payment) -> bool:
+        return (
+            payment.amount == self.amount
+            and (self.date is None or payment.date == self.date)
+            and (self.payment_type is None or payment.payment_type == self.payment_type)
+            and (self.notes is None or payment.notes == self.notes)
+            and (self.ref_number is None or payment.ref_number == self.ref_number)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedPayment:
+    payment: Payment
+    job: Job  # read after the payment: its balance, and its invoice's, include it
+
+
+def _dump(result: RecordedPayment) -> dict[str, Any]:
+    return {"payment": raw_of(result.payment), "job": raw_of(result.job)}
+
+
+def _load(data: dict[str, Any]) -> RecordedPayment:
+    return RecordedPayment(Payment.from_json(data["payment"]), Job.from_json(data["job"]))
+
+
+async def record_payment(scope: WriteScope, job_number: int, spec: PaymentSpec) -> RecordedPayment:
+    checks = Checks()
+    checks.amount(("input", "amount"), spec.amount, positive=True, cents=True)
+    cleaned = PaymentSpec(
+        spec.amount,
+        spec.date,
+        checks.text(("input", "paymentType"), spec.payment_type),
+        checks.text(("input", "notes"), spec.notes),
+        checks.text(("input", "refNumber"), spec.ref_number),
+    )
+    checks.done()
+
+    async def payments() -> list[Payment]:
+        return await scope.ks.jobs.payments(job_number).all()
+
+    async def snapshot() -> list[int]:
+        return [p.id for p in await payments()]
+
+    async def find(before: list[int]) -> Payment | None:
+        fresh = [p for p in await payments() if p.id not in set(before) and cleaned.matches(p)]
+        return min(fresh, key=lambda p: p.id, default=None)
+
+    async def body(saga: Saga) -> RecordedPayment:
+        payment = await saga.run(
+            Step(
+                "payment",
+                send=lambda: scope.ks.jobs.create_payment(job_number, **cleaned.fields()),
+                dump=raw_of,
+                load=Payment.from_json,
+                find=find,
+                snapshot=snapshot,
+                field_path=upstream_path(("input",)),
+            )
+        )
+        job = await scope.ks.jobs.get(job_number)
+        scope.tenant.job_of_payment[payment.id] = job_number
+        await invalidation.job_saved(scope, job, money=True)
+        return RecordedPayment(payment, job)
+
+    payload = {"job": job_number, "payment": cleaned.fields()}
+    return await scope.run("recordPayment", payload, body, _dump, _load)

@@ -1,0 +1,161 @@
+"""One write as a sequence of journaled steps that a retry resumes instead of repeating.
+
+A ``Step`` is one Kickserv write. ``Saga.run(step)``:
+
+1. answers from the journal when the step is done already (a resumed write skips it);
+2. when an earlier attempt sent it without learning the outcome, first asks Kickserv whether it was
+   applied (``find``, with the before-image saved at that time) and only re-sends if not;
+3. otherwise saves the before-image (``snapshot``) and a "pending" mark, then sends.
+
+Outcomes of a send: an answer (done); a refusal, any 4xx (Kickserv applied nothing: a 429 is waited
+out when short, the rest are raised); or an unknown outcome (5xx, a dropped connection, no answer
+within ``write_timeout``), after which Kickserv is asked (``find``) before anything is sent again.
+A step without ``find`` is an absolute update (a PUT of values) that is safe to send twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Generic, Protocol, TypeVar
+
+from kickserv import APIError, RateLimited, ResponseShape, ServerError, Timeout, TransportError
+from kickserv import Validation as KickservValidation
+from resolvers.writes.errors import FieldProblem, InvalidInput, Path
+from resolvers.writes.idempotency import Claim
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class WritePolicy:
+    write_timeout: float = 20.0  # a write unanswered by then has an unknown outcome
+    attempts: int = 3  # sends of one step within one request
+    max_rate_wait: float = 2.0  # a 429's Retry-After up to this is slept through in the request
+    settle: float = 0.5  # after an unknown outcome, look again this much later before re-sending
+
+
+@dataclass(frozen=True, slots=True)
+class Step(Generic[T]):
+    name: str  # unique within its write; the journal's key
+    send: Callable[[], Awaitable[T]]
+    dump: Callable[[T], Any]  # to a JSON value for the journal
+    load: Callable[[Any], T]
+    find: Callable[[Any], Awaitable[T | None]] | None = None  # given the before-image
+    snapshot: Callable[[], Awaitable[Any]] | None = None  # the before-image, read before sending
+    field_path: Callable[[str], Path] | None = None  # Kickserv's field name -> our input path
+
+
+UNKNOWN_OUTCOME = (ServerError, TransportError, ResponseShape, TimeoutError)
+
+
+class Saga:
+    """Runs the steps of one write under a ``Claim``; the journal is the claim's."""
+
+    def __init__(self, claim: Claim, policy: WritePolicy) -> None:
+        self.claim = claim
+        self.policy = policy
+        self.done: dict[str, Any] = claim.journal.setdefault("done", {})
+        self.pending: dict[str, Any] = claim.journal.setdefault("pending", {})
+
+    async def remember(self, name: str, compute: Callable[[], Awaitable[Any]]) -> Any:
+        """A read whose answer must stay what it was on the first attempt (a before-image shared
+        by several steps): computed once, then answered from the journal."""
+        if name in self.done:
+            return self.done[name]
+        value = await compute()
+        self.done[name] = value
+        await self.claim.save()
+        return value
+
+    async def run(self, step: Step[T]) -> T:
+        if step.name in self.done:
+            return step.load(self.done[step.name])
+        if step.name in self.pending:
+            found = await self._look(step)
+            if found is not None:
+                return await self._done(step, found)
+        else:
+            before = await step.snapshot() if step.snapshot is not None else None
+            self.pending[step.name] = {"before": before}
+            await self.claim.save()
+        failure: BaseException | None = None
+        for attempt in range(1, self.policy.attempts + 1):
+            try:
+                result = await asyncio.wait_for(step.send(), self.policy.write_timeout)
+            except RateLimited as exc:
+                wait = exc.retry_after if exc.retry_after is not None else 1.0
+                if attempt < self.policy.attempts and wait <= self.policy.max_rate_wait:
+                    await asyncio.sleep(wait)
+                    continue
+                await self._refused(step)
+                raise
+            except KickservValidation as exc:
+                await self._refused(step)
+                raise _invalid(exc, step) from None
+            except APIError as exc:
+                if isinstance(exc, ServerError):
+                    failure = exc
+                else:
+                    await self._refused(step)
+                    raise
+            except UNKNOWN_OUTCOME as exc:
+                failure = exc
+            else:
+                return await self._done(step, result)
+            found = await self._look(step)
+            if found is not None:
+                return await self._done(step, found)
+        assert failure is not None
+        if isinstance(failure, TimeoutError):
+            raise Timeout(
+                f"Kickserv did not answer step {step.name!r} within "
+                f"{self.policy.write_timeout:g} s, and has not applied it.",
+                method="WRITE",
+                path=step.name,
+            ) from failure
+        raise failure
+
+    async def _look(self, step: Step[T]) -> T | None:
+        """Did Kickserv apply the step? None for steps that are safe to send again."""
+        if step.find is None:
+            return None
+        before = self.pending[step.name]["before"]
+        found = await step.find(before)
+        if found is None and self.policy.settle > 0:
+            await asyncio.sleep(self.policy.settle)  # a slow Kickserv may still apply it
+            found = await step.find(before)
+        return found
+
+    async def _done(self, step: Step[T], result: T) -> T:
+        self.done[step.name] = step.dump(result)
+        self.pending.pop(step.name, None)
+        await self.claim.save()
+        return result
+
+    async def _refused(self, step: Step[Any]) -> None:
+        """Kickserv applied nothing: the next attempt need not look before sending."""
+        self.pending.pop(step.name, None)
+        await self.claim.save()
+
+
+def _invalid(exc: KickservValidation, step: Step[Any]) -> InvalidInput:
+    """Kickserv's 422 field errors, named by the input paths they came from."""
+    problems: list[FieldProblem] = []
+    for name, messages in exc.field_errors.items():
+        path = step.field_path(name) if step.field_path is not None else (name,)
+        problems.extend(FieldProblem(path, message) for message in messages)
+    if not problems:
+        problems = [FieldProblem(("input",), "; ".join(exc.messages) or "was refused")]
+    return InvalidInput(problems, upstream=True)
+
+
+class HasRaw(Protocol):
+    @property
+    def raw(self) -> Mapping[str, Any]: ...
+
+
+def raw_of(record: HasRaw) -> dict[str, Any]:
+    """A record as the journal keeps it: the JSON Kickserv sent (``Record.from_json`` reads it)."""
+    return dict(record.raw)
