@@ -12,7 +12,8 @@ The cost model, per operation, computed from the document, the variables and the
   parent, and its ``edges``/``nodes`` multiply their children by its expected size: ``first`` (from
   the literal or the variables, else the argument's default), at most ``MAX_FIRST``.
 - Any other list multiplies its children by a per-field expected size (``LIST_SIZES``, else
-  ``DEFAULT_LIST_SIZE``); ``_entities`` by the number of representations.
+  ``DEFAULT_LIST_SIZE``). ``_entities`` multiplies by the number of representations and costs one
+  call per representation (a router's 100 invoices estimate 100, though they cost one batch).
 - Introspection fields (``__schema``, ``__type``) cost nothing and count for no depth; they, and
   ``_service``, are what the introspection switch allows or refuses.
 
@@ -186,6 +187,7 @@ class _Walk:
         if _is_list(definition.type):
             if name == "_entities":
                 size = self.representations(node)
+                own = size  # each representation is a lookup of its own
             elif items is not None and name in ("edges", "nodes"):
                 size, own = items, 0
             else:
