@@ -49,6 +49,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     build_parser_.set_defaults(handler=build_manifest_command)
 
+    export_parser = commands.add_parser(
+        "export-schema",
+        help="write the SDL of the running schema (federation v2) to ./schema.graphql",
+        description="The committed schema.graphql is this output; a test fails when they differ.",
+    )
+    export_parser.add_argument(
+        "-o",
+        "--output",
+        default="schema.graphql",
+        help="where to write the SDL (default: ./schema.graphql; '-' for stdout)",
+    )
+    export_parser.set_defaults(handler=export_schema_command)
+
     from bench import cli as bench_cli
 
     bench_parser = commands.add_parser(
@@ -60,6 +73,30 @@ def build_parser() -> argparse.ArgumentParser:
     bench_cli.add_arguments(bench_parser)
     bench_parser.set_defaults(handler=bench_cli.run)
     return parser
+
+
+def schema_sdl() -> str:
+    """The SDL of the schema ``serve`` runs, as committed in schema.graphql."""
+    from graph.schema import build_schema
+
+    return build_schema().as_str().rstrip("\n") + "\n"
+
+
+def export_schema_command(args: argparse.Namespace) -> int:
+    """``kickserv-graph export-schema [-o FILE]``: 0 when written, 2 when the file cannot be."""
+    from pathlib import Path
+
+    text = schema_sdl()
+    if args.output == "-":
+        sys.stdout.write(text)
+        return 0
+    try:
+        Path(args.output).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        print(f"kickserv-graph export-schema: {args.output}: {exc.strerror}", file=sys.stderr)
+        return 2
+    print(f"kickserv-graph export-schema: wrote {args.output}", file=sys.stderr)
+    return 0
 
 
 def build_manifest_command(args: argparse.Namespace) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from decimal import Decimal
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import strawberry
 
@@ -90,10 +90,15 @@ def connection(window: Window[R], convert: Callable[[R], N]) -> Connection[N]:
     return Connection(edges=edges, nodes=nodes, page_info=page_info, total_count=window.total)
 
 
-def invoice_connection(window: Window[R], convert: Callable[[R], N]) -> InvoiceConnection[N]:
+IC = TypeVar("IC", bound="InvoiceConnection[Any]")
+
+
+def invoice_connection(window: Window[R], convert: Callable[[R], N], kind: type[IC]) -> IC:
+    """``kind`` is a concrete subclass (e.g. ``InvoiceConnection[Invoice]`` named
+    "InvoiceConnection"): Strawberry would name the bare specialisation "InvoiceInvoiceConnection"."""
     edges, nodes, page_info = build_edges(window, convert)
     balance = window.extra.get("total_balance_remaining")
-    return InvoiceConnection(
+    return kind(
         edges=edges,
         nodes=nodes,
         page_info=page_info,

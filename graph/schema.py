@@ -34,6 +34,14 @@ from graph.types import (
 )
 
 
+@strawberry.type(
+    name="InvoiceConnection",
+    description="A page of invoices, with what is owed across all matching invoices.",
+)
+class InvoicePage(InvoiceConnection[Invoice]):
+    """The invoice connection under its own name (see ``graph.connections.invoice_connection``)."""
+
+
 @strawberry.input(description="Filters Kickserv applies to the customer list.")
 class CustomerFilter:
     name: str | None = strawberry.field(default=None, description="Exact name.")
@@ -247,10 +255,10 @@ class Query:
         status: InvoiceStatus | None = None,
         first: int = 25,
         after: str | None = None,
-    ) -> InvoiceConnection[Invoice] | None:
+    ) -> InvoicePage | None:
         offset, first = window_args(first, after)
         window = await info.context.data.invoices(status.value if status else None, offset, first)
-        return invoice_connection(window, Invoice.from_record)
+        return invoice_connection(window, Invoice.from_record, InvoicePage)
 
     @strawberry.field(description="Payments, optionally of one customer.")
     async def payments(

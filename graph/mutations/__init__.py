@@ -17,5 +17,9 @@ Mutation = merge_types(
     "Mutation",
     (CustomerMutations, JobMutations, ScheduleMutations, BillingMutations),
 )
+# merge_types gives no way to describe the type; every type of the schema has a description.
+Mutation.__strawberry_definition__.description = (  # type: ignore[attr-defined]
+    "Every Kickserv write, each happening once whatever the retries."
+)
 
 __all__ = ["Mutation"]
