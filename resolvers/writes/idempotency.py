@@ -69,7 +69,7 @@ class IdempotencyLedger:
                     return self._claim(where, fresh)
                 continue
             live = current["state"] == "running" and current["lease"] > now
-            bound = current["state"] == "done" or bool(current["journal"]) or live
+            bound = current["state"] == "done" or wrote(current["journal"]) or live
             if (current["op"], current["fp"]) != (operation, fingerprint) and bound:
                 raise IdempotencyKeyReused(
                     f"Idempotency key {key!r} was already used for a different "
@@ -128,7 +128,7 @@ class Claim:
 
     @property
     def resumed(self) -> bool:
-        return bool(self.record["journal"])
+        return wrote(self.record["journal"])
 
     async def save(self) -> None:
         """Persist the journal and renew the lease."""
@@ -177,6 +177,12 @@ class Claim:
         if self._heartbeat is not None and asyncio.current_task() is not self._heartbeat:
             self._heartbeat.cancel()
         self._heartbeat = None
+
+
+def wrote(journal: dict[str, Any]) -> bool:
+    """Whether a journal shows a write that happened or may have (its "done" and "pending"
+    sections, see ``steps.Saga``); reads remembered for later attempts do not count."""
+    return bool(journal.get("done") or journal.get("pending"))
 
 
 def _copy(journal: dict[str, Any]) -> dict[str, Any]:

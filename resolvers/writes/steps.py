@@ -58,14 +58,15 @@ class Saga:
         self.policy = policy
         self.done: dict[str, Any] = claim.journal.setdefault("done", {})
         self.pending: dict[str, Any] = claim.journal.setdefault("pending", {})
+        self.reads: dict[str, Any] = claim.journal.setdefault("reads", {})
 
     async def remember(self, name: str, compute: Callable[[], Awaitable[Any]]) -> Any:
         """A read whose answer must stay what it was on the first attempt (a before-image shared
         by several steps): computed once, then answered from the journal."""
-        if name in self.done:
-            return self.done[name]
+        if name in self.reads:
+            return self.reads[name]
         value = await compute()
-        self.done[name] = value
+        self.reads[name] = value
         await self.claim.save()
         return value
 

@@ -1,0 +1,88 @@
+"""The server over a real sandbox port, for the mutation tests: ``async with graph_over_sandbox()``.
+
+Writes use a short timeout and no settle delay so fault tests stay fast; the sandbox runs without
+latency. ``harness.gql(query, variables)`` answers the decoded JSON body.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import httpx
+
+from graph.main import build_app
+from graph.settings import Settings
+from resolvers.writes.steps import WritePolicy
+from sandbox.config import SandboxConfig
+from sandbox.data import AccountStore
+from sandbox.testing import RunningSandbox, running_sandbox
+
+TODAY = date(2026, 11, 21)
+FAST_WRITES = WritePolicy(write_timeout=0.5, attempts=3, max_rate_wait=0.05, settle=0.0)
+
+
+@dataclass
+class Harness:
+    sandbox: RunningSandbox
+    app: Any
+    http: httpx.AsyncClient
+
+    @property
+    def store(self) -> AccountStore:
+        return self.sandbox.store("demo")
+
+    async def gql(
+        self,
+        query: str,
+        variables: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        response = await self.http.post(
+            "/graphql",
+            json={"query": query, "variables": variables or {}},
+            headers={"accept": "application/json", **(headers or {})},
+        )
+        body: dict[str, Any] = response.json()
+        return body
+
+    def writes(self) -> list[dict[str, Any]]:
+        """The sandbox's logged writes since the last reset."""
+        return [r for r in self.sandbox.requests() if r["method"] != "GET"]
+
+
+@asynccontextmanager
+async def graph_over_sandbox(
+    policy: WritePolicy = FAST_WRITES, **config: Any
+) -> AsyncIterator[Harness]:
+    settings = {"customers": 30, "acme_customers": 5, "seed": 3, "today": TODAY, **config}
+    with running_sandbox(SandboxConfig(**settings)) as sandbox:
+        app = build_app(
+            Settings(
+                kickserv_account="demo",
+                kickserv_api_token="demo-token",
+                kickserv_base_url=sandbox.base_url,
+            )
+        )
+        app.state.write_policy = policy
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http,
+        ):
+            yield Harness(sandbox, app, http)
+
+
+def data_of(body: dict[str, Any]) -> dict[str, Any]:
+    """The data of an answer that must have no errors (the errors are shown when it has)."""
+    assert "errors" not in body, body["errors"]
+    data: dict[str, Any] = body["data"]
+    return data
+
+
+def error_of(body: dict[str, Any]) -> dict[str, Any]:
+    assert body.get("errors"), body
+    error: dict[str, Any] = body["errors"][0]
+    return error
