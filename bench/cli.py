@@ -29,6 +29,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--latency-ms", type=float, help="mean injected latency (default 50)")
     parser.add_argument("--jitter-ms", type=float, help="± jitter around it (default 10)")
     parser.add_argument(
+        "--upstream-concurrency",
+        type=int,
+        help="KICKSERV_CONCURRENCY of the server under test (default: its default, 8)",
+    )
+    parser.add_argument(
         "--load-tool",
         choices=("python", "wrk", "auto"),
         help="load generator (default: python, bench.loadgen; auto = wrk when installed)",
@@ -48,7 +53,15 @@ def options_from(args: argparse.Namespace) -> Options:
     mode = "tiny" if args.tiny else "quick" if args.quick else "full"
     options = PROFILES[mode]
     changes: dict[str, Any] = {}
-    for name in ("customers", "scale_customers", "latency_ms", "jitter_ms", "load_tool"):
+    names = (
+        "customers",
+        "scale_customers",
+        "latency_ms",
+        "jitter_ms",
+        "load_tool",
+        "upstream_concurrency",
+    )
+    for name in names:
         value = getattr(args, name)
         if value is not None:
             changes[name] = value
@@ -93,6 +106,7 @@ def execute(options: Options) -> dict[str, Any]:
             "latency_ms": options.latency_ms,
             "jitter_ms": options.jitter_ms,
             "load_tool": load_tool(options.load_tool),
+            "upstream_concurrency": options.upstream_concurrency,
             "cpus": os.cpu_count(),
             "python": platform.python_version(),
             "platform": platform.platform(),

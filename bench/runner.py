@@ -36,7 +36,11 @@ def run_scenarios(sandbox: RunningSandbox, facts: Facts, options: Options) -> li
     for scenario in chosen:
         say(f"- {scenario.key}: our server, cold then warm")
         with running_server(
-            "ours", ours_argv(), env=ours_env(sandbox.base_url, loaders=True, cache=True)
+            "ours",
+            ours_argv(),
+            env=ours_env(
+                sandbox.base_url, loaders=True, cache=True, concurrency=options.upstream_concurrency
+            ),
         ) as server:
             cold, responses = measured_run(server, sandbox, scenario, facts)
             warm, warm_responses = measured_run(server, sandbox, scenario, facts)
@@ -59,15 +63,22 @@ def run_scenarios(sandbox: RunningSandbox, facts: Facts, options: Options) -> li
         results[scenario.key] = {
             "key": scenario.key,
             "title": scenario.title,
-            "minimum": {"calls": minimum.calls, "rounds": minimum.rounds, "why": minimum.why},
+            "minimum": minimum.as_dict(options.upstream_concurrency),
             "bound_ms": round(minimum.rounds * bound_per_round, 1),
+            "bound_with_cap_ms": round(
+                minimum.rounds_with_cap(options.upstream_concurrency) * bound_per_round, 1
+            ),
             "ours": {"cold": cold, "warm": warm, "load": load},
             "_answer": responses,
         }
 
     say("- every scenario again with GRAPH_LOADERS=off GRAPH_CACHE=off")
     with running_server(
-        "ours-off", ours_argv(), env=ours_env(sandbox.base_url, loaders=False, cache=False)
+        "ours-off",
+        ours_argv(),
+        env=ours_env(
+            sandbox.base_url, loaders=False, cache=False, concurrency=options.upstream_concurrency
+        ),
     ) as off_server:
         for scenario in chosen:
             cold, _ = measured_run(off_server, sandbox, scenario, facts)

@@ -114,7 +114,11 @@ def measure_scale(options: Options) -> dict[str, Any]:
         }
         for label, on in (("ours", True), ("off", False)):
             with running_server(
-                label, ours_argv(), env=ours_env(sandbox.base_url, loaders=on, cache=on)
+                label,
+                ours_argv(),
+                env=ours_env(
+                    sandbox.base_url, loaders=on, cache=on, concurrency=options.upstream_concurrency
+                ),
             ) as server:
                 idle = _rss(server)
                 listed = _list_all(server, sandbox)

@@ -1,0 +1,80 @@
+"""The benchmark harness works end to end in its tiny mode (figures are checked for shape and for
+exact upstream counts, never for timings)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from bench.cli import execute
+from bench.options import TINY
+from bench.report import refresh_table, write
+from bench.rounds import rounds_of
+
+
+def _entry(start_ms: int, duration_ms: float) -> dict[str, object]:
+    return {"time": f"2026-11-21T10:00:00.{start_ms:03d}+00:00", "duration_ms": duration_ms}
+
+
+def test_rounds_are_the_longest_chain_of_calls_that_waited_for_another() -> None:
+    parallel = [_entry(0, 50), _entry(1, 52), _entry(2, 49)]
+    assert rounds_of(parallel) == 1
+    chained = [*parallel, _entry(60, 50), _entry(61, 50), _entry(120, 50)]
+    assert rounds_of(chained) == 3
+    assert rounds_of([]) == 0
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, object], Path]:
+    options = replace(
+        TINY,
+        only=("dashboard", "entities", "small", "execution", "memory"),
+        results_dir=tmp_path_factory.mktemp("results"),
+        refresh_readme=False,
+    )
+    run = execute(options)
+    write(run, options.results_dir, refresh_readme=False)
+    return run, options.results_dir
+
+
+def test_tiny_run_measures_every_chosen_part(tiny_run: tuple[dict[str, object], Path]) -> None:
+    run, _ = tiny_run
+    scenarios = {s["key"]: s for s in run["scenarios"]}  # type: ignore[attr-defined]
+    assert set(scenarios) == {"dashboard", "entities", "small"}
+    for s in scenarios.values():
+        cold, minimum = s["ours"]["cold"], s["minimum"]
+        assert cold["calls"] >= minimum["calls"] > 0
+        assert cold["reported_calls"] == cold["calls"]  # extensions.upstream agrees with the log
+        assert s["ours"]["warm"]["calls"] == 0  # answered from the shared cache
+        assert s["off"]["cold"]["calls"] >= cold["calls"]
+        assert s["ours"]["load"]["requests"] > 0 and s["ours"]["load"]["bad"] == 0
+    # The reference servers answered the same data, and the ceiling ran.
+    assert scenarios["dashboard"]["stock"]["same_answer"] is True
+    assert scenarios["small"]["stock"]["load"]["bad"] == 0
+    assert scenarios["small"]["ceiling"]["load"]["requests"] > 0
+    execution = run["execution"]
+    assert execution["fields"] > 0 and execution["ours_ms"] > 0  # type: ignore[index]
+    assert run["index_memory"]["invoices"] == TINY.index_invoices  # type: ignore[index]
+
+
+def test_tiny_run_writes_json_and_markdown(tiny_run: tuple[dict[str, object], Path]) -> None:
+    run, results_dir = tiny_run
+    [json_file] = results_dir.glob("*.json")
+    [md_file] = results_dir.glob("*.md")
+    assert json.loads(json_file.read_text())["meta"]["mode"] == "tiny"
+    report = md_file.read_text()
+    assert "| dashboard |" in report and "## Targets" in report
+    readme = results_dir / "README.md"
+    readme.write_text(
+        "# Bench\n\n<!-- results:start -->\nSTALE-TABLE\n<!-- results:end -->\n\nAfter.\n"
+    )
+    refresh_table(readme, run, md_file.name)
+    refreshed = readme.read_text()
+    assert (
+        "STALE-TABLE" not in refreshed
+        and "| small |" in refreshed
+        and refreshed.endswith("After.\n")
+    )
