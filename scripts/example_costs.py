@@ -1,0 +1,153 @@
+"""Measure what each example operation costs upstream and render README.md's table and tour.
+
+    .venv/bin/python scripts/example_costs.py            # print the two README sections
+    .venv/bin/python scripts/example_costs.py --write    # and replace them in README.md
+
+For each example it runs the server (graph.main.build_app) against a fresh seeded sandbox and counts
+the sandbox's own request log: calls with loaders and the shared cache (cold), dependent rounds (with
+200 ms of sandbox latency and the per-credential concurrency raised so a level is one wave), and calls
+with GRAPH_LOADERS=off and GRAPH_CACHE=off. tests/graph/test_examples.py asserts the same counts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import re
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from sandbox.choices import JOB_STATUSES  # noqa: E402
+from sandbox.config import SandboxConfig  # noqa: E402
+from sandbox.testing import RunningSandbox, running_sandbox  # noqa: E402
+from tests.graph.example_runs import (  # noqa: E402
+    example,
+    example_variables,
+    graph_server,
+)
+
+TODAY = date(2026, 11, 21)
+CONFIG: dict[str, Any] = {"customers": 60, "seed": 4, "today": TODAY}
+EXAMPLES = ("dashboard", "dispatch_week", "customer_history", "accounts_receivable")
+LATENCY_MS = 200.0
+# Small variables for the tour, so its output stays readable.
+TOUR: dict[str, dict[str, Any]] = {
+    "dashboard": {"customers": 1, "jobs": 1},
+    "dispatch_week": {"first": 1},
+    "customer_history": {},  # a customer with one paid job, chosen below
+    "accounts_receivable": {"first": 1},
+}
+TABLE_MARKERS = ("<!-- example-costs:start -->", "<!-- example-costs:end -->")
+TOUR_MARKERS = ("<!-- example-tour:start -->", "<!-- example-tour:end -->")
+
+
+async def cold_run(
+    sandbox: RunningSandbox, name: str, variables: dict[str, Any], **settings: Any
+) -> Any:
+    async with graph_server(sandbox, **settings) as graph:
+        return await graph.run(example(name), variables)
+
+
+async def measure() -> dict[str, dict[str, Any]]:
+    figures: dict[str, dict[str, Any]] = {}
+    with running_sandbox(SandboxConfig(**CONFIG)) as sandbox:
+        store = sandbox.store("demo")
+        variables = example_variables(store, TODAY)
+        paying = [
+            c
+            for c in store.customers_by_number.values()
+            if any(store.jobs[j].payment_ids for j in c.job_ids)
+        ]
+        small = min(
+            paying, key=lambda c: sum(store.jobs[j].status in JOB_STATUSES for j in c.job_ids)
+        )
+        TOUR["customer_history"] = {"number": small.number}
+        for name in EXAMPLES:
+            with_all = await cold_run(sandbox, name, variables[name])
+            without = await cold_run(
+                sandbox, name, variables[name], loaders_enabled=False, cache_enabled=False
+            )
+            assert not with_all.errors and not without.errors, (with_all.errors, without.errors)
+            figures[name] = {"calls": with_all.calls, "naive": without.calls}
+            tour = {**variables[name], **TOUR[name]}
+            shown = await cold_run(sandbox, name, tour)
+            figures[name]["tour"] = (tour, shown.data, shown.calls)
+    with running_sandbox(SandboxConfig(**CONFIG, latency_ms=LATENCY_MS)) as slow:
+        for name in EXAMPLES:
+            run = await cold_run(slow, name, variables[name], kickserv_concurrency=100)
+            assert run.calls == figures[name]["calls"], (name, run.calls, figures[name]["calls"])
+            figures[name]["rounds"] = run.rounds
+            figures[name]["variables"] = variables[name]
+    return figures
+
+
+def table(figures: dict[str, dict[str, Any]]) -> str:
+    rows = [
+        "| query | variables | calls | rounds | calls without loaders and cache |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for name, f in figures.items():
+        variables = json.dumps(f["variables"]) if f["variables"] else "(defaults)"
+        rows.append(
+            f"| [`{name}`](examples/{name}.graphql) | `{variables}` | {f['calls']} | "
+            f"{f['rounds']} | {f['naive']} |"
+        )
+    return "\n".join(rows)
+
+
+def tour(figures: dict[str, dict[str, Any]]) -> str:
+    parts = []
+    for name, f in figures.items():
+        variables, data, calls = f["tour"]
+        parts += [
+            f"### `{name}`",
+            "",
+            "```graphql",
+            example(name).strip(),
+            "```",
+            "",
+            f"With `{json.dumps(variables)}` (a cold server: {calls} upstream "
+            f"call{'s' if calls != 1 else ''}):",
+            "",
+            "```json",
+            json.dumps({"data": data}, indent=2),
+            "```",
+            "",
+        ]
+    return "\n".join(parts).rstrip()
+
+
+def replace_between(text: str, markers: tuple[str, str], body: str) -> str:
+    start, end = markers
+    pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.DOTALL)
+    if not pattern.search(text):
+        raise SystemExit(f"README.md has no {start} ... {end} section to fill")
+    return pattern.sub(lambda _m: f"{start}\n{body}\n{end}", text)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--write", action="store_true", help="replace the sections in README.md")
+    args = parser.parse_args(argv)
+    figures = asyncio.run(measure())
+    rendered_table, rendered_tour = table(figures), tour(figures)
+    if args.write:
+        readme = ROOT / "README.md"
+        text = readme.read_text(encoding="utf-8")
+        text = replace_between(text, TABLE_MARKERS, rendered_table)
+        text = replace_between(text, TOUR_MARKERS, rendered_tour)
+        readme.write_text(text, encoding="utf-8")
+    print(rendered_table)
+    print()
+    print(rendered_tour)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
