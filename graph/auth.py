@@ -43,7 +43,7 @@ from starlette.requests import Request
 
 from graph.errors import GraphError, Unauthenticated
 from graph.persisted import SafelistPolicy
-from graph.settings import Settings
+from graph.settings import Settings, SettingsError
 from kickserv import Unauthorized
 
 ACCOUNT_HEADER = "x-kickserv-account"
@@ -51,7 +51,7 @@ TOKEN_HEADER = "x-kickserv-token"
 API_KEY_HEADER = "x-api-key"
 
 
-class ApiKeysError(ValueError):
+class ApiKeysError(SettingsError):
     """The keys file cannot be used; the message names the file, the entry and what to fix."""
 
 
