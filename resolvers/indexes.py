@@ -106,15 +106,21 @@ class ListingIndex(Generic[R, V]):
 
     async def _build(self) -> None:
         first = await self._fetch(1)
-        pages = [first]
         total_pages = first.total_pages or 1
-        if total_pages > 1:
-            rest = await asyncio.gather(*(self._fetch(n) for n in range(2, total_pages + 1)))
-            pages.extend(rest)
         values: dict[Hashable, V] = {}
         order: list[Hashable] = []
-        for page in pages:
-            self._absorb(page.items, values, order)
+        self._absorb(first.items, values, order)
+        if total_pages > 1:
+            # Each page is projected as it arrives: the full records of the whole listing never
+            # coexist (at 100,000 invoices they would hold ~1.5 GB at the end of the build).
+            rest = await asyncio.gather(
+                *(self._fetch_projected(n) for n in range(2, total_pages + 1))
+            )
+            for pairs in rest:
+                for k, value in pairs:
+                    if k not in values:
+                        order.append(k)
+                    values[k] = value
         self._values, self._order = values, order
         self._total_entries = first.total_entries
         self._built_at = self._refreshed_at = self.clock()
@@ -149,6 +155,10 @@ class ListingIndex(Generic[R, V]):
             if k not in values:
                 order.append(k)
             values[k] = self.project(record)
+
+    async def _fetch_projected(self, number: int) -> list[tuple[Hashable, V]]:
+        page = await self._fetch(number)
+        return [(self.key(record), self.project(record)) for record in page.items]
 
     async def _fetch(self, number: int) -> PageLike[R]:
         self.counters.pages_fetched += 1
