@@ -7,12 +7,12 @@ cache is one per process, and its keys carry the tenant, so credentials never sh
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+from cachetools import LRUCache
 
 from graph.context import GraphContext
 from kickserv import KickservClient, ServerError, Timeout, TransportError, UpstreamCall
@@ -34,7 +34,12 @@ def count_upstream_call(call: UpstreamCall) -> None:
 
 @dataclass
 class TenantRegistry:
-    """Every tenant this process serves, created on first use."""
+    """The tenants this process serves, created on first use.
+
+    Bounded: in pass-through mode every caller's credential is a tenant, so the least recently used
+    ones are dropped past ``max_tenants`` (they share the one HTTP client; only their indexes and
+    learned page size go, and their cache entries expire on their own).
+    """
 
     http: httpx.AsyncClient
     base_url: str
@@ -42,8 +47,11 @@ class TenantRegistry:
     max_per_page: int = 100
     max_concurrency: int = 8
     index_ttl: float = 120.0
-    _tenants: dict[tuple[str, str], Tenant] = field(default_factory=dict)
-    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    max_tenants: int = 1000
+    _tenants: LRUCache[tuple[str, str], Tenant] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._tenants = LRUCache(maxsize=self.max_tenants)
 
     def get(self, account: str, token: str) -> Tenant:
         key = (account, credential_fingerprint(account, token))
