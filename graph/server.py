@@ -8,60 +8,34 @@ environment, so ``--workers N`` gives N independent processes (the service is st
 from __future__ import annotations
 
 import argparse
-import importlib
+import json
 import logging
 import sys
-from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 import uvicorn
+from starlette.applications import Starlette
 
 from graph.settings import Settings, SettingsError
 
-if TYPE_CHECKING:
-    from starlette.applications import Starlette
-    from strawberry.federation import Schema
-
-
-class SchemaMissing(RuntimeError):
-    """graph.schema.build_schema is not there (yet): the server has nothing to serve."""
-
-
-def load_schema_builder() -> Callable[[Settings], Schema]:
-    """``graph.schema.build_schema``, imported late so the CLI works while it is being written."""
-    try:
-        schema_module = importlib.import_module("graph.schema")
-    except ModuleNotFoundError as exc:
-        if exc.name != "graph.schema":
-            raise  # graph.schema exists but one of its own imports is missing: show that.
-        raise SchemaMissing(
-            "graph/schema.py is missing: `serve` needs graph.schema.build_schema(settings) to "
-            "build the GraphQL schema."
-        ) from None
-    builder: Callable[[Settings], Schema] | None = getattr(schema_module, "build_schema", None)
-    if builder is None:
-        raise SchemaMissing("graph/schema.py has no build_schema(settings) function.")
-    return builder
-
 
 def create_app_from_env() -> Starlette:
-    """uvicorn's app factory: settings from the environment.
+    """uvicorn's app factory: the whole server, configured from the environment."""
+    from graph.main import build_app
 
-    ``graph.main.build_app`` assembles the full server (schema, tenancy context, upstream
-    extensions); without it the schema alone is served with the default context.
-    """
+    return build_app(Settings.from_env())
+
+
+def check_configuration() -> Settings:
+    """Build the app once, so bad settings, key files or manifests stop ``serve`` with one line
+    before uvicorn starts workers (each worker builds its own app from the environment)."""
     settings = Settings.from_env()
-    try:
-        main = importlib.import_module("graph.main")
-    except ModuleNotFoundError as exc:
-        if exc.name != "graph.main":
-            raise
-    else:
-        app: Starlette = main.build_app(settings)
-        return app
-    from graph.app import create_app
+    from graph.main import build_app
 
-    return create_app(settings, load_schema_builder()(settings))
+    try:
+        build_app(settings)
+    except (OSError, ValueError, json.JSONDecodeError) as exc:
+        raise SettingsError(str(exc)) from exc
+    return settings
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -72,6 +46,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def describe_upstream(settings: Settings) -> str:
     """One line on what we talk to; never the token."""
+    if settings.pass_through and not (settings.kickserv_account and settings.kickserv_api_token):
+        return (
+            f"pass-through callers' own Kickserv accounts at {settings.kickserv_base_url} "
+            "(each request sends X-Kickserv-Account and X-Kickserv-Token)"
+        )
     if settings.sandbox_mode:
         return (
             f"the built-in Kickserv sandbox (account demo, {settings.sandbox_customers} customers, "
@@ -83,9 +62,8 @@ def describe_upstream(settings: Settings) -> str:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        settings = Settings.from_env()
-        load_schema_builder()
-    except (SettingsError, SchemaMissing) as exc:
+        settings = check_configuration()
+    except SettingsError as exc:
         print(f"kickserv-graph serve: {exc}", file=sys.stderr)
         return 2
     host = args.host or settings.host

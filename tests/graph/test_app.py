@@ -202,7 +202,6 @@ async def test_graphql_route_answers_every_method_itself():
 def test_serve_runs_uvicorn_with_uvloop_and_httptools(monkeypatch, capsys):
     # given
     calls: list[dict[str, Any]] = []
-    monkeypatch.setattr(graph.server, "load_schema_builder", lambda: lambda settings: SCHEMA)
     monkeypatch.setattr(
         graph.server.uvicorn, "run", lambda app, **kw: calls.append({"app": app, **kw})
     )
@@ -222,7 +221,6 @@ def test_serve_runs_uvicorn_with_uvloop_and_httptools(monkeypatch, capsys):
 
 
 def test_serve_never_prints_the_token(monkeypatch, capsys):
-    monkeypatch.setattr(graph.server, "load_schema_builder", lambda: lambda settings: SCHEMA)
     monkeypatch.setattr(graph.server.uvicorn, "run", lambda app, **kw: None)
     monkeypatch.setenv("KICKSERV_ACCOUNT", "acme")
     monkeypatch.setenv("KICKSERV_API_TOKEN", "tok-very-secret")
@@ -233,13 +231,24 @@ def test_serve_never_prints_the_token(monkeypatch, capsys):
     assert "tok-very-secret" not in out
 
 
-def test_serve_explains_a_missing_schema_module(monkeypatch, capsys):
-    def missing(name: str) -> Any:
-        raise ModuleNotFoundError(f"No module named {name!r}", name=name)
-
-    monkeypatch.setattr(graph.server.importlib, "import_module", missing)
+def test_serve_stops_with_one_line_on_a_bad_keys_file(monkeypatch, capsys, tmp_path):
+    bad = tmp_path / "keys.toml"
+    bad.write_text("this is [not toml")
+    monkeypatch.setattr(graph.server.uvicorn, "run", lambda app, **kw: None)
+    monkeypatch.setenv("GRAPH_API_KEYS_FILE", str(bad))
     assert graph.server.run(argparse.Namespace(host=None, port=None, workers=1)) == 2
-    assert "graph/schema.py is missing" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert err.startswith("kickserv-graph serve: ") and "Traceback" not in err
+
+
+def test_serve_describes_pass_through(monkeypatch, capsys):
+    for name in ("KICKSERV_ACCOUNT", "KICKSERV_API_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("GRAPH_PASS_THROUGH", "1")
+    monkeypatch.setattr(graph.server.uvicorn, "run", lambda app, **kw: None)
+    assert graph.server.run(argparse.Namespace(host=None, port=None, workers=1)) == 0
+    out = capsys.readouterr().out
+    assert "pass-through" in out and "None" not in out
 
 
 # --- Dockerfile ---------------------------------------------------------------------------
