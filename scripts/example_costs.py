@@ -5,7 +5,7 @@
 
 For each example it runs the server (graph.main.build_app) against a fresh seeded sandbox and counts
 the sandbox's own request log: calls with loaders and the shared cache (cold), dependent rounds (with
-200 ms of sandbox latency and the per-credential concurrency raised so a level is one wave), and calls
+400 ms of sandbox latency and the per-credential concurrency raised so a level is one wave), and calls
 with GRAPH_LOADERS=off and GRAPH_CACHE=off. tests/graph/test_examples.py asserts the same counts.
 """
 
@@ -27,6 +27,7 @@ from sandbox.choices import JOB_STATUSES  # noqa: E402
 from sandbox.config import SandboxConfig  # noqa: E402
 from sandbox.testing import RunningSandbox, running_sandbox  # noqa: E402
 from tests.graph.example_runs import (  # noqa: E402
+    ROUND_LATENCY_MS,
     example,
     example_variables,
     graph_server,
@@ -35,7 +36,6 @@ from tests.graph.example_runs import (  # noqa: E402
 TODAY = date(2026, 11, 21)
 CONFIG: dict[str, Any] = {"customers": 60, "seed": 4, "today": TODAY}
 EXAMPLES = ("dashboard", "dispatch_week", "customer_history", "accounts_receivable")
-LATENCY_MS = 200.0
 # Small variables for the tour, so its output stays readable.
 TOUR: dict[str, dict[str, Any]] = {
     "dashboard": {"customers": 1, "jobs": 1},
@@ -78,7 +78,7 @@ async def measure() -> dict[str, dict[str, Any]]:
             tour = {**variables[name], **TOUR[name]}
             shown = await cold_run(sandbox, name, tour)
             figures[name]["tour"] = (tour, shown.data, shown.calls)
-    with running_sandbox(SandboxConfig(**CONFIG, latency_ms=LATENCY_MS)) as slow:
+    with running_sandbox(SandboxConfig(**CONFIG, latency_ms=ROUND_LATENCY_MS)) as slow:
         for name in EXAMPLES:
             run = await cold_run(slow, name, variables[name], kickserv_concurrency=100)
             assert run.calls == figures[name]["calls"], (name, run.calls, figures[name]["calls"])

@@ -29,6 +29,9 @@ from sandbox.testing import RunningSandbox
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
+# Sandbox latency for counting rounds: well above the time the server needs to send one level's
+# requests (a wave of ~50 costs ~100 ms of client CPU, more on a busy machine).
+ROUND_LATENCY_MS = 400.0
 TOKEN_HEADER = "x-kickserv-token"  # test servers only: which demo credential a request uses
 
 
@@ -56,20 +59,27 @@ def example_variables(store: AccountStore, today: date) -> dict[str, dict[str, A
     }
 
 
-def count_rounds(entries: list[Mapping[str, Any]]) -> int:
-    """Dependent rounds in a sandbox request log (see the module docstring)."""
+def rounds_of(entries: list[Mapping[str, Any]]) -> list[list[str]]:
+    """The request paths of each dependent round of a sandbox request log (see the docstring)."""
     spans = sorted(
-        (stamp, stamp + float(e["duration_ms"]))
+        (stamp, stamp + float(e["duration_ms"]), str(e["path"]))
         for e in entries
         for stamp in [datetime.fromisoformat(str(e["time"])).timestamp() * 1000.0]
     )
-    rounds, round_ends = 0, float("-inf")
-    for arrived, finished in spans:
+    rounds: list[list[str]] = []
+    round_ends = float("-inf")
+    for arrived, finished, path in spans:
         if arrived >= round_ends:
-            rounds, round_ends = rounds + 1, finished
+            rounds.append([])
+            round_ends = finished
         else:
             round_ends = min(round_ends, finished)
+        rounds[-1].append(path.split("/api/v2", 1)[-1])
     return rounds
+
+
+def count_rounds(entries: list[Mapping[str, Any]]) -> int:
+    return len(rounds_of(entries))
 
 
 @dataclass
@@ -97,6 +107,10 @@ class Run:
     @property
     def upstream(self) -> dict[str, Any]:
         return dict((self.body.get("extensions") or {}).get("upstream") or {})
+
+    def round_summary(self) -> list[str]:
+        """One line per round, for assertion messages: how many requests, and the first."""
+        return [f"{len(r)} x {r[0]}" for r in rounds_of(self.log)]
 
     def paths(self) -> list[str]:
         return [str(e["path"]).split("/api/v2", 1)[-1] for e in self.log]

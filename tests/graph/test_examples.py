@@ -16,6 +16,7 @@ from sandbox.config import SandboxConfig
 from sandbox.data import AccountStore, Customer, Job, Task
 from sandbox.testing import RunningSandbox, running_sandbox
 from tests.graph.example_runs import (
+    ROUND_LATENCY_MS,
     example,
     example_variables,
     graph_server,
@@ -38,7 +39,7 @@ def sb() -> Iterator[RunningSandbox]:
 @pytest.fixture(scope="module")
 def slow_sb() -> Iterator[RunningSandbox]:
     """Latency far above the time our server needs to send a wave, so rounds show in the log."""
-    with running_sandbox(SandboxConfig(**CONFIG, latency_ms=200)) as sandbox:
+    with running_sandbox(SandboxConfig(**CONFIG, latency_ms=ROUND_LATENCY_MS)) as sandbox:
         yield sandbox
 
 
@@ -395,7 +396,7 @@ async def test_example_costs_one_round_per_level(slow_sb: RunningSandbox, name: 
         run = await graph.run(example(name), variables)
         # then
         assert run.errors == []
-        assert (run.calls, run.rounds) == (calls, rounds), run.paths()
+        assert (run.calls, run.rounds) == (calls, rounds), run.round_summary()
 
 
 async def test_repeating_the_examples_within_the_ttl_costs_nothing(sb: RunningSandbox):
