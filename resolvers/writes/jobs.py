@@ -72,14 +72,13 @@ def marked_job_step(
 ) -> Step[Job]:
     marker = scope.marker("job")
     sent = {**fields, "description": with_marker(fields.get("description"), marker)}
-    renames = {"customer_number": "customer_number"}
     return Step(
         "job",
         send=lambda: scope.ks.jobs.create(customer_number, **sent),
         dump=raw_of,
         load=Job.from_json,
         find=lambda _: find_marked_job(scope, customer_number, marker),
-        field_path=upstream_path(base, renames),
+        field_path=upstream_path(base),
     )
 
 
@@ -119,7 +118,7 @@ async def create_job(scope: WriteScope, spec: NewJob) -> Job:
         number = job.job_number
         for i, item in enumerate(job_spec.line_items):
             step = charge_step(
-                scope, saga, number, i, item, ("input", "lineItems"),
+                scope, number, i, item, ("input", "lineItems"),
                 lambda: done_charge_ids(saga),
             )  # fmt: skip
             await saga.run(step)

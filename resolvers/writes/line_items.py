@@ -69,7 +69,6 @@ def check_line_item(
 
 def charge_step(
     scope: WriteScope,
-    saga: Saga,
     job_number: int,
     index: int,
     spec: LineItemSpec,
@@ -119,7 +118,7 @@ async def add_line_items(scope: WriteScope, job_number: int, items: Sequence[Lin
         present: list[int] = await saga.remember("before", existing)
         for index, spec in enumerate(cleaned):
             step = charge_step(
-                scope, saga, job_number, index, spec, ("lineItems",),
+                scope, job_number, index, spec, ("lineItems",),
                 lambda: present + done_charge_ids(saga),
             )  # fmt: skip
             await saga.run(step)
