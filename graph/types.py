@@ -959,7 +959,11 @@ class Payment:
 
     @classmethod
     async def resolve_reference(cls, info: GraphInfo, id: strawberry.ID) -> Payment:
-        raise _not_found(f"Payment {id}")  # Kickserv cannot fetch a payment on its own
+        # Kickserv cannot fetch one payment: the tenant's payment index answers.
+        record = await info.context.data.payment_by_id.get(int(str(id)))
+        if record is None:
+            raise _not_found(f"Payment {id}")
+        return cls.from_record(record)
 
     async def _job_record(self, info: GraphInfo) -> JobRecord | None:
         if self._job is not None:
@@ -1005,6 +1009,13 @@ class JobType:
             id=_id(r.id), name=r.name, description=r.description, color=r.color, active=r.active
         )
 
+    @classmethod
+    async def resolve_reference(cls, info: GraphInfo, id: strawberry.ID) -> JobType:
+        record = await info.context.data.job_type_by_id.get(int(str(id)))
+        if record is None:
+            raise _not_found(f"Job type {id}")
+        return cls.from_record(record)
+
 
 @strawberry.type(description="A kind of charge: hourly, physical product, ...")
 class JobChargeType:
@@ -1038,6 +1049,13 @@ class Item:
         )
 
     @classmethod
+    async def resolve_reference(cls, info: GraphInfo, id: strawberry.ID) -> Item:
+        record = await info.context.data.item_by_id.get(int(str(id)))
+        if record is None:
+            raise _not_found(f"Item {id}")
+        return cls.from_record(record)
+
+    @classmethod
     def from_ref(cls, r: ItemRef) -> Item:
         return cls(
             id=_id(r.id),
@@ -1059,3 +1077,10 @@ class Vendor:
     @classmethod
     def from_record(cls, r: VendorRecord) -> Vendor:
         return cls(id=_id(r.id), name=r.name, active=r.active, created_at=r.created_at)
+
+    @classmethod
+    async def resolve_reference(cls, info: GraphInfo, id: strawberry.ID) -> Vendor:
+        record = await info.context.data.vendor_by_id.get(int(str(id)))
+        if record is None:
+            raise _not_found(f"Vendor {id}")
+        return cls.from_record(record)

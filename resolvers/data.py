@@ -94,6 +94,9 @@ class RequestData:
         self.job_of_payment: Loader[tuple[int, int | None], Job] = Loader(
             self._jobs_of_payments, enabled=on
         )
+        self.payment_by_id: Loader[int, Payment] = Loader(self._payments_by_id, enabled=on)
+        self.vendor_by_id: Loader[int, Vendor] = Loader(self._vendors_by_id, enabled=on)
+        self.item_by_id: Loader[int, Item] = Loader(self._items_by_id, enabled=on)
 
     # -- batch functions -----------------------------------------------------------------------------
 
@@ -175,6 +178,23 @@ class RequestData:
     async def _employees_by_number(self, numbers: list[int]) -> list[Employee | None]:
         by_number = {e.employee_number: e for e in await self.employees()}
         return [by_number.get(n) for n in numbers]
+
+    async def _payments_by_id(self, ids: list[int]) -> list[Payment | None]:
+        return await self.tenant.payment_index.get_many(ids)
+
+    async def _vendors_by_id(self, ids: list[int]) -> list[Vendor | None]:
+        async def one(vendor_id: int) -> Vendor | None:
+            return await self.tenant.record(
+                "vendors.one", vendor_id, lambda: self.ks.vendors.get(vendor_id)
+            )
+
+        return list(await asyncio.gather(*(one(i) for i in ids)))
+
+    async def _items_by_id(self, ids: list[int]) -> list[Item | None]:
+        """Kickserv has no item-by-id endpoint: the item catalogue is reference data, read whole."""
+        window = await self.tenant.everything("items", self.ks.items.list(), None)
+        by_id = {item.id: item for item in window.items}
+        return [by_id.get(i) for i in ids]
 
     async def _job_types_by_id(self, ids: list[int]) -> list[JobType | None]:
         by_id = {t.id: t for t in await self.job_types(include_inactive=True)}

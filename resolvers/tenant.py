@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from kickserv import Customer, Invoice, Job, KickservClient, NotFound, Page, Paginator
+from kickserv import Customer, Invoice, Job, KickservClient, NotFound, Page, Paginator, Payment
 from resolvers.cache import CacheKey, Outcome, ResourceClass, SharedCache
 from resolvers.connections import plan_window
 from resolvers.indexes import ListingIndex
@@ -205,6 +205,11 @@ class Tenant:
         return self._index(
             "opportunities", lambda n, pp: self.client.opportunities.list().page(n, pp)
         )
+
+    @property
+    def payment_index(self) -> ListingIndex[Payment, Payment]:
+        """Kickserv cannot fetch one payment: federation references resolve through this."""
+        return self._index("payments", lambda n, pp: self.client.payments.list().page(n, pp))
 
     def invalidate_indexes(self, *names: str) -> None:
         for name in names or tuple(self._indexes):
