@@ -31,6 +31,7 @@ from graph.types import (
     Payment,
     Task,
     Vendor,
+    find_by_number_or_id,
 )
 
 
@@ -130,12 +131,10 @@ class Query:
     ) -> Customer | None:
         _one_of(number=number, id=id)
         data = info.context.data
-        if number is not None:
-            record = await data.customer_by_number.get(number)
-        else:
-            record = await data.customer_by_id.get(_int_id(strawberry.ID(id or ""), "id"))
-        if record is None:
-            raise NotFound(f"Customer {number if number is not None else id} was not found.")
+        global_id = None if id is None else _int_id(id, "id")
+        record = await find_by_number_or_id(
+            data.customer_by_number, data.customer_by_id, number, global_id, "Customer"
+        )
         return Customer.from_record(record)
 
     @strawberry.field(description="Customers by customer number, filtered as Kickserv allows.")
@@ -165,12 +164,10 @@ class Query:
     ) -> Job | None:
         _one_of(number=number, id=id)
         data = info.context.data
-        if number is not None:
-            record = await data.job_by_number.get(number)
-        else:
-            record = await data.job_by_id.get(_int_id(strawberry.ID(id or ""), "id"))
-        if record is None:
-            raise NotFound(f"Job {number if number is not None else id} was not found.")
+        global_id = None if id is None else _int_id(id, "id")
+        record = await find_by_number_or_id(
+            data.job_by_number, data.job_by_id, number, global_id, "Job"
+        )
         return Job.from_record(record)
 
     @strawberry.field(description="Jobs, newest first.")

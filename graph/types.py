@@ -14,7 +14,7 @@ import asyncio
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import strawberry
 from strawberry.types import Info
@@ -37,6 +37,7 @@ from kickserv import Note as NoteRecord
 from kickserv import Payment as PaymentRecord
 from kickserv import Task as TaskRecord
 from kickserv import Vendor as VendorRecord
+from resolvers.data import Loader
 
 GraphInfo = Info[GraphContext, Any]
 
@@ -47,6 +48,25 @@ def _id(value: int) -> strawberry.ID:
 
 def _not_found(what: str) -> NotFound:
     return NotFound(f"{what} was not found, or this credential may not see it.")
+
+
+R = TypeVar("R")
+
+
+async def find_by_number_or_id(
+    by_number: Loader[int, R],
+    by_id: Loader[int, R],
+    number: int | None,
+    id: object,
+    what: str,
+) -> R:
+    """The record a number (preferred) or a global id names, or NOT_FOUND on this path."""
+    record = (
+        await by_number.get(int(number)) if number is not None else await by_id.get(int(str(id)))
+    )
+    if record is None:
+        raise _not_found(f"{what} {number if number is not None else id}")
+    return record
 
 
 @strawberry.enum(description="Whether an invoice has been paid in full.")
@@ -181,12 +201,9 @@ class Customer:
         cls, info: GraphInfo, id: strawberry.ID | None = None, number: int | None = None
     ) -> Customer:
         data = info.context.data
-        if number is not None:
-            record = await data.customer_by_number.get(int(number))
-        else:
-            record = await data.customer_by_id.get(int(str(id)))
-        if record is None:
-            raise _not_found(f"Customer {number if number is not None else id}")
+        record = await find_by_number_or_id(
+            data.customer_by_number, data.customer_by_id, number, id, "Customer"
+        )
         return cls.from_record(record)
 
     @strawberry.field(description="The parent customer, when this one is a child (a location).")
@@ -507,12 +524,7 @@ class Job:
         cls, info: GraphInfo, id: strawberry.ID | None = None, number: int | None = None
     ) -> Job:
         data = info.context.data
-        if number is not None:
-            record = await data.job_by_number.get(int(number))
-        else:
-            record = await data.job_by_id.get(int(str(id)))
-        if record is None:
-            raise _not_found(f"Job {number if number is not None else id}")
+        record = await find_by_number_or_id(data.job_by_number, data.job_by_id, number, id, "Job")
         return cls.from_record(record)
 
     @strawberry.field(description="The customer the job is for.")
@@ -612,12 +624,9 @@ class Opportunity:
         cls, info: GraphInfo, id: strawberry.ID | None = None, number: int | None = None
     ) -> Opportunity:
         data = info.context.data
-        if number is not None:
-            record = await data.job_by_number.get(int(number))
-        else:
-            record = await data.job_by_id.get(int(str(id)))
-        if record is None:
-            raise _not_found(f"Opportunity {number if number is not None else id}")
+        record = await find_by_number_or_id(
+            data.job_by_number, data.job_by_id, number, id, "Opportunity"
+        )
         return cls.from_record(record)
 
     @strawberry.field(description="The customer the opportunity is for.")
@@ -741,13 +750,9 @@ class Employee:
         cls, info: GraphInfo, id: strawberry.ID | None = None, number: int | None = None
     ) -> Employee:
         data = info.context.data
-        record = (
-            await data.employee_by_number.get(int(number))
-            if number is not None
-            else await data.employee_by_id.get(int(str(id)))
+        record = await find_by_number_or_id(
+            data.employee_by_number, data.employee_by_id, number, id, "Employee"
         )
-        if record is None:
-            raise _not_found(f"Employee {number if number is not None else id}")
         return cls.from_record(record)
 
     @strawberry.field(
