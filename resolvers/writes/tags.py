@@ -6,6 +6,7 @@ process take turns per record; the check catches the others."""
 from __future__ import annotations
 
 import asyncio
+import weakref
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any
 
@@ -16,7 +17,10 @@ from resolvers.writes.steps import Saga, Step
 from resolvers.writes.validation import Checks
 
 ATTEMPTS = 4
-_turns: dict[tuple[str, str, int], asyncio.Lock] = {}
+# A record's lock lives only while a writer holds or awaits it (the writer keeps the reference).
+_turns: weakref.WeakValueDictionary[tuple[str, str, int], asyncio.Lock] = (
+    weakref.WeakValueDictionary()
+)
 
 
 def check_tags(add: Sequence[str], remove: Sequence[str]) -> tuple[list[str], list[str]]:
@@ -61,7 +65,10 @@ async def _change(
     read: Callable[[], Awaitable[tuple[str, ...]]],
     write: Callable[[list[str]], Awaitable[tuple[str, ...]]],
 ) -> tuple[str, ...]:  # fmt: skip
-    turn = _turns.setdefault((scope.tenant.key, kind, number), asyncio.Lock())
+    key = (scope.tenant.key, kind, number)
+    turn = _turns.get(key)
+    if turn is None:
+        turn = _turns[key] = asyncio.Lock()
     async with turn:
         return await merge_tags(read, write, add, remove)
 
