@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+import graph.documents
 import graph.http
 from graph.errors import (
     NotFound,
@@ -511,7 +512,7 @@ async def test_each_distinct_document_is_parsed_once(app_ctx, monkeypatch):
 
 
 def test_document_cache_evicts_least_recently_used():
-    cache = graph.http.DocumentCache(SCHEMA._schema, maxsize=2)
+    cache = graph.documents.DocumentCache(SCHEMA._schema, maxsize=2)
     first, second, third = "{ hello }", "{ syncCount }", "{ price }"
     cache.get(first)
     cache.get(second)
