@@ -496,13 +496,13 @@ async def test_extra_validation_rules_and_token_limit():
 async def test_each_distinct_document_is_parsed_once(app_ctx, monkeypatch):
     client, _, endpoint = app_ctx
     parsed: list[str] = []
-    real_parse = graph.http.parse
+    real_parse = graph.documents.parse
 
     def counting_parse(source: str, **kwargs: Any) -> Any:
         parsed.append(source)
         return real_parse(source, **kwargs)
 
-    monkeypatch.setattr(graph.http, "parse", counting_parse)
+    monkeypatch.setattr(graph.documents, "parse", counting_parse)
     for _ in range(3):
         assert (await client.post("/graphql", json={"query": "{ hello }"})).status_code == 200
         await client.post("/graphql", json={"query": "{ nope }"})  # invalid documents too
