@@ -11,7 +11,7 @@ import orjson
 from bench.load import run_load
 from bench.options import Options
 from bench.processes import ServerProcess
-from bench.rounds import rounds_of
+from bench.rounds import rounds_of, upstream_critical_ms
 from bench.scenarios import Facts, Scenario
 from sandbox.testing import RunningSandbox
 
@@ -54,6 +54,7 @@ def measured_run(
         "calls": len(entries),
         "rounds": rounds_of(entries),
         "wall_ms": round(wall * 1000, 1),
+        "upstream_critical_ms": upstream_critical_ms(entries),
         "requests": len(responses),
         "reported_calls": sum(reported) if all(isinstance(c, int) for c in reported) else None,
     }

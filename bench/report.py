@@ -85,6 +85,10 @@ def targets(run: dict[str, Any]) -> list[dict[str, Any]]:
     return found
 
 
+def _minus(a: float | None, b: float | None) -> float | None:
+    return None if a is None or b is None else round(a - b, 1)
+
+
 def _fmt(value: Any, unit: str = "") -> str:
     if value is None:
         return "n/a"
@@ -165,6 +169,18 @@ def markdown(run: dict[str, Any]) -> str:
         "## Warm small query against the references",
         "",
         references_table(run),
+        "",
+        "Where the cold time goes: the longest chain of dependent upstream calls as the sandbox "
+        "timed them (injected latency plus the sandbox's own work) and the rest (ours).",
+        "",
+        "| scenario | cold wall ms | upstream critical path ms | the rest ms |",
+        "| --- | --- | --- | --- |",
+        *(
+            f"| {s['key']} | {_fmt(s['ours']['cold']['wall_ms'])}"
+            f" | {_fmt(s['ours']['cold'].get('upstream_critical_ms'))}"
+            f" | {_fmt(_minus(s['ours']['cold']['wall_ms'], s['ours']['cold'].get('upstream_critical_ms')))} |"
+            for s in run.get("scenarios", [])
+        ),
     ]
     stock_rows = [
         f"| {s['key']} | {s['stock']['cold']['calls']} | {s['stock']['cold']['rounds']} | "

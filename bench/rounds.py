@@ -29,3 +29,17 @@ def rounds_of(entries: Iterable[Mapping[str, Any]]) -> int:
         depth.append((end, mine))
         longest = max(longest, mine)
     return longest
+
+
+def upstream_critical_ms(entries: Iterable[Mapping[str, Any]]) -> float:
+    """The longest chain of dependent calls in time (the sum of their durations): what the run
+    waited on Kickserv at the least, whatever the server does; wall time minus this is ours."""
+    intervals = sorted(_interval(e) for e in entries)
+    done: list[tuple[float, float]] = []  # (end, longest chain ending with this call, in ms)
+    longest = 0.0
+    for start, end in intervals:
+        before = [t for e, t in done if e - TOLERANCE_MS <= start]
+        mine = (end - start) + max(before, default=0.0)
+        done.append((end, mine))
+        longest = max(longest, mine)
+    return round(longest, 1)

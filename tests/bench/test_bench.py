@@ -12,7 +12,7 @@ import pytest
 from bench.cli import execute
 from bench.options import TINY
 from bench.report import refresh_table, write
-from bench.rounds import rounds_of
+from bench.rounds import rounds_of, upstream_critical_ms
 
 
 def _entry(start_ms: int, duration_ms: float) -> dict[str, object]:
@@ -25,6 +25,8 @@ def test_rounds_are_the_longest_chain_of_calls_that_waited_for_another() -> None
     chained = [*parallel, _entry(60, 50), _entry(61, 50), _entry(120, 50)]
     assert rounds_of(chained) == 3
     assert rounds_of([]) == 0
+    # In time, the chain is the slowest call of each round: 52 + 50 + 50.
+    assert upstream_critical_ms(chained) == 152.0
 
 
 @pytest.fixture(scope="module")
