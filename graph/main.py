@@ -25,6 +25,7 @@ from graph.persisted import Manifest, PersistedQueries
 from graph.schema import build_schema
 from graph.settings import Settings
 from graph.tenancy import TenantRegistry, make_cache, make_context_factory, upstream_extension
+from resolvers.writes.steps import WritePolicy
 
 
 def build_app(settings: Settings | None = None, **create_kwargs: Any) -> Starlette:
@@ -104,7 +105,7 @@ def build_app(settings: Settings | None = None, **create_kwargs: Any) -> Starlet
         return context
 
     create_kwargs.setdefault("max_tokens", settings.max_tokens)
-    return create_app(
+    app = create_app(
         settings,
         schema,
         context_factory,
@@ -114,3 +115,5 @@ def build_app(settings: Settings | None = None, **create_kwargs: Any) -> Starlet
         check_operation=check_operation,
         **create_kwargs,
     )
+    app.state.write_policy = WritePolicy(write_timeout=settings.write_timeout)
+    return app

@@ -135,6 +135,12 @@ ENVIRONMENT: tuple[EnvVar, ...] = (
         "Most upstream (Kickserv) calls an operation may be estimated to cost before it runs "
         "(see `graph/limits.py`); an API key may set its own `query_budget`.",
     ),
+    EnvVar(
+        "GRAPH_WRITE_TIMEOUT",
+        "20",
+        "Seconds a Kickserv write may take; past that its outcome is unknown and the server checks "
+        "whether Kickserv applied it before completing or re-sending (never a blind re-send).",
+    ),
     EnvVar("SANDBOX_CUSTOMERS", "200", "Sandbox mode: how many customers to seed."),
     EnvVar("SANDBOX_SEED", "1", "Sandbox mode: random seed of the generated data."),
     EnvVar("SANDBOX_LATENCY_MS", "0", "Sandbox mode: added latency per upstream call, in ms."),
@@ -164,6 +170,7 @@ class Settings:
     loaders_enabled: bool = True
     kickserv_max_per_page: int = 100
     kickserv_concurrency: int = 8
+    write_timeout: float = 20.0
     api_keys_file: str | None = None
     pass_through: bool = False
     persisted_manifests: tuple[str, ...] = ()
@@ -233,6 +240,7 @@ class Settings:
             kickserv_concurrency=_int(
                 env, "KICKSERV_CONCURRENCY", default.kickserv_concurrency, minimum=1
             ),
+            write_timeout=_float(env, "GRAPH_WRITE_TIMEOUT", default.write_timeout),
             api_keys_file=text("GRAPH_API_KEYS_FILE"),
             pass_through=_bool(env, "GRAPH_PASS_THROUGH", False),
             persisted_manifests=tuple(p for p in manifests if p),

@@ -329,3 +329,11 @@ async def test_serve_factory_builds_the_full_server_and_graphiql_default_query_r
     assert "errors" not in body
     assert body["data"]["customers"]["totalCount"] == 6
     assert body["data"]["customers"]["edges"][0]["node"]["locations"]
+
+
+def test_write_timeout_setting_reaches_the_write_policy(monkeypatch):
+    from graph.main import build_app
+
+    assert Settings.from_env({"GRAPH_WRITE_TIMEOUT": "7.5"}).write_timeout == 7.5
+    app = build_app(Settings(write_timeout=7.5))
+    assert app.state.write_policy.write_timeout == 7.5
