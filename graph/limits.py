@@ -3,9 +3,10 @@ and a budget of estimated upstream (Kickserv) calls. (Tokens are capped while pa
 
 The cost model, per operation, computed from the document, the variables and the schema alone:
 
-- A field whose resolver is async may call Kickserv: it costs **one call per parent object** it is
-  resolved on (``parents x 1``), even though loaders and the shared cache usually make it far less.
-  Plain attributes and sync resolvers cost nothing.
+- A field whose resolver is async, or is marked ``metadata={"upstream": True}`` (a sync resolver
+  that answers from glue when it can and loads otherwise), may call Kickserv: it costs **one call
+  per parent object** it is resolved on (``parents x 1``), even though loaders and the shared cache
+  usually make it far less. Plain attributes and other sync resolvers cost nothing.
 - Fields answered from one whole listing (employees, job types, charge types) cost **one call per
   operation**, however many parents ask (``SHARED_LISTING_FIELDS``).
 - A connection (a type with ``edges`` and ``pageInfo``) costs one call per ``PAGE_SIZE`` items per
@@ -27,11 +28,14 @@ into each other exponentially costs its size, not its expansion, to measure.
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from graphql import (
+    DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
@@ -267,7 +271,10 @@ def _is_connection(type_: GraphQLNamedType) -> bool:
 
 
 def _is_async(definition: GraphQLField) -> bool:
+    """May this field's resolver call Kickserv?"""
     strawberry_field = (definition.extensions or {}).get("strawberry-definition")
+    if (getattr(strawberry_field, "metadata", None) or {}).get("upstream"):
+        return True
     resolver = getattr(strawberry_field, "base_resolver", None)
     return bool(resolver is not None and resolver.is_async)
 
@@ -307,6 +314,52 @@ def measure(
         estimate=cost.calls + len(cost.shared),
         introspection=cost.introspection,
     )
+
+
+class MeasuredCosts:
+    """``measure`` remembered per (operation, variables): a repeated request (a response cache
+    hit above all) pays a dictionary lookup, not a walk of its document. Bounded, LRU.
+
+    Keyed by the operation node's identity (documents are parsed once per text, graph.documents)
+    and the variables' canonical JSON; the entry holds the node, so its id cannot be reused."""
+
+    def __init__(self, schema: GraphQLSchema, *, max_first: int = MAX_FIRST, maxsize: int = 1024):
+        self._schema = schema
+        self._max_first = max_first
+        self._maxsize = maxsize
+        self._costs: OrderedDict[tuple[int, bytes], tuple[OperationDefinitionNode, OperationCost]]
+        self._costs = OrderedDict()
+
+    def measure(
+        self,
+        document: DocumentNode,
+        operation: OperationDefinitionNode,
+        variables: Mapping[str, Any] | None,
+    ) -> OperationCost:
+        try:
+            key = (id(operation), orjson.dumps(variables or {}, option=orjson.OPT_SORT_KEYS))
+        except TypeError:
+            return self._measure(document, operation, variables)
+        known = self._costs.get(key)
+        if known is not None and known[0] is operation:
+            self._costs.move_to_end(key)
+            return known[1]
+        cost = self._measure(document, operation, variables)
+        self._costs[key] = (operation, cost)
+        if len(self._costs) > self._maxsize:
+            self._costs.popitem(last=False)
+        return cost
+
+    def _measure(
+        self,
+        document: DocumentNode,
+        operation: OperationDefinitionNode,
+        variables: Mapping[str, Any] | None,
+    ) -> OperationCost:
+        fragments = {
+            d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+        }
+        return measure(self._schema, fragments, operation, variables, max_first=self._max_first)
 
 
 def enforce(cost: OperationCost, limits: Limits, budget: int) -> None:

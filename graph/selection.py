@@ -22,11 +22,24 @@ def _names(selections: Iterable[Selection], into: set[str]) -> set[str]:
 
 
 def requested_fields(info: Info) -> frozenset[str]:
-    """Names of the fields selected on the value this resolver returns (fragments flattened)."""
+    """Names of the fields selected on the value this resolver returns (fragments flattened).
+
+    A list resolves the same field node once per item: the answer is remembered per request (in
+    ``info.context.selections`` when the context has one), keyed by the field nodes' identity.
+    """
+    memo: dict[tuple[int, ...], frozenset[str]] | None = getattr(info.context, "selections", None)
+    key = tuple(map(id, info._raw_info.field_nodes))
+    if memo is not None:
+        known = memo.get(key)
+        if known is not None:
+            return known
     names: set[str] = set()
     for field in info.selected_fields:
         _names(field.selections, names)
-    return frozenset(names)
+    answer = frozenset(names)
+    if memo is not None:
+        memo[key] = answer
+    return answer
 
 
 def only_asks_for(info: Info, available: frozenset[str]) -> bool:
