@@ -34,6 +34,7 @@ from graph.http import (
     ResultHook,
     query_text_only,
 )
+from graph.response_cache import ResponseCache
 from graph.settings import Settings
 
 logger = logging.getLogger("graph.app")
@@ -113,6 +114,7 @@ def create_app(
     upstream_transport: httpx.AsyncBaseTransport | None = None,
     authenticate: Authenticate | None = None,
     check_operation: OperationCheck | None = None,
+    response_cache: ResponseCache | None = None,
 ) -> Starlette:
     """The whole server. ``upstream_transport`` replaces the network (or the sandbox) in tests."""
     endpoint = GraphQLEndpoint(
@@ -125,6 +127,7 @@ def create_app(
         max_tokens=max_tokens,
         authenticate=authenticate,
         check_operation=check_operation,
+        response_cache=response_cache,
     )
     readiness = ReadinessProbe()
 

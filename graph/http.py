@@ -11,6 +11,9 @@ bodies 413 before any parsing, unknown methods 405, unknown content types 415, w
 header. GraphQL request errors (parse, validation, variable coercion, operation selection) get 400
 under ``application/graphql-response+json`` and 200 under ``application/json``, as the spec asks.
 Results that executed get 200. A mutation over GET gets 405 with ``Allow: POST``.
+
+With a ``ResponseCache`` (graph.response_cache), a query whose identical response is cached is
+answered with its stored bytes right after the limits: no context, no execution, no serialization.
 """
 
 from __future__ import annotations
@@ -51,6 +54,7 @@ from graph.errors import (
     format_error,
 )
 from graph.graphiql import CONTENT_SECURITY_POLICY, render_graphiql_page
+from graph.response_cache import ResponseCache, ResponseKey
 from graph.settings import Settings
 from graph.tracing import TraceRecorder, wants_trace
 
@@ -119,6 +123,7 @@ class GraphQLEndpoint:
         authenticate: Authenticate | None = None,
         check_operation: OperationCheck | None = None,
         federated_tracing: bool = True,
+        response_cache: ResponseCache | None = None,
     ) -> None:
         self.schema = schema
         self.context_factory = context_factory
@@ -129,6 +134,7 @@ class GraphQLEndpoint:
         self.authenticate = authenticate
         self.check_operation = check_operation
         self.federated_tracing = federated_tracing
+        self.response_cache = response_cache
         self.max_body_bytes = self.settings.max_body_bytes
         self.documents = DocumentCache(
             schema._schema,
@@ -186,7 +192,7 @@ class GraphQLEndpoint:
 
     async def _run(
         self, request: Request, params: GraphQLParams, media_type: str
-    ) -> tuple[int, dict[str, Any]]:
+    ) -> tuple[int, dict[str, Any] | bytes]:
         if self.authenticate is not None:
             request.state.caller = await self.authenticate(request)
         query = await self.document_resolver(request, params)
@@ -204,10 +210,23 @@ class GraphQLEndpoint:
         if self.check_operation is not None:
             self.check_operation(request, cached.document, operation, params.variables)
 
+        tracing = self.federated_tracing and wants_trace(request.headers)
+        response_key: ResponseKey | None = None
+        if (
+            self.response_cache is not None
+            and operation.operation is OperationType.QUERY
+            and not tracing
+        ):
+            response_key = self.response_cache.key(
+                request, query, params.operation_name, params.variables
+            )
+            if response_key is not None:
+                body = self.response_cache.get(response_key)
+                if body is not None:
+                    return 200, body
+
         context = await self._make_context(request)
-        tracer = (
-            TraceRecorder() if self.federated_tracing and wants_trace(request.headers) else None
-        )
+        tracer = TraceRecorder() if tracing else None
         result = execute(
             self._graphql_schema,
             cached.document,
@@ -232,6 +251,8 @@ class GraphQLEndpoint:
                 format_error(e, ErrorCode.INTERNAL_SERVER_ERROR) for e in result.errors
             ]
         extensions = dict(result.extensions or {})
+        if response_key is not None and not result.errors and result.data is not None:
+            self._remember(response_key, context, result.data, extensions)
         if self.on_result is not None:
             extensions.update(await self.on_result(context, result) or {})
         if tracer is not None:
@@ -240,6 +261,24 @@ class GraphQLEndpoint:
         if extensions:
             payload["extensions"] = extensions
         return 200, payload
+
+    def _remember(
+        self, key: ResponseKey, context: Any, data: dict[str, Any], extensions: dict[str, Any]
+    ) -> None:
+        """Store what a hit on ``key`` answers: this data, with the cache's hit extensions."""
+        cache = self.response_cache
+        assert cache is not None
+        expires_at = cache.expires_at(context)
+        if expires_at is None:
+            return
+        payload: dict[str, Any] = {"data": data}
+        if extensions or cache.hit_extensions:
+            payload["extensions"] = {**extensions, **cache.hit_extensions}
+        try:
+            body = orjson.dumps(payload, default=_json_default)
+        except TypeError:
+            return  # the miss's own answer reports it
+        cache.put(key, body, expires_at)
 
     async def _make_context(self, request: Request) -> Any:
         try:
@@ -440,15 +479,18 @@ def _operation_not_found(operation_name: str | None) -> dict[str, Any]:
 async def _send_json(
     send: Send,
     status: int,
-    payload: dict[str, Any],
+    payload: dict[str, Any] | bytes,
     media_type: str,
     extra_headers: tuple[tuple[bytes, bytes], ...] = (),
 ) -> None:
-    try:
-        body = orjson.dumps(payload, default=_json_default)
-    except TypeError:
-        logger.exception("A GraphQL response could not be serialized")
-        status, body = 500, _UNSERIALIZABLE
+    if isinstance(payload, bytes):  # already serialized (a response cache hit)
+        body = payload
+    else:
+        try:
+            body = orjson.dumps(payload, default=_json_default)
+        except TypeError:
+            logger.exception("A GraphQL response could not be serialized")
+            status, body = 500, _UNSERIALIZABLE
     headers = [
         (b"content-type", f"{media_type}; charset=utf-8".encode()),
         (b"content-length", str(len(body)).encode()),

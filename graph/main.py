@@ -2,7 +2,8 @@
 
 One request goes: authenticate (graph.auth) → document (graph.persisted: query, APQ, trusted
 documents, the caller's safelist policy) → parse/validate (graph.http) → limits and introspection
-(graph.limits, the caller's budget) → context with the caller's tenant (graph.tenancy) → execute.
+(graph.limits, the caller's budget) → a cached response of the same query for the same tenant, if
+one is still valid (graph.response_cache) → context with the caller's tenant (graph.tenancy) → execute.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from graphql import DocumentNode, FragmentDefinitionNode, OperationDefinitionNode
+from graphql import DocumentNode, OperationDefinitionNode
 from starlette.applications import Starlette
 from starlette.requests import Request
 
@@ -20,11 +21,17 @@ from graph.auth import ApiKeys, Authenticator, Caller, caller_of, map_refused_pa
 from graph.context import GraphContext
 from graph.errors import register_mapper, unregister_mapper
 from graph.http import GraphQLParams
-from graph.limits import IntrospectionDisabled, Limits, enforce, measure
+from graph.limits import IntrospectionDisabled, Limits, MeasuredCosts, enforce
 from graph.persisted import Manifest, PersistedQueries
 from graph.schema import build_schema
 from graph.settings import Settings
-from graph.tenancy import TenantRegistry, make_cache, make_context_factory, upstream_extension
+from graph.tenancy import (
+    TenantRegistry,
+    make_cache,
+    make_context_factory,
+    make_response_cache,
+    upstream_extension,
+)
 from resolvers.writes.steps import WritePolicy
 
 
@@ -49,6 +56,7 @@ def build_app(settings: Settings | None = None, **create_kwargs: Any) -> Starlet
         max_aliases=settings.max_aliases,
         max_root_fields=settings.max_root_fields,
     )
+    costs = MeasuredCosts(schema._schema, max_first=limits.max_first)
 
     def registry_of(request: Any) -> TenantRegistry:
         state = request.app.state
@@ -83,10 +91,7 @@ def build_app(settings: Settings | None = None, **create_kwargs: Any) -> Starlet
         variables: Mapping[str, Any] | None,
     ) -> None:
         caller = caller_of(request)
-        fragments = {
-            d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
-        }
-        cost = measure(schema._schema, fragments, operation, variables, max_first=limits.max_first)
+        cost = costs.measure(document, operation, variables)
         if cost.introspection and not caller.introspection:
             raise IntrospectionDisabled()
         enforce(cost, limits, caller.query_budget)
@@ -104,6 +109,15 @@ def build_app(settings: Settings | None = None, **create_kwargs: Any) -> Starlet
         context.caller = caller_of(request)
         return context
 
+    response_cache = None
+    if settings.cache_enabled and settings.response_cache_enabled:
+        response_cache = make_response_cache(
+            cache,
+            credential_of,
+            max_entries=settings.response_cache_max_entries,
+            upstream_extensions=settings.upstream_extensions,
+        )
+
     create_kwargs.setdefault("max_tokens", settings.max_tokens)
     app = create_app(
         settings,
@@ -113,7 +127,10 @@ def build_app(settings: Settings | None = None, **create_kwargs: Any) -> Starlet
         on_result=upstream_extension if settings.upstream_extensions else None,
         authenticate=authenticate,
         check_operation=check_operation,
+        response_cache=response_cache,
         **create_kwargs,
     )
+    app.state.response_cache = response_cache
+    app.state.shared_cache = cache
     app.state.write_policy = WritePolicy(write_timeout=settings.write_timeout)
     return app

@@ -70,6 +70,19 @@ ENVIRONMENT: tuple[EnvVar, ...] = (
         "Most upstream answers (pages and records) the in-process cache keeps; least recently used go first.",
     ),
     EnvVar(
+        "GRAPH_RESPONSE_CACHE",
+        "on",
+        "Cache whole query responses per tenant (`on`/`off`): an identical query is answered "
+        "without executing, while every upstream answer it was built from is still fresh and no "
+        "write by this server has happened for that tenant since. Off when `GRAPH_CACHE` is off.",
+    ),
+    EnvVar(
+        "GRAPH_RESPONSE_CACHE_MAX_ENTRIES",
+        "1000",
+        "Most query responses the response cache keeps (each at most 256 KiB); least recently "
+        "used go first.",
+    ),
+    EnvVar(
         "GRAPH_LOADERS",
         "on",
         "Per-request DataLoaders (`on`/`off`). `off` only for measuring what batching saves.",
@@ -167,6 +180,8 @@ class Settings:
     sandbox_latency_ms: float = 0.0
     cache_enabled: bool = True
     cache_max_entries: int = 50_000
+    response_cache_enabled: bool = True
+    response_cache_max_entries: int = 1000
     loaders_enabled: bool = True
     kickserv_max_per_page: int = 100
     kickserv_concurrency: int = 8
@@ -232,6 +247,13 @@ class Settings:
             cache_enabled=_bool(env, "GRAPH_CACHE", True),
             cache_max_entries=_int(
                 env, "GRAPH_CACHE_MAX_ENTRIES", default.cache_max_entries, minimum=1
+            ),
+            response_cache_enabled=_bool(env, "GRAPH_RESPONSE_CACHE", True),
+            response_cache_max_entries=_int(
+                env,
+                "GRAPH_RESPONSE_CACHE_MAX_ENTRIES",
+                default.response_cache_max_entries,
+                minimum=1,
             ),
             loaders_enabled=_bool(env, "GRAPH_LOADERS", True),
             kickserv_max_per_page=_int(

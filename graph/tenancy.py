@@ -2,11 +2,13 @@
 
 A ``Tenant`` (one per Kickserv account + credential) is created on first use and kept: it holds the
 client (with its per-credential concurrency limit), the learned page size and the indexes. The shared
-cache is one per process, and its keys carry the tenant, so credentials never share entries.
+cache is one per process, and its keys carry the tenant, so credentials never share entries; so
+does the response cache (``make_response_cache``), whose keys also carry the tenant's write generation.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,12 +17,13 @@ import httpx
 from cachetools import LRUCache
 
 from graph.context import GraphContext
+from graph.response_cache import DEFAULT_MAX_ENTRIES, ResponseCache
 from kickserv import KickservClient, ServerError, Timeout, TransportError, UpstreamCall
 from kickserv.client import credential_fingerprint
 from resolvers.cache import MemoryStore, SharedCache
 from resolvers.data import RequestData
-from resolvers.stats import UpstreamStats, current_stats, record_call
-from resolvers.tenant import Tenant
+from resolvers.stats import UpstreamStats, current_stats, record_call, record_fresh_until
+from resolvers.tenant import Tenant, tenant_key
 
 
 def is_outage(exc: BaseException) -> bool:
@@ -80,7 +83,12 @@ class TenantRegistry:
 
 
 def make_cache(enabled: bool = True, max_entries: int = 50_000) -> SharedCache:
-    return SharedCache(store=MemoryStore(maxsize=max_entries), is_outage=is_outage, enabled=enabled)
+    return SharedCache(
+        store=MemoryStore(maxsize=max_entries),
+        is_outage=is_outage,
+        enabled=enabled,
+        on_fresh_until=record_fresh_until,  # what a request read bounds its cached response
+    )
 
 
 CredentialOf = Callable[[Any], tuple[str, str]]
@@ -112,3 +120,46 @@ async def upstream_extension(context: Any, result: Any) -> dict[str, Any] | None
     if not isinstance(stats, UpstreamStats):
         return None
     return {"upstream": stats.as_extension()}
+
+
+UPSTREAM_OF_A_HIT: dict[str, Any] = {
+    "upstream": {**UpstreamStats().as_extension(), "responseCache": "hit"}
+}
+"""``extensions`` of a response cache hit: it cost Kickserv nothing."""
+
+
+def response_valid_until(context: Any) -> float | None:
+    """Until when the response of a request may be reused: the earliest ``fresh_until`` of what
+    it read. Nothing read: as long as the cache allows. Upstream calls with nothing tracked (a
+    read outside the cache): not at all."""
+    stats = getattr(context, "stats", None)
+    if not isinstance(stats, UpstreamStats):
+        return None
+    if stats.fresh_until == math.inf and (stats.calls or stats.pages):
+        return None
+    return stats.fresh_until
+
+
+def make_response_cache(
+    cache: SharedCache,
+    credential_of: CredentialOf,
+    *,
+    max_entries: int = DEFAULT_MAX_ENTRIES,
+    upstream_extensions: bool = True,
+) -> ResponseCache:
+    """A response cache keyed like ``cache`` (tenant = account + credential fingerprint), voided
+    by the tenant's writes (``cache.generations``), timed by ``cache``'s clock."""
+
+    def tenant_of(request: Any) -> str:
+        account, token = credential_of(request)
+        return tenant_key(account, credential_fingerprint(account, token))
+
+    return ResponseCache(
+        tenant_of=tenant_of,
+        generation_of=cache.generations.of,
+        valid_until=response_valid_until,
+        clock=lambda: cache.clock(),  # looked up per call: a test may swap the cache's clock
+        max_entries=max_entries,
+        max_ttl=max(cache.ttls.values()),
+        hit_extensions=UPSTREAM_OF_A_HIT if upstream_extensions else None,
+    )

@@ -14,6 +14,9 @@ The store behind the cache is a small async protocol so a Redis store can replac
 The same protocol keeps the idempotency records of writes (``resolvers.writes.idempotency``): they need
 two atomic operations the cache does not, ``add`` (store only if absent: Redis ``SET NX PX``) and
 ``swap`` (replace only if unchanged: a compare-and-set, a small Lua script on Redis).
+
+``on_fresh_until``, when set, is told the ``fresh_until`` of every entry read (hit, shared, fetched,
+stale, peeked) or stored: whatever is built from those values is fresh no longer than the earliest.
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ from enum import StrEnum
 from typing import Any, Protocol, TypeVar
 
 from cachetools import TLRUCache
+
+from resolvers.generations import WriteGenerations
 
 T = TypeVar("T")
 
@@ -159,6 +164,9 @@ class SharedCache:
     counters: CacheCounters = field(default_factory=CacheCounters)
     # Idempotency records of writes: a store of their own, so cache pressure never evicts one.
     records: CacheStore = field(default_factory=lambda: MemoryStore(maxsize=200_000))
+    on_fresh_until: Callable[[float], None] | None = None
+    # Bumped by every write for a tenant: what is keyed by it (cached responses) ends at a write.
+    generations: WriteGenerations = field(default_factory=WriteGenerations)
     _inflight: dict[CacheKey, asyncio.Task[Any]] = field(default_factory=dict, repr=False)
 
     async def get_or_fetch(
@@ -174,31 +182,41 @@ class SharedCache:
         entry = await self.store.get(key)
         if entry is not None and now < entry.fresh_until:
             self.counters.hits += 1
+            self._observe(entry.fresh_until)
             value: T = entry.value
             return value, Outcome.HIT
         task = self._inflight.get(key)
+        outcome = Outcome.SHARED
         if task is not None:
             self.counters.shared += 1
-            return await asyncio.shield(task), Outcome.SHARED
-        self.counters.misses += 1
-        task = asyncio.ensure_future(self._fetch_and_store(key, fetch, resource_class))
-        self._inflight[key] = task
-        task.add_done_callback(lambda _t: self._inflight.pop(key, None))
+        else:
+            outcome = Outcome.FETCHED
+            self.counters.misses += 1
+            task = asyncio.ensure_future(self._fetch_and_store(key, fetch, resource_class))
+            self._inflight[key] = task
+            task.add_done_callback(lambda _t: self._inflight.pop(key, None))
         try:
-            return await asyncio.shield(task), Outcome.FETCHED
+            stored: Entry = await asyncio.shield(task)
         except Exception as exc:
-            if entry is not None and self.is_outage(exc):
+            if outcome is Outcome.FETCHED and entry is not None and self.is_outage(exc):
                 self.counters.stale_served += 1
+                self._observe(entry.fresh_until)  # already past: nothing built on it is fresh
                 stale: T = entry.value
                 return stale, Outcome.STALE
             raise
+        self._observe(stored.fresh_until)
+        fetched: T = stored.value
+        return fetched, outcome
 
     async def _fetch_and_store(
         self, key: CacheKey, fetch: Callable[[], Awaitable[T]], resource_class: ResourceClass
-    ) -> T:
+    ) -> Entry:
         value = await fetch()
-        await self.put(key, value, resource_class)
-        return value
+        return await self._store(key, value, resource_class)
+
+    def _observe(self, fresh_until: float) -> None:
+        if self.on_fresh_until is not None:
+            self.on_fresh_until(fresh_until)
 
     async def peek(self, key: CacheKey) -> Any | None:
         """The fresh cached value for ``key`` if any, without fetching."""
@@ -206,6 +224,7 @@ class SharedCache:
             return None
         entry = await self.store.get(key)
         if entry is not None and self.clock() < entry.fresh_until:
+            self._observe(entry.fresh_until)
             return entry.value
         return None
 
@@ -213,9 +232,14 @@ class SharedCache:
         """Store ``value`` (used by fetches and to prime what a response already carried)."""
         if not self.enabled:
             return
-        now = self.clock()
-        fresh_until = now + self.ttls[resource_class]
-        await self.store.set(key, Entry(value, fresh_until, fresh_until + self.stale_for))
+        entry = await self._store(key, value, resource_class)
+        self._observe(entry.fresh_until)
+
+    async def _store(self, key: CacheKey, value: Any, resource_class: ResourceClass) -> Entry:
+        fresh_until = self.clock() + self.ttls[resource_class]
+        entry = Entry(value, fresh_until, fresh_until + self.stale_for)
+        await self.store.set(key, entry)
+        return entry
 
     async def invalidate(self, tenant: str, *resources: str) -> int:
         """Forget every entry of these resources for one tenant (after a write)."""

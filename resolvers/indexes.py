@@ -8,7 +8,9 @@ concurrently. It is kept per tenant and credential (what one credential may see 
   records sit on the first pages), never a rescan per lookup, and misses within ``refresh_interval`` of
   the last refresh are answered "not found" without touching Kickserv;
 - after ``ttl`` the next lookup rebuilds it completely (records change, not only appear);
-- what is stored is a projection chosen by the caller, so a 100,000-invoice index stays small.
+- what is stored is a projection chosen by the caller, so a 100,000-invoice index stays small;
+- ``on_read``, when set, is told until when each answer holds: the rebuild time for what was found,
+  the next allowed refresh for a key not found (so a response built on it lasts no longer).
 """
 
 from __future__ import annotations
@@ -61,6 +63,7 @@ class ListingIndex(Generic[R, V]):
     refresh_interval: float = 5.0
     max_refresh_pages: int = 4
     clock: Callable[[], float] = time.monotonic
+    on_read: Callable[[float], None] | None = None
     counters: IndexCounters = field(default_factory=IndexCounters)
     _values: dict[Hashable, V] = field(default_factory=dict, repr=False)
     _order: list[Hashable] = field(default_factory=list, repr=False)
@@ -86,15 +89,24 @@ class ListingIndex(Generic[R, V]):
 
     async def get_many(self, keys: Sequence[Hashable]) -> list[V | None]:
         await self._ensure_built()
+        self._report_expiry()
         missing = [k for k in keys if k not in self._values]
         if missing:
             await self._refresh_for_misses()
+            if self.on_read is not None and any(k not in self._values for k in missing):
+                self.on_read(self._refreshed_at + self.refresh_interval)
         return [self._values.get(k) for k in keys]
 
     async def values(self) -> list[V]:
         """Every value, in listing order (newest first)."""
         await self._ensure_built()
+        self._report_expiry()
         return [self._values[k] for k in self._order if k in self._values]
+
+    def _report_expiry(self) -> None:
+        if self.on_read is not None:
+            built_at = self._built_at
+            self.on_read(self.clock() if built_at is None else built_at + self.ttl)
 
     async def _ensure_built(self) -> None:
         if self._built_at is not None and self.clock() - self._built_at < self.ttl:

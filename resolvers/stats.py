@@ -3,11 +3,15 @@
 The numbers belong to the request whose code made the call. The kickserv client reports every HTTP
 attempt through its ``on_response`` hook; that hook reads the current request's ``UpstreamStats`` from a
 context variable, which asyncio copies into the tasks a request starts (single-flight fetches included).
+
+``fresh_until`` is the earliest moment (the shared cache's monotonic clock) at which something the
+request read stops being fresh: a response built from those reads is valid until then, no longer.
 """
 
 from __future__ import annotations
 
 import contextvars
+import math
 from dataclasses import dataclass, field
 
 
@@ -19,6 +23,7 @@ class UpstreamStats:
     shared: int = 0
     ms: float = 0.0
     rounds: int = 0
+    fresh_until: float = math.inf
     _open_rounds: int = field(default=0, repr=False)
 
     def as_extension(self) -> dict[str, int | float]:
@@ -54,3 +59,10 @@ def record_cache_hit(shared: bool = False) -> None:
         stats.cache_hits += 1
         if shared:
             stats.shared += 1
+
+
+def record_fresh_until(until: float) -> None:
+    """Something the request read (a cache entry, an index) is fresh only until ``until``."""
+    stats = current_stats.get()
+    if stats is not None and until < stats.fresh_until:
+        stats.fresh_until = until

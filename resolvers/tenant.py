@@ -20,7 +20,7 @@ from kickserv import Customer, Invoice, Job, KickservClient, NotFound, Page, Pag
 from resolvers.cache import CacheKey, Outcome, ResourceClass, SharedCache
 from resolvers.connections import plan_window
 from resolvers.indexes import ListingIndex
-from resolvers.stats import record_cache_hit, record_page
+from resolvers.stats import record_cache_hit, record_fresh_until, record_page
 
 T = TypeVar("T")
 
@@ -34,6 +34,11 @@ RESOURCE_CLASSES: Mapping[str, ResourceClass] = {
     "invoices": ResourceClass.MONEY,
     "payments": ResourceClass.MONEY,
 }
+
+
+def tenant_key(account: str, credential_fingerprint: str) -> str:
+    """The tenant part of cache keys (``Tenant.key``): account + credential fingerprint."""
+    return f"{account}:{credential_fingerprint}"
 
 
 def resource_class(resource: str) -> ResourceClass:
@@ -75,7 +80,7 @@ class Tenant:
 
     @property
     def key(self) -> str:
-        return f"{self.account}:{self.client.credential_fingerprint}"
+        return tenant_key(self.account, self.client.credential_fingerprint)
 
     # -- reads -------------------------------------------------------------------------------------
 
@@ -141,6 +146,8 @@ class Tenant:
                 CacheKey(self.key, resource, key), fetch, resource_class(resource)
             )
         except NotFound:
+            # Not cached, so a response that says "none" is fresh no longer than now.
+            record_fresh_until(self.cache.clock())
             return None
         if outcome is not Outcome.FETCHED:
             record_cache_hit(shared=outcome is Outcome.SHARED)
@@ -153,6 +160,10 @@ class Tenant:
         return await self.cache.peek(CacheKey(self.key, resource, key))
 
     # -- after writes (what to forget is decided in resolvers.writes.invalidation) -----------------
+
+    def wrote(self) -> None:
+        """A write ran for this tenant: what is keyed by its write generation is void from now."""
+        self.cache.generations.bump(self.key)
 
     async def forget(self, *resources: str) -> None:
         """Drop every cached entry (records and listing pages) of these resources."""
@@ -182,6 +193,7 @@ class Tenant:
                 project=project,
                 per_page=self.max_per_page,
                 ttl=self.index_ttl,
+                on_read=record_fresh_until,
             )
             self._indexes[name] = index
         return index

@@ -70,6 +70,20 @@ class WriteScope:
         dump: Callable[[T], Any],
         load: Callable[[Any], T],
     ) -> T:
+        try:
+            return await self._claim_and_run(operation, payload, body, dump, load)
+        finally:
+            # Whatever the outcome, Kickserv may have changed: responses cached before are void.
+            self.tenant.wrote()
+
+    async def _claim_and_run(
+        self,
+        operation: str,
+        payload: Mapping[str, Any],
+        body: Callable[[Saga], Awaitable[T]],
+        dump: Callable[[T], Any],
+        load: Callable[[Any], T],
+    ) -> T:
         if self.key is None:
             self.key = uuid.uuid4().hex
         got = await self.ledger.begin(self.tenant.key, self.key, operation, fingerprint(payload))

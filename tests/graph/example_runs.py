@@ -23,7 +23,13 @@ from graph.app import create_app, upstream_of
 from graph.main import build_app
 from graph.schema import build_schema
 from graph.settings import Settings
-from graph.tenancy import TenantRegistry, make_cache, make_context_factory, upstream_extension
+from graph.tenancy import (
+    TenantRegistry,
+    make_cache,
+    make_context_factory,
+    make_response_cache,
+    upstream_extension,
+)
 from sandbox.data import AccountStore
 from sandbox.testing import RunningSandbox
 
@@ -186,6 +192,19 @@ async def multi_credential_server(sandbox: RunningSandbox, **settings: Any) -> A
         return "demo", request.headers.get(TOKEN_HEADER) or "demo-token"
 
     factory: Callable[[Any], Any] = make_context_factory(registry_of, credential_of)
-    app = create_app(config, build_schema(config), factory, on_result=upstream_extension)
+    responses = None
+    if config.cache_enabled and config.response_cache_enabled:
+        responses = make_response_cache(
+            cache, credential_of, max_entries=config.response_cache_max_entries
+        )
+    app = create_app(
+        config,
+        build_schema(config),
+        factory,
+        on_result=upstream_extension,
+        response_cache=responses,
+    )
+    app.state.response_cache = responses
+    app.state.shared_cache = cache
     async with serving(app, sandbox) as graph:
         yield graph

@@ -1,0 +1,131 @@
+"""Whole query responses, cached per tenant: an identical warm query is answered without executing.
+
+Executing even a small warm query is most of its cost (graphql-core resolving every field), so the
+endpoint keeps the serialized body of successful query results and answers a repeat with those
+bytes. A hit still goes through authentication, document resolution (the caller's persisted-query
+policy), validation and limits: they decide whether this caller may run this operation at all.
+Only context creation and execution are skipped.
+
+The key is (tenant, the tenant's write generation, sha256 of the document text, operation name,
+canonical JSON of the variables). The tenant is the Kickserv account plus a fingerprint of the
+credential, as in the shared cache: two credentials never share a response. The write generation
+changes with every write this server makes for the tenant, so a response never outlives one
+(read-your-writes). A response lives only as long as the freshest-to-expire upstream answer it was
+built from (``valid_until``, from the request's reads of the shared cache and the indexes), on the
+shared cache's clock, and never longer than ``max_ttl``.
+
+Never cached: mutations, results with errors, federated-tracing requests (their trace describes an
+execution), bodies over ``max_response_bytes``. Bounded by ``max_entries``, least recently used
+first.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+
+ResponseKey = tuple[str, int, str, str | None, bytes]
+"""(tenant, write generation, sha256 of the document, operation name, canonical variables)."""
+
+DEFAULT_MAX_ENTRIES = 1000
+DEFAULT_MAX_RESPONSE_BYTES = 256 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class CachedResponse:
+    body: bytes
+    expires_at: float
+
+
+@dataclass(slots=True)
+class ResponseCacheCounters:
+    hits: int = 0
+    misses: int = 0
+    stored: int = 0
+    too_large: int = 0
+
+
+class ResponseCache:
+    """Serialized query responses by ``ResponseKey``; see the module docstring for the rules."""
+
+    def __init__(
+        self,
+        *,
+        tenant_of: Callable[[Request], str],
+        generation_of: Callable[[str], int],
+        valid_until: Callable[[Any], float | None],
+        clock: Callable[[], float],
+        max_entries: int = DEFAULT_MAX_ENTRIES,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        max_ttl: float = 600.0,
+        hit_extensions: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.tenant_of = tenant_of
+        self.generation_of = generation_of
+        self.valid_until = valid_until
+        self.clock = clock
+        self.max_entries = max_entries
+        self.max_response_bytes = max_response_bytes
+        self.max_ttl = max_ttl
+        self.hit_extensions: dict[str, Any] = dict(hit_extensions or {})
+        self.counters = ResponseCacheCounters()
+        self._entries: OrderedDict[ResponseKey, CachedResponse] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def key(
+        self,
+        request: Request,
+        query: str,
+        operation_name: str | None,
+        variables: Mapping[str, Any] | None,
+    ) -> ResponseKey | None:
+        """Where the response of this request would be; None when it cannot be cached."""
+        try:
+            canonical = orjson.dumps(variables or {}, option=orjson.OPT_SORT_KEYS)
+        except TypeError:  # e.g. an integer beyond 64 bits: run it, do not cache it
+            return None
+        tenant = self.tenant_of(request)
+        digest = hashlib.sha256(query.encode()).hexdigest()
+        return (tenant, self.generation_of(tenant), digest, operation_name, canonical)
+
+    def get(self, key: ResponseKey) -> bytes | None:
+        entry = self._entries.get(key)
+        if entry is None:
+            self.counters.misses += 1
+            return None
+        if self.clock() >= entry.expires_at:
+            del self._entries[key]
+            self.counters.misses += 1
+            return None
+        self._entries.move_to_end(key)
+        self.counters.hits += 1
+        return entry.body
+
+    def expires_at(self, context: Any) -> float | None:
+        """Until when a response built in ``context`` may be served again; None: not at all."""
+        until = self.valid_until(context)
+        if until is None:
+            return None
+        now = self.clock()
+        until = min(until, now + self.max_ttl)
+        return until if until > now else None
+
+    def put(self, key: ResponseKey, body: bytes, expires_at: float) -> bool:
+        """Keep ``body`` (what a hit answers, byte for byte) until ``expires_at``."""
+        if len(body) > self.max_response_bytes:
+            self.counters.too_large += 1
+            return False
+        self._entries[key] = CachedResponse(body, expires_at)
+        self._entries.move_to_end(key)
+        while len(self._entries) > self.max_entries:
+            self._entries.popitem(last=False)
+        self.counters.stored += 1
+        return True
