@@ -1,27 +1,39 @@
 """Scenario 7b in isolation: the memory an invoice index of N invoices keeps (tracemalloc).
 
-Invoices are synthetic but realistic: one real invoice entry from the sandbox, renumbered, serialised
-into pages of 100 and parsed back the way the client parses a page, so no two invoices share strings.
-The index keeps the ``compact_invoice`` projection, as the server's does.
+Invoices are synthetic but realistic: one real invoice entry from the sandbox, serialised into pages
+of 100 and parsed back the way the client parses a page, so no two invoices share an object unless the
+index makes them share it. Each invoice gets its own id, number and name (names never repeat, though
+the sandbox's do), money (a subtotal of $50-$5,000, taxed or not, paid, unpaid or partly paid), dates
+spread over three years, terms, and a customer: 0.73 customers per invoice, as in the sandbox's seeded
+account (866 invoices of 632 customers). The index keeps ``IndexedInvoice``, as the server's does, and
+what it measures is everything that stays: the index's dict and order, the projections, the ints and
+strings they hold, and the shared tables (days, interned strings) they grew.
 """
 
 from __future__ import annotations
 
 import asyncio
 import gc
+import random
 import time
 import tracemalloc
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
 import orjson
 
 from kickserv import Invoice
 from resolvers.indexes import ListingIndex
-from resolvers.tenant import compact_invoice
+from resolvers.invoice_index import IndexedInvoice
+from sandbox.shapes import money
 
 PER_PAGE = 100
+CUSTOMERS_PER_INVOICE = 0.73  # the sandbox's seeded account: 866 invoices, 632 customers
+TERMS = ("Due upon receipt", "Net 15", "Net 30")
+LAST_DAY = date(2026, 11, 21)
 
 
 @dataclass
@@ -32,15 +44,47 @@ class _Page:
     total_entries: int
 
 
+def _entry(sample: dict[str, Any], i: int, count: int) -> dict[str, Any]:
+    """Invoice ``i`` of ``count``: the sample with its own values (the same for the same ``i``)."""
+    rng = random.Random(i)
+    subtotal = Decimal(rng.randrange(5_000, 500_000)) / 100
+    tax = (subtotal * Decimal("0.0881")).quantize(Decimal("0.01")) if rng.random() < 0.6 else 0
+    total = subtotal + tax
+    paid = rng.random() < 0.77
+    balance = 0 if paid else total if rng.random() < 0.5 else (total / 2).quantize(Decimal("0.01"))
+    invoiced = LAST_DAY - timedelta(days=rng.randrange(3 * 365))
+    sent = invoiced + timedelta(days=rng.randrange(3)) if rng.random() < 0.9 else None
+    customer = rng.randrange(max(1, int(count * CUSTOMERS_PER_INVOICE)))
+    glue = dict(sample.get("customer") or {})
+    glue.update(
+        id=60_000_000 + customer,
+        customer_number=1_000 + customer,
+        name=f"{glue.get('name') or 'Customer'} {customer}",
+    )
+    return {
+        **sample,
+        "id": 50_000_000 + i,
+        "job_number": 100_000 + i,
+        "name": f"{sample.get('name') or 'Job'} #{i}",
+        "customer_id": glue["id"],
+        "customer": glue,
+        "subtotal": money(subtotal),
+        "tax": money(Decimal(tax)),
+        "total": money(total),
+        "balance_remaining": money(Decimal(balance)),
+        "invoice_status": "paid" if paid else "unpaid",
+        "invoice_terms": rng.choice(TERMS),
+        "invoice_date": invoiced.isoformat(),
+        "invoice_sent_date": None if sent is None else sent.isoformat(),
+        "invoice_paid_on": (invoiced + timedelta(days=rng.randrange(60))).isoformat()
+        if paid
+        else None,
+    }
+
+
 def _page_json(sample: dict[str, Any], number: int, count: int) -> bytes:
     first = (number - 1) * PER_PAGE
-    entries = []
-    for i in range(first, min(first + PER_PAGE, count)):
-        entry = dict(sample)
-        entry["id"] = 50_000_000 + i
-        entry["job_number"] = 100_000 + i
-        entry["name"] = f"{sample.get('name') or 'Job'} #{i}"
-        entries.append(entry)
+    entries = [_entry(sample, i, count) for i in range(first, min(first + PER_PAGE, count))]
     return orjson.dumps({"invoices": entries})
 
 
@@ -56,8 +100,12 @@ def measure_invoice_index(sample: dict[str, Any], count: int) -> dict[str, Any]:
     tracemalloc.start()
     baseline = tracemalloc.get_traced_memory()[0]
     started = time.perf_counter()
-    index: ListingIndex[Invoice, Invoice] = ListingIndex(
-        fetch_page, key=lambda r: r.id, project=compact_invoice, per_page=PER_PAGE, ttl=1e9
+    index: ListingIndex[Invoice, IndexedInvoice] = ListingIndex(
+        fetch_page,
+        key=lambda r: r.id,
+        project=IndexedInvoice.from_record,
+        per_page=PER_PAGE,
+        ttl=1e9,
     )
     found = asyncio.run(index.get_many([50_000_000]))
     seconds = time.perf_counter() - started

@@ -243,7 +243,7 @@ class Query:
         record = await info.context.data.invoice_by_id.get(_int_id(id, "id"))
         if record is None:
             raise NotFound(f"Invoice {id} was not found.")
-        return Invoice.from_record(record)
+        return Invoice.from_indexed(record)
 
     @strawberry.field(description="Invoices, newest first, with what is owed across all of them.")
     async def invoices(

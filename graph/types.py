@@ -38,6 +38,7 @@ from kickserv import Payment as PaymentRecord
 from kickserv import Task as TaskRecord
 from kickserv import Vendor as VendorRecord
 from resolvers.data import Loader
+from resolvers.invoice_index import IndexedInvoice
 
 GraphInfo = Info[GraphContext, Any]
 
@@ -822,7 +823,7 @@ class Invoice:
     _job: strawberry.Private[JobRecord | None]
 
     @classmethod
-    def from_record(cls, r: InvoiceRecord) -> Invoice:
+    def from_record(cls, r: InvoiceRecord | IndexedInvoice) -> Invoice:
         status = r.invoice_status
         return cls(
             id=_id(r.id),
@@ -843,6 +844,12 @@ class Invoice:
         )
 
     @classmethod
+    def from_indexed(cls, r: IndexedInvoice) -> Invoice:
+        """From the invoice index (``invoice(id:)``, references): same fields as the record; its
+        customer glue answers id, number and name (no address)."""
+        return cls.from_record(r)
+
+    @classmethod
     def from_job(cls, job: JobRecord) -> Invoice:
         invoice = cls.from_record(InvoiceRecord.from_json(job.raw))
         invoice._job = job
@@ -859,7 +866,7 @@ class Invoice:
             record = await data.invoice_by_id.get(int(str(id)))
             if record is None:
                 raise _not_found(f"Invoice {id}")
-            return cls.from_record(record)
+            return cls.from_indexed(record)
         job = await data.job_by_number.get(int(number or 0))
         if job is None or job.invoice_status is None:
             raise _not_found(f"Invoice {number}")

@@ -33,6 +33,7 @@ from kickserv import (
     Task,
     Vendor,
 )
+from resolvers.invoice_index import IndexedInvoice
 from resolvers.tenant import Tenant, Window
 
 K = TypeVar("K", bound=Hashable)
@@ -82,7 +83,7 @@ class RequestData:
             self._tasks_by_job_id, enabled=on
         )
         self.task_by_id: Loader[int, Task] = Loader(self._tasks_by_id, enabled=on)
-        self.invoice_by_id: Loader[int, Invoice] = Loader(self._invoices_by_id, enabled=on)
+        self.invoice_by_id: Loader[int, IndexedInvoice] = Loader(self._invoices_by_id, enabled=on)
         self.employee_by_id: Loader[int, Employee] = Loader(self._employees_by_id, enabled=on)
         self.employee_by_number: Loader[int, Employee] = Loader(
             self._employees_by_number, enabled=on
@@ -168,7 +169,7 @@ class RequestData:
 
         return list(await asyncio.gather(*(one(i) for i in ids)))
 
-    async def _invoices_by_id(self, ids: list[int]) -> list[Invoice | None]:
+    async def _invoices_by_id(self, ids: list[int]) -> list[IndexedInvoice | None]:
         return await self.tenant.invoice_index.get_many(ids)
 
     async def _employees_by_id(self, ids: list[int]) -> list[Employee | None]:

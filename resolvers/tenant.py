@@ -11,7 +11,6 @@ sharing and upstream pages are counted for the request's ``extensions.upstream``
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 from collections.abc import Awaitable, Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -20,6 +19,7 @@ from kickserv import Customer, Invoice, Job, KickservClient, NotFound, Page, Pag
 from resolvers.cache import CacheKey, Outcome, ResourceClass, SharedCache
 from resolvers.connections import plan_window
 from resolvers.indexes import ListingIndex
+from resolvers.invoice_index import IndexedInvoice
 from resolvers.stats import record_cache_hit, record_fresh_until, record_page
 
 T = TypeVar("T")
@@ -53,17 +53,6 @@ class Window(Generic[T]):
     offset: int
     total: int
     extra: Mapping[str, Any] = field(default_factory=dict)
-
-
-def compact_invoice(invoice: Invoice) -> Invoice:
-    """What the invoice index keeps: the record without the raw payloads (100,000 fit in < 100 MB)."""
-    customer = invoice.customer
-    return dataclasses.replace(
-        invoice,
-        raw={},
-        tasks=(),
-        customer=None if customer is None else dataclasses.replace(customer, raw={}),
-    )
 
 
 @dataclass
@@ -199,9 +188,12 @@ class Tenant:
         return index
 
     @property
-    def invoice_index(self) -> ListingIndex[Invoice, Invoice]:
+    def invoice_index(self) -> ListingIndex[Invoice, IndexedInvoice]:
+        """What the index keeps of each invoice: see resolvers.invoice_index (100,000 < 100 MB)."""
         return self._index(
-            "invoices", lambda n, pp: self.client.invoices.list().page(n, pp), compact_invoice
+            "invoices",
+            lambda n, pp: self.client.invoices.list().page(n, pp),
+            IndexedInvoice.from_record,
         )
 
     @property

@@ -20,7 +20,6 @@ again. Records the write answered with are primed, so the next read costs nothin
 from __future__ import annotations
 
 from kickserv import Customer, Invoice, Job, Note, Task, Vendor
-from resolvers.tenant import compact_invoice
 from resolvers.writes.scope import WriteScope
 
 JOB_LISTINGS = ("jobs", "customer.jobs", "opportunities")
@@ -65,7 +64,7 @@ async def job_saved(scope: WriteScope, job: Job, *, money: bool = False) -> None
     if job.invoice_status is not None or money:
         await tenant.forget(*MONEY_LISTINGS)
         if job.invoice_status is not None:
-            tenant.invoice_index.put(compact_invoice(Invoice.from_json(job.raw)))
+            tenant.invoice_index.put(Invoice.from_json(job.raw))
     if money:
         await _refresh_customer(scope, job)
     scope.clear_loaders()
