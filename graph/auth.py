@@ -207,7 +207,7 @@ class Authenticator:
     def __call__(self, request: Request, server_credential: tuple[str, str]) -> Caller:
         headers = request.headers
         passing_through.set(False)  # in-process transports may reuse one task for many requests
-        presented = _presented_key(headers)
+        presented = None if self.keys is None else _presented_key(headers)
         if self.keys is not None and presented is not None:
             key = self.keys.find(presented)
             if key is None:

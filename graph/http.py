@@ -56,7 +56,7 @@ from graph.errors import (
 from graph.graphiql import CONTENT_SECURITY_POLICY, render_graphiql_page
 from graph.response_cache import ResponseCache, ResponseKey
 from graph.settings import Settings
-from graph.tracing import TraceRecorder, wants_trace
+from graph.tracing import TRACE_HEADER, TraceRecorder, wants_trace
 
 logger = logging.getLogger("graph.http")
 
@@ -148,7 +148,7 @@ class GraphQLEndpoint:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
-        headers = request.headers
+        headers = _own_headers(scope)
         accept = headers.get("accept", "")
         media_type = negotiate_media_type(accept)
         method = scope["method"]
@@ -168,7 +168,7 @@ class GraphQLEndpoint:
                     f"Method {method} is not allowed on this endpoint; use GET or POST.",
                     http_status=405,
                 )
-            status, payload = await self._run(request, params, media_type)
+            status, payload = await self._run(request, params, media_type, headers)
         except GraphError as error:
             allow = "POST" if error.http_status == 405 and method == "GET" else "GET, POST"
             extra: tuple[tuple[bytes, bytes], ...] = ()
@@ -191,7 +191,11 @@ class GraphQLEndpoint:
         await _send_json(send, status, payload, media_type)
 
     async def _run(
-        self, request: Request, params: GraphQLParams, media_type: str
+        self,
+        request: Request,
+        params: GraphQLParams,
+        media_type: str,
+        headers: Mapping[str, str],
     ) -> tuple[int, dict[str, Any] | bytes]:
         if self.authenticate is not None:
             request.state.caller = await self.authenticate(request)
@@ -210,7 +214,7 @@ class GraphQLEndpoint:
         if self.check_operation is not None:
             self.check_operation(request, cached.document, operation, params.variables)
 
-        tracing = self.federated_tracing and wants_trace(request.headers)
+        tracing = self.federated_tracing and wants_trace(headers)
         response_key: ResponseKey | None = None
         if (
             self.response_cache is not None
@@ -309,7 +313,32 @@ class GraphQLEndpoint:
         await send({"type": "http.response.body", "body": page})
 
 
+_OWN_HEADERS = frozenset({b"accept", b"content-type", b"content-length", TRACE_HEADER.encode()})
+
+
+def _own_headers(scope: Scope) -> dict[str, str]:
+    """The headers the endpoint itself reads, in one pass (the first of each name, as Starlette's
+    ``Headers.get``): cheaper than a scan of every header per lookup."""
+    found: dict[str, str] = {}
+    for name, value in scope["headers"]:
+        if name in _OWN_HEADERS:
+            found.setdefault(name.decode("latin-1"), value.decode("latin-1"))
+    return found
+
+
+_MEDIA_TYPES: dict[str, str] = {}  # clients send few distinct Accept headers: negotiate each once
+
+
 def negotiate_media_type(accept: str) -> str:
+    media_type = _MEDIA_TYPES.get(accept)
+    if media_type is None:
+        if len(_MEDIA_TYPES) >= 256:
+            _MEDIA_TYPES.clear()
+        media_type = _MEDIA_TYPES[accept] = _negotiate_media_type(accept)
+    return media_type
+
+
+def _negotiate_media_type(accept: str) -> str:
     """``application/graphql-response+json`` when the client accepts it at least as much as JSON.
 
     Wildcards count for ``application/json`` only (as graphql-http does), so legacy clients sending
@@ -408,7 +437,12 @@ def _checked_params(
     return GraphQLParams(query, variables, operation_name, extensions, document_id)
 
 
+_JSON_CONTENT_TYPES: set[str] = set()  # the accepted Content-Type values seen, parsed once each
+
+
 def _check_content_type(content_type: str | None) -> None:
+    if content_type in _JSON_CONTENT_TYPES:
+        return
     media, _, parameters = (content_type or "").partition(";")
     media = media.strip().lower()
     charset = next(
@@ -426,18 +460,19 @@ def _check_content_type(content_type: str | None) -> None:
             "'Content-Type: application/json'.",
             http_status=415,
         )
+    if content_type is not None and len(_JSON_CONTENT_TYPES) < 64:
+        _JSON_CONTENT_TYPES.add(content_type)
 
 
 async def _read_body(receive: Receive, content_length: str | None, limit: int) -> bytes:
     """The body, refused as soon as it is known to exceed ``limit`` (header first, then stream)."""
-    too_large = RequestTooLarge(f"The request body is larger than {limit} bytes.")
     if content_length is not None:
         try:
             declared = int(content_length)
         except ValueError:
             raise BadRequest("The Content-Length header is not a number.") from None
         if declared > limit:
-            raise too_large
+            raise _too_large(limit)
     chunks: list[bytes] = []
     size = 0
     while True:
@@ -447,10 +482,14 @@ async def _read_body(receive: Receive, content_length: str | None, limit: int) -
         chunk: bytes = message.get("body", b"")
         size += len(chunk)
         if size > limit:
-            raise too_large
-        chunks.append(chunk)
+            raise _too_large(limit)
         if not message.get("more_body", False):
-            return b"".join(chunks)
+            return chunk if not chunks else b"".join((*chunks, chunk))
+        chunks.append(chunk)
+
+
+def _too_large(limit: int) -> RequestTooLarge:
+    return RequestTooLarge(f"The request body is larger than {limit} bytes.")
 
 
 def _check_operation_allowed(operation: OperationDefinitionNode, method: str) -> None:

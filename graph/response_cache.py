@@ -35,6 +35,7 @@ ResponseKey = tuple[str, int, str, str | None, bytes]
 
 DEFAULT_MAX_ENTRIES = 1000
 DEFAULT_MAX_RESPONSE_BYTES = 256 * 1024
+_NO_VARIABLES = b"{}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +77,8 @@ class ResponseCache:
         self.hit_extensions: dict[str, Any] = dict(hit_extensions or {})
         self.counters = ResponseCacheCounters()
         self._entries: OrderedDict[ResponseKey, CachedResponse] = OrderedDict()
+        # sha256 per document text, remembered: a hit should not hash its document again.
+        self._digests: dict[str, str] = {}
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -88,12 +91,19 @@ class ResponseCache:
         variables: Mapping[str, Any] | None,
     ) -> ResponseKey | None:
         """Where the response of this request would be; None when it cannot be cached."""
-        try:
-            canonical = orjson.dumps(variables or {}, option=orjson.OPT_SORT_KEYS)
-        except TypeError:  # e.g. an integer beyond 64 bits: run it, do not cache it
-            return None
+        if not variables:
+            canonical = _NO_VARIABLES
+        else:
+            try:
+                canonical = orjson.dumps(variables, option=orjson.OPT_SORT_KEYS)
+            except TypeError:  # e.g. an integer beyond 64 bits: run it, do not cache it
+                return None
+        digest = self._digests.get(query)
+        if digest is None:
+            if len(self._digests) >= 2 * self.max_entries:
+                self._digests.clear()
+            digest = self._digests[query] = hashlib.sha256(query.encode()).hexdigest()
         tenant = self.tenant_of(request)
-        digest = hashlib.sha256(query.encode()).hexdigest()
         return (tenant, self.generation_of(tenant), digest, operation_name, canonical)
 
     def get(self, key: ResponseKey) -> bytes | None:

@@ -150,9 +150,18 @@ def make_response_cache(
     """A response cache keyed like ``cache`` (tenant = account + credential fingerprint), voided
     by the tenant's writes (``cache.generations``), timed by ``cache``'s clock."""
 
+    tenants: dict[tuple[str, str], str] = {}  # the fingerprint is a sha256: once per credential
+
     def tenant_of(request: Any) -> str:
-        account, token = credential_of(request)
-        return tenant_key(account, credential_fingerprint(account, token))
+        credential = credential_of(request)
+        tenant = tenants.get(credential)
+        if tenant is None:
+            if len(tenants) >= 10_000:
+                tenants.clear()
+            tenant = tenants[credential] = tenant_key(
+                credential[0], credential_fingerprint(*credential)
+            )
+        return tenant
 
     return ResponseCache(
         tenant_of=tenant_of,
