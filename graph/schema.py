@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import strawberry
 
+from graph import prefetch
 from graph.connections import (
     Connection,
     InvoiceConnection,
@@ -132,6 +133,8 @@ class Query:
         _one_of(number=number, id=id)
         data = info.context.data
         global_id = None if id is None else _int_id(id, "id")
+        if number is not None:
+            prefetch.customer_listings(info, data, number)  # no round waits for the record
         record = await find_by_number_or_id(
             data.customer_by_number, data.customer_by_id, number, global_id, "Customer"
         )

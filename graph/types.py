@@ -11,10 +11,12 @@ All object types sit in this one module because they refer to each other in ever
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
-from typing import Annotated, Any, TypeVar
+from inspect import isawaitable
+from typing import Annotated, Any, TypeAlias, TypeVar, cast
 
 import strawberry
 from strawberry.types import Info
@@ -41,6 +43,23 @@ from resolvers.data import Loader
 from resolvers.invoice_index import IndexedInvoice
 
 GraphInfo = Info[GraphContext, Any]
+
+
+T = TypeVar("T")
+MaybeAwaitable: TypeAlias = T | Awaitable[T]
+
+# Marks a sync resolver that may still call Kickserv (graph.limits counts it as async).
+UPSTREAM = {"upstream": True}
+
+
+def deferred(value: MaybeAwaitable[T]) -> T:
+    """What a sync resolver returns: a value, or an awaitable graphql-core awaits. Glue answers
+    come back as plain values (no coroutine, no task); only real loads are awaited."""
+    return cast(T, value)
+
+
+async def settled(value: MaybeAwaitable[T]) -> T:
+    return await value if isawaitable(value) else value
 
 
 def _id(value: int) -> strawberry.ID:
@@ -221,7 +240,9 @@ class Customer:
     async def children(self, info: GraphInfo) -> list[Customer] | None:
         record = await self._full(info)
         # Together, so the children cost one round (one await each would cost one round each).
-        found = await asyncio.gather(*(customer_from_ref(info, ref) for ref in record.children))
+        found = await asyncio.gather(
+            *(settled(customer_from_ref(info, ref)) for ref in record.children)
+        )
         return [c for c in found if c is not None]
 
     @strawberry.field(
@@ -284,12 +305,18 @@ class Customer:
         return [Note.from_record(n) for n in await info.context.data.customer_notes(self.number)]
 
 
-async def customer_from_ref(
+def customer_from_ref(
     info: GraphInfo, ref: CustomerRef | None, customer_id: int | None = None
-) -> Customer | None:
+) -> MaybeAwaitable[Customer | None]:
     """The cheapest customer that answers the query: the glue itself, or the full record."""
     if ref is not None and only_asks_for(info, Customer.glue_fields(ref)):
         return Customer.from_ref(ref)
+    return _load_customer(info, ref, customer_id)
+
+
+async def _load_customer(
+    info: GraphInfo, ref: CustomerRef | None, customer_id: int | None
+) -> Customer | None:
     data = info.context.data
     if ref is not None and ref.customer_number is not None:
         record = await data.customer_by_number.get(ref.customer_number)
@@ -400,17 +427,26 @@ class Location:
         return connection(window, Job.from_record)
 
 
-async def location_of(
+LOCATION_REF_FIELDS = frozenset({"__typename", "id", "name", "jobs"})
+LOCATION_REF_ADDRESS_FIELDS = LOCATION_REF_FIELDS | {"address"}
+
+
+def location_of(
+    info: GraphInfo, ref: CustomerRef | None, customer_id: int | None
+) -> MaybeAwaitable[Location | None]:
+    """A task's or job's location from its customer glue when that answers the query."""
+    if ref is not None:
+        fields = (
+            LOCATION_REF_FIELDS if ref.service_address.is_empty else LOCATION_REF_ADDRESS_FIELDS
+        )
+        if only_asks_for(info, fields):
+            return Location.from_ref(ref)
+    return _load_location(info, ref, customer_id)
+
+
+async def _load_location(
     info: GraphInfo, ref: CustomerRef | None, customer_id: int | None
 ) -> Location | None:
-    if ref is not None and only_asks_for(info, frozenset({"__typename", "id", "name", "jobs"})):
-        return Location.from_ref(ref)
-    if (
-        ref is not None
-        and not ref.service_address.is_empty
-        and only_asks_for(info, frozenset({"__typename", "id", "name", "address", "jobs"}))
-    ):
-        return Location.from_ref(ref)
     data = info.context.data
     wanted = ref.id if ref is not None else customer_id
     if wanted is None:
@@ -528,15 +564,17 @@ class Job:
         record = await find_by_number_or_id(data.job_by_number, data.job_by_id, number, id, "Job")
         return cls.from_record(record)
 
-    @strawberry.field(description="The customer the job is for.")
-    async def customer(self, info: GraphInfo) -> Customer | None:
+    @strawberry.field(description="The customer the job is for.", metadata=UPSTREAM)
+    def customer(self, info: GraphInfo) -> Customer | None:
         ref = self._record.customer if self._record is not None else None
-        return await customer_from_ref(info, ref, self._customer_id)
+        return deferred(customer_from_ref(info, ref, self._customer_id))
 
-    @strawberry.field(description="Where the job is done (its customer's service address).")
-    async def location(self, info: GraphInfo) -> Location | None:
+    @strawberry.field(
+        description="Where the job is done (its customer's service address).", metadata=UPSTREAM
+    )
+    def location(self, info: GraphInfo) -> Location | None:
         ref = self._record.customer if self._record is not None else None
-        return await location_of(info, ref, self._customer_id)
+        return deferred(location_of(info, ref, self._customer_id))
 
     @strawberry.field(description="The kind of work (Kickserv's 'service').")
     async def job_type(self, info: GraphInfo) -> JobType | None:
@@ -577,9 +615,15 @@ class Job:
         return list(record.tags or ())
 
 
-async def job_from_ref(info: GraphInfo, ref: JobRef | None, job_id: int | None) -> Job | None:
+def job_from_ref(
+    info: GraphInfo, ref: JobRef | None, job_id: int | None
+) -> MaybeAwaitable[Job | None]:
     if ref is not None and ref.job_number is not None and only_asks_for(info, JOB_REF_FIELDS):
         return Job.from_ref(ref)
+    return _load_job(info, ref, job_id)
+
+
+async def _load_job(info: GraphInfo, ref: JobRef | None, job_id: int | None) -> Job | None:
     data = info.context.data
     if ref is not None and ref.job_number is not None:
         record = await data.job_by_number.get(ref.job_number)
@@ -630,9 +674,9 @@ class Opportunity:
         )
         return cls.from_record(record)
 
-    @strawberry.field(description="The customer the opportunity is for.")
-    async def customer(self, info: GraphInfo) -> Customer | None:
-        return await customer_from_ref(info, self._record.customer, self._record.customer_id)
+    @strawberry.field(description="The customer the opportunity is for.", metadata=UPSTREAM)
+    def customer(self, info: GraphInfo) -> Customer | None:
+        return deferred(customer_from_ref(info, self._record.customer, self._record.customer_id))
 
     @strawberry.field(description="The kind of work proposed.")
     async def job_type(self, info: GraphInfo) -> JobType | None:
@@ -673,25 +717,30 @@ class Task:
             raise _not_found(f"Task {id}")
         return cls.from_record(record)
 
-    @strawberry.field(description="The job this visit belongs to.")
-    async def job(self, info: GraphInfo) -> Job | None:
-        return await job_from_ref(info, self._record.job, self._record.job_id)
+    @strawberry.field(description="The job this visit belongs to.", metadata=UPSTREAM)
+    def job(self, info: GraphInfo) -> Job | None:
+        return deferred(job_from_ref(info, self._record.job, self._record.job_id))
 
-    @strawberry.field(description="The customer visited.")
-    async def customer(self, info: GraphInfo) -> Customer | None:
+    @strawberry.field(description="The customer visited.", metadata=UPSTREAM)
+    def customer(self, info: GraphInfo) -> Customer | None:
         customer_id = self._record.job.customer_id if self._record.job else None
-        return await customer_from_ref(info, self._record.customer, customer_id)
+        return deferred(customer_from_ref(info, self._record.customer, customer_id))
 
-    @strawberry.field(description="Where the visit happens.")
-    async def location(self, info: GraphInfo) -> Location | None:
+    @strawberry.field(description="Where the visit happens.", metadata=UPSTREAM)
+    def location(self, info: GraphInfo) -> Location | None:
         customer_id = self._record.job.customer_id if self._record.job else None
-        return await location_of(info, self._record.customer, customer_id)
+        return deferred(location_of(info, self._record.customer, customer_id))
 
-    @strawberry.field(description="Technicians assigned to this visit.")
-    async def assignees(self, info: GraphInfo) -> list[Employee] | None:
+    @strawberry.field(description="Technicians assigned to this visit.", metadata=UPSTREAM)
+    def assignees(self, info: GraphInfo) -> list[Employee] | None:
         refs = self._record.employees
         if refs and only_asks_for(info, EMPLOYEE_GLUE_FIELDS):
             return [Employee.from_ref(r) for r in refs]
+        loading: MaybeAwaitable[list[Employee] | None] = self._load_assignees(info)
+        return deferred(loading)
+
+    async def _load_assignees(self, info: GraphInfo) -> list[Employee] | None:
+        refs = self._record.employees
         ids = [r.id for r in refs] or list(self._record.employee_ids)
         found = await info.context.data.employee_by_id.get_many(ids)
         by_id = {e.id: e for e in found if e is not None}
@@ -886,9 +935,9 @@ class Invoice:
             return Job.from_record(self._job)
         return Job.from_record(await self._detail(info))
 
-    @strawberry.field(description="The customer billed.")
-    async def customer(self, info: GraphInfo) -> Customer | None:
-        return await customer_from_ref(info, self._customer_ref, self._customer_id)
+    @strawberry.field(description="The customer billed.", metadata=UPSTREAM)
+    def customer(self, info: GraphInfo) -> Customer | None:
+        return deferred(customer_from_ref(info, self._customer_ref, self._customer_id))
 
     @strawberry.field(description="What is charged.")
     async def line_items(self, info: GraphInfo) -> list[LineItem] | None:
@@ -985,11 +1034,11 @@ class Payment:
             (self._record.id, customer.customer_number if customer else None)
         )
 
-    @strawberry.field(description="Who paid.")
-    async def customer(self, info: GraphInfo) -> Customer | None:
+    @strawberry.field(description="Who paid.", metadata=UPSTREAM)
+    def customer(self, info: GraphInfo) -> Customer | None:
         if self._record.customer is None and self._job is not None:
-            return await customer_from_ref(info, self._job.customer, self._job.customer_id)
-        return await customer_from_ref(info, self._record.customer, self._record.customer_id)
+            return deferred(customer_from_ref(info, self._job.customer, self._job.customer_id))
+        return deferred(customer_from_ref(info, self._record.customer, self._record.customer_id))
 
     @strawberry.field(description="The job paid for.")
     async def job(self, info: GraphInfo) -> Job | None:

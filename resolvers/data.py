@@ -235,7 +235,8 @@ class RequestData:
         for customer in window.items:
             self.customer_by_number.prime(customer.customer_number, customer)
             self.customer_by_id.prime(customer.id, customer)
-            await self.tenant.prime("customer.id", customer.id, customer)
+            if window.fetched:  # a cached page was primed when it was fetched
+                await self.tenant.prime("customer.id", customer.id, customer)
         return window
 
     async def customer_jobs(
@@ -252,21 +253,23 @@ class RequestData:
         else:  # Kickserv cannot filter a customer's jobs by status: filter the whole listing
             jobs = await self.jobs_by_customer_number.get(customer_number) or ()
             matching = tuple(j for j in jobs if j.status == status)
-            window = Window(matching[offset : offset + first], offset, len(matching))
-        await self._prime_jobs(window.items)
+            # (assembled from a loader's listing: prime, as we cannot tell whether it was fetched)
+            window = Window(matching[offset : offset + first], offset, len(matching), fetched=True)
+        await self._prime_jobs(window)
         return window
 
     async def jobs(self, offset: int, first: int, **filters: Any) -> Window[Job]:
         window = await self.tenant.window(
             "jobs", self.ks.jobs.list(**filters), _params(**filters), offset, first
         )
-        await self._prime_jobs(window.items)
+        await self._prime_jobs(window)
         return window
 
-    async def _prime_jobs(self, jobs: Sequence[Job]) -> None:
-        for job in jobs:
+    async def _prime_jobs(self, window: Window[Job]) -> None:
+        for job in window.items:
             self.job_by_id.prime(job.id, job)
-            await self.tenant.prime("job.id", job.id, job)
+            if window.fetched:  # a cached page was primed when it was fetched
+                await self.tenant.prime("job.id", job.id, job)
 
     async def opportunities(
         self, offset: int, first: int, status: str | None, job_type_id: int | None

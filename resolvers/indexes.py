@@ -158,7 +158,8 @@ class ListingIndex(Generic[R, V]):
             fresh_order: list[Hashable] = []
             for page in (first, *more):
                 self._absorb(page.items, self._values, fresh_order)
-            self._order = fresh_order + [k for k in self._order if k not in set(fresh_order)]
+            seen = set(fresh_order)  # once: a set per entry would stall the loop at 100k
+            self._order = fresh_order + [k for k in self._order if k not in seen]
             self._total_entries = first.total_entries
 
     def _absorb(self, items: Iterable[R], values: dict[Hashable, V], order: list[Hashable]) -> None:

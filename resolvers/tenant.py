@@ -53,6 +53,7 @@ class Window(Generic[T]):
     offset: int
     total: int
     extra: Mapping[str, Any] = field(default_factory=dict)
+    fetched: bool = False  # some page came from Kickserv now (not the cache): worth priming from
 
 
 @dataclass
@@ -76,6 +77,13 @@ class Tenant:
     async def page(
         self, resource: str, listing: Paginator[T], params: Hashable, number: int, per_page: int
     ) -> Page[T]:
+        return (await self._page(resource, listing, params, number, per_page))[0]
+
+    async def _page(
+        self, resource: str, listing: Paginator[T], params: Hashable, number: int, per_page: int
+    ) -> tuple[Page[T], bool]:
+        """The page, and whether it was fetched from Kickserv by this call."""
+
         async def fetch() -> Page[T]:
             record_page()
             return await listing.page(number, per_page)
@@ -89,7 +97,7 @@ class Tenant:
             if outcome is Outcome.FETCHED:  # it is also page `number` at the size served: keep it
                 served = CacheKey(self.key, resource, (params, number, page.per_page))
                 await self.cache.put(served, page, resource_class(resource))
-        return page
+        return page, outcome is Outcome.FETCHED
 
     async def window(
         self,
@@ -103,28 +111,31 @@ class Tenant:
         for _attempt in range(3):
             cap = self.max_per_page
             plan = plan_window(offset, max(first, 1), cap)
-            pages = await asyncio.gather(
-                *(self.page(resource, listing, params, n, plan.per_page) for n in plan.numbers)
+            answers = await asyncio.gather(
+                *(self._page(resource, listing, params, n, plan.per_page) for n in plan.numbers)
             )
+            pages = [page for page, _ in answers]
             if pages[0].per_page == plan.per_page or pages[0].total_entries <= pages[0].per_page:
                 items = tuple(item for p in pages for item in p.items)
                 sliced = items[plan.skip : plan.skip + first]
-                return Window(sliced, offset, pages[0].total_entries, pages[0].extra)
+                fetched = any(was_fetched for _, was_fetched in answers)
+                return Window(sliced, offset, pages[0].total_entries, pages[0].extra, fetched)
             # Kickserv served smaller pages than asked: plan again with the size it really uses.
             self.max_per_page = pages[0].per_page
         raise RuntimeError("Kickserv kept changing its page size")  # pragma: no cover
 
     async def everything(self, resource: str, listing: Paginator[T], params: Hashable) -> Window[T]:
         """Every item of a listing: the first page, then the rest concurrently."""
-        first = await self.page(resource, listing, params, 1, self.max_per_page)
+        first, fetched = await self._page(resource, listing, params, 1, self.max_per_page)
         rest = await asyncio.gather(
             *(
-                self.page(resource, listing, params, n, first.per_page)
+                self._page(resource, listing, params, n, first.per_page)
                 for n in range(2, first.total_pages + 1)
             )
         )
-        items = tuple(item for p in (first, *rest) for item in p.items)
-        return Window(items, 0, first.total_entries, first.extra)
+        items = tuple(item for p in (first, *(p for p, _ in rest)) for item in p.items)
+        fetched = fetched or any(was_fetched for _, was_fetched in rest)
+        return Window(items, 0, first.total_entries, first.extra, fetched)
 
     async def record(
         self, resource: str, key: Hashable, fetch: Callable[[], Awaitable[T]]
