@@ -31,7 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--upstream-concurrency",
         type=int,
-        help="KICKSERV_CONCURRENCY of the server under test (default: its default, 8)",
+        help="KICKSERV_CONCURRENCY of the server under test (default: the server's default)",
     )
     parser.add_argument(
         "--load-tool",

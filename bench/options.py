@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from graph.settings import Settings
+
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
 
@@ -23,7 +25,7 @@ class Options:
     small_requests: int = 200_000
     exec_repeats: int = 60  # executions timed for the execution floor
     exec_fields: int = 6_000
-    upstream_concurrency: int = 8  # KICKSERV_CONCURRENCY of the server under test (its default)
+    upstream_concurrency: int = Settings().kickserv_concurrency  # the server's own default
     load_tool: str = "python"  # "python" (bench.loadgen), "wrk", or "auto" (wrk when installed)
     only: tuple[str, ...] = ()  # scenario keys; empty = all
     results_dir: Path = RESULTS_DIR

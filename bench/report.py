@@ -157,7 +157,7 @@ def markdown(run: dict[str, Any]) -> str:
         f"{meta['latency_ms']:.0f} ms ± {meta['jitter_ms']:.0f} ms per upstream call. Load: "
         f"{meta['load_tool']}, {meta['cpus']} CPUs shared by the sandbox, the server and the load "
         f"generator; Python {meta['python']}. Our server runs with its default of "
-        f"{meta.get('upstream_concurrency', 8)} upstream calls in flight per credential "
+        f"{meta.get('upstream_concurrency', '?')} upstream calls in flight per credential "
         '(KICKSERV_CONCURRENCY); "under cap" is the minimum with that limit. Compare ratios '
         "within this run, not absolute figures across runs. How each figure is measured: "
         "[bench/README.md](../README.md).",

@@ -94,8 +94,10 @@ ENVIRONMENT: tuple[EnvVar, ...] = (
     ),
     EnvVar(
         "KICKSERV_CONCURRENCY",
-        "8",
-        "Most requests in flight to Kickserv at once, per credential.",
+        "32",
+        "Most requests in flight to Kickserv at once, per credential. A level of the graph (say the "
+        "tasks of 30 jobs) goes out as one round up to this many; Kickserv publishes no limit, and "
+        "a 429 is honoured (`Retry-After`), so lower it if your account is throttled.",
     ),
     EnvVar(
         "GRAPH_API_KEYS_FILE",
@@ -184,7 +186,7 @@ class Settings:
     response_cache_max_entries: int = 1000
     loaders_enabled: bool = True
     kickserv_max_per_page: int = 100
-    kickserv_concurrency: int = 8
+    kickserv_concurrency: int = 32
     write_timeout: float = 20.0
     api_keys_file: str | None = None
     pass_through: bool = False

@@ -48,7 +48,7 @@ class TenantRegistry:
     base_url: str
     cache: SharedCache
     max_per_page: int = 100
-    max_concurrency: int = 8
+    max_concurrency: int = 32
     index_ttl: float = 120.0
     max_tenants: int = 1000
     _tenants: LRUCache[tuple[str, str], Tenant] = field(init=False)
