@@ -1,6 +1,6 @@
 """Every behaviour the reference leaves open ([I] or [?]), decided once, here.
 
-The client accepts these choices *and* their plausible alternatives (see .notes/contract.md), so a
+The client accepts these choices *and* their plausible alternatives (see docs/sandbox-client-contract.md), so a
 change here is a change of the sandbox's personality, not of the contract. Everything else in the
 sandbox follows the documented [C] behaviour of ../shared/kickserv-api.md.
 """
