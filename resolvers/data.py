@@ -33,11 +33,13 @@ from kickserv import (
     Task,
     Vendor,
 )
+from resolvers.indexes import ListingIndex
 from resolvers.invoice_index import IndexedInvoice
 from resolvers.tenant import Tenant, Window
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
+R = TypeVar("R")
 
 __all__ = ["RequestData", "Window"]
 
@@ -113,21 +115,7 @@ class RequestData:
         return list(await asyncio.gather(*(one(n) for n in numbers)))
 
     async def _customers_by_id(self, ids: list[int]) -> list[Customer | None]:
-        found: dict[int, Customer] = {}
-        for customer_id in ids:
-            cached = await self.tenant.peek("customer.id", customer_id)
-            if isinstance(cached, Customer):
-                found[customer_id] = cached
-        missing = [i for i in ids if i not in found]
-        if missing:
-            # Kickserv cannot fetch a customer by global id: the customer index can.
-            for customer_id, customer in zip(
-                missing, await self.tenant.customer_index.get_many(missing), strict=True
-            ):
-                if customer is not None:
-                    found[customer_id] = customer
-                    await self.tenant.prime("customer.id", customer_id, customer)
-        return [found.get(i) for i in ids]
+        return await self._by_global_id("customer.id", Customer, self.tenant.customer_index, ids)
 
     async def _jobs_by_number(self, numbers: list[int]) -> list[Job | None]:
         async def one(number: int) -> Job | None:
@@ -140,18 +128,24 @@ class RequestData:
         return list(await asyncio.gather(*(one(n) for n in numbers)))
 
     async def _jobs_by_id(self, ids: list[int]) -> list[Job | None]:
-        found: dict[int, Job] = {}
-        for job_id in ids:
-            cached = await self.tenant.peek("job.id", job_id)
-            if isinstance(cached, Job):
-                found[job_id] = cached
+        return await self._by_global_id("job.id", Job, self.tenant.job_index, ids)
+
+    async def _by_global_id(
+        self, resource: str, kind: type[R], index: ListingIndex[Any, R], ids: list[int]
+    ) -> list[R | None]:
+        """Records Kickserv cannot fetch by global id: what this tenant has already seen (primed
+        under ``resource``), then the listing's index for the rest (and remember what it found)."""
+        found: dict[int, R] = {}
+        for record_id in ids:
+            cached = await self.tenant.peek(resource, record_id)
+            if isinstance(cached, kind):
+                found[record_id] = cached
         missing = [i for i in ids if i not in found]
         if missing:
-            for job_id, job in zip(
-                missing, await self.tenant.job_index.get_many(missing), strict=True
-            ):
-                if job is not None:
-                    found[job_id] = job
+            for record_id, record in zip(missing, await index.get_many(missing), strict=True):
+                if record is not None:
+                    found[record_id] = record
+                    await self.tenant.prime(resource, record_id, record)
         return [found.get(i) for i in ids]
 
     async def _tasks_by_job_id(self, job_ids: list[int]) -> list[tuple[Task, ...] | None]:
