@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from kickserv.records.fields import Fields
-from kickserv.records.glue import CustomerRef, ItemRef
+from kickserv.records.glue import CustomerRef, ItemRef, customer_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,8 +73,7 @@ class Payment:
     @classmethod
     def from_json(cls, data: object) -> Payment:
         f = Fields(data, "Payment")
-        customer = f.optional_object("customer", CustomerRef.from_json)
-        customer_id = f.optional_int("customer_id")
+        customer, customer_id = customer_of(f)
         return cls(
             id=f.required_int("id"),
             amount=f.required_decimal("amount"),
@@ -83,9 +82,7 @@ class Payment:
             notes=f.optional_str("notes"),
             ref_number=f.optional_str("ref_number"),
             status=f.optional_str("status"),
-            customer_id=customer_id
-            if customer_id is not None
-            else (customer.id if customer else None),
+            customer_id=customer_id,
             job_id=f.optional_int("job_id"),
             customer=customer,
             created_at=f.optional_datetime("created_at", "created_on"),

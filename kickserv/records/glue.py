@@ -134,3 +134,11 @@ class ItemRef:
             price=f.optional_decimal("price"),
             raw=f.raw,
         )
+
+
+def customer_of(f: Fields) -> tuple[CustomerRef | None, int | None]:
+    """A record's customer glue and customer id; the id falls back to the glue's when only that
+    was sent (jobs, invoices and payments all carry one, the other, or both)."""
+    customer = f.optional_object("customer", CustomerRef.from_json)
+    customer_id = f.optional_int("customer_id")
+    return customer, customer_id if customer_id is not None else (customer.id if customer else None)

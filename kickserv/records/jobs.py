@@ -12,7 +12,7 @@ from kickserv.errors import ResponseShape
 from kickserv.records.billing import JobCharge, Payment, PaymentRequest
 from kickserv.records.customers import Note
 from kickserv.records.fields import Fields, describe
-from kickserv.records.glue import CustomerRef
+from kickserv.records.glue import CustomerRef, customer_of
 from kickserv.records.tasks import Task
 
 OPPORTUNITY_STATUSES = frozenset({"new", "sent", "viewed", "won", "lost"})
@@ -68,14 +68,11 @@ class Job:
     @classmethod
     def from_json(cls, data: object) -> Job:
         f = Fields(data, "Job")
-        customer = f.optional_object("customer", CustomerRef.from_json)
-        customer_id = f.optional_int("customer_id")
+        customer, customer_id = customer_of(f)
         return cls(
             id=f.required_int("id"),
             job_number=f.required_int("job_number", "number"),
-            customer_id=customer_id
-            if customer_id is not None
-            else (customer.id if customer else None),
+            customer_id=customer_id,
             name=f.optional_str("name"),
             description=f.optional_str("description"),
             status=f.optional_str("status"),
@@ -132,14 +129,11 @@ class Invoice:
     @classmethod
     def from_json(cls, data: object) -> Invoice:
         f = Fields(data, "Invoice")
-        customer = f.optional_object("customer", CustomerRef.from_json)
-        customer_id = f.optional_int("customer_id")
+        customer, customer_id = customer_of(f)
         return cls(
             id=f.required_int("id"),
             job_number=f.required_int("job_number", "number"),
-            customer_id=customer_id
-            if customer_id is not None
-            else (customer.id if customer else None),
+            customer_id=customer_id,
             name=f.optional_str("name"),
             status=f.optional_str("status"),
             invoice_status=f.optional_str("invoice_status"),

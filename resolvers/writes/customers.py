@@ -12,7 +12,7 @@ from typing import Any
 
 from kickserv import Customer, Note, NotFound
 from resolvers.writes import invalidation
-from resolvers.writes.notes import note_step
+from resolvers.writes.notes import checked_note_text, note_step
 from resolvers.writes.scope import WriteScope
 from resolvers.writes.steps import Saga, Step, raw_of
 from resolvers.writes.validation import Checks, camel
@@ -169,10 +169,7 @@ async def delete_customer(scope: WriteScope, number: int) -> Customer:
 
 
 async def add_customer_note(scope: WriteScope, number: int, body_text: str, public: bool) -> Note:
-    checks = Checks()
-    text = checks.text(("input", "body"), body_text, required=True)
-    checks.done()
-    assert text is not None
+    text = checked_note_text(body_text)
 
     async def body(saga: Saga) -> Note:
         step = note_step(

@@ -17,7 +17,7 @@ from typing import Any
 from kickserv import Job, Note
 from resolvers.writes import invalidation
 from resolvers.writes.line_items import LineItemSpec, charge_step, check_line_item, done_charge_ids
-from resolvers.writes.notes import note_step
+from resolvers.writes.notes import checked_note_text, note_step
 from resolvers.writes.scope import WriteScope
 from resolvers.writes.steps import Saga, Step, raw_of
 from resolvers.writes.tasks import TaskSpec, check_task, done_task_ids, task_step
@@ -191,10 +191,7 @@ async def update_job(scope: WriteScope, job_number: int, changes: JobChanges) ->
 
 
 async def add_job_note(scope: WriteScope, job_number: int, body_text: str, public: bool) -> Note:
-    checks = Checks()
-    text = checks.text(("input", "body"), body_text, required=True)
-    checks.done()
-    assert text is not None
+    text = checked_note_text(body_text)
 
     async def body(saga: Saga) -> Note:
         step = note_step(

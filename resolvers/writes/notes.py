@@ -8,7 +8,16 @@ from collections.abc import Awaitable, Callable
 
 from kickserv import Note
 from resolvers.writes.steps import Step, raw_of
-from resolvers.writes.validation import upstream_path
+from resolvers.writes.validation import Checks, upstream_path
+
+
+def checked_note_text(body_text: str) -> str:
+    """The note's text, or a BAD_USER_INPUT error on `input.body` before any upstream call."""
+    checks = Checks()
+    text = checks.text(("input", "body"), body_text, required=True)
+    checks.done()
+    assert text is not None
+    return text
 
 
 def note_step(
