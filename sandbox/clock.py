@@ -11,11 +11,17 @@ class SandboxClock:
     """`today` is real today unless pinned; `now()` keeps the real time of day on the pinned date."""
 
     def __init__(self, today: date | None = None) -> None:
-        real_today = datetime.now(UTC).date()
-        self._shift = (today - real_today) if today is not None else timedelta(0)
+        self._pinned = today
+        self._started = datetime.now(UTC)
 
     def now(self, tz: timezone) -> datetime:
-        return (datetime.now(tz) + self._shift).replace(microsecond=0)
+        real = datetime.now(tz)
+        if self._pinned is None:
+            return real.replace(microsecond=0)
+        # The pinned day is the account's own date at start, whatever UTC's date is then
+        # (at 03:00 UTC it is still yesterday in New York).
+        shift = self._pinned - self._started.astimezone(tz).date()
+        return (real + shift).replace(microsecond=0)
 
     def today(self, tz: timezone) -> date:
         return self.now(tz).date()
