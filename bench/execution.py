@@ -2,7 +2,7 @@
 
 Both execute the same document in this process, with every upstream answer already cached:
 - ours: a fresh request context (tenant, loaders) and graphql-core ``execute`` on our Strawberry
-  schema with its resolvers, as ``graph.http`` does per request;
+  schema with its resolvers, as ``graph.server.http`` does per request;
 - the floor: graphql-core executing the same document on a plain schema built from our SDL, over the
   finished result as nested dicts (default resolvers only): what execution alone costs.
 """
@@ -28,9 +28,9 @@ from starlette.requests import Request
 from starlette.routing import Route
 from strawberry.execution.is_awaitable import optimized_is_awaitable
 
-from graph.http import GraphQLEndpoint
-from graph.main import build_app
-from graph.settings import Settings
+from graph.server.http import GraphQLEndpoint
+from graph.server.assembly import build_app
+from graph.server.settings import Settings
 
 # The dashboard, wider: every scalar of a customer and a job, so ~6,000 fields fit in 100 customers.
 EXECUTION_QUERY = """query Wide($customers: Int = 20, $jobs: Int = 5) {

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from graph.settings import Settings
+from graph.server.settings import Settings
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 

@@ -111,7 +111,7 @@ def running_server(
 
 
 def ours_argv() -> list[str]:
-    return ["-m", "graph.cli", "serve", "--host", HOST, "--port", "{port}"]
+    return ["-m", "graph.server.cli", "serve", "--host", HOST, "--port", "{port}"]
 
 
 def ours_env(

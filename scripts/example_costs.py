@@ -3,7 +3,7 @@
     .venv/bin/python scripts/example_costs.py            # print the two README sections
     .venv/bin/python scripts/example_costs.py --write    # and replace them in README.md
 
-For each example it runs the server (graph.main.build_app) against a fresh seeded sandbox and counts
+For each example it runs the server (graph.server.assembly.build_app) against a fresh seeded sandbox and counts
 the sandbox's own request log: calls with loaders and the shared cache (cold), dependent rounds (with
 400 ms of sandbox latency and the per-credential concurrency raised so a level is one wave), and calls
 with GRAPH_LOADERS=off and GRAPH_CACHE=off. tests/graph/test_examples.py asserts the same counts.

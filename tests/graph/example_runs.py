@@ -19,11 +19,11 @@ from typing import Any
 
 import httpx
 
-from graph.app import create_app, upstream_of
-from graph.main import build_app
-from graph.schema import build_schema
-from graph.settings import Settings
-from graph.tenancy import (
+from graph.server.app import create_app, upstream_of
+from graph.server.assembly import build_app
+from graph.schema.query import build_schema
+from graph.server.settings import Settings
+from graph.server.tenancy import (
     TenantRegistry,
     make_cache,
     make_context_factory,
@@ -163,7 +163,7 @@ async def serving(app: Any, sandbox: RunningSandbox) -> AsyncIterator[Graph]:
 
 @asynccontextmanager
 async def graph_server(sandbox: RunningSandbox, **settings: Any) -> AsyncIterator[Graph]:
-    """The server as ``kickserv-graph serve`` builds it (graph.main.build_app)."""
+    """The server as ``kickserv-graph serve`` builds it (graph.server.assembly.build_app)."""
     async with serving(build_app(settings_for(sandbox, **settings)), sandbox) as graph:
         yield graph
 

@@ -11,12 +11,12 @@ import httpx
 import pytest
 import strawberry
 
-import graph.server
-from graph.app import RequestContext, create_app
-from graph.cli import build_parser
-from graph.graphiql import DEFAULT_QUERY
-from graph.http import GRAPHQL_RESPONSE_JSON
-from graph.settings import ENVIRONMENT, Settings, SettingsError, configuration_table
+import graph.server.serve
+from graph.server.app import RequestContext, create_app
+from graph.server.cli import build_parser
+from graph.server.graphiql import DEFAULT_QUERY
+from graph.server.http import GRAPHQL_RESPONSE_JSON
+from graph.server.settings import ENVIRONMENT, Settings, SettingsError, configuration_table
 
 ROOT = Path(__file__).resolve().parents[2]
 CREDENTIALS = {"kickserv_account": "acme", "kickserv_api_token": "tok-123456"}
@@ -206,7 +206,7 @@ def test_serve_runs_uvicorn_with_uvloop_and_httptools(monkeypatch, capsys):
     # given
     calls: list[dict[str, Any]] = []
     monkeypatch.setattr(
-        graph.server.uvicorn, "run", lambda app, **kw: calls.append({"app": app, **kw})
+        graph.server.serve.uvicorn, "run", lambda app, **kw: calls.append({"app": app, **kw})
     )
     for name in ("KICKSERV_ACCOUNT", "KICKSERV_API_TOKEN", "GRAPH_PORT", "GRAPH_HOST"):
         monkeypatch.delenv(name, raising=False)
@@ -217,17 +217,17 @@ def test_serve_runs_uvicorn_with_uvloop_and_httptools(monkeypatch, capsys):
     (call,) = calls
     assert call["loop"] == "uvloop" and call["http"] == "httptools"
     assert (call["host"], call["port"]) == ("127.0.0.1", 8123)
-    assert call["app"] == "graph.server:create_app_from_env" and call["factory"] is True
+    assert call["app"] == "graph.server.serve:create_app_from_env" and call["factory"] is True
     out = capsys.readouterr().out
     assert "GraphiQL: http://127.0.0.1:8123/graphql" in out
     assert "built-in Kickserv sandbox" in out
 
 
 def test_serve_never_prints_the_token(monkeypatch, capsys):
-    monkeypatch.setattr(graph.server.uvicorn, "run", lambda app, **kw: None)
+    monkeypatch.setattr(graph.server.serve.uvicorn, "run", lambda app, **kw: None)
     monkeypatch.setenv("KICKSERV_ACCOUNT", "acme")
     monkeypatch.setenv("KICKSERV_API_TOKEN", "tok-very-secret")
-    assert graph.server.run(argparse.Namespace(host="0.0.0.0", port=None, workers=1)) == 0
+    assert graph.server.serve.run(argparse.Namespace(host="0.0.0.0", port=None, workers=1)) == 0
     out = capsys.readouterr().out
     assert "Kickserv account 'acme' at https://app.kickserv.com" in out
     assert "GraphiQL: http://127.0.0.1:8000/graphql" in out
@@ -237,9 +237,9 @@ def test_serve_never_prints_the_token(monkeypatch, capsys):
 def test_serve_stops_with_one_line_on_a_bad_keys_file(monkeypatch, capsys, tmp_path):
     bad = tmp_path / "keys.toml"
     bad.write_text("this is [not toml")
-    monkeypatch.setattr(graph.server.uvicorn, "run", lambda app, **kw: None)
+    monkeypatch.setattr(graph.server.serve.uvicorn, "run", lambda app, **kw: None)
     monkeypatch.setenv("GRAPH_API_KEYS_FILE", str(bad))
-    assert graph.server.run(argparse.Namespace(host=None, port=None, workers=1)) == 2
+    assert graph.server.serve.run(argparse.Namespace(host=None, port=None, workers=1)) == 2
     err = capsys.readouterr().err
     assert err.startswith("kickserv-graph serve: ") and "Traceback" not in err
 
@@ -248,8 +248,8 @@ def test_serve_describes_pass_through(monkeypatch, capsys):
     for name in ("KICKSERV_ACCOUNT", "KICKSERV_API_TOKEN"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("GRAPH_PASS_THROUGH", "1")
-    monkeypatch.setattr(graph.server.uvicorn, "run", lambda app, **kw: None)
-    assert graph.server.run(argparse.Namespace(host=None, port=None, workers=1)) == 0
+    monkeypatch.setattr(graph.server.serve.uvicorn, "run", lambda app, **kw: None)
+    assert graph.server.serve.run(argparse.Namespace(host=None, port=None, workers=1)) == 0
     out = capsys.readouterr().out
     assert "pass-through" in out and "None" not in out
 
@@ -319,7 +319,7 @@ async def test_serve_factory_builds_the_full_server_and_graphiql_default_query_r
     for name in ("KICKSERV_ACCOUNT", "KICKSERV_API_TOKEN"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("SANDBOX_CUSTOMERS", "6")
-    app = graph.server.create_app_from_env()
+    app = graph.server.serve.create_app_from_env()
     lifespan, client = await serve(app)
     async with lifespan, client:
         # when: GraphiQL's default query, as the page would send it
@@ -335,7 +335,7 @@ async def test_serve_factory_builds_the_full_server_and_graphiql_default_query_r
 
 
 def test_write_timeout_setting_reaches_the_write_policy(monkeypatch):
-    from graph.main import build_app
+    from graph.server.assembly import build_app
 
     assert Settings.from_env({"GRAPH_WRITE_TIMEOUT": "7.5"}).write_timeout == 7.5
     app = build_app(Settings(write_timeout=7.5))

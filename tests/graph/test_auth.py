@@ -16,9 +16,9 @@ from typing import Any
 import httpx
 import pytest
 
-from graph.auth import ApiKeys, ApiKeysError
-from graph.main import build_app
-from graph.settings import Settings
+from graph.server.auth import ApiKeys, ApiKeysError
+from graph.server.assembly import build_app
+from graph.server.settings import Settings
 from sandbox.app import SandboxConfig
 from sandbox.testing import RunningSandbox, running_sandbox
 from tests.graph.conftest import uvicorn_in_thread

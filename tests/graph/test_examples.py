@@ -280,7 +280,7 @@ def expected_history(v: Visibility, number: int) -> dict[str, Any]:
 
 def history_cost(v: Visibility, number: int) -> tuple[int, int]:
     """1 customer GET, with its jobs listing and its payments listing in the same round (they need
-    only the number the query gave: graph.prefetch); then one job GET per job shown (line items and
+    only the number the query gave: graph.schema.prefetch); then one job GET per job shown (line items and
     payments live only in the job's detail; the invoice is in the listing)."""
     jobs = v.customer_jobs(v.store.customers_by_number[number])[:100]
     return 1 + 2 + len(jobs), 1 + (len(jobs) > 0)

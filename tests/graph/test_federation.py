@@ -14,8 +14,8 @@ from typing import Any
 import httpx
 import pytest
 
-from graph.main import build_app
-from graph.settings import Settings
+from graph.server.assembly import build_app
+from graph.server.settings import Settings
 from resolvers.data import RequestData
 from sandbox.app import SandboxConfig
 from sandbox.testing import RunningSandbox, running_sandbox

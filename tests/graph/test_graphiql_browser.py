@@ -16,9 +16,9 @@ from starlette.requests import Request
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from graph.graphiql import STATIC_DIRECTORY
-from graph.http import GraphQLEndpoint
-from graph.settings import Settings
+from graph.server.graphiql import STATIC_DIRECTORY
+from graph.server.http import GraphQLEndpoint
+from graph.server.settings import Settings
 
 pytestmark = pytest.mark.browser
 

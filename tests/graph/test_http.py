@@ -18,9 +18,9 @@ from starlette.requests import Request
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-import graph.documents
-import graph.http
-from graph.errors import (
+import graph.server.documents
+import graph.server.http
+from graph.schema.errors import (
     NotFound,
     PersistedQueryNotFound,
     Unauthenticated,
@@ -29,15 +29,15 @@ from graph.errors import (
     register_mapper,
     unregister_mapper,
 )
-from graph.graphiql import STATIC_DIRECTORY
-from graph.http import (
+from graph.server.graphiql import STATIC_DIRECTORY
+from graph.server.http import (
     APPLICATION_JSON,
     GRAPHQL_RESPONSE_JSON,
     GraphQLEndpoint,
     GraphQLParams,
     negotiate_media_type,
 )
-from graph.settings import Settings
+from graph.server.settings import Settings
 
 GRAPHQL_RESPONSE = {"accept": GRAPHQL_RESPONSE_JSON}
 LEGACY_JSON = {"accept": APPLICATION_JSON}
@@ -349,7 +349,7 @@ async def test_body_at_the_limit_is_accepted(client):
 
 
 async def test_unexpected_errors_are_masked_and_logged(client, caplog):
-    caplog.set_level(logging.ERROR, logger="graph.errors")
+    caplog.set_level(logging.ERROR, logger="graph.schema.errors")
     response = await client.post("/graphql", json={"query": "{ hello boom }"})
     assert response.status_code == 200
     body = response.json()
@@ -366,7 +366,7 @@ async def test_unexpected_errors_are_masked_and_logged(client, caplog):
     assert "Traceback" not in response.text
     assert "RuntimeError" not in response.text
     # logged server side, with the traceback
-    record = next(r for r in caplog.records if r.name == "graph.errors")
+    record = next(r for r in caplog.records if r.name == "graph.schema.errors")
     assert record.exc_info is not None and record.exc_info[0] is RuntimeError
 
 
@@ -496,13 +496,13 @@ async def test_extra_validation_rules_and_token_limit():
 async def test_each_distinct_document_is_parsed_once(app_ctx, monkeypatch):
     client, _, endpoint = app_ctx
     parsed: list[str] = []
-    real_parse = graph.documents.parse
+    real_parse = graph.server.documents.parse
 
     def counting_parse(source: str, **kwargs: Any) -> Any:
         parsed.append(source)
         return real_parse(source, **kwargs)
 
-    monkeypatch.setattr(graph.documents, "parse", counting_parse)
+    monkeypatch.setattr(graph.server.documents, "parse", counting_parse)
     for _ in range(3):
         assert (await client.post("/graphql", json={"query": "{ hello }"})).status_code == 200
         await client.post("/graphql", json={"query": "{ nope }"})  # invalid documents too
@@ -512,7 +512,7 @@ async def test_each_distinct_document_is_parsed_once(app_ctx, monkeypatch):
 
 
 def test_document_cache_evicts_least_recently_used():
-    cache = graph.documents.DocumentCache(SCHEMA._schema, maxsize=2)
+    cache = graph.server.documents.DocumentCache(SCHEMA._schema, maxsize=2)
     first, second, third = "{ hello }", "{ syncCount }", "{ price }"
     cache.get(first)
     cache.get(second)

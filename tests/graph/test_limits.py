@@ -12,10 +12,10 @@ import httpx
 import pytest
 from graphql import FragmentDefinitionNode, OperationDefinitionNode, parse
 
-from graph.limits import measure
-from graph.main import build_app
-from graph.schema import build_schema
-from graph.settings import Settings, SettingsError
+from graph.server.limits import measure
+from graph.server.assembly import build_app
+from graph.schema.query import build_schema
+from graph.server.settings import Settings, SettingsError
 from resolvers.data import RequestData
 from sandbox.app import SandboxConfig
 from sandbox.testing import RunningSandbox, running_sandbox

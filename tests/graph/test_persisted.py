@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from graph.errors import BadRequest
-from graph.persisted import (
+from graph.schema.errors import BadRequest
+from graph.server.persisted import (
     Manifest,
     PersistedQueries,
     PersistedQueryNotAllowed,
@@ -124,7 +124,7 @@ def test_document_id_and_persisted_only_policy():
 
 def test_audit_policy_logs_but_allows(caplog):
     pq = PersistedQueries(manifests=[manifest()])
-    with caplog.at_level("WARNING", logger="graph.persisted"):
+    with caplog.at_level("WARNING", logger="graph.server.persisted"):
         assert pq.resolve("{ unknown }", None, None, SafelistPolicy.AUDIT).source == "query"
     assert "not in any trusted-document manifest" in caplog.text
     assert "{ unknown }" not in caplog.text

@@ -14,9 +14,9 @@ from typing import Any
 import httpx
 import pytest
 
-from graph.cli import main as cli
-from graph.main import build_app
-from graph.settings import Settings
+from graph.server.cli import main as cli
+from graph.server.assembly import build_app
+from graph.server.settings import Settings
 from tests.graph.conftest import uvicorn_in_thread
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -267,7 +267,7 @@ def test_persisted_only_key_runs_manifest_operations_only(
 def test_audit_key_runs_unknown_documents_and_logs_them(
     keyed_server: str, manifest: dict[str, Any], caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.WARNING, logger="graph.persisted")
+    caplog.set_level(logging.WARNING, logger="graph.server.persisted")
     audited = {"authorization": f"Bearer {AUDITED_KEY}"}
     receivable = operation(manifest, "AccountsReceivable")
 
@@ -280,7 +280,7 @@ def test_audit_key_runs_unknown_documents_and_logs_them(
 
     assert free_form.status_code == 200 and "errors" not in free_form.json()
     assert from_manifest.status_code == 200
-    audit_lines = [r.getMessage() for r in caplog.records if r.name == "graph.persisted"]
+    audit_lines = [r.getMessage() for r in caplog.records if r.name == "graph.server.persisted"]
     assert audit_lines == [
         f"audit: document {sha256(CUSTOMERS)[:16]} is not in any trusted-document manifest"
     ]

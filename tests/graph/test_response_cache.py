@@ -15,10 +15,10 @@ import httpx
 import pytest
 from graphql.utilities import get_operation_ast
 
-import graph.http
-from graph.main import build_app
-from graph.response_cache import ResponseCache
-from graph.settings import Settings
+import graph.server.http
+from graph.server.assembly import build_app
+from graph.server.response_cache import ResponseCache
+from graph.server.settings import Settings
 from resolvers.cache import SharedCache
 from sandbox.config import SandboxConfig
 from sandbox.testing import RunningSandbox, running_sandbox
@@ -59,14 +59,14 @@ def sb() -> Iterator[RunningSandbox]:
 def executions(monkeypatch: pytest.MonkeyPatch) -> list[str | None]:
     """The operation name of every request the endpoint really executed."""
     seen: list[str | None] = []
-    execute = graph.http.execute
+    execute = graph.server.http.execute
 
     def counting(schema: Any, document: Any, *args: Any, **kwargs: Any) -> Any:
         operation = get_operation_ast(document, kwargs.get("operation_name"))
         seen.append(operation.name.value if operation and operation.name else None)
         return execute(schema, document, *args, **kwargs)
 
-    monkeypatch.setattr(graph.http, "execute", counting)
+    monkeypatch.setattr(graph.server.http, "execute", counting)
     return seen
 
 

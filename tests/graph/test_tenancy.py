@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import httpx
 
-from graph.tenancy import TenantRegistry, make_cache
+from graph.server.tenancy import TenantRegistry, make_cache
 
 
 async def test_registry_reuses_a_tenant_and_is_bounded():

@@ -14,8 +14,8 @@ from typing import Any
 
 import httpx
 
-from graph.main import build_app
-from graph.settings import Settings
+from graph.server.assembly import build_app
+from graph.server.settings import Settings
 from resolvers.writes.steps import WritePolicy
 from sandbox.config import SandboxConfig
 from sandbox.data import AccountStore

@@ -16,8 +16,8 @@ from typing import Any
 import httpx
 from cachetools import LRUCache
 
-from graph.context import GraphContext
-from graph.response_cache import DEFAULT_MAX_ENTRIES, ResponseCache
+from graph.schema.context import GraphContext
+from graph.server.response_cache import DEFAULT_MAX_ENTRIES, ResponseCache
 from kickserv import KickservClient, ServerError, Timeout, TransportError, UpstreamCall
 from kickserv.client import credential_fingerprint
 from resolvers.cache import MemoryStore, SharedCache

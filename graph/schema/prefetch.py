@@ -17,8 +17,8 @@ from typing import Any
 from strawberry.types import Info
 from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField, Selection
 
-from graph.connections import window_args
-from graph.errors import GraphError
+from graph.schema.connections import window_args
+from graph.schema.errors import GraphError
 from resolvers.data import RequestData
 
 

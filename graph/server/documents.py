@@ -16,7 +16,7 @@ from graphql import (
     validate,
 )
 
-from graph.errors import ErrorCode
+from graph.schema.errors import ErrorCode
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,12 +15,12 @@ import sys
 import uvicorn
 from starlette.applications import Starlette
 
-from graph.settings import Settings, SettingsError
+from graph.server.settings import Settings, SettingsError
 
 
 def create_app_from_env() -> Starlette:
     """uvicorn's app factory: the whole server, configured from the environment."""
-    from graph.main import build_app
+    from graph.server.assembly import build_app
 
     return build_app(Settings.from_env())
 
@@ -29,7 +29,7 @@ def check_configuration() -> Settings:
     """Build the app once, so bad settings, key files or manifests stop ``serve`` with one line
     before uvicorn starts workers (each worker builds its own app from the environment)."""
     settings = Settings.from_env()
-    from graph.main import build_app
+    from graph.server.assembly import build_app
 
     try:
         build_app(settings)
@@ -77,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
     # httpx logs every upstream call at INFO: that is our access log's job, not the console's.
     logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLogger().level))
     uvicorn.run(
-        "graph.server:create_app_from_env",
+        "graph.server.serve:create_app_from_env",
         factory=True,
         host=host,
         port=port,

@@ -41,9 +41,9 @@ from typing import Any
 
 from starlette.requests import Request
 
-from graph.errors import GraphError, Unauthenticated
-from graph.persisted import SafelistPolicy
-from graph.settings import Settings, SettingsError
+from graph.schema.errors import GraphError, Unauthenticated
+from graph.server.persisted import SafelistPolicy
+from graph.server.settings import Settings, SettingsError
 from kickserv import Unauthorized
 
 ACCOUNT_HEADER = "x-kickserv-account"

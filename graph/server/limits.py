@@ -1,5 +1,5 @@
 """Limits checked before execution: depth, aliases, root fields, the cap on ``first``, introspection,
-and a budget of estimated upstream (Kickserv) calls. (Tokens are capped while parsing, in graph.http.)
+and a budget of estimated upstream (Kickserv) calls. (Tokens are capped while parsing, in graph.server.http.)
 
 The cost model, per operation, computed from the document, the variables and the schema alone:
 
@@ -57,8 +57,8 @@ from graphql import (
 )
 from graphql.pyutils import Undefined
 
-from graph.connections import MAX_FIRST
-from graph.errors import BadUserInput, ErrorCode, GraphError, QueryTooComplex
+from graph.schema.connections import MAX_FIRST
+from graph.schema.errors import BadUserInput, ErrorCode, GraphError, QueryTooComplex
 
 PAGE_SIZE = 100  # items per upstream page (KICKSERV_MAX_PER_PAGE's default)
 DEFAULT_LIST_SIZE = 5
@@ -320,7 +320,7 @@ class MeasuredCosts:
     """``measure`` remembered per (operation, variables): a repeated request (a response cache
     hit above all) pays a dictionary lookup, not a walk of its document. Bounded, LRU.
 
-    Keyed by the operation node's identity (documents are parsed once per text, graph.documents)
+    Keyed by the operation node's identity (documents are parsed once per text, graph.server.documents)
     and the variables' canonical JSON; the entry holds the node, so its id cannot be reused."""
 
     def __init__(self, schema: GraphQLSchema, *, max_first: int = MAX_FIRST, maxsize: int = 1024):

@@ -24,8 +24,8 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from strawberry import Schema
 
-from graph.graphiql import STATIC_DIRECTORY
-from graph.http import (
+from graph.server.graphiql import STATIC_DIRECTORY
+from graph.server.http import (
     Authenticate,
     ContextFactory,
     DocumentResolver,
@@ -34,10 +34,10 @@ from graph.http import (
     ResultHook,
     query_text_only,
 )
-from graph.response_cache import ResponseCache
-from graph.settings import Settings
+from graph.server.response_cache import ResponseCache
+from graph.server.settings import Settings
 
-logger = logging.getLogger("graph.app")
+logger = logging.getLogger("graph.server.app")
 
 SANDBOX_BASE_URL = "http://sandbox.local"
 SANDBOX_ACCOUNT = "demo"

@@ -43,9 +43,9 @@ from graphql import (
 )
 from graphql.language import Visitor
 
-from graph.errors import BadRequest, PersistedQueryNotAllowed, PersistedQueryNotFound
+from graph.schema.errors import BadRequest, PersistedQueryNotAllowed, PersistedQueryNotFound
 
-logger = logging.getLogger("graph.persisted")
+logger = logging.getLogger("graph.server.persisted")
 
 MANIFEST_FORMAT = "apollo-persisted-query-manifest"
 

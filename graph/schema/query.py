@@ -8,16 +8,16 @@ from typing import Annotated, Any
 
 import strawberry
 
-from graph import prefetch
-from graph.connections import (
+from graph.schema import prefetch
+from graph.schema.connections import (
     Connection,
     InvoiceConnection,
     connection,
     invoice_connection,
     window_args,
 )
-from graph.errors import BadUserInput, NotFound
-from graph.types import (
+from graph.schema.errors import BadUserInput, NotFound
+from graph.schema.types import (
     Customer,
     Employee,
     GraphInfo,
@@ -41,7 +41,7 @@ from graph.types import (
     description="A page of invoices, with what is owed across all matching invoices.",
 )
 class InvoicePage(InvoiceConnection[Invoice]):
-    """The invoice connection under its own name (see ``graph.connections.invoice_connection``)."""
+    """The invoice connection under its own name (see ``graph.schema.connections.invoice_connection``)."""
 
 
 @strawberry.input(description="Filters Kickserv applies to the customer list.")
@@ -315,8 +315,8 @@ class Query:
 
 
 def build_schema(settings: object | None = None) -> strawberry.federation.Schema:
-    """The federation v2 schema of the running server (``_entities`` batched, see graph.federation)."""
-    from graph.federation import FederatedSchema
-    from graph.mutations import Mutation  # imported here: the mutations import this module
+    """The federation v2 schema of the running server (``_entities`` batched, see graph.schema.federation)."""
+    from graph.schema.federation import FederatedSchema
+    from graph.schema.mutations import Mutation  # imported here: the mutations import this module
 
     return FederatedSchema(query=Query, mutation=Mutation, types=[Location])

@@ -6,9 +6,9 @@ from typing import Annotated
 
 import strawberry
 
-from graph.mutations.inputs import CustomerInput, NoteInput
-from graph.mutations.scope import KEY_DESCRIPTION, write_scope
-from graph.types import Customer, GraphInfo, Note
+from graph.schema.mutations.inputs import CustomerInput, NoteInput
+from graph.schema.mutations.scope import KEY_DESCRIPTION, write_scope
+from graph.schema.types import Customer, GraphInfo, Note
 from resolvers.writes import customers, tags
 
 Key = Annotated[str | None, strawberry.argument(description=KEY_DESCRIPTION)]

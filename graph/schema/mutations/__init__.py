@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from strawberry.tools import merge_types
 
-from graph.mutations import scope
-from graph.mutations.billing import BillingMutations
-from graph.mutations.customers import CustomerMutations
-from graph.mutations.jobs import JobMutations
-from graph.mutations.schedule import ScheduleMutations
+from graph.schema.mutations import scope
+from graph.schema.mutations.billing import BillingMutations
+from graph.schema.mutations.customers import CustomerMutations
+from graph.schema.mutations.jobs import JobMutations
+from graph.schema.mutations.schedule import ScheduleMutations
 
 scope.install()
 

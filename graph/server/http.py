@@ -12,7 +12,7 @@ header. GraphQL request errors (parse, validation, variable coercion, operation 
 under ``application/graphql-response+json`` and 200 under ``application/json``, as the spec asks.
 Results that executed get 200. A mutation over GET gets 405 with ``Allow: POST``.
 
-With a ``ResponseCache`` (graph.response_cache), a query whose identical response is cached is
+With a ``ResponseCache`` (graph.server.response_cache), a query whose identical response is cached is
 answered with its stored bytes right after the limits: no context, no execution, no serialization.
 """
 
@@ -43,8 +43,8 @@ from starlette.types import Receive, Scope, Send
 from strawberry import Schema
 from strawberry.execution.is_awaitable import optimized_is_awaitable
 
-from graph.documents import DocumentCache
-from graph.errors import (
+from graph.server.documents import DocumentCache
+from graph.schema.errors import (
     UNEXPECTED_ERROR_MESSAGE,
     BadRequest,
     ErrorCode,
@@ -53,12 +53,12 @@ from graph.errors import (
     RequestTooLarge,
     format_error,
 )
-from graph.graphiql import CONTENT_SECURITY_POLICY, render_graphiql_page
-from graph.response_cache import ResponseCache, ResponseKey
-from graph.settings import Settings
-from graph.tracing import TRACE_HEADER, TraceRecorder, wants_trace
+from graph.server.graphiql import CONTENT_SECURITY_POLICY, render_graphiql_page
+from graph.server.response_cache import ResponseCache, ResponseKey
+from graph.server.settings import Settings
+from graph.server.tracing import TRACE_HEADER, TraceRecorder, wants_trace
 
-logger = logging.getLogger("graph.http")
+logger = logging.getLogger("graph.server.http")
 
 # Strawberry's fast check (primitives first); typed as the TypeGuard graphql-core asks for.
 _is_awaitable = cast("Callable[[Any], TypeGuard[Awaitable[Any]]]", optimized_is_awaitable)

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from graph.errors import BadUserInput, ErrorCode, GraphError, register_mapper
-from graph.types import GraphInfo
+from graph.schema.errors import BadUserInput, ErrorCode, GraphError, register_mapper
+from graph.schema.types import GraphInfo
 from resolvers.writes.errors import (
     IdempotencyKeyInUse,
     IdempotencyKeyReused,

@@ -18,7 +18,7 @@ class GraphContext:
     stats: UpstreamStats = field(default_factory=UpstreamStats)
     request: Any = None
     caller: Any = None  # the authenticated API key's policy, when keys are configured
-    # graph.selection's memo: field nodes -> names selected under them, for this request only
+    # graph.schema.selection's memo: field nodes -> names selected under them, for this request only
     selections: dict[tuple[int, ...], frozenset[str]] = field(default_factory=dict)
 
 

@@ -3,7 +3,7 @@
 Scalar fields are plain attributes (fast to resolve); relations are resolvers that go through the
 request's loaders. A type built from a glue record (the trimmed customer a task embeds, say) carries only
 what the glue has: an edge resolver returns it only when the query asks for nothing more (see
-``graph.selection``), and loads the full record otherwise.
+``graph.schema.selection``), and loads the full record otherwise.
 
 All object types sit in this one module because they refer to each other in every direction.
 """
@@ -21,10 +21,10 @@ from typing import Annotated, Any, TypeAlias, TypeVar, cast
 import strawberry
 from strawberry.types import Info
 
-from graph.connections import Connection, connection, window_args
-from graph.context import GraphContext
-from graph.errors import NotFound
-from graph.selection import only_asks_for
+from graph.schema.connections import Connection, connection, window_args
+from graph.schema.context import GraphContext
+from graph.schema.errors import NotFound
+from graph.schema.selection import only_asks_for
 from kickserv import Address as AddressRecord
 from kickserv import Customer as CustomerRecord
 from kickserv import CustomerRef, EmployeeRef, ItemRef, JobRef
@@ -48,7 +48,7 @@ GraphInfo = Info[GraphContext, Any]
 T = TypeVar("T")
 MaybeAwaitable: TypeAlias = T | Awaitable[T]
 
-# Marks a sync resolver that may still call Kickserv (graph.limits counts it as async).
+# Marks a sync resolver that may still call Kickserv (graph.server.limits counts it as async).
 UPSTREAM = {"upstream": True}
 
 

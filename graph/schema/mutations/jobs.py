@@ -6,15 +6,15 @@ from typing import Annotated
 
 import strawberry
 
-from graph.mutations.inputs import (
+from graph.schema.mutations.inputs import (
     CreateJobInput,
     JobChangesInput,
     LineItemInput,
     NoteInput,
     required_id,
 )
-from graph.mutations.scope import KEY_DESCRIPTION, write_scope
-from graph.types import GraphInfo, Job, Note
+from graph.schema.mutations.scope import KEY_DESCRIPTION, write_scope
+from graph.schema.types import GraphInfo, Job, Note
 from resolvers.writes import jobs, line_items, tags
 
 Key = Annotated[str | None, strawberry.argument(description=KEY_DESCRIPTION)]

@@ -1,9 +1,9 @@
 """The assembled server: schema + data layer + HTTP app, from settings.
 
-One request goes: authenticate (graph.auth) → document (graph.persisted: query, APQ, trusted
-documents, the caller's safelist policy) → parse/validate (graph.http) → limits and introspection
-(graph.limits, the caller's budget) → a cached response of the same query for the same tenant, if
-one is still valid (graph.response_cache) → context with the caller's tenant (graph.tenancy) → execute.
+One request goes: authenticate (graph.server.auth) → document (graph.server.persisted: query, APQ, trusted
+documents, the caller's safelist policy) → parse/validate (graph.server.http) → limits and introspection
+(graph.server.limits, the caller's budget) → a cached response of the same query for the same tenant, if
+one is still valid (graph.server.response_cache) → context with the caller's tenant (graph.server.tenancy) → execute.
 """
 
 from __future__ import annotations
@@ -15,17 +15,17 @@ from graphql import DocumentNode, OperationDefinitionNode
 from starlette.applications import Starlette
 from starlette.requests import Request
 
-from graph import upstream_errors
-from graph.app import create_app, upstream_of
-from graph.auth import ApiKeys, Authenticator, Caller, caller_of, map_refused_pass_through
-from graph.context import GraphContext
-from graph.errors import register_mapper, unregister_mapper
-from graph.http import GraphQLParams
-from graph.limits import IntrospectionDisabled, Limits, MeasuredCosts, enforce
-from graph.persisted import Manifest, PersistedQueries
-from graph.schema import build_schema
-from graph.settings import Settings
-from graph.tenancy import (
+from graph.schema import upstream_errors
+from graph.server.app import create_app, upstream_of
+from graph.server.auth import ApiKeys, Authenticator, Caller, caller_of, map_refused_pass_through
+from graph.schema.context import GraphContext
+from graph.schema.errors import register_mapper, unregister_mapper
+from graph.server.http import GraphQLParams
+from graph.server.limits import IntrospectionDisabled, Limits, MeasuredCosts, enforce
+from graph.server.persisted import Manifest, PersistedQueries
+from graph.schema.query import build_schema
+from graph.server.settings import Settings
+from graph.server.tenancy import (
     TenantRegistry,
     make_cache,
     make_context_factory,

@@ -22,7 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox_cli.add_arguments(sandbox_parser)
     sandbox_parser.set_defaults(handler=sandbox_cli.run)
 
-    from graph import server
+    from graph.server import serve as server
 
     serve_parser = commands.add_parser(
         "serve", help="serve the GraphQL API and GraphiQL (the sandbox when no credentials are set)"
@@ -77,7 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def schema_sdl() -> str:
     """The SDL of the schema ``serve`` runs, as committed in schema.graphql."""
-    from graph.schema import build_schema
+    from graph.schema.query import build_schema
 
     return build_schema().as_str().rstrip("\n") + "\n"
 
@@ -104,7 +104,7 @@ def build_manifest_command(args: argparse.Namespace) -> int:
     import json
     from pathlib import Path
 
-    from graph.persisted import build_manifest
+    from graph.server.persisted import build_manifest
 
     sources: list[tuple[str, str]] = []
     for name in args.files:

@@ -6,9 +6,9 @@ from typing import Annotated
 
 import strawberry
 
-from graph.mutations.inputs import InvoiceInput, PaymentInput, VendorInput, required_id
-from graph.mutations.scope import KEY_DESCRIPTION, write_scope
-from graph.types import GraphInfo, Invoice, Payment, Vendor
+from graph.schema.mutations.inputs import InvoiceInput, PaymentInput, VendorInput, required_id
+from graph.schema.mutations.scope import KEY_DESCRIPTION, write_scope
+from graph.schema.types import GraphInfo, Invoice, Payment, Vendor
 from resolvers.writes import invoicing, payments, vendors
 
 Key = Annotated[str | None, strawberry.argument(description=KEY_DESCRIPTION)]

@@ -28,7 +28,7 @@ from strawberry.federation.schema_directives import Key
 from strawberry.types import Info
 from strawberry.types.base import StrawberryObjectDefinition
 
-from graph.errors import BadUserInput, GraphError
+from graph.schema.errors import BadUserInput, GraphError
 
 _INT_KEYS = frozenset({"number"})
 _ID_KEYS = frozenset({"id"})

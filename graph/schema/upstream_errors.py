@@ -1,8 +1,8 @@
-"""Kickserv client exceptions as GraphQL errors with stable codes (registered with graph.errors)."""
+"""Kickserv client exceptions as GraphQL errors with stable codes (registered with graph.schema.errors)."""
 
 from __future__ import annotations
 
-from graph.errors import (
+from graph.schema.errors import (
     BadUserInput,
     Forbidden,
     GraphError,

@@ -33,7 +33,7 @@ from typing import Any
 
 from graphql import GraphQLError
 
-logger = logging.getLogger("graph.errors")
+logger = logging.getLogger("graph.schema.errors")
 
 UNEXPECTED_ERROR_MESSAGE = "Unexpected error."
 

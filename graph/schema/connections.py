@@ -8,7 +8,7 @@ from typing import Any, Generic, TypeVar
 
 import strawberry
 
-from graph.errors import BadUserInput
+from graph.schema.errors import BadUserInput
 from resolvers.connections import BadCursor, decode_cursor, encode_cursor
 from resolvers.tenant import Window
 
