@@ -28,8 +28,8 @@ from starlette.requests import Request
 from starlette.routing import Route
 from strawberry.execution.is_awaitable import optimized_is_awaitable
 
-from graph.server.http import GraphQLEndpoint
 from graph.server.assembly import build_app
+from graph.server.http import GraphQLEndpoint
 from graph.server.settings import Settings
 
 # The dashboard, wider: every scalar of a customer and a job, so ~6,000 fields fit in 100 customers.

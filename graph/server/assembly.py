@@ -16,14 +16,14 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 
 from graph.schema import upstream_errors
-from graph.server.app import create_app, upstream_of
-from graph.server.auth import ApiKeys, Authenticator, Caller, caller_of, map_refused_pass_through
 from graph.schema.context import GraphContext
 from graph.schema.errors import register_mapper, unregister_mapper
+from graph.schema.query import build_schema
+from graph.server.app import create_app, upstream_of
+from graph.server.auth import ApiKeys, Authenticator, Caller, caller_of, map_refused_pass_through
 from graph.server.http import GraphQLParams
 from graph.server.limits import IntrospectionDisabled, Limits, MeasuredCosts, enforce
 from graph.server.persisted import Manifest, PersistedQueries
-from graph.schema.query import build_schema
 from graph.server.settings import Settings
 from graph.server.tenancy import (
     TenantRegistry,

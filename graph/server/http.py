@@ -43,7 +43,6 @@ from starlette.types import Receive, Scope, Send
 from strawberry import Schema
 from strawberry.execution.is_awaitable import optimized_is_awaitable
 
-from graph.server.documents import DocumentCache
 from graph.schema.errors import (
     UNEXPECTED_ERROR_MESSAGE,
     BadRequest,
@@ -53,6 +52,7 @@ from graph.schema.errors import (
     RequestTooLarge,
     format_error,
 )
+from graph.server.documents import DocumentCache
 from graph.server.graphiql import CONTENT_SECURITY_POLICY, render_graphiql_page
 from graph.server.response_cache import ResponseCache, ResponseKey
 from graph.server.settings import Settings

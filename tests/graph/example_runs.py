@@ -19,9 +19,9 @@ from typing import Any
 
 import httpx
 
+from graph.schema.query import build_schema
 from graph.server.app import create_app, upstream_of
 from graph.server.assembly import build_app
-from graph.schema.query import build_schema
 from graph.server.settings import Settings
 from graph.server.tenancy import (
     TenantRegistry,

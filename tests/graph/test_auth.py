@@ -16,8 +16,8 @@ from typing import Any
 import httpx
 import pytest
 
-from graph.server.auth import ApiKeys, ApiKeysError
 from graph.server.assembly import build_app
+from graph.server.auth import ApiKeys, ApiKeysError
 from graph.server.settings import Settings
 from sandbox.app import SandboxConfig
 from sandbox.testing import RunningSandbox, running_sandbox

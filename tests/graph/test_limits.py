@@ -12,9 +12,9 @@ import httpx
 import pytest
 from graphql import FragmentDefinitionNode, OperationDefinitionNode, parse
 
-from graph.server.limits import measure
-from graph.server.assembly import build_app
 from graph.schema.query import build_schema
+from graph.server.assembly import build_app
+from graph.server.limits import measure
 from graph.server.settings import Settings, SettingsError
 from resolvers.data import RequestData
 from sandbox.app import SandboxConfig

@@ -14,8 +14,8 @@ from typing import Any
 import httpx
 import pytest
 
-from graph.server.cli import main as cli
 from graph.server.assembly import build_app
+from graph.server.cli import main as cli
 from graph.server.settings import Settings
 from tests.graph.conftest import uvicorn_in_thread
 

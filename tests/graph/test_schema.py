@@ -14,8 +14,8 @@ from graphql import (
     GraphQLSchema,
 )
 
-from graph.server.cli import main, schema_sdl
 from graph.schema.query import build_schema
+from graph.server.cli import main, schema_sdl
 
 ROOT = Path(__file__).resolve().parents[2]
 COMMITTED = ROOT / "schema.graphql"
