@@ -9,19 +9,19 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
-# Dependencies in their own layer: it is rebuilt only when pyproject.toml changes.
-COPY pyproject.toml ./
-RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" > /tmp/requirements.txt \
-    && pip install -r /tmp/requirements.txt \
-    && rm /tmp/requirements.txt
+# Dependencies in their own layer, exact versions with hashes from the lock (scripts/lock writes
+# it from pyproject.toml): rebuilt only when requirements.lock changes.
+COPY requirements.lock ./
+RUN pip install --require-hashes -r requirements.lock
 
-# Then the source, installed without touching the dependencies again.
-COPY README.md ./
+# Then exactly the package source (nothing from bench/ or tests/), installed without touching the
+# dependencies again. pyproject.toml and README.md are the build's metadata.
+COPY pyproject.toml README.md ./
 COPY kickserv ./kickserv
 COPY sandbox ./sandbox
 COPY resolvers ./resolvers
 COPY graph ./graph
-RUN pip install --no-deps .
+RUN pip install --no-deps . && rm -rf build ./*.egg-info
 
 RUN useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin graph
 USER graph

@@ -62,16 +62,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     export_parser.set_defaults(handler=export_schema_command)
 
-    from bench import cli as bench_cli
-
-    bench_parser = commands.add_parser(
+    # bench/ lives in the repository, not in the installed package: it is imported only when the
+    # command runs, and all its arguments go to it (main() hands them over before parsing).
+    commands.add_parser(
         "bench",
-        help="benchmark against a local sandbox with injected latency (see bench/README.md)",
-        description="Upstream calls against the minimum, cold and warm latency, throughput against "
-        "stock Strawberry and the HTTP ceiling; writes bench/results/<date>.json and .md.",
-    )
-    bench_cli.add_arguments(bench_parser)
-    bench_parser.set_defaults(handler=bench_cli.run)
+        add_help=False,
+        help="benchmark against a local sandbox with injected latency (from a checkout; see "
+        "bench/README.md)",
+    ).set_defaults(handler=lambda args: bench_command([]))
     return parser
 
 
@@ -131,8 +129,47 @@ def build_manifest_command(args: argparse.Namespace) -> int:
     return 0
 
 
+BENCH_MISSING = (
+    "kickserv-graph bench: the benchmark is not part of the installed package; it runs from a "
+    "checkout of the repository: clone it, `pip install -e .` there, then run `python -m bench` "
+    "(or `kickserv-graph bench`) from its root."
+)
+
+
+def bench_command(argv: Sequence[str]) -> int:
+    """``kickserv-graph bench ...``: runs bench/ from a checkout, else 2 with one line saying so.
+
+    bench/ is not installed with the package (the wheel ships what the server runs); at the root
+    of a checkout it is importable from the working directory, as ``python -m bench`` finds it.
+    """
+    from pathlib import Path
+
+    checkout = Path.cwd()
+    if (checkout / "bench" / "cli.py").is_file() and str(checkout) not in sys.path:
+        sys.path.insert(0, str(checkout))
+    try:
+        from bench import cli as bench_cli
+    except ModuleNotFoundError as exc:
+        if exc.name != "bench":
+            raise
+        print(BENCH_MISSING, file=sys.stderr)
+        return 2
+    parser = argparse.ArgumentParser(
+        prog="kickserv-graph bench",
+        description="Benchmark kickserv-graph against the sandbox (see bench/README.md): upstream "
+        "calls against the minimum, cold and warm latency, throughput against stock Strawberry "
+        "and the HTTP ceiling; writes bench/results/<date>.json and .md.",
+    )
+    bench_cli.add_arguments(parser)
+    result: int = bench_cli.run(parser.parse_args(argv))
+    return result
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == ["bench"]:
+        return bench_command(arguments[1:])
+    args = build_parser().parse_args(arguments)
     result: int | None = args.handler(args)
     return result or 0
 

@@ -1,4 +1,7 @@
-"""The app around the endpoint: settings, lifespan and upstream client, probes, `serve`, Dockerfile."""
+"""The app around the endpoint: settings, lifespan and upstream client, probes, `serve`.
+
+The Dockerfile and the installed package: tests/test_packaging.py.
+"""
 
 from __future__ import annotations
 
@@ -252,38 +255,6 @@ def test_serve_describes_pass_through(monkeypatch, capsys):
     assert graph.server.serve.run(argparse.Namespace(host=None, port=None, workers=1)) == 0
     out = capsys.readouterr().out
     assert "pass-through" in out and "None" not in out
-
-
-# --- Dockerfile ---------------------------------------------------------------------------
-
-
-def test_dockerfile_structure():
-    text = (ROOT / "Dockerfile").read_text()
-    lines = [
-        line.strip()
-        for line in text.replace("\\\n", " ").splitlines()  # one line per instruction
-        if line.strip() and not line.lstrip().startswith("#")
-    ]
-    instructions = [line.split()[0] for line in lines if line.split()[0].isupper()]
-    assert lines[0] == "FROM python:3.11-slim"
-
-    def index(prefix: str, containing: str = "") -> int:
-        return next(
-            i for i, line in enumerate(lines) if line.startswith(prefix) and containing in line
-        )
-
-    copy_pyproject = index("COPY pyproject.toml")
-    install_deps = index("RUN", containing="pip install -r")
-    copy_source = index("COPY graph")
-    user = index("USER ")
-    assert copy_pyproject < install_deps < copy_source < user
-    assert not any(line.startswith("COPY . ") for line in lines)
-    assert lines[user].split()[1] not in ("root", "0")
-    assert "EXPOSE 8000" in lines
-    assert lines[-1] == 'CMD ["kickserv-graph", "serve", "--host", "0.0.0.0"]'
-    assert "ARG" not in instructions  # configuration only through the environment
-    ignored = (ROOT / ".dockerignore").read_text().split()
-    assert {".git", ".venv", "tests"} <= set(ignored)
 
 
 # --- sandbox mode -------------------------------------------------------------------------
