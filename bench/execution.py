@@ -28,6 +28,7 @@ from starlette.requests import Request
 from starlette.routing import Route
 from strawberry.execution.is_awaitable import optimized_is_awaitable
 
+from graph.schema.query import graphql_schema
 from graph.server.assembly import build_app
 from graph.server.http import GraphQLEndpoint
 from graph.server.settings import Settings
@@ -84,7 +85,7 @@ async def _measure(base_url: str, repeats: int, target_fields: int) -> dict[str,
     app = build_app(settings)
     async with app.router.lifespan_context(app):
         endpoint = _endpoint(app)
-        schema = endpoint.schema._schema
+        schema = graphql_schema(endpoint.schema)
         executor = endpoint.schema.execution_context_class
         request = Request({"type": "http", "app": app, "method": "POST", "headers": []})
         authenticate = getattr(endpoint, "authenticate", None)

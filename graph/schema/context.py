@@ -1,26 +1,22 @@
-"""The per-request context every resolver sees as ``info.context``."""
+"""The per-request context every resolver sees as ``info.context``: built by the server for each
+request, typed, and the only way the schema learns anything about the request."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
 
 from resolvers.data import RequestData
 from resolvers.stats import UpstreamStats
-
-if TYPE_CHECKING:
-    from strawberry.types import Info as StrawberryInfo
+from resolvers.writes.steps import WritePolicy
 
 
 @dataclass
 class GraphContext:
     data: RequestData
     stats: UpstreamStats = field(default_factory=UpstreamStats)
-    request: Any = None
-    caller: Any = None  # the authenticated API key's policy, when keys are configured
-    # graph.schema.selection's memo: field nodes -> names selected under them, for this request only
-    selections: dict[tuple[int, ...], frozenset[str]] = field(default_factory=dict)
-
-
-def data_of(info: StrawberryInfo[GraphContext, Any]) -> RequestData:
-    return info.context.data
+    # The request's headers (lower-case names); mutations read Idempotency-Key from them.
+    headers: Mapping[str, str] = field(default_factory=dict)
+    write_policy: WritePolicy = field(default_factory=WritePolicy)
+    # graph.schema.selection's memo: a field's place in the query -> names selected under it
+    selections: dict[tuple[str, ...], frozenset[str]] = field(default_factory=dict)

@@ -18,16 +18,18 @@ Clients branch on ``extensions.code``, never on messages, so the codes below are
     └── InternalServerError         INTERNAL_SERVER_ERROR
 
 ``GRAPHQL_PARSE_FAILED`` and ``GRAPHQL_VALIDATION_FAILED`` come from graphql-core and are stamped by
-the HTTP layer. Exceptions of other modules (the Kickserv client's, above all) become GraphErrors
-through ``classify``: register a mapper for them with ``register_mapper`` next to where they are
-defined or wired, e.g. ``register_mapper(map_kickserv_error)``. Anything nobody claims is masked as
-"Unexpected error." and logged with its traceback, server side only.
+the HTTP layer. Exceptions of other modules (the Kickserv client's, ``resolvers``') become
+GraphErrors through an ``ErrorClassifier``: an explicit, ordered tuple of mappers built where the
+server is assembled (``graph.schema.error_mapping.SCHEMA_ERROR_MAPPERS`` plus the server's own).
+Anything no mapper claims is masked as "Unexpected error." and logged with its traceback, server
+side only.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -163,37 +165,27 @@ class InternalServerError(GraphError):
 ErrorMapper = Callable[[BaseException], GraphError | None]
 """Turns a foreign exception into a GraphError, or returns None when it is not its kind."""
 
-_mappers: list[ErrorMapper] = []
+
+@dataclass(frozen=True, slots=True)
+class ErrorClassifier:
+    """The client-facing form of an exception: a GraphError as it is, else the first mapper's
+    answer, in order; None means it must be masked."""
+
+    mappers: tuple[ErrorMapper, ...] = ()
+
+    def __call__(self, exc: BaseException) -> GraphError | None:
+        if isinstance(exc, GraphError):
+            return exc
+        for mapper in self.mappers:
+            mapped = mapper(exc)
+            if mapped is not None:
+                return mapped
+        return None
 
 
-def register_mapper(mapper: ErrorMapper) -> ErrorMapper:
-    """Teach ``classify`` another family of exceptions (usable as a decorator).
-
-    The Kickserv client's exceptions (Unauthorized, Forbidden, NotFound, Validation, RateLimited,
-    ServerError, Timeout, ResponseShape) are mapped here by whoever wires the client in.
-    """
-    if mapper not in _mappers:
-        _mappers.append(mapper)
-    return mapper
-
-
-def unregister_mapper(mapper: ErrorMapper) -> None:
-    if mapper in _mappers:
-        _mappers.remove(mapper)
-
-
-def classify(exc: BaseException) -> GraphError | None:
-    """The client-facing form of ``exc``, or None if it must be masked."""
-    if isinstance(exc, GraphError):
-        return exc
-    for mapper in _mappers:
-        mapped = mapper(exc)
-        if mapped is not None:
-            return mapped
-    return None
-
-
-def format_error(error: GraphQLError, default_code: ErrorCode) -> dict[str, Any]:
+def format_error(
+    error: GraphQLError, default_code: ErrorCode, classify: ErrorClassifier
+) -> dict[str, Any]:
     """One response entry for ``error``: known errors keep code and message, the rest are masked.
 
     ``default_code`` names what graphql-core itself reports at that stage (parse, validation,

@@ -7,8 +7,12 @@ from enum import Enum
 from typing import Annotated, Any
 
 import strawberry
+from graphql import GraphQLSchema
 
 from graph.schema import prefetch
+from graph.schema.billing import Invoice, InvoiceStatus, Payment
+from graph.schema.catalog import Item, JobChargeType, JobType, Vendor
+from graph.schema.common import GraphInfo
 from graph.schema.connections import (
     Connection,
     InvoiceConnection,
@@ -16,24 +20,12 @@ from graph.schema.connections import (
     invoice_connection,
     window_args,
 )
+from graph.schema.customers import Customer, Location
 from graph.schema.errors import BadUserInput, NotFound
-from graph.schema.types import (
-    Customer,
-    Employee,
-    GraphInfo,
-    Invoice,
-    InvoiceStatus,
-    Item,
-    Job,
-    JobChargeType,
-    JobType,
-    Location,
-    Opportunity,
-    Payment,
-    Task,
-    Vendor,
-    find_by_number_or_id,
-)
+from graph.schema.jobs import Job, Opportunity
+from graph.schema.people import Employee
+from graph.schema.schedule import Task
+from resolvers.relations import by_number_or_id
 
 
 @strawberry.type(
@@ -135,7 +127,7 @@ class Query:
         global_id = None if id is None else _int_id(id, "id")
         if number is not None:
             prefetch.customer_listings(info, data, number)  # no round waits for the record
-        record = await find_by_number_or_id(
+        record = await by_number_or_id(
             data.customer_by_number, data.customer_by_id, number, global_id, "Customer"
         )
         return Customer.from_record(record)
@@ -168,9 +160,7 @@ class Query:
         _one_of(number=number, id=id)
         data = info.context.data
         global_id = None if id is None else _int_id(id, "id")
-        record = await find_by_number_or_id(
-            data.job_by_number, data.job_by_id, number, global_id, "Job"
-        )
+        record = await by_number_or_id(data.job_by_number, data.job_by_id, number, global_id, "Job")
         return Job.from_record(record)
 
     @strawberry.field(description="Jobs, newest first.")
@@ -246,7 +236,7 @@ class Query:
         record = await info.context.data.invoice_by_id.get(_int_id(id, "id"))
         if record is None:
             raise NotFound(f"Invoice {id} was not found.")
-        return Invoice.from_indexed(record)
+        return Invoice.from_record(record)
 
     @strawberry.field(description="Invoices, newest first, with what is owed across all of them.")
     async def invoices(
@@ -314,9 +304,21 @@ class Query:
         return connection(window, Vendor.from_record)
 
 
-def build_schema(settings: object | None = None) -> strawberry.federation.Schema:
+def build_schema() -> strawberry.federation.Schema:
     """The federation v2 schema of the running server (``_entities`` batched, see graph.schema.federation)."""
     from graph.schema.federation import FederatedSchema
     from graph.schema.mutations import Mutation  # imported here: the mutations import this module
 
     return FederatedSchema(query=Query, mutation=Mutation, types=[Location])
+
+
+def graphql_schema(schema: strawberry.Schema) -> GraphQLSchema:
+    """graphql-core's schema inside Strawberry's, which the server executes on directly.
+
+    Strawberry has no public accessor for it: this is the one place that reads ``_schema``, and
+    ``tests/graph/test_schema.py`` fails if a Strawberry upgrade moves it.
+    """
+    inner = schema._schema
+    if not isinstance(inner, GraphQLSchema):  # pragma: no cover - a Strawberry upgrade
+        raise TypeError("strawberry.Schema._schema is no longer a GraphQLSchema")
+    return inner

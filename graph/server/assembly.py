@@ -1,29 +1,35 @@
 """The assembled server: schema + data layer + HTTP app, from settings.
 
-One request goes: authenticate (graph.server.auth) → document (graph.server.persisted: query, APQ, trusted
-documents, the caller's safelist policy) → parse/validate (graph.server.http) → limits and introspection
-(graph.server.limits, the caller's budget) → a cached response of the same query for the same tenant, if
-one is still valid (graph.server.response_cache) → context with the caller's tenant (graph.server.tenancy) → execute.
+One request goes: authenticate (graph.server.auth) → document (graph.server.persisted: query, APQ,
+trusted documents, the caller's safelist policy) → parse/validate (graph.server.documents) → limits
+and introspection (graph.server.limits, the caller's budget) → a cached response of the same query
+for the same tenant, if one is still valid (graph.server.response_cache) → context with the caller's
+tenant (graph.server.tenancy) → execute (graph.server.http).
+
+Everything the app holds is built here once, explicitly, into a typed ``Server``; the app keeps it
+as ``app.state.server`` and ``server_of(app)`` reads it back typed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
+import strawberry
 from graphql import DocumentNode, OperationDefinitionNode
 from starlette.applications import Starlette
 from starlette.requests import Request
 
-from graph.schema import upstream_errors
-from graph.schema.context import GraphContext
-from graph.schema.errors import register_mapper, unregister_mapper
-from graph.schema.query import build_schema
-from graph.server.app import create_app, upstream_of
+from graph.schema.error_mapping import SCHEMA_ERROR_MAPPERS
+from graph.schema.errors import ErrorClassifier
+from graph.schema.query import build_schema, graphql_schema
+from graph.server.app import Upstream, create_app, upstream_of
 from graph.server.auth import ApiKeys, Authenticator, Caller, caller_of, map_refused_pass_through
-from graph.server.http import GraphQLParams
 from graph.server.limits import IntrospectionDisabled, Limits, MeasuredCosts, enforce
 from graph.server.persisted import Manifest, PersistedQueries
+from graph.server.requests import GraphQLParams
+from graph.server.response_cache import ResponseCache
 from graph.server.settings import Settings
 from graph.server.tenancy import (
     TenantRegistry,
@@ -32,54 +38,88 @@ from graph.server.tenancy import (
     make_response_cache,
     upstream_extension,
 )
+from resolvers.cache import SharedCache
 from resolvers.writes.steps import WritePolicy
 
 
-def build_app(settings: Settings | None = None, **create_kwargs: Any) -> Starlette:
+@dataclass
+class Server:
+    """What one app serves with, built once from settings."""
+
+    settings: Settings
+    schema: strawberry.federation.Schema
+    cache: SharedCache
+    response_cache: ResponseCache | None
+    write_policy: WritePolicy
+    authenticator: Authenticator
+    persisted: PersistedQueries
+    limits: Limits
+    costs: MeasuredCosts
+    classify_error: ErrorClassifier
+    registry: TenantRegistry | None = None  # built on the first request, over the app's client
+
+    def registry_for(self, upstream: Upstream) -> TenantRegistry:
+        """The tenants served through ``upstream`` (rebuilt if the lifespan made a new client)."""
+        registry = self.registry
+        if registry is None or registry.http is not upstream.client:
+            registry = self.registry = TenantRegistry(
+                upstream.client,
+                upstream.base_url,
+                self.cache,
+                max_per_page=self.settings.kickserv_max_per_page,
+                max_concurrency=self.settings.kickserv_concurrency,
+                index_ttl=120.0 if self.settings.cache_enabled else 0.0,
+            )
+        return registry
+
+
+def server_of(app: Starlette) -> Server:
+    """The ``Server`` a ``build_app`` app was assembled with."""
+    server = app.state.server
+    assert isinstance(server, Server)
+    return server
+
+
+def build_app(
+    settings: Settings | None = None,
+    *,
+    write_policy: WritePolicy | None = None,
+    **create_kwargs: Any,
+) -> Starlette:
     """The whole server for ``settings`` (default: from the environment)."""
     settings = settings or Settings.from_env()
-    # The pass-through mapper must be asked first; re-installing keeps that order whatever ran before.
-    unregister_mapper(upstream_errors.map_kickserv_error)
-    register_mapper(map_refused_pass_through)
-    upstream_errors.install()
-    cache = make_cache(settings.cache_enabled, settings.cache_max_entries)
-    schema = build_schema(settings)
-    keys = ApiKeys.load(settings.api_keys_file) if settings.api_keys_file else None
-    authenticator = Authenticator(settings, keys)
-    persisted = PersistedQueries(
-        manifests=[Manifest.load(path) for path in settings.persisted_manifests],
-        apq_enabled=settings.apq_enabled,
-        apq_max_entries=settings.apq_max_entries,
-    )
+    schema = build_schema()
     limits = Limits(
         max_depth=settings.max_depth,
         max_aliases=settings.max_aliases,
         max_root_fields=settings.max_root_fields,
     )
-    costs = MeasuredCosts(schema._schema, max_first=limits.max_first)
-
-    def registry_of(request: Any) -> TenantRegistry:
-        state = request.app.state
-        registry: TenantRegistry | None = getattr(state, "registry", None)
-        upstream = upstream_of(request)
-        if registry is None or registry.http is not upstream.client:
-            registry = TenantRegistry(
-                upstream.client,
-                upstream.base_url,
-                cache,
-                max_per_page=settings.kickserv_max_per_page,
-                max_concurrency=settings.kickserv_concurrency,
-                index_ttl=120.0 if settings.cache_enabled else 0.0,
-            )
-            state.registry = registry
-        return registry
+    cache = make_cache(settings.cache_enabled, settings.cache_max_entries)
+    keys = ApiKeys.load(settings.api_keys_file) if settings.api_keys_file else None
+    server = Server(
+        settings=settings,
+        schema=schema,
+        cache=cache,
+        response_cache=None,
+        write_policy=write_policy or WritePolicy(write_timeout=settings.write_timeout),
+        authenticator=Authenticator(settings, keys),
+        persisted=PersistedQueries(
+            manifests=[Manifest.load(path) for path in settings.persisted_manifests],
+            apq_enabled=settings.apq_enabled,
+            apq_max_entries=settings.apq_max_entries,
+        ),
+        limits=limits,
+        costs=MeasuredCosts(graphql_schema(schema), max_first=limits.max_first),
+        # A pass-through caller's refused credential is theirs, not our outage: asked first.
+        classify_error=ErrorClassifier((map_refused_pass_through, *SCHEMA_ERROR_MAPPERS)),
+    )
 
     async def authenticate(request: Request) -> Caller:
         upstream = upstream_of(request)
-        return authenticator(request, (upstream.account, upstream.token))
+        return server.authenticator(request, (upstream.account, upstream.token))
 
     async def resolve_document(request: Request, params: GraphQLParams) -> str:
-        resolved = persisted.resolve(
+        resolved = server.persisted.resolve(
             params.query, params.document_id, params.extensions, caller_of(request).policy
         )
         return resolved.query
@@ -91,27 +131,24 @@ def build_app(settings: Settings | None = None, **create_kwargs: Any) -> Starlet
         variables: Mapping[str, Any] | None,
     ) -> None:
         caller = caller_of(request)
-        cost = costs.measure(document, operation, variables)
+        cost = server.costs.measure(document, operation, variables)
         if cost.introspection and not caller.introspection:
             raise IntrospectionDisabled()
-        enforce(cost, limits, caller.query_budget)
+        enforce(cost, server.limits, caller.query_budget)
 
     def credential_of(request: Any) -> tuple[str, str]:
         caller = caller_of(request)
         return caller.account, caller.token
 
-    tenant_context = make_context_factory(
-        registry_of, credential_of, loaders_enabled=settings.loaders_enabled
+    context_factory = make_context_factory(
+        lambda request: server.registry_for(upstream_of(request)),
+        credential_of,
+        loaders_enabled=settings.loaders_enabled,
+        write_policy=server.write_policy,
     )
 
-    async def context_factory(request: Request) -> GraphContext:
-        context: GraphContext = await tenant_context(request)
-        context.caller = caller_of(request)
-        return context
-
-    response_cache = None
     if settings.cache_enabled and settings.response_cache_enabled:
-        response_cache = make_response_cache(
+        server.response_cache = make_response_cache(
             cache,
             credential_of,
             max_entries=settings.response_cache_max_entries,
@@ -127,10 +164,9 @@ def build_app(settings: Settings | None = None, **create_kwargs: Any) -> Starlet
         on_result=upstream_extension if settings.upstream_extensions else None,
         authenticate=authenticate,
         check_operation=check_operation,
-        response_cache=response_cache,
+        response_cache=server.response_cache,
+        classify_error=server.classify_error,
         **create_kwargs,
     )
-    app.state.response_cache = response_cache
-    app.state.shared_cache = cache
-    app.state.write_policy = WritePolicy(write_timeout=settings.write_timeout)
+    app.state.server = server
     return app

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Collection, Mapping
-from dataclasses import dataclass
 from decimal import Decimal
 from inspect import isawaitable
 from typing import Any, TypeGuard, cast
@@ -43,40 +42,40 @@ from starlette.types import Receive, Scope, Send
 from strawberry import Schema
 from strawberry.execution.is_awaitable import optimized_is_awaitable
 
+from graph.schema.error_mapping import SCHEMA_ERROR_MAPPERS
 from graph.schema.errors import (
     UNEXPECTED_ERROR_MESSAGE,
     BadRequest,
+    ErrorClassifier,
     ErrorCode,
     GraphError,
     InternalServerError,
-    RequestTooLarge,
     format_error,
 )
+from graph.schema.query import graphql_schema
 from graph.server.documents import DocumentCache
 from graph.server.graphiql import CONTENT_SECURITY_POLICY, render_graphiql_page
+from graph.server.requests import (
+    GRAPHQL_RESPONSE_JSON,
+    GraphQLParams,
+    check_content_type,
+    negotiate_media_type,
+    own_headers,
+    params_from_body,
+    params_from_query_string,
+    read_body,
+    wants_graphiql,
+)
 from graph.server.response_cache import ResponseCache, ResponseKey
 from graph.server.settings import Settings
-from graph.server.tracing import TRACE_HEADER, TraceRecorder, wants_trace
+from graph.server.tracing import TraceRecorder, wants_trace
 
 logger = logging.getLogger("graph.server.http")
 
+DEFAULT_CLASSIFIER = ErrorClassifier(SCHEMA_ERROR_MAPPERS)
+
 # Strawberry's fast check (primitives first); typed as the TypeGuard graphql-core asks for.
 _is_awaitable = cast("Callable[[Any], TypeGuard[Awaitable[Any]]]", optimized_is_awaitable)
-
-GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
-APPLICATION_JSON = "application/json"
-
-
-@dataclass(frozen=True, slots=True)
-class GraphQLParams:
-    """The request's parameters, type-checked; ``query`` may be absent when a document resolver
-    finds the text elsewhere (``extensions.persistedQuery``, ``documentId``)."""
-
-    query: str | None
-    variables: dict[str, Any] | None
-    operation_name: str | None
-    extensions: dict[str, Any] | None
-    document_id: str | None = None
 
 
 ContextFactory = Callable[[Request], Awaitable[Any]]
@@ -124,8 +123,10 @@ class GraphQLEndpoint:
         check_operation: OperationCheck | None = None,
         federated_tracing: bool = True,
         response_cache: ResponseCache | None = None,
+        classify_error: ErrorClassifier = DEFAULT_CLASSIFIER,
     ) -> None:
         self.schema = schema
+        self.classify_error = classify_error
         self.context_factory = context_factory
         self.settings = settings or Settings()
         self.document_resolver = document_resolver
@@ -136,32 +137,32 @@ class GraphQLEndpoint:
         self.federated_tracing = federated_tracing
         self.response_cache = response_cache
         self.max_body_bytes = self.settings.max_body_bytes
+        self._graphql_schema: GraphQLSchema = graphql_schema(schema)
         self.documents = DocumentCache(
-            schema._schema,
+            self._graphql_schema,
             maxsize=document_cache_size,
             max_tokens=max_tokens,
             validation_rules=validation_rules,
         )
-        self._graphql_schema: GraphQLSchema = schema._schema
         self._executor_class = schema.execution_context_class
         self._pages: dict[tuple[str, str], bytes] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
-        headers = _own_headers(scope)
+        headers = own_headers(scope)
         accept = headers.get("accept", "")
         media_type = negotiate_media_type(accept)
         method = scope["method"]
         try:
             if method == "GET":
                 pairs = dict(parse_qsl(scope["query_string"].decode("latin-1")))
-                if _wants_graphiql(self.graphiql, pairs, accept):
+                if wants_graphiql(self.graphiql, pairs, accept):
                     await self._send_graphiql(scope, send)
                     return
                 params = params_from_query_string(pairs)
             elif method == "POST":
-                _check_content_type(headers.get("content-type"))
-                body = await _read_body(receive, headers.get("content-length"), self.max_body_bytes)
+                check_content_type(headers.get("content-type"))
+                body = await read_body(receive, headers.get("content-length"), self.max_body_bytes)
                 params = params_from_body(body)
             else:
                 raise GraphError(
@@ -203,12 +204,12 @@ class GraphQLEndpoint:
         cached = self.documents.get(query)
         request_error_status = 400 if media_type == GRAPHQL_RESPONSE_JSON else 200
         if cached.document is None:
-            return request_error_status, _request_errors(cached.errors, cached.error_code)
+            return request_error_status, self._request_errors(cached.errors, cached.error_code)
         operation = get_operation_ast(cached.document, params.operation_name)
         if operation is not None:
             _check_operation_allowed(operation, request.method)
         if cached.errors:
-            return request_error_status, _request_errors(cached.errors, cached.error_code)
+            return request_error_status, self._request_errors(cached.errors, cached.error_code)
         if operation is None:
             return request_error_status, _operation_not_found(params.operation_name)
         if self.check_operation is not None:
@@ -247,12 +248,15 @@ class GraphQLEndpoint:
         assert isinstance(result, ExecutionResult)
         if result.data is None and result.errors and all(e.path is None for e in result.errors):
             # Variable coercion failed: nothing executed, so this is a request error.
-            return request_error_status, _request_errors(result.errors, ErrorCode.BAD_USER_INPUT)
+            return request_error_status, self._request_errors(
+                result.errors, ErrorCode.BAD_USER_INPUT
+            )
 
         payload: dict[str, Any] = {"data": result.data}
         if result.errors:
             payload["errors"] = [
-                format_error(e, ErrorCode.INTERNAL_SERVER_ERROR) for e in result.errors
+                format_error(e, ErrorCode.INTERNAL_SERVER_ERROR, self.classify_error)
+                for e in result.errors
             ]
         extensions = dict(result.extensions or {})
         if response_key is not None and not result.errors and result.data is not None:
@@ -284,6 +288,12 @@ class GraphQLEndpoint:
             return  # the miss's own answer reports it
         cache.put(key, body, expires_at)
 
+    def _request_errors(
+        self, errors: Collection[GraphQLError], code: ErrorCode | None
+    ) -> dict[str, Any]:
+        default = code or ErrorCode.BAD_REQUEST
+        return {"errors": [format_error(e, default, self.classify_error) for e in errors]}
+
     async def _make_context(self, request: Request) -> Any:
         try:
             return await self.context_factory(request)
@@ -313,185 +323,6 @@ class GraphQLEndpoint:
         await send({"type": "http.response.body", "body": page})
 
 
-_OWN_HEADERS = frozenset({b"accept", b"content-type", b"content-length", TRACE_HEADER.encode()})
-
-
-def _own_headers(scope: Scope) -> dict[str, str]:
-    """The headers the endpoint itself reads, in one pass (the first of each name, as Starlette's
-    ``Headers.get``): cheaper than a scan of every header per lookup."""
-    found: dict[str, str] = {}
-    for name, value in scope["headers"]:
-        if name in _OWN_HEADERS:
-            found.setdefault(name.decode("latin-1"), value.decode("latin-1"))
-    return found
-
-
-_MEDIA_TYPES: dict[str, str] = {}  # clients send few distinct Accept headers: negotiate each once
-
-
-def negotiate_media_type(accept: str) -> str:
-    media_type = _MEDIA_TYPES.get(accept)
-    if media_type is None:
-        if len(_MEDIA_TYPES) >= 256:
-            _MEDIA_TYPES.clear()
-        media_type = _MEDIA_TYPES[accept] = _negotiate_media_type(accept)
-    return media_type
-
-
-def _negotiate_media_type(accept: str) -> str:
-    """``application/graphql-response+json`` when the client accepts it at least as much as JSON.
-
-    Wildcards count for ``application/json`` only (as graphql-http does), so legacy clients sending
-    ``*/*`` keep getting 200 for request errors. Nothing acceptable: we answer JSON anyway.
-    """
-    if not accept:
-        return APPLICATION_JSON
-    q_graphql, q_json = 0.0, 0.0
-    for part in accept.lower().split(","):
-        media, _, parameters = part.partition(";")
-        media = media.strip()
-        if media not in (GRAPHQL_RESPONSE_JSON, APPLICATION_JSON, "application/*", "*/*"):
-            continue
-        q = _quality(parameters)
-        if media == GRAPHQL_RESPONSE_JSON:
-            q_graphql = max(q_graphql, q)
-        else:
-            q_json = max(q_json, q)
-    return GRAPHQL_RESPONSE_JSON if q_graphql > 0 and q_graphql >= q_json else APPLICATION_JSON
-
-
-def _quality(parameters: str) -> float:
-    for parameter in parameters.split(";"):
-        name, _, value = parameter.partition("=")
-        if name.strip() == "q":
-            try:
-                return min(max(float(value), 0.0), 1.0)
-            except ValueError:
-                return 0.0
-    return 1.0
-
-
-def _wants_graphiql(enabled: bool, pairs: Mapping[str, str], accept: str) -> bool:
-    """A browser navigating to the endpoint: HTML accepted, and no query or extensions sent."""
-    if not enabled or "query" in pairs or "extensions" in pairs or "documentId" in pairs:
-        return False
-    return any(
-        part.partition(";")[0].strip() == "text/html" and _quality(part.partition(";")[2]) > 0
-        for part in accept.lower().split(",")
-    )
-
-
-def params_from_query_string(pairs: Mapping[str, str]) -> GraphQLParams:
-    """GET parameters: ``variables`` and ``extensions`` arrive JSON-encoded."""
-    return _checked_params(
-        pairs.get("query"),
-        _json_param(pairs, "variables"),
-        pairs.get("operationName") or None,
-        _json_param(pairs, "extensions"),
-        pairs.get("documentId") or None,
-    )
-
-
-def params_from_body(body: bytes) -> GraphQLParams:
-    try:
-        payload = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        raise BadRequest("The request body is not valid JSON.") from None
-    if not isinstance(payload, dict):
-        raise BadRequest(
-            "The request body must be a JSON object with a 'query' (batched requests are not "
-            "supported)."
-        )
-    return _checked_params(
-        payload.get("query"),
-        payload.get("variables"),
-        payload.get("operationName"),
-        payload.get("extensions"),
-        payload.get("documentId"),
-    )
-
-
-def _json_param(pairs: Mapping[str, str], name: str) -> Any:
-    raw = pairs.get(name)
-    if not raw:
-        return None
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        raise BadRequest(f"The '{name}' parameter is not valid JSON.") from None
-
-
-def _checked_params(
-    query: Any, variables: Any, operation_name: Any, extensions: Any, document_id: Any
-) -> GraphQLParams:
-    if query is not None and not isinstance(query, str):
-        raise BadRequest("The 'query' parameter must be a string holding a GraphQL document.")
-    if variables is not None and not isinstance(variables, dict):
-        raise BadRequest("The 'variables' parameter must be a JSON object (or null).")
-    if operation_name is not None and not isinstance(operation_name, str):
-        raise BadRequest("The 'operationName' parameter must be a string (or null).")
-    if extensions is not None and not isinstance(extensions, dict):
-        raise BadRequest("The 'extensions' parameter must be a JSON object (or null).")
-    if document_id is not None and not isinstance(document_id, str):
-        raise BadRequest("The 'documentId' parameter must be a string (or null).")
-    return GraphQLParams(query, variables, operation_name, extensions, document_id)
-
-
-_JSON_CONTENT_TYPES: set[str] = set()  # the accepted Content-Type values seen, parsed once each
-
-
-def _check_content_type(content_type: str | None) -> None:
-    if content_type in _JSON_CONTENT_TYPES:
-        return
-    media, _, parameters = (content_type or "").partition(";")
-    media = media.strip().lower()
-    charset = next(
-        (
-            v.strip().strip('"').lower()
-            for n, _, v in (p.partition("=") for p in parameters.split(";"))
-            if n.strip().lower() == "charset"
-        ),
-        "utf-8",
-    )
-    if media != APPLICATION_JSON or charset not in ("utf-8", "utf8"):
-        shown = content_type or "no Content-Type"
-        raise GraphError(
-            f"Unsupported content type ({shown}); POST a JSON body with "
-            "'Content-Type: application/json'.",
-            http_status=415,
-        )
-    if content_type is not None and len(_JSON_CONTENT_TYPES) < 64:
-        _JSON_CONTENT_TYPES.add(content_type)
-
-
-async def _read_body(receive: Receive, content_length: str | None, limit: int) -> bytes:
-    """The body, refused as soon as it is known to exceed ``limit`` (header first, then stream)."""
-    if content_length is not None:
-        try:
-            declared = int(content_length)
-        except ValueError:
-            raise BadRequest("The Content-Length header is not a number.") from None
-        if declared > limit:
-            raise _too_large(limit)
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            raise ClientDisconnect()
-        chunk: bytes = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            raise _too_large(limit)
-        if not message.get("more_body", False):
-            return chunk if not chunks else b"".join((*chunks, chunk))
-        chunks.append(chunk)
-
-
-def _too_large(limit: int) -> RequestTooLarge:
-    return RequestTooLarge(f"The request body is larger than {limit} bytes.")
-
-
 def _check_operation_allowed(operation: OperationDefinitionNode, method: str) -> None:
     if operation.operation == OperationType.SUBSCRIPTION:
         raise BadRequest("Subscriptions are not supported over this endpoint.")
@@ -499,11 +330,6 @@ def _check_operation_allowed(operation: OperationDefinitionNode, method: str) ->
         raise GraphError(
             f"A {operation.operation.value} cannot be sent with GET; use POST.", http_status=405
         )
-
-
-def _request_errors(errors: Collection[GraphQLError], code: ErrorCode | None) -> dict[str, Any]:
-    default = code or ErrorCode.BAD_REQUEST
-    return {"errors": [format_error(error, default) for error in errors]}
 
 
 def _operation_not_found(operation_name: str | None) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from resolvers.cache import MemoryStore, SharedCache
 from resolvers.data import RequestData
 from resolvers.stats import UpstreamStats, current_stats, record_call, record_fresh_until
 from resolvers.tenant import Tenant, tenant_key
+from resolvers.writes.steps import WritePolicy
 
 
 def is_outage(exc: BaseException) -> bool:
@@ -99,8 +100,10 @@ def make_context_factory(
     credential_of: CredentialOf,
     *,
     loaders_enabled: bool = True,
+    write_policy: WritePolicy | None = None,
 ) -> Callable[[Any], Any]:
     """``context_factory(request)``: resolves the tenant and starts the request's accounting."""
+    policy = write_policy or WritePolicy()
 
     async def context_factory(request: Any) -> GraphContext:
         account, token = credential_of(request)
@@ -108,7 +111,10 @@ def make_context_factory(
         stats = UpstreamStats()
         current_stats.set(stats)
         return GraphContext(
-            data=RequestData(tenant, loaders_enabled=loaders_enabled), stats=stats, request=request
+            data=RequestData(tenant, loaders_enabled=loaders_enabled),
+            stats=stats,
+            headers=request.headers,
+            write_policy=policy,
         )
 
     return context_factory

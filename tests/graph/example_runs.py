@@ -199,12 +199,10 @@ async def multi_credential_server(sandbox: RunningSandbox, **settings: Any) -> A
         )
     app = create_app(
         config,
-        build_schema(config),
+        build_schema(),
         factory,
         on_result=upstream_extension,
         response_cache=responses,
     )
-    app.state.response_cache = responses
-    app.state.shared_cache = cache
     async with serving(app, sandbox) as graph:
         yield graph

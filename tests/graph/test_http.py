@@ -21,19 +21,19 @@ from starlette.staticfiles import StaticFiles
 import graph.server.documents
 import graph.server.http
 from graph.schema.errors import (
+    ErrorClassifier,
     NotFound,
     PersistedQueryNotFound,
     Unauthenticated,
     UpstreamRateLimited,
     UpstreamUnavailable,
-    register_mapper,
-    unregister_mapper,
 )
+from graph.schema.query import graphql_schema
 from graph.server.graphiql import STATIC_DIRECTORY
-from graph.server.http import (
+from graph.server.http import GraphQLEndpoint
+from graph.server.requests import (
     APPLICATION_JSON,
     GRAPHQL_RESPONSE_JSON,
-    GraphQLEndpoint,
     GraphQLParams,
     negotiate_media_type,
 )
@@ -381,7 +381,7 @@ async def test_graph_errors_keep_code_message_and_extensions(client):
     assert errors["throttled"]["extensions"] == {"code": "UPSTREAM_RATE_LIMITED", "retryAfter": 7}
 
 
-async def test_registered_mapper_classifies_foreign_exceptions(client):
+async def test_the_classifier_given_to_the_endpoint_maps_foreign_exceptions(client):
     # given
     def map_kickserv_down(exc: BaseException) -> UpstreamUnavailable | None:
         if isinstance(exc, KickservDown):
@@ -390,12 +390,12 @@ async def test_registered_mapper_classifies_foreign_exceptions(client):
 
     query = {"query": "{ upstreamDown }"}
     masked = (await client.post("/graphql", json=query)).json()["errors"][0]
-    register_mapper(map_kickserv_down)
-    try:
-        # when
-        mapped = (await client.post("/graphql", json=query)).json()["errors"][0]
-    finally:
-        unregister_mapper(map_kickserv_down)
+    app, _ = build_app(classify_error=ErrorClassifier((map_kickserv_down,)))
+    # when
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://test"
+    ) as other:
+        mapped = (await other.post("/graphql", json=query)).json()["errors"][0]
     # then
     assert masked["extensions"]["code"] == "INTERNAL_SERVER_ERROR"
     assert mapped["message"] == "Kickserv is unavailable; try again shortly."
@@ -512,7 +512,7 @@ async def test_each_distinct_document_is_parsed_once(app_ctx, monkeypatch):
 
 
 def test_document_cache_evicts_least_recently_used():
-    cache = graph.server.documents.DocumentCache(SCHEMA._schema, maxsize=2)
+    cache = graph.server.documents.DocumentCache(graphql_schema(SCHEMA), maxsize=2)
     first, second, third = "{ hello }", "{ syncCount }", "{ price }"
     cache.get(first)
     cache.get(second)

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from graphql import FragmentDefinitionNode, OperationDefinitionNode, parse
 
-from graph.schema.query import build_schema
+from graph.schema.query import build_schema, graphql_schema
 from graph.server.assembly import build_app
 from graph.server.limits import measure
 from graph.server.settings import Settings, SettingsError
@@ -48,7 +48,7 @@ introspection = true
 """
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 DASHBOARD = (ROOT / "examples" / "dashboard.graphql").read_text()
-SCHEMA = build_schema()._schema
+SCHEMA = graphql_schema(build_schema())
 
 
 @pytest.fixture(scope="module")

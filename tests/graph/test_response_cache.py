@@ -16,7 +16,7 @@ import pytest
 from graphql.utilities import get_operation_ast
 
 import graph.server.http
-from graph.server.assembly import build_app
+from graph.server.assembly import build_app, server_of
 from graph.server.response_cache import ResponseCache
 from graph.server.settings import Settings
 from resolvers.cache import SharedCache
@@ -105,7 +105,7 @@ async def test_a_repeated_query_is_a_hit_without_execution_or_upstream_calls(
     assert again.calls == 0
     assert again.upstream == HIT
     assert executions == ["Customers"]
-    assert app.state.response_cache.counters.hits == 1
+    assert server_of(app).response_cache.counters.hits == 1
 
 
 async def test_other_variables_or_operation_are_misses(
@@ -193,7 +193,7 @@ async def test_expiry_follows_the_shortest_ttl_of_what_was_read(
     sb: RunningSandbox, executions: list[str | None]
 ) -> None:
     async with server(sb) as (graph_, app):
-        shared: SharedCache = app.state.shared_cache
+        shared: SharedCache = server_of(app).cache
         offset = [0.0]
         shared.clock = lambda: time.monotonic() + offset[0]  # the store keeps real time
 
@@ -232,7 +232,7 @@ async def test_responses_with_errors_are_not_cached(
     assert first.errors and again.errors
     assert again.calls == 1
     assert executions == ["Missing", "Missing"]
-    assert len(app.state.response_cache) == 0
+    assert len(server_of(app).response_cache) == 0
 
 
 async def test_federated_tracing_requests_bypass_the_cache(
@@ -253,7 +253,7 @@ async def test_the_lru_bound_holds_and_a_large_response_is_not_kept(
     sb: RunningSandbox, executions: list[str | None]
 ) -> None:
     async with server(sb, response_cache_max_entries=2) as (graph_, app):
-        responses: ResponseCache = app.state.response_cache
+        responses: ResponseCache = server_of(app).response_cache
         for first in (1, 2, 3):
             await graph_.run(CUSTOMERS, {"first": first})
         assert len(responses) == 2
@@ -276,7 +276,7 @@ async def test_off_when_the_shared_cache_or_itself_is_off(
         await graph_.run(CUSTOMERS, {"first": 3})
         again = await graph_.run(CUSTOMERS, {"first": 3})
 
-    assert app.state.response_cache is None
+    assert server_of(app).response_cache is None
     assert "responseCache" not in again.upstream
     assert len(executions) == 2
 

@@ -65,9 +65,9 @@ async def graph_over_sandbox(
                 kickserv_account="demo",
                 kickserv_api_token="demo-token",
                 kickserv_base_url=sandbox.base_url,
-            )
+            ),
+            write_policy=policy,
         )
-        app.state.write_policy = policy
         async with (
             app.router.lifespan_context(app),
             httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http,

@@ -6,9 +6,11 @@ from typing import Annotated
 
 import strawberry
 
+from graph.schema.billing import Invoice, Payment
+from graph.schema.catalog import Vendor
+from graph.schema.common import GraphInfo
 from graph.schema.mutations.inputs import InvoiceInput, PaymentInput, VendorInput, required_id
 from graph.schema.mutations.scope import KEY_DESCRIPTION, write_scope
-from graph.schema.types import GraphInfo, Invoice, Payment, Vendor
 from resolvers.writes import invoicing, payments, vendors
 
 Key = Annotated[str | None, strawberry.argument(description=KEY_DESCRIPTION)]

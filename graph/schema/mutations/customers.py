@@ -6,9 +6,11 @@ from typing import Annotated
 
 import strawberry
 
+from graph.schema.common import GraphInfo
+from graph.schema.customers import Customer
 from graph.schema.mutations.inputs import CustomerInput, NoteInput
 from graph.schema.mutations.scope import KEY_DESCRIPTION, write_scope
-from graph.schema.types import Customer, GraphInfo, Note
+from graph.schema.people import Note
 from resolvers.writes import customers, tags
 
 Key = Annotated[str | None, strawberry.argument(description=KEY_DESCRIPTION)]

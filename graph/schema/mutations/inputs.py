@@ -11,8 +11,8 @@ from decimal import Decimal
 
 import strawberry
 
+from graph.schema.billing import InvoiceStatus
 from graph.schema.query import JobStatus
-from graph.schema.types import InvoiceStatus
 from resolvers.writes.customers import CustomerFields
 from resolvers.writes.errors import FieldProblem, InvalidInput, Path
 from resolvers.writes.invoicing import InvoiceSpec

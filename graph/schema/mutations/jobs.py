@@ -6,6 +6,8 @@ from typing import Annotated
 
 import strawberry
 
+from graph.schema.common import GraphInfo
+from graph.schema.jobs import Job
 from graph.schema.mutations.inputs import (
     CreateJobInput,
     JobChangesInput,
@@ -14,7 +16,7 @@ from graph.schema.mutations.inputs import (
     required_id,
 )
 from graph.schema.mutations.scope import KEY_DESCRIPTION, write_scope
-from graph.schema.types import GraphInfo, Job, Note
+from graph.schema.people import Note
 from resolvers.writes import jobs, line_items, tags
 
 Key = Annotated[str | None, strawberry.argument(description=KEY_DESCRIPTION)]

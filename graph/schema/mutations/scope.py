@@ -4,16 +4,14 @@ The idempotency key comes from the ``idempotencyKey`` argument or the ``Idempote
 header key covers the whole request, so it is scoped by the mutation's response key (its alias):
 one request may carry several mutations under one header, and its retry maps each to its own.
 
-``app.state.write_policy`` (a ``WritePolicy``) overrides the write timeouts and retries, e.g. in
-tests; the idempotency records live in the shared cache's ``records`` store.
+The context's ``write_policy`` (a ``WritePolicy``, from the server's settings or a test) sets the
+write timeouts and retries; the idempotency records live in the shared cache's ``records`` store.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-from graph.schema.errors import BadUserInput, ErrorCode, GraphError, register_mapper
-from graph.schema.types import GraphInfo
+from graph.schema.common import GraphInfo
+from graph.schema.errors import BadUserInput, ErrorCode, GraphError
 from resolvers.writes.errors import (
     IdempotencyKeyInUse,
     IdempotencyKeyReused,
@@ -24,21 +22,14 @@ from resolvers.writes.errors import (
 )
 from resolvers.writes.idempotency import IdempotencyLedger
 from resolvers.writes.scope import WriteScope
-from resolvers.writes.steps import WritePolicy
 
 HEADER = "idempotency-key"
 MAX_KEY_LENGTH = 255
 
 
-def _state_value(request: Any, name: str) -> Any:
-    app = getattr(request, "app", None)
-    return getattr(getattr(app, "state", None), name, None)
-
-
 def write_scope(info: GraphInfo, idempotency_key: str | None) -> WriteScope:
     context = info.context
-    request = context.request
-    header = request.headers.get(HEADER) if request is not None else None
+    header = context.headers.get(HEADER)
     for given, where in ((idempotency_key, "idempotencyKey"), (header, "Idempotency-Key")):
         if given is not None and not 0 < len(given) <= MAX_KEY_LENGTH:
             raise BadUserInput(
@@ -54,11 +45,10 @@ def write_scope(info: GraphInfo, idempotency_key: str | None) -> WriteScope:
     if key is None and header is not None:
         key = f"{header}#{info.path.key}"
     tenant = context.data.tenant
-    policy = _state_value(request, "write_policy") or WritePolicy()
     return WriteScope(
         tenant=tenant,
         ledger=IdempotencyLedger(tenant.cache.records),
-        policy=policy,
+        policy=context.write_policy,
         key=key,
         data=context.data,
     )
@@ -78,10 +68,6 @@ def map_write_error(exc: BaseException) -> GraphError | None:
     if isinstance(exc, RecordedFailure):
         return GraphError(exc.message, code=ErrorCode.BAD_REQUEST, extensions=exc.extensions)
     return None
-
-
-def install() -> None:
-    register_mapper(map_write_error)
 
 
 KEY_DESCRIPTION = (

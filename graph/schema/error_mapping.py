@@ -1,16 +1,19 @@
-"""Kickserv client exceptions as GraphQL errors with stable codes (registered with graph.schema.errors)."""
+"""Exceptions of the layers below as GraphQL errors with stable codes: the Kickserv client's, the
+writes' and ``resolvers.relations.RecordMissing``. ``SCHEMA_ERROR_MAPPERS`` is what the server's
+``ErrorClassifier`` asks, after any mapper of its own."""
 
 from __future__ import annotations
 
 from graph.schema.errors import (
     BadUserInput,
+    ErrorMapper,
     Forbidden,
     GraphError,
     NotFound,
     UpstreamRateLimited,
     UpstreamUnavailable,
-    register_mapper,
 )
+from graph.schema.mutations.scope import map_write_error
 from kickserv import Forbidden as KickservForbidden
 from kickserv import (
     KickservError,
@@ -23,6 +26,7 @@ from kickserv import (
     Validation,
 )
 from kickserv import NotFound as KickservNotFound
+from resolvers.relations import RecordMissing
 
 
 def map_kickserv_error(exc: BaseException) -> GraphError | None:
@@ -54,5 +58,12 @@ def map_kickserv_error(exc: BaseException) -> GraphError | None:
     return UpstreamUnavailable("Kickserv request failed.")
 
 
-def install() -> None:
-    register_mapper(map_kickserv_error)
+def map_record_missing(exc: BaseException) -> GraphError | None:
+    return NotFound(str(exc)) if isinstance(exc, RecordMissing) else None
+
+
+SCHEMA_ERROR_MAPPERS: tuple[ErrorMapper, ...] = (
+    map_record_missing,
+    map_write_error,
+    map_kickserv_error,
+)

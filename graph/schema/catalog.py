@@ -1,0 +1,121 @@
+"""Reference data: kinds of work (job types), kinds of charges, catalogue items, vendors."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+import strawberry
+
+from graph.schema.common import GraphInfo, graph_id
+from kickserv import Item as ItemRecord
+from kickserv import ItemRef
+from kickserv import JobChargeType as JobChargeTypeRecord
+from kickserv import JobType as JobTypeRecord
+from kickserv import Vendor as VendorRecord
+from resolvers.relations import RecordMissing
+
+
+@strawberry.federation.type(
+    keys=["id"], description="A kind of work (Kickserv calls it a service)."
+)
+class JobType:
+    id: strawberry.ID = strawberry.field(description="Global Kickserv id.")
+    name: str = strawberry.field(description="Name.")
+    description: str | None = strawberry.field(description="Description.")
+    color: str | None = strawberry.field(description="Calendar colour (hex without #).")
+    active: bool = strawberry.field(description="False once retired.")
+
+    @classmethod
+    def from_record(cls, r: JobTypeRecord) -> JobType:
+        return cls(
+            id=graph_id(r.id),
+            name=r.name,
+            description=r.description,
+            color=r.color,
+            active=r.active,
+        )
+
+    @classmethod
+    async def resolve_reference(cls, info: GraphInfo, id: strawberry.ID) -> JobType:
+        record = await info.context.data.job_type_by_id.get(int(id))
+        if record is None:
+            raise RecordMissing("Job type", id)
+        return cls.from_record(record)
+
+
+async def job_type(info: GraphInfo, job_type_id: int | None) -> JobType | None:
+    """A job's or opportunity's kind of work, when it has one."""
+    if job_type_id is None:
+        return None
+    record = await info.context.data.job_type_by_id.get(job_type_id)
+    return None if record is None else JobType.from_record(record)
+
+
+@strawberry.type(description="A kind of charge: hourly, physical product, ...")
+class JobChargeType:
+    id: strawberry.ID = strawberry.field(description="Global Kickserv id.")
+    name: str = strawberry.field(description="Name.")
+    active: bool = strawberry.field(description="False once retired.")
+
+    @classmethod
+    def from_record(cls, r: JobChargeTypeRecord) -> JobChargeType:
+        return cls(id=graph_id(r.id), name=r.name, active=r.active)
+
+
+@strawberry.federation.type(keys=["id"], description="A catalogue item (product or service).")
+class Item:
+    id: strawberry.ID = strawberry.field(description="Global Kickserv id.")
+    name: str | None = strawberry.field(description="Name.")
+    full_name: str | None = strawberry.field(description="Name with its category path.")
+    description: str | None = strawberry.field(description="Description.")
+    price: Decimal | None = strawberry.field(description="Unit price.")
+    taxable: bool | None = strawberry.field(description="Whether tax applies.")
+
+    @classmethod
+    def from_record(cls, r: ItemRecord) -> Item:
+        return cls(
+            id=graph_id(r.id),
+            name=r.name,
+            full_name=r.full_name,
+            description=r.description,
+            price=r.price,
+            taxable=r.taxable,
+        )
+
+    @classmethod
+    def from_ref(cls, r: ItemRef) -> Item:
+        return cls(
+            id=graph_id(r.id),
+            name=r.name,
+            full_name=r.full_name,
+            description=r.description,
+            price=r.price,
+            taxable=None,
+        )
+
+    @classmethod
+    async def resolve_reference(cls, info: GraphInfo, id: strawberry.ID) -> Item:
+        record = await info.context.data.item_by_id.get(int(id))
+        if record is None:
+            raise RecordMissing("Item", id)
+        return cls.from_record(record)
+
+
+@strawberry.federation.type(keys=["id"], description="A vendor the business buys from.")
+class Vendor:
+    id: strawberry.ID = strawberry.field(description="Global Kickserv id.")
+    name: str = strawberry.field(description="Name.")
+    active: bool = strawberry.field(description="False once retired.")
+    created_at: datetime | None = strawberry.field(description="When it was created.")
+
+    @classmethod
+    def from_record(cls, r: VendorRecord) -> Vendor:
+        return cls(id=graph_id(r.id), name=r.name, active=r.active, created_at=r.created_at)
+
+    @classmethod
+    async def resolve_reference(cls, info: GraphInfo, id: strawberry.ID) -> Vendor:
+        record = await info.context.data.vendor_by_id.get(int(id))
+        if record is None:
+            raise RecordMissing("Vendor", id)
+        return cls.from_record(record)

@@ -1,0 +1,250 @@
+"""Customers and the locations where work is done (a customer's service address or a child's)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+
+from graph.schema import billing, jobs, people
+from graph.schema.common import Address, GraphInfo, graph_id
+from graph.schema.connections import Connection, connection, window_args
+from graph.schema.selection import asked
+from kickserv import Address as AddressRecord
+from kickserv import Customer as CustomerRecord
+from kickserv import CustomerRef
+from resolvers import relations
+
+if TYPE_CHECKING:
+    from graph.schema.billing import Invoice, Payment
+    from graph.schema.jobs import Job, Opportunity
+    from graph.schema.people import Note
+
+JobT = Annotated["Job", strawberry.lazy("graph.schema.jobs")]
+OpportunityT = Annotated["Opportunity", strawberry.lazy("graph.schema.jobs")]
+InvoiceT = Annotated["Invoice", strawberry.lazy("graph.schema.billing")]
+PaymentT = Annotated["Payment", strawberry.lazy("graph.schema.billing")]
+NoteT = Annotated["Note", strawberry.lazy("graph.schema.people")]
+
+
+@strawberry.federation.type(
+    keys=["id", "number"],
+    description="A Kickserv customer. Child customers are the extra service locations of a parent.",
+)
+class Customer:
+    id: strawberry.ID = strawberry.field(description="Global Kickserv id.")
+    number: int = strawberry.field(description="Customer number (what Kickserv URLs use).")
+    name: str = strawberry.field(description="Display name.")
+    first_name: str | None = strawberry.field(description="First name of a person customer.")
+    last_name: str | None = strawberry.field(description="Last name of a person customer.")
+    company_name: str | None = strawberry.field(description="Company name of a business customer.")
+    email: str | None = strawberry.field(description="Email address.")
+    phone: str | None = strawberry.field(description="Phone number.")
+    mobile: str | None = strawberry.field(description="Mobile phone number.")
+    service_address: Address = strawberry.field(description="Where the work is done.")
+    billing_address: Address = strawberry.field(description="Where invoices go.")
+    balance: Decimal | None = strawberry.field(description="What the customer owes now.")
+    is_active: bool = strawberry.field(description="False once the customer is deactivated.")
+    created_at: datetime | None = strawberry.field(description="When the customer was created.")
+    updated_at: datetime | None = strawberry.field(description="When the customer last changed.")
+    _record: strawberry.Private[CustomerRecord | None]
+    _ref: strawberry.Private[CustomerRef | None]
+
+    @classmethod
+    def from_record(cls, r: CustomerRecord) -> Customer:
+        return cls(
+            id=graph_id(r.id),
+            number=r.customer_number,
+            name=r.name,
+            first_name=r.first_name,
+            last_name=r.last_name,
+            company_name=r.company_name,
+            email=r.email_address,
+            phone=r.phone_number,
+            mobile=r.mobile,
+            service_address=Address.from_record(r.service_address),
+            billing_address=Address.from_record(r.billing_address),
+            balance=r.balance,
+            is_active=r.is_active,
+            created_at=r.created_at,
+            updated_at=r.updated_at,
+            _record=r,
+            _ref=None,
+        )
+
+    @classmethod
+    def from_ref(cls, ref: CustomerRef) -> Customer:
+        """A partial customer from glue: ``resolvers.relations`` hands one out only when the query
+        asks for nothing the glue lacks."""
+        return cls(
+            id=graph_id(ref.id),
+            number=ref.customer_number or 0,
+            name=ref.name or "",
+            first_name=None,
+            last_name=None,
+            company_name=None,
+            email=None,
+            phone=None,
+            mobile=None,
+            service_address=Address.from_record(ref.service_address),
+            billing_address=Address.from_record(AddressRecord()),
+            balance=None,
+            is_active=True,
+            created_at=None,
+            updated_at=None,
+            _record=None,
+            _ref=ref,
+        )
+
+    @classmethod
+    def of(cls, found: CustomerRecord | CustomerRef | None) -> Customer | None:
+        """The type for what ``resolvers.relations`` found: a record, its glue, or nothing."""
+        if found is None:
+            return None
+        return cls.from_ref(found) if isinstance(found, CustomerRef) else cls.from_record(found)
+
+    async def _full(self, info: GraphInfo) -> CustomerRecord:
+        if self._record is not None:
+            return self._record
+        assert self._ref is not None
+        return await relations.customer_record(info.context.data, self._ref)
+
+    @classmethod
+    async def resolve_reference(
+        cls, info: GraphInfo, id: strawberry.ID | None = None, number: int | None = None
+    ) -> Customer:
+        data = info.context.data
+        record = await relations.by_number_or_id(
+            data.customer_by_number,
+            data.customer_by_id,
+            number,
+            None if id is None else int(id),
+            "Customer",
+        )
+        return cls.from_record(record)
+
+    @strawberry.field(description="The parent customer, when this one is a child (a location).")
+    async def parent(self, info: GraphInfo) -> Customer | None:
+        found = await relations.parent(info.context.data, await self._full(info))
+        return Customer.of(found)
+
+    @strawberry.field(description="Child customers: the extra service locations of this customer.")
+    async def children(self, info: GraphInfo) -> list[Customer] | None:
+        found = await relations.children(info.context.data, await self._full(info), asked(info))
+        return [Customer.of(c) for c in found]  # type: ignore[misc]
+
+    @strawberry.field(
+        description="Where work is done: this customer's own service address, then each child customer."
+    )
+    async def locations(self, info: GraphInfo) -> list[Location] | None:
+        record = await self._full(info)
+        children = await relations.child_locations(info.context.data, record, asked(info))
+        return [Location.primary(record)] + [Location.child(c, record) for c in children]
+
+    @strawberry.field(description="This customer's jobs, newest first.")
+    async def jobs(
+        self,
+        info: GraphInfo,
+        first: int = 25,
+        after: str | None = None,
+        status: str | None = None,
+    ) -> Connection[JobT] | None:
+        offset, first = window_args(first, after)
+        window = await info.context.data.customer_jobs(self.number, offset, first, status)
+        return connection(window, jobs.Job.from_record)
+
+    @strawberry.field(description="This customer's opportunities (estimates), newest first.")
+    async def opportunities(self, info: GraphInfo) -> list[OpportunityT] | None:
+        records = await info.context.data.opportunities_of_customer(int(self.id))
+        return [jobs.Opportunity.from_record(r) for r in records]
+
+    @strawberry.field(description="This customer's invoices, newest first.")
+    async def invoices(self, info: GraphInfo) -> list[InvoiceT] | None:
+        found = await relations.customer_invoices(info.context.data, self.number)
+        return [billing.Invoice.from_job(j) for j in found]
+
+    @strawberry.field(description="Payments this customer made.")
+    async def payments(
+        self, info: GraphInfo, first: int = 25, after: str | None = None
+    ) -> Connection[PaymentT] | None:
+        offset, first = window_args(first, after)
+        window = await info.context.data.payments(self.number, None, None, offset, first)
+        return connection(window, billing.Payment.from_record)
+
+    @strawberry.field(description="Notes on this customer (never shown to the customer).")
+    async def notes(self, info: GraphInfo) -> list[NoteT] | None:
+        notes = await info.context.data.customer_notes(self.number)
+        return [people.Note.from_record(n) for n in notes]
+
+
+@strawberry.type(
+    description="A place where work is done: a customer's service address, or a child customer's."
+)
+class Location:
+    id: strawberry.ID = strawberry.field(
+        description="Id of the customer whose service address this is."
+    )
+    name: str = strawberry.field(description="The location's name (its customer's name).")
+    is_primary: bool = strawberry.field(
+        description="True for the customer's own service address, false for a child customer."
+    )
+    address: Address = strawberry.field(description="The service address.")
+    _site: strawberry.Private[int | None]  # customer number whose jobs happen here
+    _site_id: strawberry.Private[int]
+    _owner: strawberry.Private[CustomerRecord | None]
+
+    @classmethod
+    def primary(cls, customer: CustomerRecord) -> Location:
+        return cls(
+            id=graph_id(customer.id),
+            name=customer.name,
+            is_primary=True,
+            address=Address.from_record(customer.service_address),
+            _site=customer.customer_number,
+            _site_id=customer.id,
+            _owner=customer,
+        )
+
+    @classmethod
+    def child(cls, child: CustomerRecord | CustomerRef, owner: CustomerRecord | None) -> Location:
+        """A child customer's location (from its record, or from the parent's glue of it)."""
+        return cls(
+            id=graph_id(child.id),
+            name=child.name or "",
+            is_primary=False,
+            address=Address.from_record(child.service_address),
+            _site=child.customer_number,
+            _site_id=child.id,
+            _owner=owner,
+        )
+
+    @classmethod
+    def of_site(cls, found: CustomerRecord | CustomerRef | None) -> Location | None:
+        """The location of a task or job from the customer ``resolvers.relations`` found."""
+        if found is None:
+            return None
+        if isinstance(found, CustomerRef):  # glue: the parent is unknown until asked
+            location = cls.child(found, None)
+            location.is_primary = True
+            return location
+        return cls.primary(found) if found.parent_id is None else cls.child(found, None)
+
+    @strawberry.field(description="The customer this location belongs to (the parent of a child).")
+    async def customer(self, info: GraphInfo) -> Customer | None:
+        if self._owner is not None:
+            return Customer.from_record(self._owner)
+        return Customer.from_record(
+            await relations.location_owner(info.context.data, self._site_id)
+        )
+
+    @strawberry.field(description="Jobs done at this location, newest first.")
+    async def jobs(
+        self, info: GraphInfo, first: int = 25, after: str | None = None
+    ) -> Connection[JobT] | None:
+        offset, first = window_args(first, after)
+        data = info.context.data
+        number = await relations.site_number(data, self._site, self._site_id)
+        window = await data.customer_jobs(number, offset, first, None)
+        return connection(window, jobs.Job.from_record)

@@ -1,0 +1,80 @@
+"""Scheduled visits (Kickserv's tasks): when, where, for which job, and who goes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+
+from graph.schema import customers, jobs, people
+from graph.schema.common import UPSTREAM, GraphInfo, graph_id, then
+from graph.schema.selection import asked
+from kickserv import Task as TaskRecord
+from resolvers import relations
+
+if TYPE_CHECKING:
+    from graph.schema.customers import Customer, Location
+    from graph.schema.jobs import Job
+    from graph.schema.people import Employee
+
+CustomerT = Annotated["Customer", strawberry.lazy("graph.schema.customers")]
+LocationT = Annotated["Location", strawberry.lazy("graph.schema.customers")]
+JobT = Annotated["Job", strawberry.lazy("graph.schema.jobs")]
+EmployeeT = Annotated["Employee", strawberry.lazy("graph.schema.people")]
+
+
+@strawberry.federation.type(keys=["id"], description="A scheduled visit (Kickserv's task).")
+class Task:
+    id: strawberry.ID = strawberry.field(description="Global Kickserv id.")
+    name: str | None = strawberry.field(description="Short title.")
+    description: str | None = strawberry.field(description="What is to be done on this visit.")
+    starts_at: datetime | None = strawberry.field(description="When the visit starts.")
+    ends_at: datetime | None = strawberry.field(description="When the visit ends.")
+    task_type_id: strawberry.ID | None = strawberry.field(description="Kickserv task type id.")
+    completed: bool | None = strawberry.field(description="Whether the visit is done.")
+    _record: strawberry.Private[TaskRecord]
+
+    @classmethod
+    def from_record(cls, r: TaskRecord) -> Task:
+        return cls(
+            id=graph_id(r.id),
+            name=r.name,
+            description=r.description,
+            starts_at=r.starts_at,
+            ends_at=r.ends_at,
+            task_type_id=None if r.task_type_id is None else graph_id(r.task_type_id),
+            completed=r.completed,
+            _record=r,
+        )
+
+    @classmethod
+    async def resolve_reference(cls, info: GraphInfo, id: strawberry.ID) -> Task:
+        record = await info.context.data.task_by_id.get(int(id))
+        if record is None:
+            raise relations.RecordMissing("Task", id)
+        return cls.from_record(record)
+
+    @strawberry.field(description="The job this visit belongs to.", metadata=UPSTREAM)
+    def job(self, info: GraphInfo) -> JobT | None:
+        r = self._record
+        return then(relations.job(info.context.data, r.job, r.job_id, asked(info)), jobs.Job.of)
+
+    @strawberry.field(description="The customer visited.", metadata=UPSTREAM)
+    def customer(self, info: GraphInfo) -> CustomerT | None:
+        r = self._record
+        customer_id = r.job.customer_id if r.job else None
+        found = relations.customer(info.context.data, r.customer, customer_id, asked(info))
+        return then(found, customers.Customer.of)
+
+    @strawberry.field(description="Where the visit happens.", metadata=UPSTREAM)
+    def location(self, info: GraphInfo) -> LocationT | None:
+        r = self._record
+        customer_id = r.job.customer_id if r.job else None
+        found = relations.location_site(info.context.data, r.customer, customer_id, asked(info))
+        return then(found, customers.Location.of_site)
+
+    @strawberry.field(description="Technicians assigned to this visit.", metadata=UPSTREAM)
+    def assignees(self, info: GraphInfo) -> list[EmployeeT] | None:
+        found = relations.assignees(info.context.data, self._record, asked(info))
+        return then(found, people.employees_of)

@@ -1,0 +1,211 @@
+"""From an HTTP request to GraphQL parameters: headers read once, media type negotiated, the body
+read within its limit, and ``query``, ``variables``, ``operationName``, ``extensions`` and
+``documentId`` type-checked (GraphQL over HTTP, https://graphql.github.io/graphql-over-http/draft/).
+Everything wrong here is the client's: a ``GraphError`` with its HTTP status."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from starlette.requests import ClientDisconnect
+from starlette.types import Receive, Scope
+
+from graph.schema.errors import BadRequest, GraphError, RequestTooLarge
+from graph.server.tracing import TRACE_HEADER
+
+GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
+APPLICATION_JSON = "application/json"
+
+
+@dataclass(frozen=True, slots=True)
+class GraphQLParams:
+    """The request's parameters, type-checked; ``query`` may be absent when a document resolver
+    finds the text elsewhere (``extensions.persistedQuery``, ``documentId``)."""
+
+    query: str | None
+    variables: dict[str, Any] | None
+    operation_name: str | None
+    extensions: dict[str, Any] | None
+    document_id: str | None = None
+
+
+_OWN_HEADERS = frozenset({b"accept", b"content-type", b"content-length", TRACE_HEADER.encode()})
+
+
+def own_headers(scope: Scope) -> dict[str, str]:
+    """The headers the endpoint itself reads, in one pass (the first of each name, as Starlette's
+    ``Headers.get``): cheaper than a scan of every header per lookup."""
+    found: dict[str, str] = {}
+    for name, value in scope["headers"]:
+        if name in _OWN_HEADERS:
+            found.setdefault(name.decode("latin-1"), value.decode("latin-1"))
+    return found
+
+
+_MEDIA_TYPES: dict[str, str] = {}  # clients send few distinct Accept headers: negotiate each once
+
+
+def negotiate_media_type(accept: str) -> str:
+    media_type = _MEDIA_TYPES.get(accept)
+    if media_type is None:
+        if len(_MEDIA_TYPES) >= 256:
+            _MEDIA_TYPES.clear()
+        media_type = _MEDIA_TYPES[accept] = _negotiate_media_type(accept)
+    return media_type
+
+
+def _negotiate_media_type(accept: str) -> str:
+    """``application/graphql-response+json`` when the client accepts it at least as much as JSON.
+
+    Wildcards count for ``application/json`` only (as graphql-http does), so legacy clients sending
+    ``*/*`` keep getting 200 for request errors. Nothing acceptable: we answer JSON anyway.
+    """
+    if not accept:
+        return APPLICATION_JSON
+    q_graphql, q_json = 0.0, 0.0
+    for part in accept.lower().split(","):
+        media, _, parameters = part.partition(";")
+        media = media.strip()
+        if media not in (GRAPHQL_RESPONSE_JSON, APPLICATION_JSON, "application/*", "*/*"):
+            continue
+        q = _quality(parameters)
+        if media == GRAPHQL_RESPONSE_JSON:
+            q_graphql = max(q_graphql, q)
+        else:
+            q_json = max(q_json, q)
+    return GRAPHQL_RESPONSE_JSON if q_graphql > 0 and q_graphql >= q_json else APPLICATION_JSON
+
+
+def _quality(parameters: str) -> float:
+    for parameter in parameters.split(";"):
+        name, _, value = parameter.partition("=")
+        if name.strip() == "q":
+            try:
+                return min(max(float(value), 0.0), 1.0)
+            except ValueError:
+                return 0.0
+    return 1.0
+
+
+def wants_graphiql(enabled: bool, pairs: Mapping[str, str], accept: str) -> bool:
+    """A browser navigating to the endpoint: HTML accepted, and no query or extensions sent."""
+    if not enabled or "query" in pairs or "extensions" in pairs or "documentId" in pairs:
+        return False
+    return any(
+        part.partition(";")[0].strip() == "text/html" and _quality(part.partition(";")[2]) > 0
+        for part in accept.lower().split(",")
+    )
+
+
+def params_from_query_string(pairs: Mapping[str, str]) -> GraphQLParams:
+    """GET parameters: ``variables`` and ``extensions`` arrive JSON-encoded."""
+    return _checked_params(
+        pairs.get("query"),
+        _json_param(pairs, "variables"),
+        pairs.get("operationName") or None,
+        _json_param(pairs, "extensions"),
+        pairs.get("documentId") or None,
+    )
+
+
+def params_from_body(body: bytes) -> GraphQLParams:
+    try:
+        payload = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise BadRequest("The request body is not valid JSON.") from None
+    if not isinstance(payload, dict):
+        raise BadRequest(
+            "The request body must be a JSON object with a 'query' (batched requests are not "
+            "supported)."
+        )
+    return _checked_params(
+        payload.get("query"),
+        payload.get("variables"),
+        payload.get("operationName"),
+        payload.get("extensions"),
+        payload.get("documentId"),
+    )
+
+
+def _json_param(pairs: Mapping[str, str], name: str) -> Any:
+    raw = pairs.get(name)
+    if not raw:
+        return None
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise BadRequest(f"The '{name}' parameter is not valid JSON.") from None
+
+
+def _checked_params(
+    query: Any, variables: Any, operation_name: Any, extensions: Any, document_id: Any
+) -> GraphQLParams:
+    if query is not None and not isinstance(query, str):
+        raise BadRequest("The 'query' parameter must be a string holding a GraphQL document.")
+    if variables is not None and not isinstance(variables, dict):
+        raise BadRequest("The 'variables' parameter must be a JSON object (or null).")
+    if operation_name is not None and not isinstance(operation_name, str):
+        raise BadRequest("The 'operationName' parameter must be a string (or null).")
+    if extensions is not None and not isinstance(extensions, dict):
+        raise BadRequest("The 'extensions' parameter must be a JSON object (or null).")
+    if document_id is not None and not isinstance(document_id, str):
+        raise BadRequest("The 'documentId' parameter must be a string (or null).")
+    return GraphQLParams(query, variables, operation_name, extensions, document_id)
+
+
+_JSON_CONTENT_TYPES: set[str] = set()  # the accepted Content-Type values seen, parsed once each
+
+
+def check_content_type(content_type: str | None) -> None:
+    if content_type in _JSON_CONTENT_TYPES:
+        return
+    media, _, parameters = (content_type or "").partition(";")
+    media = media.strip().lower()
+    charset = next(
+        (
+            v.strip().strip('"').lower()
+            for n, _, v in (p.partition("=") for p in parameters.split(";"))
+            if n.strip().lower() == "charset"
+        ),
+        "utf-8",
+    )
+    if media != APPLICATION_JSON or charset not in ("utf-8", "utf8"):
+        shown = content_type or "no Content-Type"
+        raise GraphError(
+            f"Unsupported content type ({shown}); POST a JSON body with "
+            "'Content-Type: application/json'.",
+            http_status=415,
+        )
+    if content_type is not None and len(_JSON_CONTENT_TYPES) < 64:
+        _JSON_CONTENT_TYPES.add(content_type)
+
+
+async def read_body(receive: Receive, content_length: str | None, limit: int) -> bytes:
+    """The body, refused as soon as it is known to exceed ``limit`` (header first, then stream)."""
+    if content_length is not None:
+        try:
+            declared = int(content_length)
+        except ValueError:
+            raise BadRequest("The Content-Length header is not a number.") from None
+        if declared > limit:
+            raise _too_large(limit)
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect()
+        chunk: bytes = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise _too_large(limit)
+        if not message.get("more_body", False):
+            return chunk if not chunks else b"".join((*chunks, chunk))
+        chunks.append(chunk)
+
+
+def _too_large(limit: int) -> RequestTooLarge:
+    return RequestTooLarge(f"The request body is larger than {limit} bytes.")
