@@ -1,6 +1,6 @@
 """One page type over Kickserv's three list envelopes, and the paginator every list method returns.
 
-Envelopes read (see .notes/contract.md):
+Envelopes read (see docs/sandbox-client-contract.md):
 - will_paginate: ``{"<plural>": [...], "current_page", "per_page", "total_entries", "total_pages",
   "next_page", "previous_page"}`` (+ ``total_balance_remaining`` on invoices, kept in `extra`);
 - ``{"<plural>": [...], "meta": {"pagination": {"current_page", "next_page", "prev_page",

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextvars
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass(slots=True)
@@ -22,9 +22,7 @@ class UpstreamStats:
     cache_hits: int = 0
     shared: int = 0
     ms: float = 0.0
-    rounds: int = 0
     fresh_until: float = math.inf
-    _open_rounds: int = field(default=0, repr=False)
 
     def as_extension(self) -> dict[str, int | float]:
         return {

@@ -107,10 +107,6 @@ def invoice_connection(window: Window[R], convert: Callable[[R], N], kind: type[
     )
 
 
-def empty_window(offset: int = 0) -> Window[R]:
-    return Window[R](items=(), offset=offset, total=0)
-
-
 __all__: Sequence[str] = (
     "MAX_FIRST",
     "Connection",

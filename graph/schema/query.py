@@ -25,6 +25,7 @@ from graph.schema.errors import BadUserInput, NotFound
 from graph.schema.jobs import Job, Opportunity
 from graph.schema.people import Employee
 from graph.schema.schedule import Task
+from resolvers.prefetch import customer_listings as start_listings
 from resolvers.relations import by_number_or_id
 
 
@@ -126,7 +127,8 @@ class Query:
         data = info.context.data
         global_id = None if id is None else _int_id(id, "id")
         if number is not None:
-            prefetch.customer_listings(info, data, number)  # no round waits for the record
+            # No round waits for the record: its listings start with it.
+            start_listings(data, number, prefetch.customer_listings(info))
         record = await by_number_or_id(
             data.customer_by_number, data.customer_by_id, number, global_id, "Customer"
         )

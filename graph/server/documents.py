@@ -42,7 +42,7 @@ class DocumentCache:
         max_tokens: int | None = None,
         validation_rules: Collection[type[ASTValidationRule]] = (),
     ) -> None:
-        self._schema = schema
+        self._graphql_schema = schema
         self._maxsize = maxsize
         self._max_tokens = max_tokens
         self._rules = (*specified_rules, *validation_rules)
@@ -76,7 +76,7 @@ class DocumentCache:
         except RecursionError:
             return _too_deep()
         try:
-            errors = validate(self._schema, document, self._rules)
+            errors = validate(self._graphql_schema, document, self._rules)
         except RecursionError:
             return _too_deep()
         if errors:

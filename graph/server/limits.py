@@ -324,7 +324,7 @@ class MeasuredCosts:
     and the variables' canonical JSON; the entry holds the node, so its id cannot be reused."""
 
     def __init__(self, schema: GraphQLSchema, *, max_first: int = MAX_FIRST, maxsize: int = 1024):
-        self._schema = schema
+        self._graphql_schema = schema
         self._max_first = max_first
         self._maxsize = maxsize
         self._costs: OrderedDict[tuple[int, bytes], tuple[OperationDefinitionNode, OperationCost]]
@@ -359,7 +359,7 @@ class MeasuredCosts:
         fragments = {
             d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
         }
-        return measure(self._schema, fragments, operation, variables, max_first=self._max_first)
+        return measure(self._graphql_schema, fragments, operation, variables, max_first=self._max_first)
 
 
 def enforce(cost: OperationCost, limits: Limits, budget: int) -> None:

@@ -203,10 +203,6 @@ class PersistedQueries:
         self._trusted_bodies = frozenset(op.body for op in self._trusted.values())
 
     @property
-    def trusted_count(self) -> int:
-        return len(self._trusted)
-
-    @property
     def apq_size(self) -> int:
         return len(self._apq)
 
