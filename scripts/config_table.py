@@ -1,5 +1,6 @@
-"""Write the README's Configuration table from graph/settings.py (the one place each variable is
-documented): `.venv/bin/python scripts/config_table.py`. tests/graph/test_app.py checks they agree."""
+"""Write the README's Configuration table from graph/server/settings.py (the one place each variable
+is documented): `.venv/bin/python scripts/config_table.py`. tests/graph/test_app.py checks they
+agree."""
 
 from __future__ import annotations
 

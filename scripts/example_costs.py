@@ -3,10 +3,13 @@
     .venv/bin/python scripts/example_costs.py            # print the two README sections
     .venv/bin/python scripts/example_costs.py --write    # and replace them in README.md
 
-For each example it runs the server (graph.server.assembly.build_app) against a fresh seeded sandbox and counts
-the sandbox's own request log: calls with loaders and the shared cache (cold), dependent rounds (with
-400 ms of sandbox latency and the per-credential concurrency raised so a level is one wave), and calls
-with GRAPH_LOADERS=off and GRAPH_CACHE=off. tests/graph/test_examples.py asserts the same counts.
+For each example it runs the server (graph.server.assembly.build_app) against a fresh sandbox seeded
+as the quickstart's `serve` seeds its own (tests/graph/example_runs.py SANDBOX) and counts the
+sandbox's own request log: calls with loaders and the shared cache (cold), dependent rounds (with
+ROUND_LATENCY_MS of sandbox latency and the per-credential concurrency raised so a level is one wave),
+and calls with GRAPH_LOADERS=off and GRAPH_CACHE=off. tests/graph/test_examples.py asserts the same
+counts, and that README.md's two blocks are what this script writes. The benchmark's figures come
+from scripts/figures.py.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import asyncio
 import json
 import re
 import sys
-from datetime import date
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -28,13 +31,15 @@ from sandbox.config import SandboxConfig  # noqa: E402
 from sandbox.testing import RunningSandbox, running_sandbox  # noqa: E402
 from tests.graph.example_runs import (  # noqa: E402
     ROUND_LATENCY_MS,
+    SANDBOX,
+    TODAY,
     example,
     example_variables,
     graph_server,
+    serve_command,
 )
 
-TODAY = date(2026, 11, 21)
-CONFIG: dict[str, Any] = {"customers": 60, "seed": 4, "today": TODAY}
+CONFIG: dict[str, Any] = SANDBOX
 EXAMPLES = ("dashboard", "dispatch_week", "customer_history", "accounts_receivable")
 # Small variables for the tour, so its output stays readable.
 TOUR: dict[str, dict[str, Any]] = {
@@ -89,6 +94,13 @@ async def measure() -> dict[str, dict[str, Any]]:
 
 def table(figures: dict[str, dict[str, Any]]) -> str:
     rows = [
+        textwrap.fill(
+            f"The sandbox of the quickstart's `{serve_command(CONFIG)}` ({CONFIG['customers']} "
+            f"customers, seed {CONFIG['seed']}, today {CONFIG['today'].isoformat()}); rounds "
+            f"counted with {ROUND_LATENCY_MS:g} ms of sandbox latency per call.",
+            width=100,
+        ),
+        "",
         "| query | variables | calls | rounds | calls without loaders and cache |",
         "| --- | --- | --- | --- | --- |",
     ]
@@ -102,7 +114,14 @@ def table(figures: dict[str, dict[str, Any]]) -> str:
 
 
 def tour(figures: dict[str, dict[str, Any]]) -> str:
-    parts = []
+    parts = [
+        textwrap.fill(
+            f"Each answer is what `{serve_command(CONFIG)}` returns, on any day; the upstream "
+            "calls are those of a freshly started server.",
+            width=100,
+        ),
+        "",
+    ]
     for name, f in figures.items():
         variables, data, calls = f["tour"]
         parts += [
@@ -131,21 +150,24 @@ def replace_between(text: str, markers: tuple[str, str], body: str) -> str:
     return pattern.sub(lambda _m: f"{start}\n{body}\n{end}", text)
 
 
+async def blocks() -> dict[tuple[str, str], str]:
+    """README.md's two blocks, by their markers, as this script writes them."""
+    figures = await measure()
+    return {TABLE_MARKERS: table(figures), TOUR_MARKERS: tour(figures)}
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--write", action="store_true", help="replace the sections in README.md")
     args = parser.parse_args(argv)
-    figures = asyncio.run(measure())
-    rendered_table, rendered_tour = table(figures), tour(figures)
+    rendered = asyncio.run(blocks())
     if args.write:
         readme = ROOT / "README.md"
         text = readme.read_text(encoding="utf-8")
-        text = replace_between(text, TABLE_MARKERS, rendered_table)
-        text = replace_between(text, TOUR_MARKERS, rendered_tour)
+        for markers, body in rendered.items():
+            text = replace_between(text, markers, body)
         readme.write_text(text, encoding="utf-8")
-    print(rendered_table)
-    print()
-    print(rendered_tour)
+    print("\n\n".join(rendered.values()))
     return 0
 
 

@@ -19,7 +19,7 @@ import httpx
 from graphql import ASTValidationRule
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from strawberry import Schema
@@ -98,8 +98,43 @@ def build_sandbox_app(settings: Settings) -> Any:
         customers=settings.sandbox_customers,
         seed=settings.sandbox_seed,
         latency_ms=settings.sandbox_latency_ms,
+        today=settings.sandbox_today,
     )
     return create_sandbox_app(config)
+
+
+async def index(request: Request) -> Response:
+    """``/``: a browser goes on to GraphiQL (``/graphql``); other clients learn where things are."""
+    root: str = request.scope.get("root_path", "")
+    if accepts_html(request.headers.get("accept", "")):
+        return RedirectResponse(f"{root}/graphql", status_code=307)
+    return JSONResponse(
+        {
+            "service": "kickserv-graph",
+            "graphql": f"{root}/graphql",
+            "graphiql": f"open {root}/graphql in a browser",
+            "healthz": f"{root}/healthz",
+            "readyz": f"{root}/readyz",
+        }
+    )
+
+
+def accepts_html(accept: str) -> bool:
+    """``text/html`` named in Accept with a quality above 0 (what browsers send on navigation)."""
+    for part in accept.lower().split(","):
+        media, _, parameters = part.partition(";")
+        if media.strip() != "text/html":
+            continue
+        quality = 1.0
+        for parameter in parameters.split(";"):
+            name, _, value = parameter.partition("=")
+            if name.strip() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        return quality > 0
+    return False
 
 
 def create_app(
@@ -179,6 +214,7 @@ def create_app(
 
     return Starlette(
         routes=[
+            Route("/", index, methods=["GET"]),
             # No method filter: the endpoint answers every method itself, 405s GraphQL-shaped.
             Route("/graphql", endpoint),
             Route("/healthz", healthz, methods=["GET"]),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Literal
 
 Environment = Literal["development", "production"]
@@ -156,9 +157,22 @@ ENVIRONMENT: tuple[EnvVar, ...] = (
         "Seconds a Kickserv write may take; past that its outcome is unknown and the server checks "
         "whether Kickserv applied it before completing or re-sending (never a blind re-send).",
     ),
-    EnvVar("SANDBOX_CUSTOMERS", "200", "Sandbox mode: how many customers to seed."),
-    EnvVar("SANDBOX_SEED", "1", "Sandbox mode: random seed of the generated data."),
+    EnvVar(
+        "SANDBOX_CUSTOMERS",
+        "200",
+        "Sandbox mode: how many customers to seed (`serve --customers`).",
+    ),
+    EnvVar(
+        "SANDBOX_SEED", "1", "Sandbox mode: random seed of the generated data (`serve --seed`)."
+    ),
     EnvVar("SANDBOX_LATENCY_MS", "0", "Sandbox mode: added latency per upstream call, in ms."),
+    EnvVar(
+        "SANDBOX_TODAY",
+        "(unset)",
+        "Sandbox mode: the sandbox's date (`YYYY-MM-DD`, `serve --today`), which its data is "
+        "seeded around: the same seed, size and date give the same answers on any day. Unset: "
+        "the real date.",
+    ),
 )
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -180,6 +194,7 @@ class Settings:
     sandbox_customers: int = 200
     sandbox_seed: int = 1
     sandbox_latency_ms: float = 0.0
+    sandbox_today: date | None = None
     cache_enabled: bool = True
     cache_max_entries: int = 50_000
     response_cache_enabled: bool = True
@@ -246,6 +261,7 @@ class Settings:
             sandbox_customers=_int(env, "SANDBOX_CUSTOMERS", default.sandbox_customers, minimum=1),
             sandbox_seed=_int(env, "SANDBOX_SEED", default.sandbox_seed, minimum=0),
             sandbox_latency_ms=_float(env, "SANDBOX_LATENCY_MS", default.sandbox_latency_ms),
+            sandbox_today=_date(env, "SANDBOX_TODAY"),
             cache_enabled=_bool(env, "GRAPH_CACHE", True),
             cache_max_entries=_int(
                 env, "GRAPH_CACHE_MAX_ENTRIES", default.cache_max_entries, minimum=1
@@ -306,6 +322,16 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
     if value < 0:
         raise SettingsError(f"{name} is {value}; it must not be negative.")
     return value
+
+
+def _date(env: Mapping[str, str], name: str) -> date | None:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise SettingsError(f"{name} is {raw!r}; it must be a date (YYYY-MM-DD).") from None
 
 
 def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:

@@ -10,7 +10,7 @@ rounds" the sandbox must add latency well above the time our server needs to sen
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -35,10 +35,22 @@ from sandbox.testing import RunningSandbox
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
+# The sandbox of the examples: README's table and tour, tests/graph/test_examples.py, and the
+# quickstart's `serve` (serve_command). Seed 4: child customers on and off the dashboard's page 1.
+TODAY = date(2026, 11, 21)
+SANDBOX: dict[str, Any] = {"customers": 60, "seed": 4, "today": TODAY}
 # Sandbox latency for counting rounds: well above the time the server needs to send one level's
 # requests (a wave of ~50 costs ~100 ms of client CPU, more on a busy machine).
 ROUND_LATENCY_MS = 400.0
 TOKEN_HEADER = "x-kickserv-token"  # test servers only: which demo credential a request uses
+
+
+def serve_command(sandbox: Mapping[str, Any] = SANDBOX) -> str:
+    """The `kickserv-graph serve` command whose built-in sandbox is this one."""
+    return (
+        f"kickserv-graph serve --customers {sandbox['customers']} --seed {sandbox['seed']} "
+        f"--today {sandbox['today'].isoformat()}"
+    )
 
 
 def example(name: str) -> str:
@@ -65,7 +77,7 @@ def example_variables(store: AccountStore, today: date) -> dict[str, dict[str, A
     }
 
 
-def rounds_of(entries: list[Mapping[str, Any]]) -> list[list[str]]:
+def rounds_of(entries: Sequence[Mapping[str, Any]]) -> list[list[str]]:
     """The request paths of each dependent round of a sandbox request log (see the docstring)."""
     spans = sorted(
         (stamp, stamp + float(e["duration_ms"]), str(e["path"]))
@@ -84,7 +96,7 @@ def rounds_of(entries: list[Mapping[str, Any]]) -> list[list[str]]:
     return rounds
 
 
-def count_rounds(entries: list[Mapping[str, Any]]) -> int:
+def count_rounds(entries: Sequence[Mapping[str, Any]]) -> int:
     return len(rounds_of(entries))
 
 

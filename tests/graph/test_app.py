@@ -6,7 +6,9 @@ The Dockerfile and the installed package: tests/test_packaging.py.
 from __future__ import annotations
 
 import argparse
+import os
 import re
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +20,7 @@ import graph.server.serve
 from graph.server.app import RequestContext, create_app
 from graph.server.cli import build_parser
 from graph.server.graphiql import DEFAULT_QUERY
-from graph.server.http import GRAPHQL_RESPONSE_JSON
+from graph.server.requests import GRAPHQL_RESPONSE_JSON
 from graph.server.settings import ENVIRONMENT, Settings, SettingsError, configuration_table
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -93,6 +95,7 @@ def test_settings_read_every_variable():
             "SANDBOX_CUSTOMERS": "50",
             "SANDBOX_SEED": "7",
             "SANDBOX_LATENCY_MS": "12.5",
+            "SANDBOX_TODAY": "2026-11-21",
         }
     )
     assert not settings.sandbox_mode
@@ -103,6 +106,7 @@ def test_settings_read_every_variable():
     assert settings.log_level == "DEBUG"
     assert (settings.sandbox_customers, settings.sandbox_seed) == (50, 7)
     assert settings.sandbox_latency_ms == 12.5
+    assert settings.sandbox_today == date(2026, 11, 21)
     assert "tok-123456" not in repr(settings)
     assert Settings.from_env({"GRAPH_UPSTREAM_EXTENSIONS": "off"}).upstream_extensions is False
 
@@ -117,6 +121,7 @@ def test_settings_read_every_variable():
         ({"GRAPH_ENV": "staging"}, "GRAPH_ENV is 'staging'"),
         ({"GRAPH_UPSTREAM_EXTENSIONS": "maybe"}, "GRAPH_UPSTREAM_EXTENSIONS is 'maybe'"),
         ({"GRAPH_LOG_LEVEL": "loud"}, "GRAPH_LOG_LEVEL is 'LOUD'"),
+        ({"SANDBOX_TODAY": "21/11/2026"}, "SANDBOX_TODAY is '21/11/2026'; it must be a date"),
     ],
 )
 def test_settings_errors_name_the_variable(environ, message):
@@ -202,6 +207,48 @@ async def test_graphql_route_answers_every_method_itself():
     assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
 
 
+@pytest.mark.parametrize(
+    "accept",
+    [
+        # what Firefox and Chrome send when navigating
+        "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+        "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,"
+        "image/apng,*/*;q=0.8,application/signed-exchange;v=b3;q=0.7",
+    ],
+)
+async def test_root_sends_a_browser_to_graphiql(accept):
+    app = create_app(Settings(**CREDENTIALS), SCHEMA, upstream_transport=Kickserv(200).transport())
+    lifespan, client = await serve(app)
+    async with lifespan, client:
+        root = await client.get("/", headers={"accept": accept})
+        page = await client.get(root.headers["location"], headers={"accept": accept})
+    assert root.status_code == 307
+    assert root.headers["location"] == "/graphql"
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert "graphiql" in page.text.lower()
+
+
+@pytest.mark.parametrize("accept", [None, "*/*", "application/json", "text/html;q=0"])
+async def test_root_tells_other_clients_where_the_endpoints_are(accept):
+    app = create_app(Settings(**CREDENTIALS), SCHEMA, upstream_transport=Kickserv(200).transport())
+    lifespan, client = await serve(app)
+    async with lifespan, client:
+        headers = {"accept": accept} if accept else {}
+        root = await client.get("/", headers=headers)
+        head = await client.head("/", headers=headers)
+        post = await client.post("/", json={"query": "{ account }"})
+    assert root.status_code == 200
+    assert root.json() == {
+        "service": "kickserv-graph",
+        "graphql": "/graphql",
+        "graphiql": "open /graphql in a browser",
+        "healthz": "/healthz",
+        "readyz": "/readyz",
+    }
+    assert head.status_code == 200
+    assert post.status_code == 405  # GraphQL goes to /graphql, never answered here
+
+
 # --- serve --------------------------------------------------------------------------------
 
 
@@ -224,6 +271,41 @@ def test_serve_runs_uvicorn_with_uvloop_and_httptools(monkeypatch, capsys):
     out = capsys.readouterr().out
     assert "GraphiQL: http://127.0.0.1:8123/graphql" in out
     assert "built-in Kickserv sandbox" in out
+
+
+def test_serve_takes_the_sandbox_seed_size_and_today(monkeypatch, capsys):
+    # given: SANDBOX_* set otherwise in the environment (and restored after the test)
+    monkeypatch.setattr(graph.server.serve.uvicorn, "run", lambda app, **kw: None)
+    for name in ("KICKSERV_ACCOUNT", "KICKSERV_API_TOKEN", "GRAPH_PASS_THROUGH"):
+        monkeypatch.delenv(name, raising=False)
+    for name in ("SANDBOX_CUSTOMERS", "SANDBOX_SEED", "SANDBOX_TODAY"):
+        monkeypatch.setenv(name, "9")
+    argv = ["serve", "--customers", "60", "--seed", "4", "--today", "2026-11-21"]
+    args = build_parser().parse_args(argv)
+    # when
+    assert args.handler(args) == 0
+    # then: the workers' factory sees them, and the console says so
+    settings = Settings.from_env()
+    assert (settings.sandbox_customers, settings.sandbox_seed) == (60, 4)
+    assert settings.sandbox_today == date(2026, 11, 21)
+    assert os.environ["SANDBOX_TODAY"] == "2026-11-21"
+    out = capsys.readouterr().out
+    assert "60 customers, seed 4, today 2026-11-21" in out
+    assert "Ctrl-C" in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--today", "tomorrow"], "argument --today"),
+        (["--customers", "0"], "argument --customers: 0 is not at least 1"),
+        (["--customers", "many"], "argument --customers: 'many' is not a whole number"),
+    ],
+)
+def test_serve_refuses_sandbox_options_it_cannot_use(argv, message, capsys):
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["serve", *argv])
+    assert message in capsys.readouterr().err
 
 
 def test_serve_never_prints_the_token(monkeypatch, capsys):
@@ -282,6 +364,14 @@ async def test_sandbox_mode_serves_the_in_process_sandbox():
     assert refused.status_code == 401
 
 
+async def test_sandbox_mode_pins_the_sandbox_date():
+    app = create_app(Settings(sandbox_customers=5, sandbox_today=date(2026, 11, 21)), SCHEMA)
+    lifespan, client = await serve(app)
+    async with lifespan as state, client:
+        sandbox = await state["upstream"].client.get("/__sandbox/config")
+    assert sandbox.json()["today"]["demo"] == "2026-11-21"
+
+
 # --- the assembled server -----------------------------------------------------------------
 
 
@@ -306,8 +396,8 @@ async def test_serve_factory_builds_the_full_server_and_graphiql_default_query_r
 
 
 def test_write_timeout_setting_reaches_the_write_policy(monkeypatch):
-    from graph.server.assembly import build_app
+    from graph.server.assembly import build_app, server_of
 
     assert Settings.from_env({"GRAPH_WRITE_TIMEOUT": "7.5"}).write_timeout == 7.5
     app = build_app(Settings(write_timeout=7.5))
-    assert app.state.write_policy.write_timeout == 7.5
+    assert server_of(app).write_policy.write_timeout == 7.5

@@ -1,14 +1,29 @@
 """The four example operations, end to end over a real sandbox: their data against the sandbox's own
 records (never through our client), the exact upstream requests they cost, and in how many dependent
-rounds. Expected costs are derived from the records: "a level of the graph costs one round"."""
+rounds. Expected costs are derived from the records: "a level of the graph costs one round".
+
+And the README's side of them: its examples table and tour are what scripts/example_costs.py writes,
+and the `serve` command it shows gives the tour's answers."""
 
 from __future__ import annotations
 
+import importlib.util
+import json
+import os
+import re
+import shlex
+import socket
+import subprocess
+import sys
+import tempfile
+import time
 from collections.abc import Iterator
 from datetime import date, datetime
 from decimal import Decimal
+from types import ModuleType
 from typing import Any
 
+import httpx
 import pytest
 
 from sandbox import choices
@@ -16,15 +31,18 @@ from sandbox.config import SandboxConfig
 from sandbox.data import AccountStore, Customer, Job, Task
 from sandbox.testing import RunningSandbox, running_sandbox
 from tests.graph.example_runs import (
+    ROOT,
     ROUND_LATENCY_MS,
+    SANDBOX,
+    TODAY,
     example,
     example_variables,
     graph_server,
     multi_credential_server,
+    serve_command,
 )
 
-TODAY = date(2026, 11, 21)
-CONFIG = {"customers": 60, "seed": 4, "today": TODAY}  # seed 4: child customers on and off page 1
+CONFIG = SANDBOX  # seed 4: child customers on and off page 1
 EXAMPLES = ("dashboard", "dispatch_week", "customer_history", "accounts_receivable")
 LIMITED = "demo-token-6"  # employee 6 sees only jobs with a task assigned to them
 ANY = object()
@@ -452,3 +470,108 @@ def test_the_limited_employee_really_sees_less():
                 expectations(admin, name, variables[name])[0]
                 != expectations(limited, name, variables[name])[0]
             ), name
+
+
+# -- the README's examples table and tour -------------------------------------------------------
+
+README = ROOT / "README.md"
+TOUR_SECTION = re.compile(
+    r"### `(?P<name>\w+)`\n\n```graphql\n.*?```\n\nWith `(?P<variables>\{.*?\})` "
+    r"\(a cold server: (?P<calls>\d+) upstream calls?\):\n\n```json\n(?P<answer>.*?)\n```",
+    re.DOTALL,
+)
+
+
+def example_costs_script() -> ModuleType:
+    spec = importlib.util.spec_from_file_location(
+        "example_costs", ROOT / "scripts" / "example_costs.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
+    spec.loader.exec_module(module)
+    return module
+
+
+def readme_block(markers: tuple[str, str]) -> str:
+    text = README.read_text(encoding="utf-8")
+    start, end = markers
+    found = re.search(re.escape(start) + r"\n(.*?)\n" + re.escape(end), text, re.DOTALL)
+    assert found is not None, f"README.md has no {start} block"
+    return found.group(1)
+
+
+async def test_readme_examples_table_and_tour_are_what_the_script_writes():
+    # given: what scripts/example_costs.py --write would put in README.md now
+    blocks = await example_costs_script().blocks()
+    # then: README.md has exactly that (refresh with scripts/example_costs.py --write)
+    for markers, body in blocks.items():
+        assert readme_block(markers) == body, f"{markers[0]} is stale: run example_costs.py --write"
+
+
+def tour() -> list[tuple[str, dict[str, Any], int, dict[str, Any]]]:
+    """(example, variables, cold calls, answer) for each tour section of README.md."""
+    block = readme_block(("<!-- example-tour:start -->", "<!-- example-tour:end -->"))
+    found = [
+        (m["name"], json.loads(m["variables"]), int(m["calls"]), json.loads(m["answer"]))
+        for m in TOUR_SECTION.finditer(block)
+    ]
+    assert [name for name, *_ in found] == list(EXAMPLES)
+    return found
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def test_the_readme_serve_command_gives_the_tour_answers():
+    # given: the command the README's tour names, started as a reader would start it
+    readme = README.read_text(encoding="utf-8")
+    block = readme_block(("<!-- example-tour:start -->", "<!-- example-tour:end -->"))
+    command = re.search(r"`(kickserv-graph serve [^`]*)`", block)
+    assert command is not None and command.group(1) == serve_command()
+    assert f".venv/bin/{serve_command()}" in readme  # the quickstart starts this very server
+    port = free_port()
+    argv = [sys.executable, "-m", "graph.server.cli", *shlex.split(command.group(1))[1:]]
+    environ = {
+        k: v for k, v in os.environ.items() if not k.startswith(("KICKSERV_", "GRAPH_", "SANDBOX_"))
+    }
+    with tempfile.TemporaryFile("w+") as output:
+        server = subprocess.Popen(
+            [*argv, "--port", str(port)], cwd=ROOT, env=environ, stdout=output, stderr=output
+        )
+        try:
+            with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+                deadline = time.monotonic() + 60
+                while True:
+                    assert server.poll() is None, "serve exited early"
+                    try:
+                        if client.get("/readyz").status_code == 200:
+                            break
+                    except httpx.TransportError:
+                        pass
+                    assert time.monotonic() < deadline, "serve was not ready within 60 s"
+                    time.sleep(0.2)
+                # when: each tour operation, in the README's order, on this one server
+                for index, (name, variables, calls, answer) in enumerate(tour()):
+                    body = client.post(
+                        "/graphql", json={"query": example(name), "variables": variables}
+                    ).json()
+                    # then: the README's answer, and the first (cold) one at the README's cost
+                    assert {"data": body.get("data")} == answer, (name, body.get("errors"))
+                    if index == 0:
+                        assert body["extensions"]["upstream"]["calls"] == calls
+        except AssertionError:
+            output.seek(0)
+            print(output.read())  # the server's console, shown with the failure
+            raise
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
