@@ -50,6 +50,7 @@ __all__ = [
     "job_of_payment",
     "location_owner",
     "location_site",
+    "one",
     "payer",
     "site_number",
 ]
@@ -93,14 +94,21 @@ def customer_glue_answers(ref: CustomerRef) -> frozenset[str]:
 # -- customers and locations ---------------------------------------------------------------------
 
 
+async def one(loader: Loader[int, T], key: object, kind: str) -> T:
+    """The record ``key`` (an id or number, as digits) names through ``loader``."""
+    record = await loader.get(int(str(key)))
+    if record is None:
+        raise RecordMissing(kind, key)
+    return record
+
+
 async def by_number_or_id(
-    by_number: Loader[int, T], by_id: Loader[int, T], number: int | None, id: int | None, kind: str
+    by_number: Loader[int, T], by_id: Loader[int, T], number: int | None, id: object, kind: str
 ) -> T:
     """The record a number (preferred) or a global id names."""
-    record = await by_number.get(number) if number is not None else await by_id.get(id or 0)
-    if record is None:
-        raise RecordMissing(kind, number if number is not None else id)
-    return record
+    if number is not None:
+        return await one(by_number, number, kind)
+    return await one(by_id, id, kind)
 
 
 def customer(

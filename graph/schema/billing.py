@@ -194,9 +194,7 @@ class Payment:
     @classmethod
     async def resolve_reference(cls, info: GraphInfo, id: strawberry.ID) -> Payment:
         # Kickserv cannot fetch one payment: the tenant's payment index answers.
-        record = await info.context.data.payment_by_id.get(int(id))
-        if record is None:
-            raise relations.RecordMissing("Payment", id)
+        record = await relations.one(info.context.data.payment_by_id, id, "Payment")
         return cls.from_record(record)
 
     @strawberry.field(description="Who paid.", metadata=UPSTREAM)

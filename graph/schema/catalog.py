@@ -13,7 +13,7 @@ from kickserv import ItemRef
 from kickserv import JobChargeType as JobChargeTypeRecord
 from kickserv import JobType as JobTypeRecord
 from kickserv import Vendor as VendorRecord
-from resolvers.relations import RecordMissing
+from resolvers import relations
 
 
 @strawberry.federation.type(
@@ -38,9 +38,7 @@ class JobType:
 
     @classmethod
     async def resolve_reference(cls, info: GraphInfo, id: strawberry.ID) -> JobType:
-        record = await info.context.data.job_type_by_id.get(int(id))
-        if record is None:
-            raise RecordMissing("Job type", id)
+        record = await relations.one(info.context.data.job_type_by_id, id, "Job type")
         return cls.from_record(record)
 
 
@@ -96,9 +94,7 @@ class Item:
 
     @classmethod
     async def resolve_reference(cls, info: GraphInfo, id: strawberry.ID) -> Item:
-        record = await info.context.data.item_by_id.get(int(id))
-        if record is None:
-            raise RecordMissing("Item", id)
+        record = await relations.one(info.context.data.item_by_id, id, "Item")
         return cls.from_record(record)
 
 
@@ -115,7 +111,5 @@ class Vendor:
 
     @classmethod
     async def resolve_reference(cls, info: GraphInfo, id: strawberry.ID) -> Vendor:
-        record = await info.context.data.vendor_by_id.get(int(id))
-        if record is None:
-            raise RecordMissing("Vendor", id)
+        record = await relations.one(info.context.data.vendor_by_id, id, "Vendor")
         return cls.from_record(record)

@@ -120,7 +120,7 @@ class Customer:
             data.customer_by_number,
             data.customer_by_id,
             number,
-            None if id is None else int(id),
+            id,
             "Customer",
         )
         return cls.from_record(record)

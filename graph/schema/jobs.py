@@ -105,7 +105,7 @@ class Job:
     ) -> Job:
         data = info.context.data
         record = await relations.by_number_or_id(
-            data.job_by_number, data.job_by_id, number, None if id is None else int(id), "Job"
+            data.job_by_number, data.job_by_id, number, id, "Job"
         )
         return cls.from_record(record)
 
@@ -199,7 +199,7 @@ class Opportunity:
             data.job_by_number,
             data.job_by_id,
             number,
-            None if id is None else int(id),
+            id,
             "Opportunity",
         )
         return cls.from_record(record)

@@ -67,7 +67,7 @@ class Employee:
             data.employee_by_number,
             data.employee_by_id,
             number,
-            None if id is None else int(id),
+            id,
             "Employee",
         )
         return cls.from_record(record)

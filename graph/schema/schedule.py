@@ -50,9 +50,7 @@ class Task:
 
     @classmethod
     async def resolve_reference(cls, info: GraphInfo, id: strawberry.ID) -> Task:
-        record = await info.context.data.task_by_id.get(int(id))
-        if record is None:
-            raise relations.RecordMissing("Task", id)
+        record = await relations.one(info.context.data.task_by_id, id, "Task")
         return cls.from_record(record)
 
     @strawberry.field(description="The job this visit belongs to.", metadata=UPSTREAM)

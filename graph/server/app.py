@@ -13,7 +13,7 @@ import time
 from collections.abc import AsyncIterator, Collection
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any, TypedDict
+from typing import TypedDict
 
 import httpx
 from graphql import ASTValidationRule
@@ -24,8 +24,11 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from strawberry import Schema
 
+from graph.schema.errors import ErrorClassifier
+from graph.server import sandboxed
 from graph.server.graphiql import STATIC_DIRECTORY
 from graph.server.http import (
+    DEFAULT_CLASSIFIER,
     Authenticate,
     ContextFactory,
     DocumentResolver,
@@ -35,13 +38,11 @@ from graph.server.http import (
     query_text_only,
 )
 from graph.server.response_cache import ResponseCache
+from graph.server.sandboxed import embedded_sandbox
 from graph.server.settings import Settings
 
 logger = logging.getLogger("graph.server.app")
 
-SANDBOX_BASE_URL = "http://sandbox.local"
-SANDBOX_ACCOUNT = "demo"
-SANDBOX_TOKEN = "demo-token"
 USER_AGENT = "kickserv-graph/0.1"
 
 
@@ -87,20 +88,6 @@ def settings_of(request: Request) -> Settings:
 
 async def default_context_factory(request: Request) -> RequestContext:
     return RequestContext(request, settings_of(request), upstream_of(request))
-
-
-def build_sandbox_app(settings: Settings) -> Any:
-    """The in-process Kickserv sandbox, seeded as the SANDBOX_* settings say."""
-    from sandbox.app import SandboxConfig
-    from sandbox.app import create_app as create_sandbox_app
-
-    config = SandboxConfig(
-        customers=settings.sandbox_customers,
-        seed=settings.sandbox_seed,
-        latency_ms=settings.sandbox_latency_ms,
-        today=settings.sandbox_today,
-    )
-    return create_sandbox_app(config)
 
 
 async def index(request: Request) -> Response:
@@ -150,6 +137,7 @@ def create_app(
     authenticate: Authenticate | None = None,
     check_operation: OperationCheck | None = None,
     response_cache: ResponseCache | None = None,
+    classify_error: ErrorClassifier = DEFAULT_CLASSIFIER,
 ) -> Starlette:
     """The whole server. ``upstream_transport`` replaces the network (or the sandbox) in tests."""
     endpoint = GraphQLEndpoint(
@@ -163,6 +151,7 @@ def create_app(
         authenticate=authenticate,
         check_operation=check_operation,
         response_cache=response_cache,
+        classify_error=classify_error,
     )
     readiness = ReadinessProbe()
 
@@ -171,11 +160,9 @@ def create_app(
         async with AsyncExitStack() as stack:
             transport = upstream_transport
             if settings.sandbox_mode:
-                base_url, account, token = SANDBOX_BASE_URL, SANDBOX_ACCOUNT, SANDBOX_TOKEN
+                base_url, account, token = sandboxed.BASE_URL, sandboxed.ACCOUNT, sandboxed.TOKEN
                 if transport is None:
-                    sandbox = build_sandbox_app(settings)
-                    await stack.enter_async_context(sandbox.router.lifespan_context(sandbox))
-                    transport = httpx.ASGITransport(app=sandbox)
+                    transport = await stack.enter_async_context(embedded_sandbox(settings))
             else:
                 # Pass-through may run without a credential of ours: callers bring their own.
                 assert settings.pass_through or (
