@@ -359,7 +359,9 @@ class MeasuredCosts:
         fragments = {
             d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
         }
-        return measure(self._graphql_schema, fragments, operation, variables, max_first=self._max_first)
+        return measure(
+            self._graphql_schema, fragments, operation, variables, max_first=self._max_first
+        )
 
 
 def enforce(cost: OperationCost, limits: Limits, budget: int) -> None:
