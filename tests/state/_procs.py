@@ -1,0 +1,104 @@
+"""What the child processes of the state suite run (importable by ``multiprocessing``'s spawn)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
+
+from resolvers.cache import CacheKey
+from resolvers.state import open_state_store
+
+T = TypeVar("T")
+
+
+def _run(barrier: Any, work: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Run ``work``; if it fails, break the barrier so the other processes fail now, not later."""
+    try:
+        return asyncio.run(work())
+    except BaseException:
+        barrier.abort()
+        raise
+
+
+def race_add(where: str, prefix: str, keys: list[str], name: str, barrier: Any, out: Any) -> None:
+    """``add`` every key once, all processes released together for each key; report the keys
+    this one won."""
+
+    async def run() -> list[str]:
+        store = open_state_store(where, prefix=prefix)
+        await store.ping()  # connected before the start, so the race is on the adds
+        won = []
+        for key in keys:
+            barrier.wait(timeout=60)
+            if await store.add(CacheKey("tenant", "idempotency", key), {"owner": name}, 60):
+                won.append(key)
+        await store.aclose()
+        return won
+
+    out.put((name, _run(barrier, run)))
+
+
+def count_by_swap(where: str, prefix: str, times: int, barrier: Any, out: Any) -> None:
+    """Add one to a shared counter ``times`` times by compare-and-set; report the retries."""
+
+    async def run() -> int:
+        store = open_state_store(where, prefix=prefix)
+        await store.ping()
+        key = CacheKey("tenant", "counter", "n")
+        barrier.wait(timeout=60)
+        retries = 0
+        for _ in range(times):
+            while True:
+                entry = await store.get(key)
+                assert entry is not None
+                if await store.swap(key, entry.value, {"n": entry.value["n"] + 1}, 60):
+                    break
+                retries += 1
+        await store.aclose()
+        return retries
+
+    out.put(_run(barrier, run))
+
+
+def bump_generations(where: str, prefix: str, times: int, barrier: Any, out: Any) -> None:
+    async def run() -> list[int]:
+        store = open_state_store(where, prefix=prefix)
+        await store.ping()
+        barrier.wait(timeout=60)
+        seen = [await store.bump_generation("tenant") for _ in range(times)]
+        await store.aclose()
+        return seen
+
+    out.put(_run(barrier, run))
+
+
+def write_then_die(where: str) -> None:
+    """Store a record and bump a generation, then die by SIGKILL without closing anything."""
+
+    async def run() -> None:
+        store = open_state_store(where)
+        assert await store.add(CacheKey("tenant", "idempotency", "k"), {"state": "done"}, 3600)
+        await store.bump_generation("tenant")
+        assert await store.apq_put("a" * 64, "{ survivor }")
+
+    asyncio.run(run())
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def open_together(paths: list[str], barrier: Any, out: Any) -> None:
+    """Open each new file at the same moment as the other processes, then use it."""
+
+    async def run() -> int:
+        opened = 0
+        for path in paths:
+            barrier.wait(timeout=60)
+            store = open_state_store(path)
+            await store.add(CacheKey("tenant", "idempotency", str(os.getpid())), {}, 60)
+            await store.aclose()
+            opened += 1
+        return opened
+
+    out.put(_run(barrier, run))
