@@ -36,11 +36,12 @@ T = TypeVar("T")
 
 
 class ResourceClass(StrEnum):
-    """How long a kind of upstream data may be reused before it is fetched again."""
+    """How long a kind of upstream data may be reused before it is fetched again (each cached
+    resource's class is its ``lifetime`` in the table of ``resolvers.resources``)."""
 
-    REFERENCE = "reference"  # employees, job types, charge types, items, vendors
-    RECORD = "record"  # customers, jobs, tasks, notes
-    MONEY = "money"  # invoices, payments, balances
+    REFERENCE = "reference"  # what changes seldom: the catalogue, the staff, vendors
+    RECORD = "record"  # the day's work: customers, jobs, tasks, notes
+    MONEY = "money"  # what is owed and paid
 
 
 DEFAULT_TTLS: dict[ResourceClass, float] = {

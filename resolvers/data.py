@@ -8,6 +8,9 @@ missing keys. Under them is the tenant's shared cache (see ``resolvers.tenant``)
 Kickserv has no batch endpoints, so "batching" here means: one concurrent round for all the keys a
 level of the graph asks for, one upstream call per distinct key at most, and an index where Kickserv
 has no lookup at all (an invoice by id, a customer or job by global id).
+
+What each read caches, under which key and for how long, is an entry of the table in
+``resolvers.resources`` (``resources.CUSTOMER``, ``resources.CUSTOMER_JOBS``, ...).
 """
 
 from __future__ import annotations
@@ -33,8 +36,10 @@ from kickserv import (
     Task,
     Vendor,
 )
+from resolvers import resources
 from resolvers.indexes import ListingIndex
 from resolvers.invoice_index import IndexedInvoice
+from resolvers.resources import Record, filters
 from resolvers.tenant import Tenant, Window
 
 K = TypeVar("K", bound=Hashable)
@@ -62,10 +67,6 @@ class Loader(DataLoader[K, "V | None"], Generic[K, V]):
     async def get_many(self, keys: Sequence[K]) -> list[V | None]:
         values: list[V | None] = await self.load_many(list(keys))
         return values
-
-
-def _params(**filters: Any) -> tuple[tuple[str, Any], ...]:
-    return tuple(sorted((k, v) for k, v in filters.items() if v is not None))
 
 
 class RequestData:
@@ -106,7 +107,7 @@ class RequestData:
     async def _customers_by_number(self, numbers: list[int]) -> list[Customer | None]:
         async def one(number: int) -> Customer | None:
             customer = await self.tenant.record(
-                "customer", number, lambda: self.ks.customers.get(number)
+                resources.CUSTOMER, number, lambda: self.ks.customers.get(number)
             )
             if customer is not None:
                 self.customer_by_id.prime(customer.id, customer)
@@ -115,11 +116,11 @@ class RequestData:
         return list(await asyncio.gather(*(one(n) for n in numbers)))
 
     async def _customers_by_id(self, ids: list[int]) -> list[Customer | None]:
-        return await self._by_global_id("customer.id", Customer, self.tenant.customer_index, ids)
+        return await self._by_global_id(resources.CUSTOMER_ID, ids, self.tenant.customer_index)
 
     async def _jobs_by_number(self, numbers: list[int]) -> list[Job | None]:
         async def one(number: int) -> Job | None:
-            job = await self.tenant.record("job", number, lambda: self.ks.jobs.get(number))
+            job = await self.tenant.record(resources.JOB, number, lambda: self.ks.jobs.get(number))
             if job is not None:
                 for payment in job.payments or ():
                     self.tenant.job_of_payment[payment.id] = job.job_number
@@ -128,30 +129,38 @@ class RequestData:
         return list(await asyncio.gather(*(one(n) for n in numbers)))
 
     async def _jobs_by_id(self, ids: list[int]) -> list[Job | None]:
-        return await self._by_global_id("job.id", Job, self.tenant.job_index, ids)
+        # /jobs.json leaves opportunities out (new, sent, viewed, won, lost): an id the job index
+        # does not know may be an opportunity's.
+        tenant = self.tenant
+        return await self._by_global_id(
+            resources.JOB_ID, ids, tenant.job_index, tenant.opportunity_index
+        )
 
     async def _by_global_id(
-        self, resource: str, kind: type[R], index: ListingIndex[Any, R], ids: list[int]
+        self, resource: Record[int, R], ids: list[int], *indexes: ListingIndex[Any, R]
     ) -> list[R | None]:
         """Records Kickserv cannot fetch by global id: what this tenant has already seen (primed
-        under ``resource``), then the listing's index for the rest (and remember what it found)."""
+        under ``resource``), then the listings' indexes in turn for the rest (and remember what
+        they found)."""
         found: dict[int, R] = {}
         for record_id in ids:
             cached = await self.tenant.peek(resource, record_id)
-            if isinstance(cached, kind):
+            if cached is not None:
                 found[record_id] = cached
-        missing = [i for i in ids if i not in found]
-        if missing:
+        for index in indexes:
+            missing = [i for i in ids if i not in found]
+            if not missing:
+                break
             for record_id, record in zip(missing, await index.get_many(missing), strict=True):
                 if record is not None:
                     found[record_id] = record
-                    await self.tenant.prime(resource, record_id, record)
+                    await self.tenant.prime(resource, record)
         return [found.get(i) for i in ids]
 
     async def _tasks_by_job_id(self, job_ids: list[int]) -> list[tuple[Task, ...] | None]:
         async def one(job_id: int) -> tuple[Task, ...]:
             window = await self.tenant.everything(
-                "tasks", self.ks.tasks.list(job_id=job_id), _params(job_id=job_id)
+                resources.TASKS, self.ks.tasks.list(job_id=job_id), filters(job_id=job_id)
             )
             return window.items
 
@@ -159,7 +168,9 @@ class RequestData:
 
     async def _tasks_by_id(self, ids: list[int]) -> list[Task | None]:
         async def one(task_id: int) -> Task | None:
-            return await self.tenant.record("task", task_id, lambda: self.ks.tasks.get(task_id))
+            return await self.tenant.record(
+                resources.TASK, task_id, lambda: self.ks.tasks.get(task_id)
+            )
 
         return list(await asyncio.gather(*(one(i) for i in ids)))
 
@@ -180,14 +191,14 @@ class RequestData:
     async def _vendors_by_id(self, ids: list[int]) -> list[Vendor | None]:
         async def one(vendor_id: int) -> Vendor | None:
             return await self.tenant.record(
-                "vendors.one", vendor_id, lambda: self.ks.vendors.get(vendor_id)
+                resources.VENDOR, vendor_id, lambda: self.ks.vendors.get(vendor_id)
             )
 
         return list(await asyncio.gather(*(one(i) for i in ids)))
 
     async def _items_by_id(self, ids: list[int]) -> list[Item | None]:
         """Kickserv has no item-by-id endpoint: the item catalogue is reference data, read whole."""
-        window = await self.tenant.everything("items", self.ks.items.list(), None)
+        window = await self.tenant.everything(resources.ITEMS, self.ks.items.list(), None)
         by_id = {item.id: item for item in window.items}
         return [by_id.get(i) for i in ids]
 
@@ -198,7 +209,7 @@ class RequestData:
     async def _jobs_by_customer_number(self, numbers: list[int]) -> list[tuple[Job, ...] | None]:
         async def one(number: int) -> tuple[Job, ...]:
             window = await self.tenant.everything(
-                "customer.jobs", self.ks.customers.jobs(number), number
+                resources.CUSTOMER_JOBS, self.ks.customers.jobs(number), number
             )
             return window.items
 
@@ -222,15 +233,15 @@ class RequestData:
 
     # -- listings ------------------------------------------------------------------------------------
 
-    async def customers(self, offset: int, first: int, **filters: Any) -> Window[Customer]:
+    async def customers(self, offset: int, first: int, **given: Any) -> Window[Customer]:
         window = await self.tenant.window(
-            "customers", self.ks.customers.list(**filters), _params(**filters), offset, first
+            resources.CUSTOMERS, self.ks.customers.list(**given), filters(**given), offset, first
         )
         for customer in window.items:
             self.customer_by_number.prime(customer.customer_number, customer)
             self.customer_by_id.prime(customer.id, customer)
             if window.fetched:  # a cached page was primed when it was fetched
-                await self.tenant.prime("customer.id", customer.id, customer)
+                await self.tenant.prime(resources.CUSTOMER_ID, customer)
         return window
 
     async def customer_jobs(
@@ -238,7 +249,7 @@ class RequestData:
     ) -> Window[Job]:
         if status is None:
             window = await self.tenant.window(
-                "customer.jobs",
+                resources.CUSTOMER_JOBS,
                 self.ks.customers.jobs(customer_number),
                 customer_number,
                 offset,
@@ -252,9 +263,9 @@ class RequestData:
         await self._prime_jobs(window)
         return window
 
-    async def jobs(self, offset: int, first: int, **filters: Any) -> Window[Job]:
+    async def jobs(self, offset: int, first: int, **given: Any) -> Window[Job]:
         window = await self.tenant.window(
-            "jobs", self.ks.jobs.list(**filters), _params(**filters), offset, first
+            resources.JOBS, self.ks.jobs.list(**given), filters(**given), offset, first
         )
         await self._prime_jobs(window)
         return window
@@ -263,14 +274,14 @@ class RequestData:
         for job in window.items:
             self.job_by_id.prime(job.id, job)
             if window.fetched:  # a cached page was primed when it was fetched
-                await self.tenant.prime("job.id", job.id, job)
+                await self.tenant.prime(resources.JOB_ID, job)
 
     async def opportunities(
         self, offset: int, first: int, status: str | None, job_type_id: int | None
     ) -> Window[Job]:
         listing = self.ks.opportunities.list(status=status, job_type_id=job_type_id)
-        params = _params(status=status, job_type_id=job_type_id)
-        return await self.tenant.window("opportunities", listing, params, offset, first)
+        params = filters(status=status, job_type_id=job_type_id)
+        return await self.tenant.window(resources.OPPORTUNITIES, listing, params, offset, first)
 
     async def opportunities_of_customer(self, customer_id: int) -> list[Job]:
         """Kickserv ignores a customer filter on opportunities: answer from the opportunity index."""
@@ -282,20 +293,20 @@ class RequestData:
         self, start: date, end: date, employee_number: int | None, offset: int, first: int
     ) -> Window[Task]:
         listing = self.ks.tasks.list(from_=start, to=end, employee_number=employee_number)
-        params = _params(from_=start, to=end, employee_number=employee_number)
-        return await self.tenant.window("schedule", listing, params, offset, first)
+        params = filters(from_=start, to=end, employee_number=employee_number)
+        return await self.tenant.window(resources.SCHEDULE, listing, params, offset, first)
 
     async def employee_tasks(
         self, employee_number: int, start: date, end: date
     ) -> tuple[Task, ...]:
         listing = self.ks.tasks.list(from_=start, to=end, employee_number=employee_number)
-        params = _params(from_=start, to=end, employee_number=employee_number)
-        window = await self.tenant.everything("schedule", listing, params)
+        params = filters(from_=start, to=end, employee_number=employee_number)
+        window = await self.tenant.everything(resources.SCHEDULE, listing, params)
         return window.items
 
     async def invoices(self, status: str | None, offset: int, first: int) -> Window[Invoice]:
         return await self.tenant.window(
-            "invoices", self.ks.invoices.list(invoice_status=status), status, offset, first
+            resources.INVOICES, self.ks.invoices.list(invoice_status=status), status, offset, first
         )
 
     async def payments(
@@ -309,34 +320,38 @@ class RequestData:
         listing = self.ks.payments.list(
             customer_number=customer_number, sort_by=sort_by, sort_order=sort_order
         )
-        params = _params(customer_number=customer_number, sort_by=sort_by, sort_order=sort_order)
-        return await self.tenant.window("payments", listing, params, offset, first)
+        params = filters(customer_number=customer_number, sort_by=sort_by, sort_order=sort_order)
+        return await self.tenant.window(resources.PAYMENTS, listing, params, offset, first)
 
     async def customer_notes(self, customer_number: int) -> tuple[Note, ...]:
         window = await self.tenant.everything(
-            "customer.notes", self.ks.customers.notes(customer_number), customer_number
+            resources.CUSTOMER_NOTES, self.ks.customers.notes(customer_number), customer_number
         )
         return window.items
 
     async def employees(self) -> tuple[Employee, ...]:
-        window = await self.tenant.everything("employees", self.ks.employees.list(), ())
+        window = await self.tenant.everything(resources.EMPLOYEES, self.ks.employees.list(), None)
         return window.items
 
     async def job_types(self, include_inactive: bool) -> tuple[JobType, ...]:
-        window = await self.tenant.everything("job_types", self.ks.job_types.list(all=True), "all")
+        listing = self.ks.job_types.list(all=True)
+        window = await self.tenant.everything(resources.JOB_TYPES, listing, None)
         return window.items if include_inactive else tuple(t for t in window.items if t.active)
 
     async def job_charge_types(self) -> tuple[JobChargeType, ...]:
         window = await self.tenant.everything(
-            "job_charge_types", self.ks.job_charge_types.list(), ()
+            resources.JOB_CHARGE_TYPES, self.ks.job_charge_types.list(), None
         )
         return window.items
 
     async def items(self, name: str | None, offset: int, first: int) -> Window[Item]:
-        return await self.tenant.window("items", self.ks.items.list(name=name), name, offset, first)
+        listing = self.ks.items.list(name=name)
+        return await self.tenant.window(resources.ITEMS, listing, name, offset, first)
 
     async def vendors(self, offset: int, first: int) -> Window[Vendor]:
-        return await self.tenant.window("vendors", self.ks.vendors.list(), (), offset, first)
+        return await self.tenant.window(
+            resources.VENDORS, self.ks.vendors.list(), None, offset, first
+        )
 
     async def total_balance_remaining(self, status: str | None) -> Decimal | None:
         window = await self.invoices(status, 0, 1)

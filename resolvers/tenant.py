@@ -4,6 +4,9 @@ A ``Tenant`` outlives requests (one per account + credential) and owns what may 
 them: cached pages and records (through ``SharedCache``, keyed by ``tenant.key``), the learned page-size
 cap, and the client-side indexes. Per-request state (loaders) lives in ``RequestData``.
 
+What is cached, under which key, for how long, and what a write voids: the table in
+``resolvers.resources``. Every method here takes one of its entries, never a resource name.
+
 Every upstream read goes through ``page`` or ``record`` here, which is where cache hits, single-flight
 sharing and upstream pages are counted for the request's ``extensions.upstream``.
 """
@@ -16,33 +19,24 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from kickserv import Customer, Invoice, Job, KickservClient, NotFound, Page, Paginator, Payment
-from resolvers.cache import CacheKey, Outcome, ResourceClass, SharedCache
+from resolvers import resources
+from resolvers.cache import CacheKey, Outcome, SharedCache
 from resolvers.connections import plan_window
 from resolvers.indexes import ListingIndex
 from resolvers.invoice_index import IndexedInvoice
+from resolvers.resources import Change, Index, Listing, Record
 from resolvers.stats import record_cache_hit, record_fresh_until, record_page
 
 T = TypeVar("T")
-
-# How long each kind of upstream answer may be reused (see resolvers.cache.DEFAULT_TTLS).
-RESOURCE_CLASSES: Mapping[str, ResourceClass] = {
-    "employees": ResourceClass.REFERENCE,
-    "job_types": ResourceClass.REFERENCE,
-    "job_charge_types": ResourceClass.REFERENCE,
-    "items": ResourceClass.REFERENCE,
-    "vendors": ResourceClass.REFERENCE,
-    "invoices": ResourceClass.MONEY,
-    "payments": ResourceClass.MONEY,
-}
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+P = TypeVar("P", bound=Hashable)
+R = TypeVar("R")
 
 
 def tenant_key(account: str, credential_fingerprint: str) -> str:
     """The tenant part of cache keys (``Tenant.key``): account + credential fingerprint."""
     return f"{account}:{credential_fingerprint}"
-
-
-def resource_class(resource: str) -> ResourceClass:
-    return RESOURCE_CLASSES.get(resource.split(".", 1)[0], ResourceClass.RECORD)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,13 +68,15 @@ class Tenant:
 
     # -- reads -------------------------------------------------------------------------------------
 
+    # -- reads -------------------------------------------------------------------------------------
+
     async def page(
-        self, resource: str, listing: Paginator[T], params: Hashable, number: int, per_page: int
+        self, resource: Listing[T, P], listing: Paginator[T], params: P, number: int, per_page: int
     ) -> Page[T]:
         return (await self._page(resource, listing, params, number, per_page))[0]
 
     async def _page(
-        self, resource: str, listing: Paginator[T], params: Hashable, number: int, per_page: int
+        self, resource: Listing[T, P], listing: Paginator[T], params: P, number: int, per_page: int
     ) -> tuple[Page[T], bool]:
         """The page, and whether it was fetched from Kickserv by this call."""
 
@@ -88,22 +84,22 @@ class Tenant:
             record_page()
             return await listing.page(number, per_page)
 
-        key = CacheKey(self.key, resource, (params, number, per_page))
-        page, outcome = await self.cache.get_or_fetch(key, fetch, resource_class(resource))
+        key = CacheKey(self.key, resource.name, (params, number, per_page))
+        page, outcome = await self.cache.get_or_fetch(key, fetch, resource.lifetime)
         if outcome is not Outcome.FETCHED:
             record_cache_hit(shared=outcome is Outcome.SHARED)
         if 0 < page.per_page < per_page:
             self.max_per_page = min(self.max_per_page, page.per_page)  # Kickserv clamped us
             if outcome is Outcome.FETCHED:  # it is also page `number` at the size served: keep it
-                served = CacheKey(self.key, resource, (params, number, page.per_page))
-                await self.cache.put(served, page, resource_class(resource))
+                served = CacheKey(self.key, resource.name, (params, number, page.per_page))
+                await self.cache.put(served, page, resource.lifetime)
         return page, outcome is Outcome.FETCHED
 
     async def window(
         self,
-        resource: str,
+        resource: Listing[T, P],
         listing: Paginator[T],
-        params: Hashable,
+        params: P,
         offset: int,
         first: int,
     ) -> Window[T]:
@@ -124,7 +120,9 @@ class Tenant:
             self.max_per_page = pages[0].per_page
         raise RuntimeError("Kickserv kept changing its page size")  # pragma: no cover
 
-    async def everything(self, resource: str, listing: Paginator[T], params: Hashable) -> Window[T]:
+    async def everything(
+        self, resource: Listing[T, P], listing: Paginator[T], params: P
+    ) -> Window[T]:
         """Every item of a listing: the first page, then the rest concurrently."""
         first, fetched = await self._page(resource, listing, params, 1, self.max_per_page)
         rest = await asyncio.gather(
@@ -138,12 +136,12 @@ class Tenant:
         return Window(items, 0, first.total_entries, first.extra, fetched)
 
     async def record(
-        self, resource: str, key: Hashable, fetch: Callable[[], Awaitable[T]]
-    ) -> T | None:
+        self, resource: Record[K, V], key: K, fetch: Callable[[], Awaitable[V]]
+    ) -> V | None:
         """One record, cached; ``None`` when Kickserv says it does not exist."""
         try:
             value, outcome = await self.cache.get_or_fetch(
-                CacheKey(self.key, resource, key), fetch, resource_class(resource)
+                CacheKey(self.key, resource.name, key), fetch, resource.lifetime
             )
         except NotFound:
             # Not cached, so a response that says "none" is fresh no longer than now.
@@ -153,81 +151,76 @@ class Tenant:
             record_cache_hit(shared=outcome is Outcome.SHARED)
         return value
 
-    async def prime(self, resource: str, key: Hashable, value: Any) -> None:
-        await self.cache.put(CacheKey(self.key, resource, key), value, resource_class(resource))
+    async def prime(self, resource: Record[K, V], value: V) -> None:
+        """Keep ``value`` (seen in another answer) where a read of its key will find it."""
+        key = CacheKey(self.key, resource.name, resource.key_of(value))
+        await self.cache.put(key, value, resource.lifetime)
 
-    async def peek(self, resource: str, key: Hashable) -> Any | None:
-        return await self.cache.peek(CacheKey(self.key, resource, key))
+    async def peek(self, resource: Record[K, V], key: K) -> V | None:
+        """The fresh cached record of ``key``, if one is cached (never fetches)."""
+        value = await self.cache.peek(CacheKey(self.key, resource.name, key))
+        return value if isinstance(value, resource.holds) else None
 
-    # -- after writes (what to forget is decided in resolvers.writes.invalidation) -----------------
+    # -- after writes (what each change voids: resolvers.resources; who names it: writes) ---------
 
     def wrote(self) -> None:
         """A write ran for this tenant: what is keyed by its write generation is void from now."""
         self.cache.generations.bump(self.key)
 
-    async def forget(self, *resources: str) -> None:
-        """Drop every cached entry (records and listing pages) of these resources."""
-        await self.cache.invalidate(self.key, *resources)
+    async def changed(self, *changes: Change) -> None:
+        """Forget every cached entry and index that these kinds of change void (the table says)."""
+        names, indexes = resources.voided_by(changes)
+        if names:
+            await self.cache.invalidate(self.key, *names)
+        for spec in indexes:
+            index = self._indexes.get(spec.name)
+            if index is not None:
+                index.invalidate()
 
-    async def forget_record(self, resource: str, key: Hashable) -> None:
-        await self.cache.forget(CacheKey(self.key, resource, key))
+    async def forget_record(self, resource: Record[K, V], key: K) -> None:
+        """Drop one record (a write changed it and did not answer it, or deleted it)."""
+        await self.cache.forget(CacheKey(self.key, resource.name, key))
 
     # -- indexes for lookups Kickserv lacks --------------------------------------------------------
 
-    def _index(
-        self,
-        name: str,
-        fetch_page: Callable[[int, int], Awaitable[Page[Any]]],
-        project: Callable[[Any], Any] = lambda record: record,
-    ) -> ListingIndex[Any, Any]:
-        index = self._indexes.get(name)
+    def index(self, spec: Index[R, V]) -> ListingIndex[R, V]:
+        """This tenant's index of ``spec`` (built on its first lookup)."""
+        index = self._indexes.get(spec.name)
         if index is None:
 
-            async def counted(number: int, per_page: int) -> Page[Any]:
+            async def counted(number: int, per_page: int) -> Page[R]:
                 record_page()
-                return await fetch_page(number, per_page)
+                return await spec.listing(self.client).page(number, per_page)
 
             index = ListingIndex(
                 counted,
-                key=lambda record: record.id,
-                project=project,
+                key=spec.key_of,
+                project=spec.project,
                 per_page=self.max_per_page,
                 ttl=self.index_ttl,
                 on_read=record_fresh_until,
             )
-            self._indexes[name] = index
+            self._indexes[spec.name] = index
         return index
 
     @property
     def invoice_index(self) -> ListingIndex[Invoice, IndexedInvoice]:
         """What the index keeps of each invoice: see resolvers.invoice_index (100,000 < 100 MB)."""
-        return self._index(
-            "invoices",
-            lambda n, pp: self.client.invoices.list().page(n, pp),
-            IndexedInvoice.from_record,
-        )
+        return self.index(resources.INVOICE_INDEX)
 
     @property
     def customer_index(self) -> ListingIndex[Customer, Customer]:
-        return self._index("customers", lambda n, pp: self.client.customers.list().page(n, pp))
+        return self.index(resources.CUSTOMER_INDEX)
 
     @property
     def job_index(self) -> ListingIndex[Job, Job]:
-        return self._index("jobs", lambda n, pp: self.client.jobs.list().page(n, pp))
+        return self.index(resources.JOB_INDEX)
 
     @property
     def opportunity_index(self) -> ListingIndex[Job, Job]:
-        return self._index(
-            "opportunities", lambda n, pp: self.client.opportunities.list().page(n, pp)
-        )
+        return self.index(resources.OPPORTUNITY_INDEX)
 
     @property
     def payment_index(self) -> ListingIndex[Payment, Payment]:
         """Kickserv cannot fetch one payment: federation references resolve through this."""
-        return self._index("payments", lambda n, pp: self.client.payments.list().page(n, pp))
-
-    def invalidate_indexes(self, *names: str) -> None:
-        for name in names or tuple(self._indexes):
-            index = self._indexes.get(name)
-            if index is not None:
-                index.invalidate()
+        return self.index(resources.PAYMENT_INDEX)

@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from kickserv import Customer, Note, NotFound
+from resolvers.resources import Change
 from resolvers.writes import invalidation
 from resolvers.writes.notes import checked_note_text, note_step
 from resolvers.writes.scope import WriteScope
@@ -36,6 +37,17 @@ PATHS: dict[str, tuple[str, ...]] = {
         )
     },
 }  # fmt: skip
+# What Kickserv embeds of a customer elsewhere (tasks, invoices, payments, opportunities, the job
+# detail; a parent embeds its children): a write of one of these is a CUSTOMER_GLUE change too.
+GLUE_FIELDS = frozenset({
+    "name", "first_name", "last_name", "company_name", "email_address", "phone_number",
+    "service_address", "service_address_2", "service_city", "service_state", "service_zip_code",
+    "parent_id",
+})  # fmt: skip
+
+
+def _changes(fields: dict[str, Any]) -> tuple[Change, ...]:
+    return (Change.CUSTOMER_GLUE,) if GLUE_FIELDS & fields.keys() else ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +127,9 @@ async def create_customer(scope: WriteScope, spec: CustomerFields) -> Customer:
                 field_path=lambda f: _path(f),
             )
         )
-        await invalidation.customer_saved(scope, customer)
+        # A new customer is embedded nowhere yet, unless it is a child: its parent embeds it.
+        also = (Change.CUSTOMER_GLUE,) if cleaned.parent_id is not None else ()
+        await invalidation.customer_saved(scope, customer, *also)
         return customer
 
     return await scope.run("createCustomer", fields, body, raw_of, Customer.from_json)
@@ -134,7 +148,7 @@ async def update_customer(scope: WriteScope, number: int, spec: CustomerFields) 
                 field_path=lambda f: _path(f),
             )
         )
-        await invalidation.customer_saved(scope, customer)
+        await invalidation.customer_saved(scope, customer, *_changes(fields))
         return customer
 
     payload = {"customer": number, "fields": fields}

@@ -15,6 +15,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from kickserv import Job
+from resolvers.resources import Change
 from resolvers.writes import invalidation
 from resolvers.writes.errors import TotalsMismatch
 from resolvers.writes.scope import WriteScope
@@ -127,7 +128,7 @@ async def invoice_job(scope: WriteScope, job_number: int, spec: InvoiceSpec) -> 
         )
         if job.job_charges is None:  # a Kickserv that answers the PUT without its charges
             job = await scope.ks.jobs.get(job_number)
-        await invalidation.job_saved(scope, job, money=True)
+        await invalidation.job_saved(scope, job, Change.JOB_MONEY)
         check_totals(job)
         return job
 

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from kickserv import Job, Note
+from resolvers.resources import Change
 from resolvers.writes import invalidation
 from resolvers.writes.line_items import LineItemSpec, charge_step, check_line_item, done_charge_ids
 from resolvers.writes.notes import checked_note_text, note_step
@@ -141,9 +142,7 @@ async def create_job(scope: WriteScope, spec: NewJob) -> Job:
                 load=Job.from_json,
             )
         )
-        if job_spec.tasks:
-            await scope.tenant.forget("tasks", "schedule")
-        await invalidation.job_saved(scope, finished)
+        await invalidation.job_saved(scope, finished, *((Change.TASK,) if job_spec.tasks else ()))
         return finished
 
     payload = {
@@ -183,7 +182,8 @@ async def update_job(scope: WriteScope, job_number: int, changes: JobChanges) ->
                 field_path=upstream_path(("input",)),
             )
         )
-        await invalidation.job_saved(scope, job)
+        glue = (Change.JOB_GLUE,) if {"name", "status"} & fields.keys() else ()
+        await invalidation.job_saved(scope, job, *glue)
         return job
 
     payload = {"job": job_number, "fields": fields}

@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from kickserv import Job, JobCharge
+from resolvers.resources import Change
 from resolvers.writes import invalidation
 from resolvers.writes.errors import Path
 from resolvers.writes.scope import WriteScope
@@ -97,6 +98,11 @@ def charge_step(
     )
 
 
+def _money(job: Job) -> tuple[Change, ...]:
+    """The charges of an invoiced job are what its invoice (and its customer) owe."""
+    return (Change.JOB_MONEY,) if job.invoice_status is not None else ()
+
+
 def done_charge_ids(saga: Saga) -> list[int]:
     return [v["id"] for k, v in saga.done.items() if k.startswith("charge:")]
 
@@ -123,7 +129,7 @@ async def add_line_items(scope: WriteScope, job_number: int, items: Sequence[Lin
             )  # fmt: skip
             await saga.run(step)
         job = await scope.ks.jobs.get(job_number)
-        await invalidation.job_saved(scope, job, money=job.invoice_status is not None)
+        await invalidation.job_saved(scope, job, *_money(job))
         return job
 
     payload = {"job": job_number, "items": [s.fields() for s in cleaned]}
@@ -150,7 +156,7 @@ async def update_line_item(
             )
         )
         job = await scope.ks.jobs.get(job_number)
-        await invalidation.job_saved(scope, job, money=job.invoice_status is not None)
+        await invalidation.job_saved(scope, job, *_money(job))
         return job
 
     payload = {"job": job_number, "charge": charge_id, "fields": cleaned.fields()}

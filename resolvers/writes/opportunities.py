@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from kickserv import Job
+from resolvers.resources import Change
 from resolvers.writes import invalidation
 from resolvers.writes.jobs import marked_job_step
 from resolvers.writes.scope import WriteScope
@@ -69,7 +70,7 @@ async def mark_opportunity(scope: WriteScope, number: int, outcome: str) -> Job:
         opportunity = await saga.run(
             Step(outcome, send=lambda: mark(number), dump=raw_of, load=Job.from_json)
         )
-        await invalidation.job_saved(scope, opportunity)
+        await invalidation.job_saved(scope, opportunity, Change.JOB_GLUE)  # its status
         return opportunity
 
     operation = "markOpportunityWon" if outcome == "won" else "markOpportunityLost"

@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from kickserv import Job, Payment
+from resolvers.resources import Change
 from resolvers.writes import invalidation
 from resolvers.writes.scope import WriteScope
 from resolvers.writes.steps import Saga, Step, raw_of
@@ -94,7 +95,7 @@ async def record_payment(scope: WriteScope, job_number: int, spec: PaymentSpec) 
         )
         job = await scope.ks.jobs.get(job_number)
         scope.tenant.job_of_payment[payment.id] = job_number
-        await invalidation.job_saved(scope, job, money=True)
+        await invalidation.job_saved(scope, job, Change.JOB_MONEY)
         return RecordedPayment(payment, job)
 
     payload = {"job": job_number, "payment": cleaned.fields()}
