@@ -26,11 +26,13 @@ import time
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from cachetools import TLRUCache
 
-from resolvers.generations import WriteGenerations
+if TYPE_CHECKING:
+    from resolvers.generations import TenantWrites
+
 
 T = TypeVar("T")
 
@@ -166,9 +168,12 @@ class SharedCache:
     # Idempotency records of writes: a store of their own, so cache pressure never evicts one.
     records: CacheStore = field(default_factory=lambda: MemoryStore(maxsize=200_000))
     on_fresh_until: Callable[[float], None] | None = None
-    # Bumped by every write for a tenant: what is keyed by it (cached responses) ends at a write.
-    generations: WriteGenerations = field(default_factory=WriteGenerations)
+    # Every write for a tenant, published to every process (resolvers.generations): what is keyed
+    # by the generation (cached responses) ends at a write, and each process forgets what it voided.
+    writes: TenantWrites = field(default_factory=lambda: _this_process_only())
     _inflight: dict[CacheKey, asyncio.Task[Any]] = field(default_factory=dict, repr=False)
+    # Moved by every invalidation of a tenant: a fetch that began before one must not be kept.
+    _epochs: dict[str, int] = field(default_factory=dict, repr=False)
 
     async def get_or_fetch(
         self,
@@ -212,7 +217,12 @@ class SharedCache:
     async def _fetch_and_store(
         self, key: CacheKey, fetch: Callable[[], Awaitable[T]], resource_class: ResourceClass
     ) -> Entry:
+        epoch = self._epochs.get(key.tenant, 0)
         value = await fetch()
+        if self._epochs.get(key.tenant, 0) != epoch:
+            # A write was published while Kickserv answered: this answer may predate it.
+            fresh_until = self.clock()
+            return Entry(value, fresh_until, fresh_until)
         return await self._store(key, value, resource_class)
 
     def _observe(self, fresh_until: float) -> None:
@@ -243,8 +253,21 @@ class SharedCache:
         return entry
 
     async def invalidate(self, tenant: str, *resources: str) -> int:
-        """Forget every entry of these resources for one tenant (after a write)."""
-        return await self.store.delete_resources(tenant, frozenset(resources))
+        """Forget every entry of these resources for one tenant (after a write): stored ones, and
+        calls in flight (a later read must not join them, nor may they be kept)."""
+        names = frozenset(resources)
+        self._epochs[tenant] = self._epochs.get(tenant, 0) + 1
+        if len(self._epochs) > 100_000:
+            self._epochs.clear()  # all fetches in flight are kept no more: only a few misses
+        for key in [k for k in self._inflight if k.tenant == tenant and k.resource in names]:
+            self._inflight.pop(key, None)
+        return await self.store.delete_resources(tenant, names)
 
     async def forget(self, key: CacheKey) -> None:
         await self.store.delete(key)
+
+
+def _this_process_only() -> TenantWrites:
+    from resolvers.generations import TenantWrites  # it keeps its logs in a CacheStore
+
+    return TenantWrites()

@@ -1,41 +1,153 @@
-"""Write generations: a number per tenant that changes whenever this server writes for it.
+"""Write generations shared by every process: what a write changed, published so that every replica
+forgets it before its next read.
 
-Anything cached from a tenant's reads that must not outlive a write (the graph's response cache)
-keys itself by the tenant's current generation: after a write the key changes, so what was cached
-before is never found again and simply ages out.
+Each tenant has a *write log* in the state store: ``{"gen": g, "trimmed": t, "entries": [[g1,
+[changes...]], ...]}``. A write publishes what it changed (``resolvers.resources.Change`` values)
+as one entry under a generation drawn from the store's counter (never reused), with a
+compare-and-set, before the write is acknowledged. A request first *syncs* its tenant: one read of
+the log (one round-trip to the store), and when its generation moved since this process last looked,
+the entries it has not applied yet say what to forget (``None``: too far behind, forget
+everything). What is keyed by the generation (cached responses) ends at a write on any replica.
 
-Generations are drawn from one process-wide counter, so a number is never reused. The map is
-bounded: past ``max_tenants`` the least recently written tenant is dropped, and every tenant without
-an entry moves to a fresh ``floor`` at that moment, so a dropped tenant can never fall back to a
-number it had before its last write.
+Without a store (``store=None``: one process, nothing shared) the log lives in this process only:
+the writer's own invalidation already happened, so a sync has nothing to apply.
+
+Entries of this process's own writes are not applied again on sync: the writer already forgot
+what they void and primed what Kickserv answered.
 """
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from resolvers.cache import CacheKey, CacheStore
+
+LOG_RESOURCE = "write-log"
+LOG_KEY = "log"
 
 
-class WriteGenerations:
-    def __init__(self, max_tenants: int = 100_000) -> None:
+class TenantWrites:
+    def __init__(
+        self,
+        store: CacheStore | None = None,
+        *,
+        keep: int = 64,
+        ttl: float = 7 * 24 * 3600.0,
+        max_tenants: int = 100_000,
+        generation: Any = None,
+    ) -> None:
+        """``store`` holds the logs (the state store); ``generation`` draws a new generation for a
+        tenant (the store's ``bump_generation``); both None: this process only."""
+        self.store = store
+        self.keep = keep
+        self.ttl = ttl
         self._max_tenants = max_tenants
+        self._draw = generation
         self._counter = itertools.count(1)
         self._floor = 0
-        self._generations: OrderedDict[str, int] = OrderedDict()
+        self._seen: OrderedDict[str, int] = OrderedDict()
+        self._own: dict[str, set[int]] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._unpublished: dict[str, set[str]] = {}
 
     def __len__(self) -> int:
-        return len(self._generations)
+        return len(self._seen)
 
     def of(self, tenant: str) -> int:
-        """The tenant's current generation."""
-        return self._generations.get(tenant, self._floor)
+        """The tenant's generation as this process last synced or wrote it."""
+        return self._seen.get(tenant, self._floor)
 
-    def bump(self, tenant: str) -> int:
-        """A write for ``tenant`` happened (or may have): give it a generation never seen before."""
-        generation = next(self._counter)
-        self._generations[tenant] = generation
-        self._generations.move_to_end(tenant)
-        if len(self._generations) > self._max_tenants:
-            self._generations.popitem(last=False)
-            self._floor = next(self._counter)
+    async def sync(self, tenant: str) -> tuple[int, frozenset[str] | None]:
+        """Read the tenant's log: its generation, and what this process must forget to catch up
+        (empty: nothing; ``None``: everything of the tenant, the log no longer reaches back)."""
+        if self.store is None:
+            return self.of(tenant), frozenset()
+        log = await self.store.get(CacheKey(tenant, LOG_RESOURCE, LOG_KEY))
+        value: dict[str, Any] = log.value if log is not None else {}
+        generation = int(value.get("gen", 0))
+        seen = self._seen.get(tenant)
+        if seen is None:  # first look: what this process cached was read before any log it knows
+            self._remember(tenant, generation)
+            return generation, None if generation else frozenset()
+        if generation == seen:
+            return generation, frozenset()
+        if seen < int(value.get("trimmed", 0)):
+            voided: frozenset[str] | None = None
+        else:
+            own = self._own.get(tenant, set())
+            voided = frozenset(
+                change
+                for entry_generation, changes in value.get("entries", ())
+                if entry_generation > seen and entry_generation not in own
+                for change in changes
+            )
+        self._remember(tenant, max(generation, seen))
+        return self.of(tenant), voided
+
+    async def publish(self, tenant: str, changes: Callable[[], Iterable[str]]) -> int:
+        """Record a write that changed what ``changes()`` says (may be nothing: only cached
+        responses end). ``changes`` is called under the tenant's lock: what concurrent writes noted
+        is published by one of them, and each returns only once its changes are in the log."""
+        if self.store is None or self._draw is None:
+            changes()
+            generation = next(self._counter)
+            self._remember(tenant, generation)
+            return generation
+        lock = self._locks.setdefault(tenant, asyncio.Lock())
+        async with lock:
+            drained = {*self._unpublished.pop(tenant, ()), *changes()}
+            try:
+                return await self._publish(tenant, drained)
+            except BaseException:
+                # Not in the log: the next write of this tenant publishes it too.
+                self._unpublished.setdefault(tenant, set()).update(drained)
+                raise
+
+    async def _publish(self, tenant: str, changes: set[str]) -> int:
+        assert self.store is not None and self._draw is not None
+        generation = int(await self._draw(tenant))
+        self._own.setdefault(tenant, set()).add(generation)
+        where = CacheKey(tenant, LOG_RESOURCE, LOG_KEY)
+        entry = [generation, sorted(changes)]
+        log: dict[str, Any]
+        while True:
+            current = await self.store.get(where)
+            if current is None:
+                log = {"gen": generation, "trimmed": 0, "entries": [entry]}
+                if await self.store.add(where, log, self.ttl):
+                    break
+                continue
+            entries = [*current.value.get("entries", ()), entry]
+            trimmed = int(current.value.get("trimmed", 0))
+            if len(entries) > self.keep:
+                trimmed = max(trimmed, *(e[0] for e in entries[: -self.keep]))
+                entries = entries[-self.keep :]
+            log = {
+                "gen": max(generation, int(current.value.get("gen", 0))),
+                "trimmed": trimmed,
+                "entries": entries,
+            }
+            if await self.store.swap(where, current.value, log, self.ttl):
+                break
+        # Whatever other writes came in between are still to apply here: keep the old mark.
+        if self._seen.get(tenant) == current_generation(current):
+            self._remember(tenant, int(log["gen"]))
         return generation
+
+    def _remember(self, tenant: str, generation: int) -> None:
+        self._seen[tenant] = generation
+        self._seen.move_to_end(tenant)
+        if len(self._seen) > self._max_tenants:
+            gone, _ = self._seen.popitem(last=False)
+            self._own.pop(gone, None)
+            self._locks.pop(gone, None)
+            self._floor = next(self._counter)
+
+
+def current_generation(entry: Any) -> int:
+    """The generation a log entry read from the store carries (0 when there was none)."""
+    return 0 if entry is None else int(entry.value.get("gen", 0))

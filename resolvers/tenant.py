@@ -14,6 +14,7 @@ sharing and upstream pages are counted for the request's ``extensions.upstream``
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -25,7 +26,10 @@ from resolvers.connections import plan_window
 from resolvers.indexes import ListingIndex
 from resolvers.invoice_index import IndexedInvoice
 from resolvers.resources import Change, Index, Listing, Record
+from resolvers.state.base import StateUnavailable
 from resolvers.stats import record_cache_hit, record_fresh_until, record_page
+
+logger = logging.getLogger("resolvers.tenant")
 
 T = TypeVar("T")
 K = TypeVar("K", bound=Hashable)
@@ -61,6 +65,7 @@ class Tenant:
     index_ttl: float = 120.0
     job_of_payment: dict[int, int] = field(default_factory=dict)  # payment id -> job number
     _indexes: dict[str, ListingIndex[Any, Any]] = field(default_factory=dict, repr=False)
+    _changes: set[str] = field(default_factory=set, repr=False)  # changed, not yet published
 
     @property
     def key(self) -> str:
@@ -163,12 +168,40 @@ class Tenant:
 
     # -- after writes (what each change voids: resolvers.resources; who names it: writes) ---------
 
-    def wrote(self) -> None:
-        """A write ran for this tenant: what is keyed by its write generation is void from now."""
-        self.cache.generations.bump(self.key)
+    async def wrote(self) -> None:
+        """A write ran for this tenant (or may have): publish what it changed to every process,
+        before the write is acknowledged; what is keyed by the write generation ends now."""
+        try:
+            await self.cache.writes.publish(self.key, self._drain_changes)
+        except StateUnavailable as exc:
+            # The write itself stands (failing it now would report an applied write as failed);
+            # other replicas catch up with it at this tenant's next published write.
+            logger.warning("A write could not be published to the state store: %s", exc)
 
     async def changed(self, *changes: Change) -> None:
-        """Forget every cached entry and index that these kinds of change void (the table says)."""
+        """Forget every cached entry and index that these kinds of change void (the table says),
+        here now, and on every other process once ``wrote`` has published them."""
+        self._changes.update(change.value for change in changes)
+        await self._forget(changes)
+
+    async def sync(self) -> int:
+        """Catch up with writes other processes published: forget what they voided. One read of
+        the state store; returns the tenant's write generation."""
+        generation, voided = await self.cache.writes.sync(self.key)
+        if voided is None:
+            await self._forget(tuple(Change))
+        elif voided:
+            try:
+                await self._forget(tuple(Change(value) for value in voided))
+            except ValueError:  # a change this version does not know: forget everything
+                await self._forget(tuple(Change))
+        return generation
+
+    def _drain_changes(self) -> list[str]:
+        drained, self._changes = sorted(self._changes), set()
+        return drained
+
+    async def _forget(self, changes: tuple[Change, ...]) -> None:
         names, indexes = resources.voided_by(changes)
         if names:
             await self.cache.invalidate(self.key, *names)

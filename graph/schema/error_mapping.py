@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from graph.schema.errors import (
     BadUserInput,
+    ErrorCode,
     ErrorMapper,
     Forbidden,
     GraphError,
@@ -27,6 +28,7 @@ from kickserv import (
 )
 from kickserv import NotFound as KickservNotFound
 from resolvers.relations import RecordMissing
+from resolvers.state import StateUnavailable
 
 
 def map_kickserv_error(exc: BaseException) -> GraphError | None:
@@ -58,12 +60,26 @@ def map_kickserv_error(exc: BaseException) -> GraphError | None:
     return UpstreamUnavailable("Kickserv request failed.")
 
 
+def map_state_unavailable(exc: BaseException) -> GraphError | None:
+    """The state store (idempotency records) is down: a write cannot be made safely."""
+    if not isinstance(exc, StateUnavailable):
+        return None
+    return GraphError(
+        "The state store is unavailable, so this write could not be made safely. Retry with the "
+        "same idempotency key once it is back: it then happens exactly once. Reads go on.",
+        code=ErrorCode.STATE_UNAVAILABLE,
+        http_status=503,
+        extensions={"retryAfter": 1.0},
+    )
+
+
 def map_record_missing(exc: BaseException) -> GraphError | None:
     return NotFound(str(exc)) if isinstance(exc, RecordMissing) else None
 
 
 SCHEMA_ERROR_MAPPERS: tuple[ErrorMapper, ...] = (
     map_record_missing,
+    map_state_unavailable,
     map_write_error,
     map_kickserv_error,
 )

@@ -15,6 +15,7 @@ Clients branch on ``extensions.code``, never on messages, so the codes below are
     ├── PersistedQueryNotAllowed    PERSISTED_QUERY_NOT_ALLOWED
     ├── RequestTooLarge             REQUEST_TOO_LARGE
     ├── (writes, graph/mutations)   IDEMPOTENCY_KEY_REUSED, IDEMPOTENCY_KEY_IN_USE, TOTALS_MISMATCH
+    ├── (state store down)          STATE_UNAVAILABLE: a write refused (idempotency records unreachable)
     └── InternalServerError         INTERNAL_SERVER_ERROR
 
 ``GRAPHQL_PARSE_FAILED`` and ``GRAPHQL_VALIDATION_FAILED`` come from graphql-core and are stamped by
@@ -57,6 +58,7 @@ class ErrorCode(StrEnum):
     IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
     IDEMPOTENCY_KEY_IN_USE = "IDEMPOTENCY_KEY_IN_USE"
     TOTALS_MISMATCH = "TOTALS_MISMATCH"
+    STATE_UNAVAILABLE = "STATE_UNAVAILABLE"
     INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
 
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Collection
-from contextlib import AsyncExitStack, asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import TypedDict
 
@@ -138,6 +138,8 @@ def create_app(
     check_operation: OperationCheck | None = None,
     response_cache: ResponseCache | None = None,
     classify_error: ErrorClassifier = DEFAULT_CLASSIFIER,
+    state: Callable[[], AbstractAsyncContextManager[None]] | None = None,
+    state_problem: Callable[[], Awaitable[str | None]] | None = None,
 ) -> Starlette:
     """The whole server. ``upstream_transport`` replaces the network (or the sandbox) in tests."""
     endpoint = GraphQLEndpoint(
@@ -158,6 +160,8 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[AppState]:
         async with AsyncExitStack() as stack:
+            if state is not None:
+                await stack.enter_async_context(state())
             transport = upstream_transport
             if settings.sandbox_mode:
                 base_url, account, token = sandboxed.BASE_URL, sandboxed.ACCOUNT, sandboxed.TOKEN
@@ -196,7 +200,11 @@ def create_app(
         if upstream is None:
             return JSONResponse({"status": "starting"}, status_code=503)
         ready, reason = await readiness.check(upstream)
-        body = {"status": "ready" if ready else "unavailable", "upstream": reason}
+        body: dict[str, str] = {"status": "ready" if ready else "unavailable", "upstream": reason}
+        problem = None if state_problem is None else await state_problem()
+        if problem is not None:  # writes refuse until it is back; reads go on from local caches
+            ready = False
+            body.update(status="unavailable", state=problem)
         return JSONResponse(body, status_code=200 if ready else 503)
 
     return Starlette(

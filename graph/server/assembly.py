@@ -12,7 +12,10 @@ as ``app.state.server`` and ``server_of(app)`` reads it back typed.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,7 +42,13 @@ from graph.server.tenancy import (
     upstream_extension,
 )
 from resolvers.cache import SharedCache
+from resolvers.generations import TenantWrites
+from resolvers.state import StateStore, StateUnavailable, open_state_store
 from resolvers.writes.steps import WritePolicy
+
+logger = logging.getLogger("graph.server.assembly")
+
+MEMORY = "memory"
 
 
 @dataclass
@@ -57,6 +66,42 @@ class Server:
     costs: MeasuredCosts
     classify_error: ErrorClassifier
     registry: TenantRegistry | None = None  # built on the first request, over the app's client
+    store: StateStore | None = None  # while the app runs, when state outlives the process
+
+    @property
+    def state_location(self) -> str | None:
+        """Where state that outlives this process lives (None: in this process only)."""
+        where = self.settings.redis_url or self.settings.state_dir
+        return None if not where or where == MEMORY else where
+
+    @asynccontextmanager
+    async def state(self) -> AsyncIterator[None]:
+        """The state store for as long as the app runs (entered by its lifespan): idempotency
+        records, write generations and APQ documents move into it, shared with every process."""
+        where = self.state_location
+        if where is None:
+            yield
+            return
+        store = await asyncio.to_thread(open_state_store, where)
+        logger.info("State store: %s", store.description)
+        self.store = store
+        self.cache.records = store
+        self.cache.writes = TenantWrites(store, generation=store.bump_generation)
+        self.persisted.shared = store
+        try:
+            yield
+        finally:
+            await store.aclose()
+
+    async def state_problem(self) -> str | None:
+        """Why the state store cannot serve now (for readiness), or None."""
+        if self.store is None:
+            return None
+        try:
+            await self.store.ping()
+        except StateUnavailable as exc:
+            return f"unavailable ({exc})"
+        return None
 
     def registry_for(self, upstream: Upstream) -> TenantRegistry:
         """The tenants served through ``upstream`` (rebuilt if the lifespan made a new client)."""
@@ -119,7 +164,7 @@ def build_app(
         return server.authenticator(request, (upstream.account, upstream.token))
 
     async def resolve_document(request: Request, params: GraphQLParams) -> str:
-        resolved = server.persisted.resolve(
+        resolved = await server.persisted.resolve(
             params.query, params.document_id, params.extensions, caller_of(request).policy
         )
         return resolved.query
@@ -151,6 +196,7 @@ def build_app(
         server.response_cache = make_response_cache(
             cache,
             credential_of,
+            lambda request: server.registry_for(upstream_of(request)),
             max_entries=settings.response_cache_max_entries,
             upstream_extensions=settings.upstream_extensions,
         )
@@ -166,6 +212,8 @@ def build_app(
         check_operation=check_operation,
         response_cache=server.response_cache,
         classify_error=server.classify_error,
+        state=server.state,
+        state_problem=server.state_problem,
         **create_kwargs,
     )
     app.state.server = server

@@ -222,7 +222,7 @@ class GraphQLEndpoint:
             and operation.operation is OperationType.QUERY
             and not tracing
         ):
-            response_key = self.response_cache.key(
+            response_key = await self.response_cache.key(
                 request, query, params.operation_name, params.variables
             )
             if response_key is not None:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -44,6 +45,7 @@ from graphql import (
 from graphql.language import Visitor
 
 from graph.schema.errors import BadRequest, PersistedQueryNotAllowed, PersistedQueryNotFound
+from resolvers.state import StateStore, StateUnavailable
 
 logger = logging.getLogger("graph.server.persisted")
 
@@ -56,6 +58,9 @@ class SafelistPolicy(StrEnum):
     OPEN = "open"  # anything (APQ registration included)
     AUDIT = "audit"  # anything, but documents outside the manifests are logged
     PERSISTED_ONLY = "persisted-only"  # manifest operations only
+
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 def sha256_hex(text: str) -> str:
@@ -193,6 +198,9 @@ class PersistedQueries:
     apq_enabled: bool = True
     apq_max_entries: int = 10_000
     apq_max_query_bytes: int = 100_000
+    # The state store every process shares (set while the app runs): APQ documents registered on
+    # one replica are found on the others; this process's LRU is a front for it.
+    shared: StateStore | None = None
     _apq: LRUCache[str, str] = field(init=False, repr=False)
     _trusted: dict[str, ManifestOperation] = field(init=False, repr=False)
     _trusted_bodies: frozenset[str] = field(init=False, repr=False)
@@ -206,7 +214,7 @@ class PersistedQueries:
     def apq_size(self) -> int:
         return len(self._apq)
 
-    def resolve(
+    async def resolve(
         self,
         query: str | None,
         document_id: str | None,
@@ -223,12 +231,12 @@ class PersistedQueries:
                 raise PersistedQueryNotFound(f"No trusted document has the id {document_id!r}.")
             return ResolvedDocument(op.body, "manifest", doc_id)
         if persisted is not None:
-            return self._resolve_apq(query, persisted, policy)
+            return await self._resolve_apq(query, persisted, policy)
         if query is None:
             raise BadRequest("The request has no query, documentId or persistedQuery extension.")
         return self._check_free_form(query, policy)
 
-    def _resolve_apq(
+    async def _resolve_apq(
         self, query: str | None, persisted: Any, policy: SafelistPolicy
     ) -> ResolvedDocument:
         if not isinstance(persisted, Mapping) or not isinstance(persisted.get("sha256Hash"), str):
@@ -241,7 +249,7 @@ class PersistedQueries:
             if op is not None:
                 return ResolvedDocument(op.body, "manifest", digest)
             if policy is not SafelistPolicy.PERSISTED_ONLY and self.apq_enabled:
-                stored = self._apq.get(digest)
+                stored = self._apq.get(digest) or await self._shared_get(digest)
                 if stored is not None:
                     return ResolvedDocument(stored, "apq", digest)
             raise PersistedQueryNotFound()
@@ -254,7 +262,28 @@ class PersistedQueries:
             and len(query.encode()) <= self.apq_max_query_bytes
         ):
             self._apq[digest] = query
+            await self._shared_put(digest, query)
         return ResolvedDocument(resolved.query, "apq", digest)
+
+    async def _shared_get(self, digest: str) -> str | None:
+        if self.shared is None or not _SHA256.fullmatch(digest):
+            return None
+        try:
+            stored = await self.shared.apq_get(digest)
+        except StateUnavailable:
+            return None  # the client sends the text again (PERSISTED_QUERY_NOT_FOUND)
+        if stored is not None and sha256_hex(stored) == digest:
+            self._apq[digest] = stored
+            return stored
+        return None
+
+    async def _shared_put(self, digest: str, query: str) -> None:
+        if self.shared is None:
+            return
+        try:
+            await self.shared.apq_put(digest, query)
+        except StateUnavailable as exc:  # this process keeps it; others will ask for the text
+            logger.warning("APQ document not shared, the state store is unavailable: %s", exc)
 
     def _check_free_form(self, query: str, policy: SafelistPolicy) -> ResolvedDocument:
         if policy is SafelistPolicy.OPEN:

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,8 +58,7 @@ class ResponseCache:
     def __init__(
         self,
         *,
-        tenant_of: Callable[[Request], str],
-        generation_of: Callable[[str], int],
+        tenant_of: Callable[[Request], Awaitable[tuple[str, int] | None]],
         valid_until: Callable[[Any], float | None],
         clock: Callable[[], float],
         max_entries: int = DEFAULT_MAX_ENTRIES,
@@ -68,7 +67,6 @@ class ResponseCache:
         hit_extensions: Mapping[str, Any] | None = None,
     ) -> None:
         self.tenant_of = tenant_of
-        self.generation_of = generation_of
         self.valid_until = valid_until
         self.clock = clock
         self.max_entries = max_entries
@@ -83,7 +81,7 @@ class ResponseCache:
     def __len__(self) -> int:
         return len(self._entries)
 
-    def key(
+    async def key(
         self,
         request: Request,
         query: str,
@@ -103,8 +101,10 @@ class ResponseCache:
             if len(self._digests) >= 2 * self.max_entries:
                 self._digests.clear()
             digest = self._digests[query] = hashlib.sha256(query.encode()).hexdigest()
-        tenant = self.tenant_of(request)
-        return (tenant, self.generation_of(tenant), digest, operation_name, canonical)
+        tenant = await self.tenant_of(request)
+        if tenant is None:  # its write generation is unknown now: nothing cached can be trusted
+            return None
+        return (*tenant, digest, operation_name, canonical)
 
     def get(self, key: ResponseKey) -> bytes | None:
         entry = self._entries.get(key)

@@ -2,16 +2,30 @@
 
 The plain asyncio/h11 stack stalls about 44 ms per request once several workers run, so both are
 fixed here rather than left to uvicorn's auto-detection. The app is built by a factory from the
-environment, so ``--workers N`` gives N independent processes (the service is stateless).
+environment, so ``--workers N`` gives N processes; what they must agree on (idempotency records,
+write generations, APQ documents) is in the state store they share (``GRAPH_STATE_DIR`` or
+``GRAPH_REDIS_URL``).
+
+With the built-in sandbox and several workers, the workers must also share one Kickserv: the
+sandbox then runs as one child process on a free local port, and a fresh state directory (the
+sandbox is seeded afresh, so nothing of an earlier run may replay) serves them all.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import logging
 import os
+import socket
+import subprocess
 import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 
 import uvicorn
@@ -28,16 +42,69 @@ def create_app_from_env() -> Starlette:
 
 
 def check_configuration() -> Settings:
-    """Build the app once, so bad settings, key files or manifests stop ``serve`` with one line
-    before uvicorn starts workers (each worker builds its own app from the environment)."""
+    """Build the app once and open its state store, so bad settings, key files, manifests or a
+    corrupt state file stop ``serve`` with one line before uvicorn starts workers (each worker
+    builds its own app from the environment)."""
     settings = Settings.from_env()
-    from graph.server.assembly import build_app
+    from graph.server.assembly import build_app, server_of
+    from resolvers.state import StateStoreError, open_state_store
 
     try:
-        build_app(settings)
-    except (OSError, ValueError, json.JSONDecodeError) as exc:
+        where = server_of(build_app(settings)).state_location
+        if where is not None and not where.startswith(("redis://", "rediss://", "unix://")):
+            asyncio.run(open_state_store(where).aclose())  # Redis may come later: not checked
+    except (OSError, ValueError, json.JSONDecodeError, StateStoreError) as exc:
         raise SettingsError(str(exc)) from exc
     return settings
+
+
+@contextmanager
+def shared_sandbox(args: argparse.Namespace) -> Iterator[None]:
+    """With the built-in sandbox and several workers: one sandbox process for all of them, and
+    one fresh state directory, both gone when ``serve`` ends."""
+    settings = Settings.from_env()
+    if args.workers <= 1 or not settings.sandbox_mode:
+        yield
+        return
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [
+        sys.executable, "-m", "graph.server.cli", "sandbox", "--host", "127.0.0.1",
+        "--port", str(port), "--customers", str(settings.sandbox_customers),
+        "--seed", str(settings.sandbox_seed), "--latency-ms", str(settings.sandbox_latency_ms),
+    ]  # fmt: skip
+    if settings.sandbox_today is not None:
+        command += ["--today", settings.sandbox_today.isoformat()]
+    sandbox = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+    state = tempfile.TemporaryDirectory(prefix="kickserv-graph-state-")
+    try:
+        _wait_for(f"http://127.0.0.1:{port}/__sandbox/config", sandbox)
+        os.environ.update(
+            KICKSERV_ACCOUNT="demo",
+            KICKSERV_API_TOKEN="demo-token",
+            KICKSERV_BASE_URL=f"http://127.0.0.1:{port}",
+        )
+        os.environ.setdefault("GRAPH_STATE_DIR", state.name)
+        print(f"Sandbox for all {args.workers} workers: http://127.0.0.1:{port}", flush=True)
+        yield
+    finally:
+        sandbox.terminate()
+        sandbox.wait(timeout=10)
+        state.cleanup()
+
+
+def _wait_for(url: str, process: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SettingsError(f"the sandbox process stopped at start (exit {process.returncode})")
+        try:
+            with urllib.request.urlopen(url, timeout=1):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise SettingsError(f"the sandbox did not answer at {url} within {timeout:g} s")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -112,10 +179,14 @@ def describe_upstream(settings: Settings) -> str:
 def run(args: argparse.Namespace) -> int:
     export_sandbox_options(args)
     try:
-        settings = check_configuration()
+        with shared_sandbox(args):
+            return _serve(args, check_configuration())
     except SettingsError as exc:
         print(f"kickserv-graph serve: {exc}", file=sys.stderr)
         return 2
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
     host = args.host or settings.host
     port = settings.port if args.port is None else args.port
     shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal
 
+from resolvers.state import default_state_dir
+
 Environment = Literal["development", "production"]
 SafelistName = Literal["open", "audit", "persisted-only"]
 _SAFELISTS: tuple[SafelistName, ...] = ("open", "audit", "persisted-only")
@@ -125,7 +127,24 @@ ENVIRONMENT: tuple[EnvVar, ...] = (
         "Automatic Persisted Queries (Apollo's protocol): clients may register documents by hash.",
     ),
     EnvVar(
-        "GRAPH_APQ_MAX_ENTRIES", "10000", "Most APQ documents kept; least recently used go first."
+        "GRAPH_APQ_MAX_ENTRIES",
+        "10000",
+        "Most APQ documents each process keeps in memory (least recently used go first); the "
+        "state store keeps them for every process.",
+    ),
+    EnvVar(
+        "GRAPH_STATE_DIR",
+        "the user's state directory (`$XDG_STATE_HOME/kickserv-graph`); with the built-in "
+        "sandbox, a fresh directory per `serve`",
+        "Where the embedded state store keeps its file (`state.db`, SQLite): idempotency records, "
+        "APQ documents, write generations. Shared by every worker of one machine; survives "
+        "restarts. `memory`: one process only, nothing kept.",
+    ),
+    EnvVar(
+        "GRAPH_REDIS_URL",
+        "(unset)",
+        "Keep the state in Redis instead, for several machines (`redis://user:pass@host:6379/0`, "
+        "`rediss://` for TLS). Takes precedence over `GRAPH_STATE_DIR`.",
     ),
     EnvVar(
         "GRAPH_SAFELIST",
@@ -208,6 +227,10 @@ class Settings:
     persisted_manifests: tuple[str, ...] = ()
     apq_enabled: bool = True
     apq_max_entries: int = 10_000
+    # Where state that outlives a process lives: a directory (or file) for the embedded store,
+    # "memory" (or None) for this process only; redis_url wins when set.
+    state_dir: str | None = None
+    redis_url: str | None = field(default=None, repr=False)  # may carry a password
     safelist: SafelistName = "open"
     introspection: bool | None = None  # None: on without API keys, off with them
     max_depth: int = 15
@@ -247,6 +270,9 @@ class Settings:
         if safelist not in _SAFELISTS:
             raise SettingsError(f"GRAPH_SAFELIST is {safelist!r}; use one of {list(_SAFELISTS)}.")
         manifests = tuple(p.strip() for p in (text("GRAPH_PERSISTED_MANIFESTS") or "").split(","))
+        # The built-in sandbox is seeded afresh at every start: state kept from another run would
+        # replay writes it no longer has (``serve`` gives its workers one fresh directory).
+        sandbox = not (account and token) and not _bool(env, "GRAPH_PASS_THROUGH", False)
         default = cls()
         return cls(
             kickserv_account=account,
@@ -286,6 +312,8 @@ class Settings:
             persisted_manifests=tuple(p for p in manifests if p),
             apq_enabled=_bool(env, "GRAPH_APQ", True),
             apq_max_entries=_int(env, "GRAPH_APQ_MAX_ENTRIES", default.apq_max_entries, minimum=1),
+            state_dir=text("GRAPH_STATE_DIR") or (None if sandbox else str(default_state_dir())),
+            redis_url=text("GRAPH_REDIS_URL"),
             safelist=next(name for name in _SAFELISTS if name == safelist),
             introspection=(
                 _bool(env, "GRAPH_INTROSPECTION", False) if text("GRAPH_INTROSPECTION") else None

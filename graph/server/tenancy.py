@@ -8,7 +8,9 @@ does the response cache (``make_response_cache``), whose keys also carry the ten
 
 from __future__ import annotations
 
+import logging
 import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,9 +24,12 @@ from kickserv import KickservClient, ServerError, Timeout, TransportError, Upstr
 from kickserv.client import credential_fingerprint
 from resolvers.cache import MemoryStore, SharedCache
 from resolvers.data import RequestData
+from resolvers.state import StateUnavailable
 from resolvers.stats import UpstreamStats, current_stats, record_call, record_fresh_until
-from resolvers.tenant import Tenant, tenant_key
+from resolvers.tenant import Tenant
 from resolvers.writes.steps import WritePolicy
+
+logger = logging.getLogger("graph.server.tenancy")
 
 
 def is_outage(exc: BaseException) -> bool:
@@ -108,6 +113,8 @@ def make_context_factory(
     async def context_factory(request: Any) -> GraphContext:
         account, token = credential_of(request)
         tenant = registry_of(request).get(account, token)
+        if getattr(request.state, "synced", None) is not tenant:  # the response cache did it
+            await synced(tenant)
         stats = UpstreamStats()
         current_stats.set(stats)
         return GraphContext(
@@ -146,32 +153,45 @@ def response_valid_until(context: Any) -> float | None:
     return stats.fresh_until
 
 
+async def synced(tenant: Tenant) -> int | None:
+    """Catch ``tenant`` up with the writes of every process (one read of the state store); its
+    write generation, or None when the store cannot say: reads then go on from local caches."""
+    try:
+        return await tenant.sync()
+    except StateUnavailable as exc:
+        _warn_state_unavailable(exc)
+        return None
+
+
+_last_warning = [0.0]
+
+
+def _warn_state_unavailable(exc: StateUnavailable) -> None:
+    now = time.monotonic()
+    if now - _last_warning[0] >= 10.0:  # one line per 10 s, not one per request
+        _last_warning[0] = now
+        logger.warning("State store unavailable, reads go on from local caches: %s", exc)
+
+
 def make_response_cache(
     cache: SharedCache,
     credential_of: CredentialOf,
+    registry_of: Callable[[Any], TenantRegistry],
     *,
     max_entries: int = DEFAULT_MAX_ENTRIES,
     upstream_extensions: bool = True,
 ) -> ResponseCache:
     """A response cache keyed like ``cache`` (tenant = account + credential fingerprint), voided
-    by the tenant's writes (``cache.generations``), timed by ``cache``'s clock."""
+    by the tenant's writes on any process (``Tenant.sync``), timed by ``cache``'s clock."""
 
-    tenants: dict[tuple[str, str], str] = {}  # the fingerprint is a sha256: once per credential
-
-    def tenant_of(request: Any) -> str:
-        credential = credential_of(request)
-        tenant = tenants.get(credential)
-        if tenant is None:
-            if len(tenants) >= 10_000:
-                tenants.clear()
-            tenant = tenants[credential] = tenant_key(
-                credential[0], credential_fingerprint(*credential)
-            )
-        return tenant
+    async def tenant_of(request: Any) -> tuple[str, int] | None:
+        tenant = registry_of(request).get(*credential_of(request))
+        generation = await synced(tenant)
+        request.state.synced = tenant  # the context factory need not read the store again
+        return None if generation is None else (tenant.key, generation)
 
     return ResponseCache(
         tenant_of=tenant_of,
-        generation_of=cache.generations.of,
         valid_until=response_valid_until,
         clock=lambda: cache.clock(),  # looked up per call: a test may swap the cache's clock
         max_entries=max_entries,

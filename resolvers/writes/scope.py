@@ -74,7 +74,7 @@ class WriteScope:
             return await self._claim_and_run(operation, payload, body, dump, load)
         finally:
             # Whatever the outcome, Kickserv may have changed: responses cached before are void.
-            self.tenant.wrote()
+            await self.tenant.wrote()
 
     async def _claim_and_run(
         self,

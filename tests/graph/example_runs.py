@@ -207,7 +207,7 @@ async def multi_credential_server(sandbox: RunningSandbox, **settings: Any) -> A
     responses = None
     if config.cache_enabled and config.response_cache_enabled:
         responses = make_response_cache(
-            cache, credential_of, max_entries=config.response_cache_max_entries
+            cache, credential_of, registry_of, max_entries=config.response_cache_max_entries
         )
     app = create_app(
         config,

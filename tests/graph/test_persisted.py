@@ -68,53 +68,53 @@ def test_unnamed_or_duplicate_operations_are_refused():
         build_manifest([("a.graphql", "query X { a }"), ("b.graphql", "query X { b }")])
 
 
-def test_apq_flow_unknown_hash_then_register_then_hash_only():
+async def test_apq_flow_unknown_hash_then_register_then_hash_only():
     pq = PersistedQueries()
     query = "{ employees { id } }"
     digest = sha256_hex(query)
     ext = {"persistedQuery": {"version": 1, "sha256Hash": digest}}
     with pytest.raises(PersistedQueryNotFound) as not_found:
-        pq.resolve(None, None, ext)
+        await pq.resolve(None, None, ext)
     assert not_found.value.message == "PersistedQueryNotFound"
     with pytest.raises(BadRequest, match="does not match"):
-        pq.resolve("{ other }", None, ext)
-    assert pq.resolve(query, None, ext).source == "apq"
-    assert pq.resolve(None, None, ext).query == query
+        await pq.resolve("{ other }", None, ext)
+    assert (await pq.resolve(query, None, ext)).source == "apq"
+    assert (await pq.resolve(None, None, ext)).query == query
 
 
-def test_apq_store_is_bounded():
+async def test_apq_store_is_bounded():
     pq = PersistedQueries(apq_max_entries=3)
     for i in range(10):
         q = f"{{ f{i} }}"
-        pq.resolve(q, None, {"persistedQuery": {"version": 1, "sha256Hash": sha256_hex(q)}})
+        await pq.resolve(q, None, {"persistedQuery": {"version": 1, "sha256Hash": sha256_hex(q)}})
     assert pq.apq_size == 3
 
 
-def test_document_id_and_persisted_only_policy():
+async def test_document_id_and_persisted_only_policy():
     m = manifest()
     pq = PersistedQueries(manifests=[m])
     op = next(o for o in m.operations.values() if o.name == "B")
-    assert pq.resolve(None, f"sha256:{op.id}", None).query == op.body
-    assert (
-        pq.resolve(
-            None,
-            None,
-            {"persistedQuery": {"version": 1, "sha256Hash": op.id}},
-            SafelistPolicy.PERSISTED_ONLY,
-        ).source
-        == "manifest"
+    assert (await pq.resolve(None, f"sha256:{op.id}", None)).query == op.body
+    by_hash = await pq.resolve(
+        None,
+        None,
+        {"persistedQuery": {"version": 1, "sha256Hash": op.id}},
+        SafelistPolicy.PERSISTED_ONLY,
     )
+    assert by_hash.source == "manifest"
     with pytest.raises(PersistedQueryNotFound):
-        pq.resolve(None, "sha256:" + "0" * 64, None)
+        await pq.resolve(None, "sha256:" + "0" * 64, None)
     with pytest.raises(PersistedQueryNotAllowed):
-        pq.resolve("{ employees { id } }", None, None, SafelistPolicy.PERSISTED_ONLY)
+        await pq.resolve("{ employees { id } }", None, None, SafelistPolicy.PERSISTED_ONLY)
     # the exact text of a manifest operation is allowed even as free-form
-    assert pq.resolve(op.body, None, None, SafelistPolicy.PERSISTED_ONLY).source == "manifest"
+    assert (
+        await pq.resolve(op.body, None, None, SafelistPolicy.PERSISTED_ONLY)
+    ).source == "manifest"
     # persisted-only callers cannot register new APQ entries nor use others' registrations
     q = "{ vendors { totalCount } }"
-    pq.resolve(q, None, {"persistedQuery": {"version": 1, "sha256Hash": sha256_hex(q)}})
+    await pq.resolve(q, None, {"persistedQuery": {"version": 1, "sha256Hash": sha256_hex(q)}})
     with pytest.raises(PersistedQueryNotFound):
-        pq.resolve(
+        await pq.resolve(
             None,
             None,
             {"persistedQuery": {"version": 1, "sha256Hash": sha256_hex(q)}},
@@ -122,9 +122,9 @@ def test_document_id_and_persisted_only_policy():
         )
 
 
-def test_audit_policy_logs_but_allows(caplog):
+async def test_audit_policy_logs_but_allows(caplog):
     pq = PersistedQueries(manifests=[manifest()])
     with caplog.at_level("WARNING", logger="graph.server.persisted"):
-        assert pq.resolve("{ unknown }", None, None, SafelistPolicy.AUDIT).source == "query"
+        assert (await pq.resolve("{ unknown }", None, None, SafelistPolicy.AUDIT)).source == "query"
     assert "not in any trusted-document manifest" in caplog.text
     assert "{ unknown }" not in caplog.text

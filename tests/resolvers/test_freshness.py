@@ -6,7 +6,7 @@ import asyncio
 
 from kickserv import Page
 from resolvers.cache import CacheKey, MemoryStore, Outcome, ResourceClass, SharedCache
-from resolvers.generations import WriteGenerations
+from resolvers.generations import TenantWrites
 from resolvers.indexes import ListingIndex
 from resolvers.stats import UpstreamStats, current_stats, record_fresh_until
 
@@ -107,15 +107,19 @@ async def test_an_index_reports_its_rebuild_time_and_for_a_miss_its_next_refresh
     assert seen == [1120.0, 1120.0, 1015.0]
 
 
-def test_write_generations_change_on_every_write_and_never_come_back():
-    generations = WriteGenerations(max_tenants=2)
+async def test_write_generations_change_on_every_write_and_never_come_back():
+    generations = TenantWrites(max_tenants=2)
+
+    async def bump(tenant: str) -> int:
+        return await generations.publish(tenant, list)
+
     before = generations.of("a")
-    first = generations.bump("a")
+    first = await bump("a")
     assert generations.of("a") == first != before
-    assert generations.bump("a") != first
-    generations.bump("b")
+    assert await bump("a") != first
+    await bump("b")
     untouched = generations.of("z")
-    generations.bump("c")  # evicts "a": it and every tenant without an entry move to a new floor
+    await bump("c")  # evicts "a": it and every tenant without an entry move to a new floor
     assert len(generations) == 2
     assert generations.of("a") not in (before, first)
     assert generations.of("z") != untouched
