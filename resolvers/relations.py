@@ -123,16 +123,18 @@ def customer(
 async def _load_customer(
     data: RequestData, ref: CustomerRef | None, customer_id: int | None
 ) -> Customer | None:
-    if ref is not None and ref.customer_number is not None:
-        record = await data.customer_by_number.get(ref.customer_number)
-    else:
-        wanted = ref.id if ref is not None else customer_id
-        if wanted is None:
-            return None
-        record = await data.customer_by_id.get(wanted)
-    if record is None:
-        raise RecordMissing("Customer", ref.id if ref else customer_id)
-    return record
+    number = None if ref is None else ref.customer_number
+    wanted = customer_id if ref is None else ref.id
+    return await _load(data.customer_by_number, data.customer_by_id, number, wanted, "Customer")
+
+
+async def _load(
+    by_number: Loader[int, T], by_id: Loader[int, T], number: int | None, id: int | None, kind: str
+) -> T | None:
+    """What glue points at: by number when it has one (Kickserv's URLs), else by global id."""
+    if number is None and id is None:
+        return None
+    return await by_number_or_id(by_number, by_id, number, id, kind)
 
 
 async def customer_record(data: RequestData, ref: CustomerRef) -> Customer:
@@ -234,16 +236,9 @@ def job(
 
 
 async def _load_job(data: RequestData, ref: JobRef | None, job_id: int | None) -> Job | None:
-    if ref is not None and ref.job_number is not None:
-        record = await data.job_by_number.get(ref.job_number)
-    else:
-        wanted = ref.id if ref is not None else job_id
-        if wanted is None:
-            return None
-        record = await data.job_by_id.get(wanted)
-    if record is None:
-        raise RecordMissing("Job", ref.id if ref else job_id)
-    return record
+    number = None if ref is None else ref.job_number
+    wanted = job_id if ref is None else ref.id
+    return await _load(data.job_by_number, data.job_by_id, number, wanted, "Job")
 
 
 async def job_detail(data: RequestData, record: Job | None, number: int) -> Job:

@@ -196,29 +196,28 @@ class Location:
     _owner: strawberry.Private[CustomerRecord | None]
 
     @classmethod
-    def primary(cls, customer: CustomerRecord) -> Location:
+    def at(
+        cls, site: CustomerRecord | CustomerRef, *, primary: bool, owner: CustomerRecord | None
+    ) -> Location:
+        """The service address of ``site`` (a record, or glue), owned by ``owner`` if known."""
         return cls(
-            id=graph_id(customer.id),
-            name=customer.name,
-            is_primary=True,
-            address=Address.from_record(customer.service_address),
-            _site=customer.customer_number,
-            _site_id=customer.id,
-            _owner=customer,
+            id=graph_id(site.id),
+            name=site.name or "",
+            is_primary=primary,
+            address=Address.from_record(site.service_address),
+            _site=site.customer_number,
+            _site_id=site.id,
+            _owner=owner,
         )
+
+    @classmethod
+    def primary(cls, customer: CustomerRecord) -> Location:
+        return cls.at(customer, primary=True, owner=customer)
 
     @classmethod
     def child(cls, child: CustomerRecord | CustomerRef, owner: CustomerRecord | None) -> Location:
         """A child customer's location (from its record, or from the parent's glue of it)."""
-        return cls(
-            id=graph_id(child.id),
-            name=child.name or "",
-            is_primary=False,
-            address=Address.from_record(child.service_address),
-            _site=child.customer_number,
-            _site_id=child.id,
-            _owner=owner,
-        )
+        return cls.at(child, primary=False, owner=owner)
 
     @classmethod
     def of_site(cls, found: CustomerRecord | CustomerRef | None) -> Location | None:
@@ -226,9 +225,7 @@ class Location:
         if found is None:
             return None
         if isinstance(found, CustomerRef):  # glue: the parent is unknown until asked
-            location = cls.child(found, None)
-            location.is_primary = True
-            return location
+            return cls.at(found, primary=True, owner=None)
         return cls.primary(found) if found.parent_id is None else cls.child(found, None)
 
     @strawberry.field(description="The customer this location belongs to (the parent of a child).")

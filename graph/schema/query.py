@@ -26,7 +26,7 @@ from graph.schema.jobs import Job, Opportunity
 from graph.schema.people import Employee
 from graph.schema.schedule import Task
 from resolvers.prefetch import customer_listings as start_listings
-from resolvers.relations import by_number_or_id
+from resolvers.relations import by_number_or_id, one
 
 
 @strawberry.type(
@@ -204,9 +204,7 @@ class Query:
 
     @strawberry.field(description="One scheduled visit, by global id.")
     async def task(self, info: GraphInfo, id: strawberry.ID) -> Task | None:
-        record = await info.context.data.task_by_id.get(_int_id(id, "id"))
-        if record is None:
-            raise NotFound(f"Task {id} was not found.")
+        record = await one(info.context.data.task_by_id, _int_id(id, "id"), "Task")
         return Task.from_record(record)
 
     @strawberry.field(
@@ -235,9 +233,7 @@ class Query:
         description="One invoice by global id (Kickserv has no such lookup; answered from an index)."
     )
     async def invoice(self, info: GraphInfo, id: strawberry.ID) -> Invoice | None:
-        record = await info.context.data.invoice_by_id.get(_int_id(id, "id"))
-        if record is None:
-            raise NotFound(f"Invoice {id} was not found.")
+        record = await one(info.context.data.invoice_by_id, _int_id(id, "id"), "Invoice")
         return Invoice.from_record(record)
 
     @strawberry.field(description="Invoices, newest first, with what is owed across all of them.")

@@ -58,18 +58,20 @@ class Task:
         r = self._record
         return then(relations.job(info.context.data, r.job, r.job_id, asked(info)), jobs.Job.of)
 
+    @property
+    def _customer_id(self) -> int | None:
+        return self._record.job.customer_id if self._record.job else None
+
     @strawberry.field(description="The customer visited.", metadata=UPSTREAM)
     def customer(self, info: GraphInfo) -> CustomerT | None:
-        r = self._record
-        customer_id = r.job.customer_id if r.job else None
-        found = relations.customer(info.context.data, r.customer, customer_id, asked(info))
+        ref, data = self._record.customer, info.context.data
+        found = relations.customer(data, ref, self._customer_id, asked(info))
         return then(found, customers.Customer.of)
 
     @strawberry.field(description="Where the visit happens.", metadata=UPSTREAM)
     def location(self, info: GraphInfo) -> LocationT | None:
-        r = self._record
-        customer_id = r.job.customer_id if r.job else None
-        found = relations.location_site(info.context.data, r.customer, customer_id, asked(info))
+        ref, data = self._record.customer, info.context.data
+        found = relations.location_site(data, ref, self._customer_id, asked(info))
         return then(found, customers.Location.of_site)
 
     @strawberry.field(description="Technicians assigned to this visit.", metadata=UPSTREAM)

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 import strawberry
 
 from graph.schema.billing import Invoice, Payment
 from graph.schema.catalog import Vendor
 from graph.schema.common import GraphInfo
 from graph.schema.mutations.inputs import InvoiceInput, PaymentInput, VendorInput, required_id
-from graph.schema.mutations.scope import KEY_DESCRIPTION, write_scope
+from graph.schema.mutations.scope import Key, write_scope
 from resolvers.writes import invoicing, payments, vendors
-
-Key = Annotated[str | None, strawberry.argument(description=KEY_DESCRIPTION)]
 
 
 @strawberry.type

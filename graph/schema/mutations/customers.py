@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 import strawberry
 
 from graph.schema.common import GraphInfo
 from graph.schema.customers import Customer
 from graph.schema.mutations.inputs import CustomerInput, NoteInput
-from graph.schema.mutations.scope import KEY_DESCRIPTION, write_scope
+from graph.schema.mutations.scope import Key, write_scope
 from graph.schema.people import Note
 from resolvers.writes import customers, tags
-
-Key = Annotated[str | None, strawberry.argument(description=KEY_DESCRIPTION)]
 
 
 @strawberry.type

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 import strawberry
 
 from graph.schema.common import GraphInfo
@@ -15,11 +13,9 @@ from graph.schema.mutations.inputs import (
     NoteInput,
     required_id,
 )
-from graph.schema.mutations.scope import KEY_DESCRIPTION, write_scope
+from graph.schema.mutations.scope import Key, write_scope
 from graph.schema.people import Note
 from resolvers.writes import jobs, line_items, tags
-
-Key = Annotated[str | None, strawberry.argument(description=KEY_DESCRIPTION)]
 
 
 @strawberry.type

@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
 
 import strawberry
 
 from graph.schema.common import GraphInfo
 from graph.schema.jobs import Opportunity
 from graph.schema.mutations.inputs import CreateOpportunityInput, TaskInput, required_id
-from graph.schema.mutations.scope import KEY_DESCRIPTION, write_scope
+from graph.schema.mutations.scope import Key, write_scope
 from graph.schema.schedule import Task
 from resolvers.writes import opportunities, tasks
-
-Key = Annotated[str | None, strawberry.argument(description=KEY_DESCRIPTION)]
 
 
 @strawberry.type

@@ -10,6 +10,10 @@ write timeouts and retries; the idempotency records live in the shared cache's `
 
 from __future__ import annotations
 
+from typing import Annotated
+
+import strawberry
+
 from graph.schema.common import GraphInfo
 from graph.schema.errors import BadUserInput, ErrorCode, GraphError
 from resolvers.writes.errors import (
@@ -74,3 +78,6 @@ KEY_DESCRIPTION = (
     "Makes the write happen once: a retry with this key and the same input gets the recorded "
     "result (24 h). Or send an Idempotency-Key header."
 )
+
+Key = Annotated[str | None, strawberry.argument(description=KEY_DESCRIPTION)]
+"""The ``idempotencyKey`` argument every mutation takes."""
