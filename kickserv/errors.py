@@ -17,7 +17,8 @@ KickservError                 anything this package raises on purpose
 
 Messages say what happened, where (method and path, never the host's credentials) and how to fix it.
 No message, attribute or repr ever holds the API token or the Authorization header. The mapping from
-status codes to classes lives in one function, `error_for_status`, at the end of this module.
+status codes to classes lives in one function, `_error_class`; `error_for_status`, at the end of this
+module, builds the exception and its message.
 """
 
 from __future__ import annotations
@@ -221,6 +222,45 @@ def _error_details(body: bytes) -> tuple[tuple[str, ...], dict[str, list[str]]]:
     return (), {}
 
 
+# What to do about each kind of error, said after what happened. RateLimited's depends on the wait.
+_HINTS: dict[type[APIError], str] = {
+    Unauthorized: (
+        "Check the account slug in the URL and the API token: Kickserv wants the employee's "
+        "token as both HTTP Basic user and password, and a password change issues a new token."
+    ),
+    Forbidden: "The token's employee lacks this permission in Kickserv; use an admin's token.",
+    NotFound: (
+        "No such record for this account and token. Customer and job URLs take numbers "
+        "(customer_number, job_number), not global ids; an employee limited to assignments "
+        "sees only jobs with a task assigned to them."
+    ),
+    BadRequest: "Kickserv refused the parameters; check the query string and body.",
+    Validation: "Fix the fields named in field_errors and send again.",
+    ServerError: "Kickserv failed on its side; try again later.",
+    APIError: "Kickserv did not expect this request.",
+}
+
+
+def _error_class(status: int, first_message: str) -> type[APIError]:
+    """The class of an error status. A 400 whose first message starts "Invalid " is Kickserv's
+    way of saying a record is missing; a 2xx reaches here only when a write carried `errors`."""
+    if status == 401:
+        return Unauthorized
+    if status == 403:
+        return Forbidden
+    if status == 404 or (status == 400 and first_message.startswith("Invalid ")):
+        return NotFound
+    if status == 400:
+        return BadRequest
+    if status == 422 or status < 300:
+        return Validation
+    if status == 429:
+        return RateLimited
+    if status >= 500:
+        return ServerError
+    return APIError
+
+
 def error_for_status(
     method: str,
     path: str,
@@ -230,7 +270,7 @@ def error_for_status(
     *,
     attempts: int = 1,
 ) -> APIError:
-    """The one place where an error status becomes an exception class and a message."""
+    """The one place where an error status becomes an exception and a message."""
     messages, field_errors = _error_details(body)
     request_id = headers.get("x-request-id")
     said = "; ".join(messages) if messages else "no error message"
@@ -245,37 +285,12 @@ def error_for_status(
         "messages": messages,
         "field_errors": field_errors,
     }
-    first = messages[0] if messages else ""
-    if status == 401:
-        hint = (
-            "Check the account slug in the URL and the API token: Kickserv wants the employee's "
-            "token as both HTTP Basic user and password, and a password change issues a new token."
-        )
-        return Unauthorized(f"{where}. {hint}{rid}", **context)
-    if status == 403:
-        hint = "The token's employee lacks this permission in Kickserv; use an admin's token."
-        return Forbidden(f"{where}. {hint}{rid}", **context)
-    if status == 404 or (status == 400 and first.startswith("Invalid ")):
-        hint = (
-            "No such record for this account and token. Customer and job URLs take numbers "
-            "(customer_number, job_number), not global ids; an employee limited to assignments "
-            "sees only jobs with a task assigned to them."
-        )
-        return NotFound(f"{where}. {hint}{rid}", **context)
-    if status == 400:
-        hint = "Kickserv refused the parameters; check the query string and body."
-        return BadRequest(f"{where}. {hint}{rid}", **context)
-    if status == 422 or status < 300:
-        hint = "Fix the fields named in field_errors and send again."
-        return Validation(f"{where}. {hint}{rid}", **context)
-    if status == 429:
+    kind = _error_class(status, messages[0] if messages else "")
+    if kind is RateLimited:
         retry_after = retry_after_seconds(headers.get("retry-after"))
         wait = f"wait {retry_after:g} s" if retry_after is not None else "wait"
         hint = (
             f"Kickserv is rate limiting this token; {wait}, or lower the client's max_concurrency."
         )
         return RateLimited(f"{where}. {hint}{rid}", retry_after=retry_after, **context)
-    if status >= 500:
-        hint = "Kickserv failed on its side; try again later."
-        return ServerError(f"{where}. {hint}{rid}", **context)
-    return APIError(f"{where}. Kickserv did not expect this request.{rid}", **context)
+    return kind(f"{where}. {_HINTS[kind]}{rid}", **context)
