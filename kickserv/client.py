@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
-from collections.abc import Callable
 from types import TracebackType
-
-import httpx
+from typing import Unpack
 
 from kickserv.resources import (
     Customers,
@@ -23,7 +20,7 @@ from kickserv.resources import (
     Tasks,
     Vendors,
 )
-from kickserv.transport import Observer, RetryPolicy, Sleep, Transport
+from kickserv.transport import RetryPolicy, Transport, TransportOptions
 
 
 def credential_fingerprint(account: str, token: str) -> str:
@@ -42,40 +39,14 @@ class KickservClient:
             ...
     ```
 
-    Pass `http` to share an `httpx.AsyncClient` (the server's lifespan owns one); otherwise the
-    client opens its own and closes it on exit. Every request of this client shares one semaphore
-    of `max_concurrency` slots (pass `limiter` to share one across clients of the same credential).
+    `options` go to its `Transport`. Pass `http` to share an `httpx.AsyncClient` (the server's
+    lifespan owns one); otherwise the client opens its own and closes it on exit. Every request of
+    this client shares one semaphore of `max_concurrency` slots (pass `limiter` to share one across
+    clients of the same credential).
     """
 
-    def __init__(
-        self,
-        account: str,
-        token: str,
-        *,
-        base_url: str = "https://app.kickserv.com",
-        http: httpx.AsyncClient | None = None,
-        max_concurrency: int = 8,
-        limiter: asyncio.Semaphore | None = None,
-        retry: RetryPolicy | None = None,
-        on_response: Observer | None = None,
-        sleep: Sleep = asyncio.sleep,
-        timeout: httpx.Timeout | float | None = None,
-        draw: Callable[[], float] | None = None,
-    ) -> None:
-        extra = {} if draw is None else {"draw": draw}
-        self._transport = Transport(
-            account,
-            token,
-            base_url=base_url,
-            http=http,
-            max_concurrency=max_concurrency,
-            limiter=limiter,
-            retry=retry,
-            on_response=on_response,
-            sleep=sleep,
-            timeout=timeout,
-            **extra,
-        )
+    def __init__(self, account: str, token: str, **options: Unpack[TransportOptions]) -> None:
+        self._transport = Transport(account, token, **options)
         self.account = account
         self.credential_fingerprint = credential_fingerprint(account, token)
         self.customers = Customers(self._transport)

@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypedDict
 
 import httpx
 import orjson
@@ -118,8 +118,28 @@ def _retryable(status: int) -> bool:
     return status == 429 or status >= 500
 
 
+class TransportOptions(TypedDict, total=False):
+    """The keyword arguments of `Transport` after account and token, for those who pass them on
+    (`KickservClient`); what each means and defaults to is said at `Transport`."""
+
+    base_url: str
+    http: httpx.AsyncClient | None
+    max_concurrency: int
+    limiter: asyncio.Semaphore | None
+    retry: RetryPolicy | None
+    on_response: Observer | None
+    sleep: Sleep
+    timeout: httpx.Timeout | float | None
+    draw: Callable[[], float]
+
+
 class Transport:
-    """Sends requests for one account and token. Holds the credential; never shows it."""
+    """Sends requests for one account and token. Holds the credential; never shows it.
+
+    `http` is shared when given (and left open), else opened here; `limiter` is shared across
+    clients of one credential, else a semaphore of `max_concurrency` slots; `timeout` None leaves
+    the AsyncClient's own; `draw` gives the random fraction of each backoff's jitter.
+    """
 
     def __init__(
         self,
