@@ -59,6 +59,18 @@ class Resource:
         data = await self._transport.request(method, endpoint, params=params, body=body)
         return self._read(method, endpoint, data, wrapper, parse)
 
+    async def _save(
+        self,
+        method: str,
+        endpoint: str,
+        wrapper: str,
+        parse: Callable[[object], T],
+        fields: Mapping[str, object],
+    ) -> T:
+        """A create or update: `fields` go wrapped as Kickserv wants them (``{"vendor": {...}}``),
+        and the answer (wrapped or bare) is parsed."""
+        return await self._call(method, endpoint, wrapper, parse, {wrapper: fields})
+
     def _read(
         self, method: str, endpoint: str, data: object, wrapper: str, parse: Callable[[object], T]
     ) -> T:

@@ -31,13 +31,11 @@ class Vendors(Resource):
         return await self._call("GET", f"vendors/{vendor_id}.json", "vendor", Vendor.from_json)
 
     async def create(self, **fields: Any) -> Vendor:
-        return await self._call(
-            "POST", "vendors.json", "vendor", Vendor.from_json, {"vendor": fields}
-        )
+        return await self._save("POST", "vendors.json", "vendor", Vendor.from_json, fields)
 
     async def update(self, vendor_id: int, **fields: Any) -> Vendor:
-        return await self._call(
-            "PUT", f"vendors/{vendor_id}.json", "vendor", Vendor.from_json, {"vendor": fields}
+        return await self._save(
+            "PUT", f"vendors/{vendor_id}.json", "vendor", Vendor.from_json, fields
         )
 
     async def delete(self, vendor_id: int) -> Vendor | None:

@@ -47,17 +47,11 @@ class Customers(Resource):
 
     async def create(self, **fields: Any) -> Customer:
         """Kickserv assigns the customer_number; one sent here is ignored."""
-        return await self._call(
-            "POST", "customers.json", "customer", Customer.from_json, {"customer": fields}
-        )
+        return await self._save("POST", "customers.json", "customer", Customer.from_json, fields)
 
     async def update(self, customer_number: int, **fields: Any) -> Customer:
-        return await self._call(
-            "PUT",
-            f"customers/{customer_number}.json",
-            "customer",
-            Customer.from_json,
-            {"customer": fields},
+        return await self._save(
+            "PUT", f"customers/{customer_number}.json", "customer", Customer.from_json, fields
         )
 
     async def delete(self, customer_number: int) -> None:
@@ -70,12 +64,8 @@ class Customers(Resource):
         )
 
     async def create_note(self, customer_number: int, **fields: Any) -> Note:
-        return await self._call(
-            "POST",
-            f"customers/{customer_number}/notes.json",
-            "note",
-            Note.from_json,
-            {"note": fields},
+        return await self._save(
+            "POST", f"customers/{customer_number}/notes.json", "note", Note.from_json, fields
         )
 
     def jobs(self, customer_number: int, *, per_page: int | None = None) -> Paginator[Job]:
@@ -84,8 +74,8 @@ class Customers(Resource):
         )
 
     async def create_job(self, customer_number: int, **fields: Any) -> Job:
-        return await self._call(
-            "POST", f"customers/{customer_number}/jobs.json", "job", Job.from_json, {"job": fields}
+        return await self._save(
+            "POST", f"customers/{customer_number}/jobs.json", "job", Job.from_json, fields
         )
 
     async def tags(self, customer_number: int) -> tuple[str, ...]:

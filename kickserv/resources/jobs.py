@@ -39,9 +39,7 @@ class Jobs(Resource):
 
     async def update(self, job_number: int, **fields: Any) -> Job:
         """Several changes in one PUT; `status="new"` turns a job into an opportunity."""
-        return await self._call(
-            "PUT", f"jobs/{job_number}.json", "job", Job.from_json, {"job": fields}
-        )
+        return await self._save("PUT", f"jobs/{job_number}.json", "job", Job.from_json, fields)
 
     def charges(self, job_number: int, *, per_page: int | None = None) -> Paginator[JobCharge]:
         return self._paginate(
@@ -53,21 +51,17 @@ class Jobs(Resource):
         )
 
     async def create_charge(self, job_number: int, **fields: Any) -> JobCharge:
-        return await self._call(
-            "POST",
-            f"jobs/{job_number}/job_charges.json",
-            "job_charge",
-            JobCharge.from_json,
-            {"job_charge": fields},
+        return await self._save(
+            "POST", f"jobs/{job_number}/job_charges.json", "job_charge", JobCharge.from_json, fields
         )
 
     async def update_charge(self, job_number: int, charge_id: int, **fields: Any) -> JobCharge:
-        return await self._call(
+        return await self._save(
             "PUT",
             f"jobs/{job_number}/job_charges/{charge_id}.json",
             "job_charge",
             JobCharge.from_json,
-            {"job_charge": fields},
+            fields,
         )
 
     async def delete_charge(self, job_number: int, charge_id: int) -> JobCharge | None:
@@ -88,8 +82,8 @@ class Jobs(Resource):
         )
 
     async def create_note(self, job_number: int, **fields: Any) -> Note:
-        return await self._call(
-            "POST", f"jobs/{job_number}/notes.json", "note", Note.from_json, {"note": fields}
+        return await self._save(
+            "POST", f"jobs/{job_number}/notes.json", "note", Note.from_json, fields
         )
 
     def payments(self, job_number: int, *, per_page: int | None = None) -> Paginator[Payment]:
@@ -99,12 +93,8 @@ class Jobs(Resource):
 
     async def create_payment(self, job_number: int, **fields: Any) -> Payment:
         """Records a payment against this job (the job is known only through this URL)."""
-        return await self._call(
-            "POST",
-            f"jobs/{job_number}/payments.json",
-            "payment",
-            Payment.from_json,
-            {"payment": fields},
+        return await self._save(
+            "POST", f"jobs/{job_number}/payments.json", "payment", Payment.from_json, fields
         )
 
     async def tags(self, job_number: int) -> tuple[str, ...]:

@@ -40,18 +40,16 @@ class Tasks(Resource):
 
     async def create(self, **fields: Any) -> Task:
         """POST /tasks.json; `job_id` (global id) in `fields` names the job."""
-        return await self._call("POST", "tasks.json", "task", Task.from_json, {"task": fields})
+        return await self._save("POST", "tasks.json", "task", Task.from_json, fields)
 
     async def create_for_job(self, job_number: int, **fields: Any) -> Task:
         """POST /jobs/{job_number}/tasks.json: the same task, its job named by the URL."""
-        return await self._call(
-            "POST", f"jobs/{job_number}/tasks.json", "task", Task.from_json, {"task": fields}
+        return await self._save(
+            "POST", f"jobs/{job_number}/tasks.json", "task", Task.from_json, fields
         )
 
     async def update(self, task_id: int, **fields: Any) -> Task:
-        return await self._call(
-            "PUT", f"tasks/{task_id}.json", "task", Task.from_json, {"task": fields}
-        )
+        return await self._save("PUT", f"tasks/{task_id}.json", "task", Task.from_json, fields)
 
     async def delete(self, task_id: int) -> Task | None:
         """Kickserv answers the deleted task; None if it answered nothing."""
