@@ -8,9 +8,9 @@ from starlette.routing import Route
 
 from sandbox import choices, shapes
 from sandbox.context import Api, ok
-from sandbox.data import Customer, Note
+from sandbox.data import Customer
 from sandbox.envelopes import paginate
-from sandbox.forms import Form
+from sandbox.notes_and_tags import notes_and_tags_routes
 from sandbox.writes import create_job, save_customer
 
 
@@ -67,29 +67,6 @@ async def customer_detail(request: Request) -> JSONResponse:
     return ok(shapes.customer(api.store, customer))
 
 
-async def customer_notes(request: Request) -> JSONResponse:
-    api = Api(request)
-    customer = api.customer(api.path_int("number"))
-    if request.method == "POST":
-        note = add_note(api, await api.payload(), "Customer", customer.id)
-        customer.note_ids.append(note.id)
-        return ok(shapes.note(api.store, note))
-    notes = [api.store.notes[n] for n in customer.note_ids]
-    return ok(paginate("notes", notes, api.page(), lambda n: shapes.note(api.store, n)))
-
-
-def add_note(api: Api, body: dict[str, object], kind: str, owner_id: int) -> Note:
-    form = Form(body.get("note", body))
-    text = form.text("body", required=True)
-    public = form.boolean("public")
-    form.check()
-    note = Note(
-        api.store.new_id(), kind, owner_id, text or "", bool(public), api.employee.id, api.now()
-    )
-    api.store.notes[note.id] = note
-    return note
-
-
 async def customer_jobs(request: Request) -> JSONResponse:
     api = Api(request)
     customer = api.customer(api.path_int("number"))
@@ -105,33 +82,12 @@ async def customer_jobs(request: Request) -> JSONResponse:
     return ok(paginate("jobs", jobs, api.page(), lambda j: shapes.job(api.store, j)))
 
 
-async def customer_tags(request: Request) -> JSONResponse:
-    api = Api(request)
-    customer = api.customer(api.path_int("number"))
-    if request.method == "PUT":
-        customer.tags = read_tags(await api.payload())
-        customer.updated_at = api.now()
-    return ok({"tags": list(customer.tags)})
-
-
-def read_tags(body: dict[str, object]) -> list[str]:
-    """Tags are replaced wholesale by the PUT's list (duplicates and blanks dropped)."""
-    form = Form(body)
-    tags = body.get("tags")
-    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
-        form.fail("tags", "must be a list of names")
-        form.check()
-    assert isinstance(tags, list)
-    return list(dict.fromkeys(t.strip() for t in tags if t.strip()))
-
-
 ROUTES = [
     Route("/customers.json", list_customers, methods=["GET"]),
     Route("/customers.json", create_customer, methods=["POST"]),
     Route(
         "/customers/{number:int}.json", customer_detail, methods=["GET", "PUT", "PATCH", "DELETE"]
     ),
-    Route("/customers/{number:int}/notes.json", customer_notes, methods=["GET", "POST"]),
     Route("/customers/{number:int}/jobs.json", customer_jobs, methods=["GET", "POST"]),
-    Route("/customers/{number:int}/tags.json", customer_tags, methods=["GET", "PUT"]),
+    *notes_and_tags_routes("customers", Api.customer, "Customer"),
 ]

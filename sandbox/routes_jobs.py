@@ -12,7 +12,7 @@ from sandbox.context import Api, ok
 from sandbox.data import Job
 from sandbox.envelopes import paginate
 from sandbox.errors import invalid_field
-from sandbox.routes_customers import add_note, read_tags
+from sandbox.notes_and_tags import notes_and_tags_routes
 from sandbox.writes import create_job, update_job
 
 
@@ -51,15 +51,7 @@ async def post_job(request: Request) -> JSONResponse:
     """`customer_number` sits beside the `job` object, not inside it (a documented quirk)."""
     api = Api(request)
     body = await api.payload()
-    number = body.get("customer_number")
-    customer = None
-    if number is not None:
-        try:
-            customer = api.store.customers_by_number.get(int(number))
-        except (TypeError, ValueError):
-            customer = None
-        if customer is None:
-            raise invalid_field("customer_number", "is invalid")
+    customer = api.named_customer(body.get("customer_number"))
     job = create_job(api, customer, body.get("job", {}))
     return ok(shapes.job_detail(api.store, job))
 
@@ -73,30 +65,9 @@ async def job_detail(request: Request) -> JSONResponse:
     return ok(shapes.job_detail(api.store, job))
 
 
-async def job_notes(request: Request) -> JSONResponse:
-    api = Api(request)
-    job = api.job(api.path_int("number"))
-    if request.method == "POST":
-        note = add_note(api, await api.payload(), "Job", job.id)
-        job.note_ids.append(note.id)
-        return ok(shapes.note(api.store, note))
-    notes = [api.store.notes[n] for n in job.note_ids]
-    return ok(paginate("notes", notes, api.page(), lambda n: shapes.note(api.store, n)))
-
-
-async def job_tags(request: Request) -> JSONResponse:
-    api = Api(request)
-    job = api.job(api.path_int("number"))
-    if request.method == "PUT":
-        job.tags = read_tags(await api.payload())
-        job.updated_at = api.now()
-    return ok({"tags": list(job.tags)})
-
-
 ROUTES = [
     Route("/jobs.json", list_jobs, methods=["GET"]),
     Route("/jobs.json", post_job, methods=["POST"]),
     Route("/jobs/{number:int}.json", job_detail, methods=["GET", "PUT", "PATCH"]),
-    Route("/jobs/{number:int}/notes.json", job_notes, methods=["GET", "POST"]),
-    Route("/jobs/{number:int}/tags.json", job_tags, methods=["GET", "PUT"]),
+    *notes_and_tags_routes("jobs", Api.job, "Job"),
 ]
