@@ -74,6 +74,19 @@ class Api:
             raise missing("customer")
         return found
 
+    def named_customer(self, number: Any) -> Customer | None:
+        """The customer a create names by the `customer_number` beside its record (a JSON value);
+        None when it names none, a 422 on customer_number when it is no customer's number."""
+        if number is None:
+            return None
+        try:
+            found = self.store.customers_by_number.get(int(number))
+        except (TypeError, ValueError):
+            found = None
+        if found is None:
+            raise invalid_field("customer_number", "is invalid")
+        return found
+
     def job(self, number: int) -> Job:
         found = self.store.jobs_by_number.get(number)
         if found is None or not self.can_see(found):

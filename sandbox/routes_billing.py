@@ -111,14 +111,7 @@ async def _create_opportunity(api: Api) -> JSONResponse:
     number = body.get(
         "customer_number", data.get("customer_number") if isinstance(data, dict) else None
     )
-    customer = None
-    if number is not None:
-        try:
-            customer = api.store.customers_by_number.get(int(number))
-        except (TypeError, ValueError):
-            customer = None
-        if customer is None:
-            raise invalid_field("customer_number", "is invalid")
+    customer = api.named_customer(number)
     status = data.get("status", "new") if isinstance(data, dict) else "new"
     if status not in ("new", "sent", "viewed"):
         raise invalid_field("status", "is not included in the list")
