@@ -4,10 +4,24 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Callable
 from datetime import date
 
 from sandbox.app import create_app, sandbox_state
 from sandbox.config import DEFAULT_HOST, DEFAULT_PORT, SandboxConfig
+
+# The SandboxConfig fields a flag sets (`--latency-ms` sets latency_ms), with the flag's type and
+# help; its default is SandboxConfig's.
+_CONFIG_FLAGS: tuple[tuple[str, Callable[[str], int | float], str], ...] = (
+    ("customers", int, "customers of account demo (default %(default)s)"),
+    ("acme_customers", int, "customers of account acme (default %(default)s)"),
+    ("seed", int, "data seed (default %(default)s)"),
+    ("latency_ms", float, "added to every API response"),
+    ("jitter_ms", float, "random extra latency, at most"),
+    ("error_rate", float, "share of API requests answered 500 (0..1)"),
+    ("rate_limit", int, "requests per second per token, then 429 (0 = off)"),
+    ("max_per_page", int, "larger per_page values are clamped to this"),
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -15,49 +29,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--host", default=DEFAULT_HOST, help="interface to bind (default %(default)s)"
     )
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="port (default %(default)s)")
-    parser.add_argument(
-        "--customers", type=int, default=200, help="customers of account demo (default %(default)s)"
-    )
-    parser.add_argument(
-        "--acme-customers",
-        type=int,
-        default=30,
-        help="customers of account acme (default %(default)s)",
-    )
-    parser.add_argument("--seed", type=int, default=1, help="data seed (default %(default)s)")
-    parser.add_argument("--latency-ms", type=float, default=0.0, help="added to every API response")
-    parser.add_argument(
-        "--jitter-ms", type=float, default=0.0, help="random extra latency, at most"
-    )
-    parser.add_argument(
-        "--error-rate", type=float, default=0.0, help="share of API requests answered 500 (0..1)"
-    )
-    parser.add_argument(
-        "--rate-limit",
-        type=int,
-        default=0,
-        help="requests per second per token, then 429 (0 = off)",
-    )
-    parser.add_argument(
-        "--max-per-page", type=int, default=100, help="larger per_page values are clamped to this"
-    )
+    defaults = SandboxConfig()
+    for name, kind, text in _CONFIG_FLAGS:
+        flag = "--" + name.replace("_", "-")
+        parser.add_argument(flag, type=kind, default=getattr(defaults, name), help=text)
     parser.add_argument(
         "--today", type=date.fromisoformat, default=None, help="pin the sandbox clock (YYYY-MM-DD)"
     )
 
 
 def config_from(args: argparse.Namespace) -> SandboxConfig:
-    return SandboxConfig(
-        seed=args.seed,
-        customers=args.customers,
-        acme_customers=args.acme_customers,
-        today=args.today,
-        latency_ms=args.latency_ms,
-        jitter_ms=args.jitter_ms,
-        error_rate=args.error_rate,
-        rate_limit=args.rate_limit,
-        max_per_page=args.max_per_page,
-    )
+    flags = {name: getattr(args, name) for name, _, _ in _CONFIG_FLAGS}
+    return SandboxConfig(today=args.today, **flags)
 
 
 def run(args: argparse.Namespace) -> int:
