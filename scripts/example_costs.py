@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import re
 import sys
 import textwrap
 from pathlib import Path
@@ -29,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 from sandbox.choices import JOB_STATUSES  # noqa: E402
 from sandbox.config import SandboxConfig  # noqa: E402
 from sandbox.testing import RunningSandbox, running_sandbox  # noqa: E402
+from scripts.figures import replace_block  # noqa: E402
 from tests.graph.example_runs import (  # noqa: E402
     ROUND_LATENCY_MS,
     SANDBOX,
@@ -142,14 +142,6 @@ def tour(figures: dict[str, dict[str, Any]]) -> str:
     return "\n".join(parts).rstrip()
 
 
-def replace_between(text: str, markers: tuple[str, str], body: str) -> str:
-    start, end = markers
-    pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.DOTALL)
-    if not pattern.search(text):
-        raise SystemExit(f"README.md has no {start} ... {end} section to fill")
-    return pattern.sub(lambda _m: f"{start}\n{body}\n{end}", text)
-
-
 async def blocks() -> dict[tuple[str, str], str]:
     """README.md's two blocks, by their markers, as this script writes them."""
     figures = await measure()
@@ -165,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
         readme = ROOT / "README.md"
         text = readme.read_text(encoding="utf-8")
         for markers, body in rendered.items():
-            text = replace_between(text, markers, body)
+            text = replace_block(text, markers, body, "README.md")
         readme.write_text(text, encoding="utf-8")
     print("\n\n".join(rendered.values()))
     return 0

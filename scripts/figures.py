@@ -392,11 +392,13 @@ def block_in(text: str, markers: tuple[str, str]) -> str | None:
     return None if found is None else found.group(1)
 
 
-def replace_block(text: str, markers: tuple[str, str], body: str) -> str:
+def replace_block(text: str, markers: tuple[str, str], body: str, where: str) -> str:
+    """`text` with `body` between the markers (scripts/example_costs.py fills README.md's with
+    this too); `where` names the file when the markers are missing."""
     start, end = markers
     pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.DOTALL)
     if not pattern.search(text):
-        raise SystemExit(f"no {start} ... {end} block to fill")
+        raise SystemExit(f"{where} has no {start} ... {end} block to fill")
     return pattern.sub(lambda _m: f"{start}\n{body}\n{end}", text)
 
 
@@ -427,7 +429,8 @@ def main(argv: list[str] | None = None) -> int:
         body = block.body(run)
         if args.write:
             path = ROOT / block.path
-            path.write_text(replace_block(path.read_text("utf-8"), block.markers, body), "utf-8")
+            text = replace_block(path.read_text("utf-8"), block.markers, body, block.path)
+            path.write_text(text, "utf-8")
         print(f"{block.path} {block.markers[0]}\n{body}\n")
     return 0
 
