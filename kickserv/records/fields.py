@@ -123,14 +123,6 @@ class Fields:
         key, value = self._find(keys)
         return None if value is None else self._to_str(key, value)
 
-    def str_tuple(self, key: str) -> tuple[str, ...]:
-        value = self._data.get(key)
-        if value is None:
-            return ()
-        if not isinstance(value, list):
-            raise self._wrong(key, "a list of strings", value)
-        return tuple(self._to_str(f"{key}[{i}]", item) for i, item in enumerate(value))
-
     # decimals -----------------------------------------------------------------------------
     def _to_decimal(self, key: str, value: Any) -> Decimal:
         if isinstance(value, bool):
