@@ -17,7 +17,7 @@ import contextlib
 import math
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 
 from kickserv.errors import ResponseShape
 from kickserv.records.fields import Fields, describe
@@ -96,7 +96,7 @@ def parse_page(
     """Read any of the three envelopes into a Page; `keys` are the accepted names of the list."""
     if isinstance(body, list):
         items = _parse_items(keys[0], body, parse)
-        return Page(items, 1, len(items), len(items), 1 if items else 0)
+        return Page(items, *_only_page(len(items)))
     if not isinstance(body, Mapping):
         raise ResponseShape(
             f"a list answer should be a JSON object or array, got {describe(body)}."
@@ -112,21 +112,31 @@ def parse_page(
     meta = body.get("meta")
     pagination = meta.get("pagination") if isinstance(meta, Mapping) else None
     if pagination is not None:
-        return _meta_page(
-            Fields(pagination, "meta.pagination"), items, extra, asked_page, asked_per_page
+        paging = _meta_paging(
+            Fields(pagination, "meta.pagination"), len(items), asked_page, asked_per_page
         )
-    return _will_paginate_page(
-        Fields(body, "list envelope"), items, extra, asked_page, asked_per_page
-    )
+    else:
+        paging = _will_paginate_paging(
+            Fields(body, "list envelope"), len(items), asked_page, asked_per_page
+        )
+    return Page(items, *paging, extra=extra)
 
 
-def _meta_page(
-    f: Fields,
-    items: tuple[T, ...],
-    extra: dict[str, Any],
-    asked_page: int,
-    asked_per_page: int | None,
-) -> Page[T]:
+class _Paging(NamedTuple):
+    """Where a page stands in its listing: Page's fields after `items`."""
+
+    number: int
+    per_page: int
+    total_entries: int
+    total_pages: int
+
+
+def _only_page(count: int) -> _Paging:
+    """A listing that is not paginated: all `count` items on the one page."""
+    return _Paging(1, count, count, 1 if count else 0)
+
+
+def _meta_paging(f: Fields, count: int, asked_page: int, asked_per_page: int | None) -> _Paging:
     number = f.optional_int("current_page", "page") or asked_page
     total_pages = f.optional_int("total_pages") or 0
     more = f.optional_int("next_page") is not None or number < total_pages
@@ -134,24 +144,20 @@ def _meta_page(
     if stated is not None:
         per_page = stated
     elif more:  # a page with a successor is full: its length is the real page size
-        per_page = len(items)
+        per_page = count
     else:
-        per_page = max(len(items), asked_per_page or DEFAULT_PER_PAGE)
+        per_page = max(count, asked_per_page or DEFAULT_PER_PAGE)
     total = f.optional_int("total_count", "total_entries")
     if total is None:
-        total = total_pages * per_page if more else (number - 1) * per_page + len(items)
-    return Page(items, number, per_page, total, total_pages, extra)
+        total = total_pages * per_page if more else (number - 1) * per_page + count
+    return _Paging(number, per_page, total, total_pages)
 
 
-def _will_paginate_page(
-    f: Fields,
-    items: tuple[T, ...],
-    extra: dict[str, Any],
-    asked_page: int,
-    asked_per_page: int | None,
-) -> Page[T]:
+def _will_paginate_paging(
+    f: Fields, count: int, asked_page: int, asked_per_page: int | None
+) -> _Paging:
     if not any(f.has(k) for k in ("current_page", "per_page", "total_entries", "total_pages")):
-        return Page(items, 1, len(items), len(items), 1 if items else 0, extra)
+        return _only_page(count)
     number = f.optional_int("current_page") or asked_page
     per_page = f.optional_int("per_page") or asked_per_page or DEFAULT_PER_PAGE
     stated_total = f.optional_int("total_entries")
@@ -161,9 +167,9 @@ def _will_paginate_page(
     elif stated_pages is not None:
         total = stated_pages * per_page
     else:
-        total = (number - 1) * per_page + len(items)
+        total = (number - 1) * per_page + count
     total_pages = stated_pages if stated_pages is not None else math.ceil(total / per_page)
-    return Page(items, number, per_page, total, total_pages, extra)
+    return _Paging(number, per_page, total, total_pages)
 
 
 FetchPage = Callable[[int, int | None], Awaitable[Page[T]]]
