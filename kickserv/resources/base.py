@@ -7,7 +7,6 @@ from typing import Any, TypeVar
 
 from kickserv.errors import ResponseShape
 from kickserv.pages import Page, Paginator, parse_page
-from kickserv.records.jobs import tag_name
 from kickserv.transport import Transport
 
 T = TypeVar("T")
@@ -91,23 +90,3 @@ class Resource:
         if not data:
             return None
         return self._read("DELETE", endpoint, data, wrapper, parse)
-
-    async def _tags(self, endpoint: str, tags: list[str] | None = None) -> tuple[str, ...]:
-        """GET or (with `tags`) PUT the full tag set; Kickserv's tags are wipe-and-replace."""
-        method = "GET" if tags is None else "PUT"
-        body = None if tags is None else {"tags": tags}
-        data = await self._transport.request(method, endpoint, body=body)
-        try:
-            return parse_tags(data)
-        except ResponseShape as exc:
-            raise exc.at(method, self._transport.prefix + endpoint) from None
-
-
-def parse_tags(data: object) -> tuple[str, ...]:
-    if isinstance(data, Mapping):
-        data = data.get("tags", data.get("tag_list"))
-    if isinstance(data, str):  # Rails' acts-as-taggable "a, b" form
-        return tuple(t.strip() for t in data.split(",") if t.strip())
-    if not isinstance(data, list):
-        raise ResponseShape("a tag answer should be a list of tags or {'tags': [...]}.")
-    return tuple(tag_name(t) for t in data)

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 from kickserv.pages import Paginator
-from kickserv.records import Customer, Job, Note
-from kickserv.resources.base import Resource
+from kickserv.records import Customer, Job
+from kickserv.resources.notes_and_tags import NotesAndTags
 
 
-class Customers(Resource):
+class Customers(NotesAndTags):
     """Customers by `customer_number` (the number in URLs, not the global id)."""
+
+    collection = "customers"
 
     def list(
         self,
@@ -58,16 +59,6 @@ class Customers(Resource):
         """Kickserv answers a message, not the record."""
         await self._send("DELETE", f"customers/{customer_number}.json")
 
-    def notes(self, customer_number: int, *, per_page: int | None = None) -> Paginator[Note]:
-        return self._paginate(
-            f"customers/{customer_number}/notes.json", ("notes",), Note.from_json, None, per_page
-        )
-
-    async def create_note(self, customer_number: int, **fields: Any) -> Note:
-        return await self._save(
-            "POST", f"customers/{customer_number}/notes.json", "note", Note.from_json, fields
-        )
-
     def jobs(self, customer_number: int, *, per_page: int | None = None) -> Paginator[Job]:
         return self._paginate(
             f"customers/{customer_number}/jobs.json", ("jobs",), Job.from_json, None, per_page
@@ -77,10 +68,3 @@ class Customers(Resource):
         return await self._save(
             "POST", f"customers/{customer_number}/jobs.json", "job", Job.from_json, fields
         )
-
-    async def tags(self, customer_number: int) -> tuple[str, ...]:
-        return await self._tags(f"customers/{customer_number}/tags.json")
-
-    async def replace_tags(self, customer_number: int, tags: Iterable[str]) -> tuple[str, ...]:
-        """Sets the full tag set (Kickserv's tags are wipe-and-replace) and returns it."""
-        return await self._tags(f"customers/{customer_number}/tags.json", list(tags))

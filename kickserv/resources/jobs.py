@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 from kickserv.pages import Paginator
-from kickserv.records import Job, JobCharge, Note, Payment, Task
-from kickserv.resources.base import Resource
+from kickserv.records import Job, JobCharge, Payment, Task
+from kickserv.resources.notes_and_tags import NotesAndTags
 
 
-class Jobs(Resource):
+class Jobs(NotesAndTags):
     """Jobs by `job_number` (the number in URLs, not the global id)."""
+
+    collection = "jobs"
 
     def list(
         self,
@@ -76,16 +77,6 @@ class Jobs(Resource):
             f"jobs/{job_number}/tasks.json", ("tasks",), Task.from_json, None, per_page
         )
 
-    def notes(self, job_number: int, *, per_page: int | None = None) -> Paginator[Note]:
-        return self._paginate(
-            f"jobs/{job_number}/notes.json", ("notes",), Note.from_json, None, per_page
-        )
-
-    async def create_note(self, job_number: int, **fields: Any) -> Note:
-        return await self._save(
-            "POST", f"jobs/{job_number}/notes.json", "note", Note.from_json, fields
-        )
-
     def payments(self, job_number: int, *, per_page: int | None = None) -> Paginator[Payment]:
         return self._paginate(
             f"jobs/{job_number}/payments.json", ("payments",), Payment.from_json, None, per_page
@@ -96,10 +87,3 @@ class Jobs(Resource):
         return await self._save(
             "POST", f"jobs/{job_number}/payments.json", "payment", Payment.from_json, fields
         )
-
-    async def tags(self, job_number: int) -> tuple[str, ...]:
-        return await self._tags(f"jobs/{job_number}/tags.json")
-
-    async def replace_tags(self, job_number: int, tags: Iterable[str]) -> tuple[str, ...]:
-        """Sets the full tag set (Kickserv's tags are wipe-and-replace) and returns it."""
-        return await self._tags(f"jobs/{job_number}/tags.json", list(tags))

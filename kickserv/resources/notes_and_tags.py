@@ -1,0 +1,57 @@
+"""What customers and jobs both carry, behind the same endpoints under their numbers: notes, and
+a tag set that Kickserv replaces wholesale."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from kickserv.errors import ResponseShape
+from kickserv.pages import Paginator
+from kickserv.records import Note
+from kickserv.records.jobs import tag_name
+from kickserv.resources.base import Resource
+
+
+class NotesAndTags(Resource):
+    """The notes and tags of records in URLs by number (`/{collection}/{number}/notes.json`)."""
+
+    collection: str  # the URL segment before the number: "customers" or "jobs"
+
+    def notes(self, number: int, *, per_page: int | None = None) -> Paginator[Note]:
+        return self._paginate(
+            f"{self.collection}/{number}/notes.json", ("notes",), Note.from_json, None, per_page
+        )
+
+    async def create_note(self, number: int, **fields: Any) -> Note:
+        return await self._save(
+            "POST", f"{self.collection}/{number}/notes.json", "note", Note.from_json, fields
+        )
+
+    async def tags(self, number: int) -> tuple[str, ...]:
+        return await self._tags(number)
+
+    async def replace_tags(self, number: int, tags: Iterable[str]) -> tuple[str, ...]:
+        """Sets the full tag set (Kickserv's tags are wipe-and-replace) and returns it."""
+        return await self._tags(number, list(tags))
+
+    async def _tags(self, number: int, tags: list[str] | None = None) -> tuple[str, ...]:
+        """GET or (with `tags`) PUT the full tag set."""
+        endpoint = f"{self.collection}/{number}/tags.json"
+        method = "GET" if tags is None else "PUT"
+        body = None if tags is None else {"tags": tags}
+        data = await self._transport.request(method, endpoint, body=body)
+        try:
+            return parse_tags(data)
+        except ResponseShape as exc:
+            raise exc.at(method, self._transport.prefix + endpoint) from None
+
+
+def parse_tags(data: object) -> tuple[str, ...]:
+    if isinstance(data, Mapping):
+        data = data.get("tags", data.get("tag_list"))
+    if isinstance(data, str):  # Rails' acts-as-taggable "a, b" form
+        return tuple(t.strip() for t in data.split(",") if t.strip())
+    if not isinstance(data, list):
+        raise ResponseShape("a tag answer should be a list of tags or {'tags': [...]}.")
+    return tuple(tag_name(t) for t in data)
