@@ -46,8 +46,8 @@ class JobCharge:
             item_id=f.optional_int("item_id"),
             job_charge_type_id=f.optional_int("job_charge_type_id"),
             item=f.optional_object("item", ItemRef.from_json),
-            created_at=f.optional_datetime("created_at", "created_on"),
-            updated_at=f.optional_datetime("updated_at", "updated_on"),
+            created_at=f.created_at(),
+            updated_at=f.updated_at(),
             raw=f.raw,
         )
 
@@ -85,8 +85,8 @@ class Payment:
             customer_id=customer_id,
             job_id=f.optional_int("job_id"),
             customer=customer,
-            created_at=f.optional_datetime("created_at", "created_on"),
-            updated_at=f.optional_datetime("updated_at", "updated_on"),
+            created_at=f.created_at(),
+            updated_at=f.updated_at(),
             raw=f.raw,
         )
 
@@ -120,7 +120,7 @@ class PaymentRequest:
             creator_id=f.optional_int("creator_id", "created_by"),
             message=f.optional_str("message"),
             paid=f.bool_or(False, "paid"),
-            created_at=f.optional_datetime("created_at", "created_on"),
-            updated_at=f.optional_datetime("updated_at", "updated_on"),
+            created_at=f.created_at(),
+            updated_at=f.updated_at(),
             raw=f.raw,
         )

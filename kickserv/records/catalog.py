@@ -41,8 +41,8 @@ class JobType:
             active=f.bool_or(True, "active"),
             public=f.optional_bool("public"),
             cost=f.optional_decimal("cost"),
-            created_at=f.optional_datetime("created_at", "created_on"),
-            updated_at=f.optional_datetime("updated_at", "updated_on"),
+            created_at=f.created_at(),
+            updated_at=f.updated_at(),
             raw=f.raw,
         )
 
@@ -65,8 +65,8 @@ class JobChargeType:
             id=f.required_int("id"),
             name=f.required_str("name"),
             active=f.bool_or(True, "active"),
-            created_at=f.optional_datetime("created_at", "created_on"),
-            updated_at=f.optional_datetime("updated_at", "updated_on"),
+            created_at=f.created_at(),
+            updated_at=f.updated_at(),
             raw=f.raw,
         )
 
@@ -104,8 +104,8 @@ class Item:
             taxable=f.optional_bool("taxable"),
             active=f.optional_bool("active"),
             item_type=f.optional_str("item_type"),
-            created_at=f.optional_datetime("created_at", "created_on"),
-            updated_at=f.optional_datetime("updated_at", "updated_on"),
+            created_at=f.created_at(),
+            updated_at=f.updated_at(),
             truncated=not (f.has("account_id") or f.has("active") or f.has("full_name")),
             raw=f.raw,
         )
@@ -131,7 +131,7 @@ class Vendor:
             name=f.required_str("name"),
             active=f.bool_or(True, "active"),
             list_id=f.optional_str("list_id"),
-            created_at=f.optional_datetime("created_at", "created_on"),
-            updated_at=f.optional_datetime("updated_at", "updated_on"),
+            created_at=f.created_at(),
+            updated_at=f.updated_at(),
             raw=f.raw,
         )

@@ -62,8 +62,8 @@ class Customer:
             is_active=f.bool_or(True, "is_active", "active"),
             latitude=None if latitude is None else float(latitude),
             longitude=None if longitude is None else float(longitude),
-            created_at=f.optional_datetime("created_at", "created_on"),
-            updated_at=f.optional_datetime("updated_at", "updated_on"),
+            created_at=f.created_at(),
+            updated_at=f.updated_at(),
             raw=f.raw,
         )
 
@@ -92,7 +92,7 @@ class Note:
             body=f.optional_str("body", "text", "note", "content", "description") or "",
             public=f.bool_or(False, "public"),
             employee_id=f.optional_int("employee_id", "created_by", "creator_id"),
-            created_at=f.optional_datetime("created_at", "created_on"),
-            updated_at=f.optional_datetime("updated_at", "updated_on"),
+            created_at=f.created_at(),
+            updated_at=f.updated_at(),
             raw=f.raw,
         )

@@ -184,6 +184,14 @@ class Fields:
     def optional_datetime(self, *keys: str) -> datetime | None:
         return self._optional(keys, self._to_datetime)
 
+    def created_at(self) -> datetime | None:
+        """Every record's creation time, sent as `created_at` or `created_on`."""
+        return self.optional_datetime("created_at", "created_on")
+
+    def updated_at(self) -> datetime | None:
+        """Every record's last change, sent as `updated_at` or `updated_on`."""
+        return self.optional_datetime("updated_at", "updated_on")
+
     def _to_date(self, key: str, value: Any) -> date:
         if not isinstance(value, str):
             raise self._wrong(key, "a YYYY-MM-DD date", value)

@@ -39,11 +39,11 @@ class Address:
         return not any((self.street, self.street_2, self.city, self.state, self.zip_code))
 
 
-def _bare_id(data: object) -> dict[str, Any] | None:
-    """Glue sent as a bare id (``"children": [12, 13]``) becomes ``{"id": 12}``."""
+def _glue_fields(data: object, record: str) -> Fields:
+    """Glue sent as a bare id (``"children": [12, 13]``) is read as ``{"id": 12}``."""
     if isinstance(data, int | str) and not isinstance(data, bool):
-        return {"id": data}
-    return None
+        return Fields({"id": data}, record)
+    return Fields(data, record)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +58,7 @@ class CustomerRef:
 
     @classmethod
     def from_json(cls, data: object) -> CustomerRef:
-        f = Fields(_bare_id(data) or data, "CustomerRef")
+        f = _glue_fields(data, "CustomerRef")
         return cls(
             id=f.required_int("id"),
             customer_number=f.optional_int("customer_number"),
@@ -81,7 +81,7 @@ class JobRef:
 
     @classmethod
     def from_json(cls, data: object) -> JobRef:
-        f = Fields(_bare_id(data) or data, "JobRef")
+        f = _glue_fields(data, "JobRef")
         return cls(
             id=f.required_int("id"),
             job_number=f.optional_int("job_number", "number"),
@@ -103,7 +103,7 @@ class EmployeeRef:
 
     @classmethod
     def from_json(cls, data: object) -> EmployeeRef:
-        f = Fields(_bare_id(data) or data, "EmployeeRef")
+        f = _glue_fields(data, "EmployeeRef")
         return cls(
             id=f.required_int("id"),
             employee_number=f.optional_int("employee_number", "number"),
@@ -125,7 +125,7 @@ class ItemRef:
 
     @classmethod
     def from_json(cls, data: object) -> ItemRef:
-        f = Fields(_bare_id(data) or data, "ItemRef")
+        f = _glue_fields(data, "ItemRef")
         return cls(
             id=f.required_int("id"),
             name=f.optional_str("name"),

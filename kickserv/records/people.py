@@ -40,7 +40,7 @@ class Employee:
             active=f.bool_or(True, "active"),
             limit_access_to_assignments=f.bool_or(False, "limit_access_to_assignments"),
             is_account_owner=f.optional_bool("is_account_owner"),
-            created_at=f.optional_datetime("created_at", "created_on"),
-            updated_at=f.optional_datetime("updated_at", "updated_on"),
+            created_at=f.created_at(),
+            updated_at=f.updated_at(),
             raw=f.raw,
         )

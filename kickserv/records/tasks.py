@@ -57,7 +57,7 @@ class Task:
             customer=f.optional_object("customer", CustomerRef.from_json),
             employees=employees,
             primary_contact=dict(contact) if isinstance(contact, Mapping) else None,
-            created_at=f.optional_datetime("created_at", "created_on"),
-            updated_at=f.optional_datetime("updated_at", "updated_on"),
+            created_at=f.created_at(),
+            updated_at=f.updated_at(),
             raw=f.raw,
         )
