@@ -17,8 +17,8 @@ KickservError                 anything this package raises on purpose
 
 Messages say what happened, where (method and path, never the host's credentials) and how to fix it.
 No message, attribute or repr ever holds the API token or the Authorization header. The mapping from
-status codes to classes lives in one function, `_error_class`; `error_for_status`, at the end of this
-module, builds the exception and its message.
+status codes to classes lives in one function, `_error_class`; `error_for_status`, at the end of
+this module, builds the exception and its message.
 """
 
 from __future__ import annotations
