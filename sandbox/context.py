@@ -60,6 +60,11 @@ class Api:
             raise invalid({"base": ["Request body must be a JSON object"]})
         return data
 
+    async def sent_record(self, wrapper: str) -> Any:
+        """The record a write sends, wrapped (``{"job": {...}}``) or bare (``{...}``)."""
+        body = await self.payload()
+        return body.get(wrapper, body)
+
     def now(self) -> datetime:
         return self.state.clock.now(self.store.tz)
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -27,7 +28,7 @@ def notes_and_tags_routes(
         api = Api(request)
         owner = owner_at(api, api.path_int("number"))
         if request.method == "POST":
-            note = _add_note(api, await api.payload(), kind, owner.id)
+            note = _add_note(api, await api.sent_record("note"), kind, owner.id)
             owner.note_ids.append(note.id)
             return ok(shapes.note(api.store, note))
         notes = [api.store.notes[n] for n in owner.note_ids]
@@ -48,8 +49,8 @@ def notes_and_tags_routes(
     ]
 
 
-def _add_note(api: Api, body: dict[str, object], kind: str, owner_id: int) -> Note:
-    form = Form(body.get("note", body))
+def _add_note(api: Api, data: Any, kind: str, owner_id: int) -> Note:
+    form = Form(data)
     text = form.text("body", required=True)
     public = form.boolean("public")
     form.check()

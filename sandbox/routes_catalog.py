@@ -53,8 +53,7 @@ async def vendor_detail(request: Request) -> JSONResponse:
 async def _save_vendor(api: Api, vendor: Vendor | None) -> JSONResponse:
     """Accepts `{"vendor": {"name": …}}` or `{"name": …}`; answers the vendor with an `errors` key,
     422 when the name is blank or already taken (compared case-insensitively)."""
-    body = await api.payload()
-    form = Form(body.get("vendor", body))
+    form = Form(await api.sent_record("vendor"))
     name = form.text("name", required=vendor is None or form.has("name"))
     active = form.boolean("active")
     taken = name is not None and any(

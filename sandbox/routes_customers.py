@@ -50,8 +50,7 @@ async def list_customers(request: Request) -> JSONResponse:
 
 async def create_customer(request: Request) -> JSONResponse:
     api = Api(request)
-    body = await api.payload()
-    customer = save_customer(api, body.get("customer", body), None)
+    customer = save_customer(api, await api.sent_record("customer"), None)
     return ok(shapes.customer(api.store, customer))
 
 
@@ -62,8 +61,7 @@ async def customer_detail(request: Request) -> JSONResponse:
         api.store.remove_customer(customer)
         return ok({"message": "Customer successfully deleted"})
     if request.method in ("PUT", "PATCH"):
-        body = await api.payload()
-        save_customer(api, body.get("customer", body), customer)
+        save_customer(api, await api.sent_record("customer"), customer)
     return ok(shapes.customer(api.store, customer))
 
 
@@ -71,8 +69,7 @@ async def customer_jobs(request: Request) -> JSONResponse:
     api = Api(request)
     customer = api.customer(api.path_int("number"))
     if request.method == "POST":
-        body = await api.payload()
-        job = create_job(api, customer, body.get("job", body))
+        job = create_job(api, customer, await api.sent_record("job"))
         return ok(shapes.job_detail(api.store, job))
     jobs = [
         job

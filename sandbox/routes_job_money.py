@@ -19,8 +19,7 @@ async def job_charges(request: Request) -> JSONResponse:
     api = Api(request)
     job = api.job(api.path_int("number"))
     if request.method == "POST":
-        body = await api.payload()
-        form = Form(body.get("job_charge", body))
+        form = Form(await api.sent_record("job_charge"))
         validate_charge(api, form, creating=True)
         form.check()
         charge = apply_charge(api, job, form, None)
@@ -42,8 +41,7 @@ async def job_charge_detail(request: Request) -> JSONResponse:
         job.charge_ids.remove(charge.id)
         _settle(api, job)
         return ok(shapes.job_charge(api.store, charge))
-    body = await api.payload()
-    form = Form(body.get("job_charge", body))
+    form = Form(await api.sent_record("job_charge"))
     validate_charge(api, form, creating=False)
     form.check()
     apply_charge(api, job, form, charge)
@@ -67,8 +65,7 @@ async def job_payments(request: Request) -> JSONResponse:
     api = Api(request)
     job = api.job(api.path_int("number"))
     if request.method == "POST":
-        body = await api.payload()
-        payment = record_payment(api, job, body.get("payment", body))
+        payment = record_payment(api, job, await api.sent_record("payment"))
         return ok(shapes.payment(api.store, payment))
     payments = [api.store.payments[p] for p in job.payment_ids]
     return ok(paginate("payments", payments, api.page(), lambda p: shapes.payment(api.store, p)))

@@ -60,8 +60,7 @@ async def job_detail(request: Request) -> JSONResponse:
     api = Api(request)
     job = api.job(api.path_int("number"))
     if request.method in ("PUT", "PATCH"):
-        body = await api.payload()
-        update_job(api, job, body.get("job", body))
+        update_job(api, job, await api.sent_record("job"))
     return ok(shapes.job_detail(api.store, job))
 
 

@@ -73,8 +73,7 @@ def _task_list(api: Api, keys: tuple[str, ...]) -> JSONResponse:
 async def tasks(request: Request) -> JSONResponse:
     api = Api(request)
     if request.method == "POST":
-        body = await api.payload()
-        data = body.get("task", body)
+        data = await api.sent_record("task")
         form = Form(data)
         job_id = form.integer("job_id", required=True)
         job = api.store.jobs.get(job_id) if job_id is not None else None
@@ -98,8 +97,7 @@ async def job_tasks(request: Request) -> JSONResponse:
     known = api.store.jobs_by_number.get(key) or api.store.jobs.get(key)
     job = api.job(known.number if known else key)
     if request.method == "POST":
-        body = await api.payload()
-        return ok(shapes.task(api.store, _save_task(api, job, body.get("task", body), None)))
+        return ok(shapes.task(api.store, _save_task(api, job, await api.sent_record("task"), None)))
     found = sorted((api.store.tasks[t] for t in job.task_ids), key=lambda t: (t.starts_at, t.id))
     return ok(paginate("tasks", found, api.page(), lambda t: shapes.task(api.store, t)))
 
@@ -115,8 +113,7 @@ async def task_detail(request: Request) -> JSONResponse:
         ledger.refresh_schedule(api.store, job)
         return ok(shaped)
     if request.method in ("PUT", "PATCH"):
-        body = await api.payload()
-        _save_task(api, job, body.get("task", body), task)
+        _save_task(api, job, await api.sent_record("task"), task)
     return ok(shapes.task(api.store, task))
 
 
