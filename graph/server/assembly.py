@@ -152,6 +152,7 @@ def build_app(
             manifests=[Manifest.load(path) for path in settings.persisted_manifests],
             apq_enabled=settings.apq_enabled,
             apq_max_entries=settings.apq_max_entries,
+            apq_max_bytes=settings.apq_max_bytes,
         ),
         limits=limits,
         costs=MeasuredCosts(graphql_schema(schema), max_first=limits.max_first),
@@ -198,6 +199,7 @@ def build_app(
             credential_of,
             lambda request: server.registry_for(upstream_of(request)),
             max_entries=settings.response_cache_max_entries,
+            max_bytes=settings.response_cache_max_bytes,
             upstream_extensions=settings.upstream_extensions,
         )
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Collection
 from dataclasses import dataclass
 
@@ -17,6 +16,7 @@ from graphql import (
 )
 
 from graph.schema.errors import ErrorCode
+from resolvers.bounded import BytesLRU
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,8 +28,19 @@ class CachedDocument:
     error_code: ErrorCode | None
 
 
+# What a parsed and validated document keeps alive per character of its text, measured with
+# tracemalloc on token-dense documents (115-310 bytes; a document of long strings is near 1).
+BYTES_PER_CHARACTER = 150
+
+
+def document_bytes(query: str) -> int:
+    """The estimated memory of a cached document: its text (the key) and its syntax tree."""
+    return len(query) * (1 + BYTES_PER_CHARACTER)
+
+
 class DocumentCache:
-    """Parse + validate once per distinct query text; an LRU bounded by ``maxsize`` entries.
+    """Parse + validate once per distinct query text; an LRU bounded by ``maxsize`` entries and
+    by ``max_bytes`` (estimated: ``document_bytes``), so large documents cannot fill memory.
 
     Failures are cached too: a client resending a broken query costs a dictionary lookup.
     """
@@ -39,14 +50,14 @@ class DocumentCache:
         schema: GraphQLSchema,
         *,
         maxsize: int = 1024,
+        max_bytes: int = 64 * 1024 * 1024,
         max_tokens: int | None = None,
         validation_rules: Collection[type[ASTValidationRule]] = (),
     ) -> None:
         self._graphql_schema = schema
-        self._maxsize = maxsize
         self._max_tokens = max_tokens
         self._rules = (*specified_rules, *validation_rules)
-        self._entries: OrderedDict[str, CachedDocument] = OrderedDict()
+        self._entries: BytesLRU[str, CachedDocument] = BytesLRU(max_bytes, maxsize)
         self.hits = 0
         self.misses = 0
 
@@ -57,14 +68,15 @@ class DocumentCache:
         entry = self._entries.get(query)
         if entry is not None:
             self.hits += 1
-            self._entries.move_to_end(query)
             return entry
         self.misses += 1
         entry = self._build(query)
-        self._entries[query] = entry
-        if len(self._entries) > self._maxsize:
-            self._entries.popitem(last=False)
+        self._entries.put(query, entry, document_bytes(query))
         return entry
+
+    @property
+    def bytes(self) -> int:
+        return self._entries.bytes
 
     def _build(self, query: str) -> CachedDocument:
         try:

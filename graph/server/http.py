@@ -118,6 +118,7 @@ class GraphQLEndpoint:
         validation_rules: Collection[type[ASTValidationRule]] = (),
         max_tokens: int | None = None,
         document_cache_size: int = 1024,
+        document_cache_bytes: int | None = None,
         graphiql: bool = True,
         authenticate: Authenticate | None = None,
         check_operation: OperationCheck | None = None,
@@ -141,6 +142,7 @@ class GraphQLEndpoint:
         self.documents = DocumentCache(
             self._graphql_schema,
             maxsize=document_cache_size,
+            max_bytes=document_cache_bytes or self.settings.document_cache_max_bytes,
             max_tokens=max_tokens,
             validation_rules=validation_rules,
         )

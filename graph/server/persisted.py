@@ -31,7 +31,6 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from cachetools import LRUCache
 from graphql import (
     DocumentNode,
     FragmentDefinitionNode,
@@ -45,6 +44,7 @@ from graphql import (
 from graphql.language import Visitor
 
 from graph.schema.errors import BadRequest, PersistedQueryNotAllowed, PersistedQueryNotFound
+from resolvers.bounded import BytesLRU
 from resolvers.state import StateStore, StateUnavailable
 
 logger = logging.getLogger("graph.server.persisted")
@@ -58,6 +58,10 @@ class SafelistPolicy(StrEnum):
     OPEN = "open"  # anything (APQ registration included)
     AUDIT = "audit"  # anything, but documents outside the manifests are logged
     PERSISTED_ONLY = "persisted-only"  # manifest operations only
+
+
+def _apq_bytes(query: str) -> int:
+    return 2 * len(query) + 200  # the text (as UTF-8 or wider) and its 64-character digest key
 
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -197,16 +201,17 @@ class PersistedQueries:
     manifests: Sequence[Manifest] = ()
     apq_enabled: bool = True
     apq_max_entries: int = 10_000
+    apq_max_bytes: int = 16 * 1024 * 1024
     apq_max_query_bytes: int = 100_000
     # The state store every process shares (set while the app runs): APQ documents registered on
     # one replica are found on the others; this process's LRU is a front for it.
     shared: StateStore | None = None
-    _apq: LRUCache[str, str] = field(init=False, repr=False)
+    _apq: BytesLRU[str, str] = field(init=False, repr=False)
     _trusted: dict[str, ManifestOperation] = field(init=False, repr=False)
     _trusted_bodies: frozenset[str] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self._apq = LRUCache(maxsize=self.apq_max_entries)
+        self._apq = BytesLRU(self.apq_max_bytes, self.apq_max_entries)
         self._trusted = {op_id: op for m in self.manifests for op_id, op in m.operations.items()}
         self._trusted_bodies = frozenset(op.body for op in self._trusted.values())
 
@@ -261,7 +266,7 @@ class PersistedQueries:
             and policy is not SafelistPolicy.PERSISTED_ONLY
             and len(query.encode()) <= self.apq_max_query_bytes
         ):
-            self._apq[digest] = query
+            self._apq.put(digest, query, _apq_bytes(query))
             await self._shared_put(digest, query)
         return ResolvedDocument(resolved.query, "apq", digest)
 
@@ -273,7 +278,7 @@ class PersistedQueries:
         except StateUnavailable:
             return None  # the client sends the text again (PERSISTED_QUERY_NOT_FOUND)
         if stored is not None and sha256_hex(stored) == digest:
-            self._apq[digest] = stored
+            self._apq.put(digest, stored, _apq_bytes(stored))
             return stored
         return None
 

@@ -15,14 +15,13 @@ built from (``valid_until``, from the request's reads of the shared cache and th
 shared cache's clock, and never longer than ``max_ttl``.
 
 Never cached: mutations, results with errors, federated-tracing requests (their trace describes an
-execution), bodies over ``max_response_bytes``. Bounded by ``max_entries``, least recently used
-first.
+execution), bodies over ``max_response_bytes``. Bounded by ``max_entries`` and by ``max_bytes``
+(bodies, keys and bookkeeping), least recently used first.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -30,11 +29,16 @@ from typing import Any
 import orjson
 from starlette.requests import Request
 
+from resolvers.bounded import BytesLRU
+
 ResponseKey = tuple[str, int, str, str | None, bytes]
 """(tenant, write generation, sha256 of the document, operation name, canonical variables)."""
 
 DEFAULT_MAX_ENTRIES = 1000
 DEFAULT_MAX_RESPONSE_BYTES = 256 * 1024
+DEFAULT_MAX_BYTES = 64 * 1024 * 1024
+MAX_REMEMBERED_QUERY = 16 * 1024  # document texts whose digest is remembered (bytes of memory)
+ENTRY_OVERHEAD = 400  # the key tuple, its strings and the entry object, measured roughly
 _NO_VARIABLES = b"{}"
 
 
@@ -62,6 +66,7 @@ class ResponseCache:
         valid_until: Callable[[Any], float | None],
         clock: Callable[[], float],
         max_entries: int = DEFAULT_MAX_ENTRIES,
+        max_bytes: int = DEFAULT_MAX_BYTES,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         max_ttl: float = 600.0,
         hit_extensions: Mapping[str, Any] | None = None,
@@ -74,7 +79,7 @@ class ResponseCache:
         self.max_ttl = max_ttl
         self.hit_extensions: dict[str, Any] = dict(hit_extensions or {})
         self.counters = ResponseCacheCounters()
-        self._entries: OrderedDict[ResponseKey, CachedResponse] = OrderedDict()
+        self._entries: BytesLRU[ResponseKey, CachedResponse] = BytesLRU(max_bytes, max_entries)
         # sha256 per document text, remembered: a hit should not hash its document again.
         self._digests: dict[str, str] = {}
 
@@ -98,9 +103,11 @@ class ResponseCache:
                 return None
         digest = self._digests.get(query)
         if digest is None:
-            if len(self._digests) >= 2 * self.max_entries:
-                self._digests.clear()
-            digest = self._digests[query] = hashlib.sha256(query.encode()).hexdigest()
+            digest = hashlib.sha256(query.encode()).hexdigest()
+            if len(query) <= MAX_REMEMBERED_QUERY:  # a large text is hashed again, not kept
+                if len(self._digests) >= 2 * self.max_entries:
+                    self._digests.clear()
+                self._digests[query] = digest
         tenant = await self.tenant_of(request)
         if tenant is None:  # its write generation is unknown now: nothing cached can be trusted
             return None
@@ -112,10 +119,9 @@ class ResponseCache:
             self.counters.misses += 1
             return None
         if self.clock() >= entry.expires_at:
-            del self._entries[key]
+            self._entries.pop(key)
             self.counters.misses += 1
             return None
-        self._entries.move_to_end(key)
         self.counters.hits += 1
         return entry.body
 
@@ -133,9 +139,13 @@ class ResponseCache:
         if len(body) > self.max_response_bytes:
             self.counters.too_large += 1
             return False
-        self._entries[key] = CachedResponse(body, expires_at)
-        self._entries.move_to_end(key)
-        while len(self._entries) > self.max_entries:
-            self._entries.popitem(last=False)
+        if not self._entries.put(key, CachedResponse(body, expires_at), _cost(key, body)):
+            self.counters.too_large += 1
+            return False
         self.counters.stored += 1
         return True
+
+
+def _cost(key: ResponseKey, body: bytes) -> int:
+    """What keeping ``body`` under ``key`` costs in memory."""
+    return len(body) + len(key[4]) + len(key[3] or "") + ENTRY_OVERHEAD

@@ -86,6 +86,18 @@ ENVIRONMENT: tuple[EnvVar, ...] = (
         "used go first.",
     ),
     EnvVar(
+        "GRAPH_RESPONSE_CACHE_MAX_BYTES",
+        "67108864",
+        "Memory the response cache may hold, in bytes (responses and their keys); a response "
+        "above a tenth of it is not kept.",
+    ),
+    EnvVar(
+        "GRAPH_DOCUMENT_CACHE_MAX_BYTES",
+        "67108864",
+        "Memory the parsed-document cache may hold, in bytes (estimated from each document's "
+        "text); a document above a tenth of it is parsed for its request only.",
+    ),
+    EnvVar(
         "GRAPH_LOADERS",
         "on",
         "Per-request DataLoaders (`on`/`off`). `off` only for measuring what batching saves.",
@@ -131,6 +143,11 @@ ENVIRONMENT: tuple[EnvVar, ...] = (
         "10000",
         "Most APQ documents each process keeps in memory (least recently used go first); the "
         "state store keeps them for every process.",
+    ),
+    EnvVar(
+        "GRAPH_APQ_MAX_BYTES",
+        "16777216",
+        "Memory each process's APQ front may hold, in bytes (the state store has its own budget).",
     ),
     EnvVar(
         "GRAPH_STATE_DIR",
@@ -218,6 +235,8 @@ class Settings:
     cache_max_entries: int = 50_000
     response_cache_enabled: bool = True
     response_cache_max_entries: int = 1000
+    response_cache_max_bytes: int = 64 * 1024 * 1024
+    document_cache_max_bytes: int = 64 * 1024 * 1024
     loaders_enabled: bool = True
     kickserv_max_per_page: int = 100
     kickserv_concurrency: int = 32
@@ -227,6 +246,7 @@ class Settings:
     persisted_manifests: tuple[str, ...] = ()
     apq_enabled: bool = True
     apq_max_entries: int = 10_000
+    apq_max_bytes: int = 16 * 1024 * 1024
     # Where state that outlives a process lives: a directory (or file) for the embedded store,
     # "memory" (or None) for this process only; redis_url wins when set.
     state_dir: str | None = None
@@ -299,6 +319,19 @@ class Settings:
                 default.response_cache_max_entries,
                 minimum=1,
             ),
+            response_cache_max_bytes=_int(
+                env,
+                "GRAPH_RESPONSE_CACHE_MAX_BYTES",
+                default.response_cache_max_bytes,
+                minimum=1024,
+            ),
+            document_cache_max_bytes=_int(
+                env,
+                "GRAPH_DOCUMENT_CACHE_MAX_BYTES",
+                default.document_cache_max_bytes,
+                minimum=1024,
+            ),
+            apq_max_bytes=_int(env, "GRAPH_APQ_MAX_BYTES", default.apq_max_bytes, minimum=1024),
             loaders_enabled=_bool(env, "GRAPH_LOADERS", True),
             kickserv_max_per_page=_int(
                 env, "KICKSERV_MAX_PER_PAGE", default.kickserv_max_per_page, minimum=1

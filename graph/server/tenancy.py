@@ -19,7 +19,7 @@ import httpx
 from cachetools import LRUCache
 
 from graph.schema.context import GraphContext
-from graph.server.response_cache import DEFAULT_MAX_ENTRIES, ResponseCache
+from graph.server.response_cache import DEFAULT_MAX_BYTES, DEFAULT_MAX_ENTRIES, ResponseCache
 from kickserv import KickservClient, ServerError, Timeout, TransportError, UpstreamCall
 from kickserv.client import credential_fingerprint
 from resolvers.cache import MemoryStore, SharedCache
@@ -179,6 +179,7 @@ def make_response_cache(
     registry_of: Callable[[Any], TenantRegistry],
     *,
     max_entries: int = DEFAULT_MAX_ENTRIES,
+    max_bytes: int = DEFAULT_MAX_BYTES,
     upstream_extensions: bool = True,
 ) -> ResponseCache:
     """A response cache keyed like ``cache`` (tenant = account + credential fingerprint), voided
@@ -195,6 +196,7 @@ def make_response_cache(
         valid_until=response_valid_until,
         clock=lambda: cache.clock(),  # looked up per call: a test may swap the cache's clock
         max_entries=max_entries,
+        max_bytes=max_bytes,
         max_ttl=max(cache.ttls.values()),
         hit_extensions=UPSTREAM_OF_A_HIT if upstream_extensions else None,
     )
