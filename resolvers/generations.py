@@ -53,13 +53,15 @@ class TenantWrites:
         self._own: dict[str, set[int]] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._unpublished: dict[str, set[str]] = {}
+        self._resets = 0
 
     def __len__(self) -> int:
         return len(self._seen)
 
     def of(self, tenant: str) -> int:
-        """The tenant's generation as this process last synced or wrote it."""
-        return self._seen.get(tenant, self._floor)
+        """The tenant's generation as this process last synced or wrote it (offset by how often
+        a store was seen to lose its logs, so a number never means two states)."""
+        return self._seen.get(tenant, self._floor) + (self._resets << 40)
 
     async def sync(self, tenant: str) -> tuple[int, frozenset[str] | None]:
         """Read the tenant's log: its generation, and what this process must forget to catch up
@@ -72,9 +74,15 @@ class TenantWrites:
         seen = self._seen.get(tenant)
         if seen is None:  # first look: what this process cached was read before any log it knows
             self._remember(tenant, generation)
-            return generation, None if generation else frozenset()
+            return self.of(tenant), None if generation else frozenset()
         if generation == seen:
-            return generation, frozenset()
+            return self.of(tenant), frozenset()
+        if generation < seen:
+            # The log went back: the store lost it (a Redis restarted empty, an expired log).
+            # Numbers may come again, so what was keyed by them before must never match.
+            self._resets += 1
+            self._remember(tenant, generation)
+            return self.of(tenant), None
         if seen < int(value.get("trimmed", 0)):
             voided: frozenset[str] | None = None
         else:
@@ -85,7 +93,7 @@ class TenantWrites:
                 if entry_generation > seen and entry_generation not in own
                 for change in changes
             )
-        self._remember(tenant, max(generation, seen))
+        self._remember(tenant, generation)
         return self.of(tenant), voided
 
     async def publish(self, tenant: str, changes: Callable[[], Iterable[str]]) -> int:

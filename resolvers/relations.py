@@ -211,10 +211,7 @@ async def site_number(data: RequestData, number: int | None, site_id: int) -> in
     """The customer number whose jobs happen at a location (read when the glue had none)."""
     if number is not None:
         return number
-    site = await data.customer_by_id.get(site_id)
-    if site is None:
-        raise RecordMissing("Customer", site_id)
-    return site.customer_number
+    return (await one(data.customer_by_id, site_id, "Customer")).customer_number
 
 
 async def customer_invoices(data: RequestData, number: int) -> list[Job]:
@@ -281,10 +278,7 @@ async def employee_number(data: RequestData, number: int | None, employee_id: in
     """An employee's number (URLs use it), read from the employee list when glue had none."""
     if number is not None:
         return number
-    record = await data.employee_by_id.get(employee_id)
-    if record is None:
-        raise RecordMissing("Employee", employee_id)
-    return record.employee_number
+    return (await one(data.employee_by_id, employee_id, "Employee")).employee_number
 
 
 async def charge_type(data: RequestData, type_id: int | None) -> JobChargeType | None:

@@ -155,7 +155,7 @@ class LineItem:
     @strawberry.field(description="The catalogue item charged, if any.")
     def item(self) -> ItemT | None:
         ref = self._record.item
-        return None if ref is None else catalog.Item.from_ref(ref)
+        return None if ref is None else catalog.Item.from_record(ref)
 
     @strawberry.field(description="The kind of charge (hourly, product, ...).")
     async def charge_type(self, info: GraphInfo) -> JobChargeTypeT | None:

@@ -71,25 +71,15 @@ class Item:
     taxable: bool | None = strawberry.field(description="Whether tax applies.")
 
     @classmethod
-    def from_record(cls, r: ItemRecord) -> Item:
+    def from_record(cls, r: ItemRecord | ItemRef) -> Item:
+        """From the catalogue, or from a line item's glue (which does not say if it is taxed)."""
         return cls(
             id=graph_id(r.id),
             name=r.name,
             full_name=r.full_name,
             description=r.description,
             price=r.price,
-            taxable=r.taxable,
-        )
-
-    @classmethod
-    def from_ref(cls, r: ItemRef) -> Item:
-        return cls(
-            id=graph_id(r.id),
-            name=r.name,
-            full_name=r.full_name,
-            description=r.description,
-            price=r.price,
-            taxable=None,
+            taxable=r.taxable if isinstance(r, ItemRecord) else None,
         )
 
     @classmethod

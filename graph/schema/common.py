@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import date
 from inspect import isawaitable
-from typing import Any, TypeVar, cast
+from typing import Annotated, Any, TypeVar, cast
 
 import strawberry
 from strawberry.types import Info
@@ -20,6 +21,10 @@ U = TypeVar("U")
 
 # Marks a sync resolver that may still call Kickserv (the server's limits count it as async).
 UPSTREAM = {"upstream": True}
+
+
+FromDay = Annotated[date, strawberry.argument(name="from", description="First day (inclusive).")]
+ToDay = Annotated[date, strawberry.argument(description="Day after the last (exclusive).")]
 
 
 def graph_id(value: int) -> strawberry.ID:

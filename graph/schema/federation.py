@@ -8,7 +8,9 @@ index lookup) whatever graphql-core does with lists. It also turns what Strawber
 failure of the whole list into a per-item error, in the order given:
 
 - an unknown or non-entity ``__typename`` (Strawberry raises ``KeyError`` for the whole field);
-- a key that is not a Kickserv id/number (Strawberry's ``int("abc")`` would be masked as unexpected);
+- a key that is not a Kickserv id/number (Strawberry's ``int("abc")`` would be masked as unexpected):
+  ASCII digits within Kickserv's range only (``resolvers.parsing``: ``"²"`` passes ``isdigit``);
+- a representation without any complete ``@key`` of its type (no key at all);
 - a representation carrying fields ``resolve_reference`` does not take (Strawberry's ``TypeError``);
 - an entity type without ``resolve_reference`` (nothing in Kickserv can build it from a key alone).
 
@@ -29,6 +31,7 @@ from strawberry.types import Info
 from strawberry.types.base import StrawberryObjectDefinition
 
 from graph.schema.errors import BadUserInput, GraphError
+from resolvers.parsing import NumberError, kickserv_id, quoted
 
 _INT_KEYS = frozenset({"number"})
 _ID_KEYS = frozenset({"id"})
@@ -84,6 +87,13 @@ class FederatedSchema(strawberry.federation.Schema):
                     extensions={"typename": type_name},
                 )
             kwargs[name] = _key_value(type_name, name, value)
+        keys = _key_fields(definition)
+        if keys and not any(key <= kwargs.keys() for key in keys):
+            named = " or ".join(f"`{' '.join(sorted(key))}`" for key in keys)
+            raise BadUserInput(
+                f"A {type_name} representation needs its key: {named}.",
+                extensions={"typename": type_name},
+            )
         if "info" in parameters:
             kwargs["info"] = info
         return resolve, kwargs
@@ -93,8 +103,8 @@ class FederatedSchema(strawberry.federation.Schema):
         definition = getattr(type_, "definition", None)
         if not isinstance(definition, StrawberryObjectDefinition) or not _has_key(definition):
             raise BadUserInput(
-                f"{type_name!r} is not an entity of this subgraph.",
-                extensions={"typename": type_name},
+                f"{quoted(type_name)} is not an entity of this subgraph.",
+                extensions={"typename": quoted(type_name, limit=40)},
             )
         return definition
 
@@ -103,15 +113,23 @@ def _has_key(definition: StrawberryObjectDefinition) -> bool:
     return any(isinstance(d, Key) for d in definition.directives or ())
 
 
+def _key_fields(definition: StrawberryObjectDefinition) -> list[frozenset[str]]:
+    """The fields of each ``@key`` of an entity, as Python argument names (``id``, ``number``)."""
+    return [
+        frozenset(str(d.fields).split()) for d in definition.directives or () if isinstance(d, Key)
+    ]
+
+
 def _key_value(type_name: str, name: str, value: Any) -> Any:
     """Kickserv ids and numbers are integers; anything else is the caller's mistake, said so."""
     if name not in _ID_KEYS | _INT_KEYS:
         return value
-    text = str(value)
-    if isinstance(value, bool) or not isinstance(value, str | int) or not text.isdigit():
+    try:
+        number = kickserv_id(value)
+    except NumberError as exc:
+        kind = "id" if name in _ID_KEYS else "number"
         raise BadUserInput(
-            f"{type_name}.{name} must be a Kickserv {'id' if name in _ID_KEYS else 'number'} "
-            f"(digits), got {value!r}.",
-            extensions={"typename": type_name},
-        )
-    return strawberry.ID(text) if name in _ID_KEYS else int(text)
+            f"{type_name}.{name} must be a Kickserv {kind} ({exc}), got {quoted(value)}.",
+            extensions={"typename": type_name, "field": name},
+        ) from None
+    return strawberry.ID(str(number)) if name in _ID_KEYS else number

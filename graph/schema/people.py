@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
 from graph.schema import schedule
-from graph.schema.common import GraphInfo, graph_id
+from graph.schema.common import FromDay, GraphInfo, ToDay, graph_id
 from kickserv import Employee as EmployeeRecord
 from kickserv import EmployeeRef
 from kickserv import Note as NoteRecord
@@ -78,10 +78,8 @@ class Employee:
     async def tasks(
         self,
         info: GraphInfo,
-        from_: Annotated[
-            date, strawberry.argument(name="from", description="First day (inclusive).")
-        ],
-        to: Annotated[date, strawberry.argument(description="Day after the last (exclusive).")],
+        from_: FromDay,
+        to: ToDay,
     ) -> list[TaskT] | None:
         data = info.context.data
         number = await relations.employee_number(data, self.number, int(self.id))

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import date
+from decimal import Decimal
 from enum import Enum
-from typing import Annotated, Any
+from typing import Any
 
 import strawberry
-from graphql import GraphQLSchema
+from graphql import GraphQLError, GraphQLSchema
+from strawberry.types.scalar import ScalarDefinition
 
 from graph.schema import prefetch
 from graph.schema.billing import Invoice, InvoiceStatus, Payment
 from graph.schema.catalog import Item, JobChargeType, JobType, Vendor
-from graph.schema.common import GraphInfo
+from graph.schema.common import FromDay, GraphInfo, ToDay
 from graph.schema.connections import (
     Connection,
     InvoiceConnection,
@@ -21,10 +22,11 @@ from graph.schema.connections import (
     window_args,
 )
 from graph.schema.customers import Customer, Location
-from graph.schema.errors import BadUserInput, NotFound
+from graph.schema.errors import BadUserInput, ErrorCode, NotFound
 from graph.schema.jobs import Job, Opportunity
 from graph.schema.people import Employee
 from graph.schema.schedule import Task
+from resolvers.parsing import NumberError, bounded_decimal, kickserv_id, quoted
 from resolvers.prefetch import customer_listings as start_listings
 from resolvers.relations import by_number_or_id, one
 
@@ -108,13 +110,37 @@ def _one_of(**given: Any) -> None:
 
 
 def _int_id(value: strawberry.ID, argument: str) -> int:
+    """A Kickserv id argument (ASCII digits, 1 to 2^53 - 1), or BAD_USER_INPUT naming it."""
     try:
-        return int(str(value))
-    except ValueError:
+        return kickserv_id(str(value))
+    except NumberError as exc:
         raise BadUserInput(
-            f"`{argument}` must be a Kickserv id (digits), got {str(value)!r}.",
+            f"`{argument}` must be a Kickserv id ({exc}), got {quoted(str(value))}.",
             extensions={"argument": argument},
         ) from None
+
+
+def _parse_decimal(value: object) -> Decimal:
+    """The ``Decimal`` scalar's input: ASCII, finite and bounded (``resolvers.parsing``), where
+    Strawberry's stock scalar takes ``Decimal(str(value))`` (NaN, Arabic-Indic digits, 1e99999999)."""
+    try:
+        return bounded_decimal(value)
+    except NumberError as exc:
+        raise GraphQLError(
+            f"Expected a Decimal ({exc}), got {quoted(value)}.",
+            extensions={"code": str(ErrorCode.BAD_USER_INPUT)},
+        ) from None
+
+
+DECIMAL = ScalarDefinition(
+    name="Decimal",
+    description="Decimal (fixed-point)",  # Strawberry's, so the SDL is unchanged
+    specified_by_url=None,
+    serialize=str,
+    parse_value=_parse_decimal,
+    parse_literal=None,  # graphql-core reads the literal, then calls parse_value
+    origin=Decimal,
+)
 
 
 @strawberry.type(description="Kickserv data as one graph.")
@@ -213,10 +239,8 @@ class Query:
     async def schedule(
         self,
         info: GraphInfo,
-        from_: Annotated[
-            date, strawberry.argument(name="from", description="First day (inclusive).")
-        ],
-        to: Annotated[date, strawberry.argument(description="Day after the last (exclusive).")],
+        from_: FromDay,
+        to: ToDay,
         employee_number: int | None = None,
         first: int = 25,
         after: str | None = None,
@@ -307,7 +331,9 @@ def build_schema() -> strawberry.federation.Schema:
     from graph.schema.federation import FederatedSchema
     from graph.schema.mutations import Mutation  # imported here: the mutations import this module
 
-    return FederatedSchema(query=Query, mutation=Mutation, types=[Location])
+    return FederatedSchema(
+        query=Query, mutation=Mutation, types=[Location], scalar_overrides={Decimal: DECIMAL}
+    )
 
 
 def graphql_schema(schema: strawberry.Schema) -> GraphQLSchema:

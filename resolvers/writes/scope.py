@@ -71,37 +71,29 @@ class WriteScope:
         load: Callable[[Any], T],
     ) -> T:
         try:
-            return await self._claim_and_run(operation, payload, body, dump, load)
+            if self.key is None:
+                self.key = uuid.uuid4().hex
+            got = await self.ledger.begin(
+                self.tenant.key, self.key, operation, fingerprint(payload)
+            )
+            if isinstance(got, Replay):
+                if got.outcome.get("error") is not None:
+                    raise RecordedFailure.from_json(got.outcome["error"])
+                return load(got.outcome["result"])
+            claim = got
+            try:
+                result = await body(Saga(claim, self.policy))
+            except RecordedFailure as failure:
+                await claim.finish({"error": failure.as_json(), "result": None})
+                raise
+            except BaseException:
+                await asyncio.shield(claim.release())
+                raise
+            await claim.finish({"result": dump(result), "error": None})
+            return result
         finally:
             # Whatever the outcome, Kickserv may have changed: responses cached before are void.
             await self.tenant.wrote()
-
-    async def _claim_and_run(
-        self,
-        operation: str,
-        payload: Mapping[str, Any],
-        body: Callable[[Saga], Awaitable[T]],
-        dump: Callable[[T], Any],
-        load: Callable[[Any], T],
-    ) -> T:
-        if self.key is None:
-            self.key = uuid.uuid4().hex
-        got = await self.ledger.begin(self.tenant.key, self.key, operation, fingerprint(payload))
-        if isinstance(got, Replay):
-            if got.outcome.get("error") is not None:
-                raise RecordedFailure.from_json(got.outcome["error"])
-            return load(got.outcome["result"])
-        claim = got
-        try:
-            result = await body(Saga(claim, self.policy))
-        except RecordedFailure as failure:
-            await claim.finish({"error": failure.as_json(), "result": None})
-            raise
-        except BaseException:
-            await asyncio.shield(claim.release())
-            raise
-        await claim.finish({"result": dump(result), "error": None})
-        return result
 
     def clear_loaders(self) -> None:
         """The request's own loaders may hold what the write just changed."""

@@ -1,6 +1,7 @@
 """Input types of the mutations, and their conversion to the write layer's specs.
 
-Only shape is checked here (ids are digits); what the values mean is checked by
+Only shape is checked here (ids are ASCII digits within Kickserv's range; decimals were bounded by
+the ``Decimal`` scalar, ``graph.schema.query.DECIMAL``); what the values mean is checked by
 ``resolvers.writes`` before any upstream call, with the same input paths.
 """
 
@@ -13,6 +14,8 @@ import strawberry
 
 from graph.schema.billing import InvoiceStatus
 from graph.schema.query import JobStatus
+from resolvers.parsing import NumberError, quoted
+from resolvers.parsing import kickserv_id as parse_id
 from resolvers.writes.customers import CustomerFields
 from resolvers.writes.errors import FieldProblem, InvalidInput, Path
 from resolvers.writes.invoicing import InvoiceSpec
@@ -25,13 +28,16 @@ from resolvers.writes.vendors import VendorFields
 
 
 def kickserv_id(value: strawberry.ID | None, path: Path) -> int | None:
-    """A Kickserv id given as a GraphQL ID (digits), or a BAD_USER_INPUT naming its path."""
+    """A Kickserv id given as a GraphQL ID (ASCII digits, 1 to 2^53 - 1, ``resolvers.parsing``),
+    or a BAD_USER_INPUT naming its path."""
     if value is None:
         return None
     text = str(value)
-    if not text.isdigit():
-        raise InvalidInput([FieldProblem(path, f"must be a Kickserv id (digits), got {text!r}")])
-    return int(text)
+    try:
+        return parse_id(text)
+    except NumberError as exc:
+        problem = f"must be a Kickserv id ({exc}), got {quoted(text)}"
+        raise InvalidInput([FieldProblem(path, problem)]) from None
 
 
 def required_id(value: strawberry.ID, path: Path) -> int:
