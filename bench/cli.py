@@ -41,7 +41,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--only",
         help="comma-separated parts to run: dashboard,dispatch,history,receivable,entities,small,"
-        "execution,memory,scale",
+        "execution,memory,scale,state (state is in no run that does not name it)",
+    )
+    parser.add_argument(
+        "--state",
+        action="store_true",
+        help="the state-modes part only (= --only state): the warm small query and the dashboard "
+        "with no state store, the embedded store and Redis (needs redis-server)",
     )
     parser.add_argument("--results-dir", type=Path, help="where to write (default bench/results)")
     parser.add_argument(
@@ -67,6 +73,8 @@ def options_from(args: argparse.Namespace) -> Options:
             changes[name] = value
     if args.only:
         changes["only"] = tuple(p.strip() for p in args.only.split(",") if p.strip())
+    if args.state:
+        changes["only"] = (*changes.get("only", ()), "state")
     if args.results_dir is not None:
         changes["results_dir"] = args.results_dir
     if args.no_readme:
@@ -91,10 +99,14 @@ def execute(options: Options) -> dict[str, Any]:
     from bench.memory import measure_invoice_index
     from bench.runner import run_scenarios, say
     from bench.scale import measure_scale
-    from bench.scenarios import facts_of
+    from bench.scenarios import facts_of, scenarios
     from sandbox.config import SandboxConfig
     from sandbox.testing import running_sandbox
 
+    if options.wants("state"):
+        from bench.redis_server import require_redis
+
+        require_redis()  # before minutes of other parts: RedisMissing says what to install
     started = time.monotonic()
     run: dict[str, Any] = {
         "meta": {
@@ -107,6 +119,7 @@ def execute(options: Options) -> dict[str, Any]:
             "jitter_ms": options.jitter_ms,
             "load_tool": load_tool(options.load_tool),
             "upstream_concurrency": options.upstream_concurrency,
+            "only": list(options.only),
             "cpus": os.cpu_count(),
             "python": platform.python_version(),
             "platform": platform.platform(),
@@ -124,7 +137,12 @@ def execute(options: Options) -> dict[str, Any]:
     with running_sandbox(config) as sandbox:
         facts = facts_of(sandbox.store(), sandbox.state.today("demo"))
         run["meta"]["invoices"] = facts.invoices
-        run["scenarios"] = run_scenarios(sandbox, facts, options)
+        wanted = any(options.wants(s.key) for s in scenarios())
+        run["scenarios"] = run_scenarios(sandbox, facts, options) if wanted else []
+        if options.wants("state"):
+            from bench.state_modes import measure_state_modes
+
+            run["state_modes"] = measure_state_modes(sandbox, facts, options, say)
         if options.wants("execution"):
             say("- execution floor")
             run["execution"] = measure_execution(
@@ -142,10 +160,15 @@ def execute(options: Options) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from bench.redis_server import RedisMissing
     from bench.report import write
 
     options = options_from(args)
-    figures = execute(options)
+    try:
+        figures = execute(options)
+    except RedisMissing as exc:
+        print(f"python -m bench: {exc}", file=sys.stderr)
+        return 2
     json_path, md_path = write(figures, options.results_dir, options.refresh_readme)
     print(md_path.read_text())
     print(f"Wrote {json_path} and {md_path} in {figures['meta']['seconds']} s.", file=sys.stderr)

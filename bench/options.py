@@ -25,6 +25,14 @@ class Options:
     small_requests: int = 200_000
     exec_repeats: int = 60  # executions timed for the execution floor
     exec_fields: int = 6_000
+    # State modes (``--state``; not part of the default run): per load, rounds, MONITOR pass.
+    state_seconds: float = 3.0
+    state_requests: int = 200_000
+    state_repeats: int = 3
+    state_monitor_requests: int = 100
+    state_cache_off: bool = True  # the same again with GRAPH_RESPONSE_CACHE=off
+    state_log_entries: int = 64  # writes in the tenant's write log (64: as many as it keeps)
+    state_record_repeats: int = 40  # bench.record_cache: warm dashboards timed per variant
     upstream_concurrency: int = Settings().kickserv_concurrency  # the server's own default
     load_tool: str = "python"  # "python" (bench.loadgen), "wrk", or "auto" (wrk when installed)
     only: tuple[str, ...] = ()  # scenario keys; empty = all
@@ -36,7 +44,13 @@ class Options:
         return max(0.0, self.latency_ms - self.jitter_ms)
 
     def wants(self, key: str) -> bool:
+        """Parts of the default run; ``state`` runs only when named (``--state``)."""
+        if key in OPT_IN:
+            return key in self.only
         return not self.only or key in self.only
+
+
+OPT_IN = ("state",)  # parts a run without --only leaves out
 
 
 FULL = Options()
@@ -51,6 +65,10 @@ QUICK = replace(
     small_seconds=3.0,
     small_requests=60_000,
     exec_repeats=15,
+    state_seconds=1.5,
+    state_repeats=2,
+    state_monitor_requests=50,
+    state_record_repeats=20,
     refresh_readme=False,
 )
 TINY = replace(
@@ -67,5 +85,10 @@ TINY = replace(
     small_requests=50,
     exec_repeats=2,
     exec_fields=300,
+    state_seconds=0.3,
+    state_requests=60,
+    state_repeats=1,
+    state_monitor_requests=5,
+    state_record_repeats=2,
 )
 PROFILES = {"full": FULL, "quick": QUICK, "tiny": TINY}

@@ -9,6 +9,7 @@ from typing import Any
 
 README = Path(__file__).resolve().parent / "README.md"
 TABLE_START, TABLE_END = "<!-- results:start -->", "<!-- results:end -->"
+STATE_START, STATE_END = "<!-- state-modes:start -->", "<!-- state-modes:end -->"
 
 
 def _ratio(a: float | None, b: float | None) -> float | None:
@@ -161,6 +162,15 @@ def markdown(run: dict[str, Any]) -> str:
         '(KICKSERV_CONCURRENCY); "under cap" is the minimum with that limit. Compare ratios '
         "within this run, not absolute figures across runs. How each figure is measured: "
         "[bench/README.md](../README.md).",
+    ]
+    if run.get("scenarios"):
+        parts += _scenario_parts(run)
+    parts += _other_parts(run)
+    return "\n".join(parts)
+
+
+def _scenario_parts(run: dict[str, Any]) -> list[str]:
+    parts = [
         "",
         "## Scenarios",
         "",
@@ -197,6 +207,11 @@ def markdown(run: dict[str, Any]) -> str:
             "| --- | --- | --- | --- | --- |",
             *stock_rows,
         ]
+    return parts
+
+
+def _other_parts(run: dict[str, Any]) -> list[str]:
+    parts: list[str] = []
     execution = run.get("execution")
     if execution:
         parts += [
@@ -222,8 +237,15 @@ def markdown(run: dict[str, Any]) -> str:
     scale = run.get("scale")
     if scale:
         parts += ["", "## Scale", "", scale_table(scale)]
-    parts += ["", "## Targets", "", targets_table(run), ""]
-    return "\n".join(parts)
+    state = run.get("state_modes")
+    if state:
+        from bench.state_modes import state_notes, state_table
+
+        parts += ["", "## State modes", "", state_table(state), "", *state_notes(state)]
+    if targets(run):
+        parts += ["", "## Targets", "", targets_table(run)]
+    parts.append("")
+    return parts
 
 
 def scale_table(scale: dict[str, Any]) -> str:
@@ -257,15 +279,35 @@ def scale_table(scale: dict[str, Any]) -> str:
 def write(run: dict[str, Any], results_dir: Path, refresh_readme: bool) -> tuple[Path, Path]:
     results_dir.mkdir(parents=True, exist_ok=True)
     meta = run["meta"]
-    stem = meta["date"] if meta["mode"] == "full" else f"{meta['date']}-{meta['mode']}"
+    # Only a whole full run is named <date>: scripts/figures.py takes its figures from the newest.
+    only = meta.get("only") or []
+    stem = "-".join([meta["date"], *([meta["mode"]] if meta["mode"] != "full" else []), *only])
     run["targets"] = targets(run)
     json_path = results_dir / f"{stem}.json"
     md_path = results_dir / f"{stem}.md"
     json_path.write_text(json.dumps(run, indent=2, default=str) + "\n")
     md_path.write_text(markdown(run))
     if refresh_readme and README.exists():
-        refresh_table(README, run, md_path.name)
+        if not only:
+            refresh_table(README, run, md_path.name)
+        elif "state_modes" in run and meta["mode"] == "full":
+            refresh_state_block(README, run, md_path.name)
     return json_path, md_path
+
+
+def refresh_state_block(readme: Path, run: dict[str, Any], report_name: str) -> None:
+    """The state-modes figures in bench/README.md, from a full-size ``--state`` run."""
+    from bench.state_modes import record_cache_notes, state_table
+
+    meta, state = run["meta"], run["state_modes"]
+    block = (
+        f"{STATE_START}\nState run of {meta['date']}: [{report_name}](results/{report_name}) "
+        f"({meta['customers']} customers, {meta['cpus']} shared CPUs; each load "
+        f"{state['seconds_per_load']:g} s, {state['repeats']} interleaved rounds, medians; the "
+        f"write log holds {state['write_log_entries']} writes; Redis {state['redis_version']}).\n\n"
+        f"{state_table(state)}\n" + "\n".join(record_cache_notes(state)) + f"\n{STATE_END}"
+    )
+    _replace_block(readme, STATE_START, STATE_END, block)
 
 
 def refresh_table(readme: Path, run: dict[str, Any], report_name: str) -> None:
@@ -276,7 +318,12 @@ def refresh_table(readme: Path, run: dict[str, Any], report_name: str) -> None:
         f"{run['meta']['latency_ms']:.0f} ± {run['meta']['jitter_ms']:.0f} ms per upstream call).\n\n"
         f"{summary_table(run)}\n\n{references_table(run)}\n\n{targets_table(run)}\n{TABLE_END}"
     )
-    pattern = re.compile(re.escape(TABLE_START) + ".*?" + re.escape(TABLE_END), re.S)
+    _replace_block(readme, TABLE_START, TABLE_END, block, text)
+
+
+def _replace_block(readme: Path, start: str, end: str, block: str, text: str | None = None) -> None:
+    text = readme.read_text() if text is None else text
+    pattern = re.compile(re.escape(start) + ".*?" + re.escape(end), re.S)
     if pattern.search(text):
         text = pattern.sub(lambda _: block, text)
     else:

@@ -4,7 +4,8 @@
 
 Without ``--redis`` a ``redis-server`` (from PATH) is started on a free 127.0.0.1 port for the run.
 For each backend (and the in-process ``MemoryStore`` for scale): the latency of ``add``, ``swap``
-and ``get`` of an idempotency-record-sized value, one call at a time (median, p99, mean, in µs),
+and ``get`` of an idempotency-record-sized value, one call at a time (median, p99, mean, in µs), the
+per-request read of a tenant's write log (``sync``: an empty log, a full one of 64 writes),
 then ``get`` throughput with ``--concurrency`` calls in flight, and the event loop's worst stall
 (a 1 ms ticker; the in-process store never yields, so its ticker hardly runs). Runs on uvloop when it is installed, as the server does.
 """
@@ -25,8 +26,14 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import orjson
+
+from kickserv.client import credential_fingerprint
 from resolvers.cache import CacheKey, MemoryStore
+from resolvers.generations import LOG_KEY, LOG_RESOURCE, TenantWrites
+from resolvers.resources import Change
 from resolvers.state import open_state_store
+from resolvers.tenant import tenant_key
 
 RECORD = {
     "v": 3,
@@ -93,17 +100,59 @@ async def measure(name: str, store: Any, ops: int, concurrency: int) -> None:
     await asyncio.gather(*(worker(per_worker) for _ in range(concurrency)))
     throughput = per_worker * concurrency / (time.perf_counter() - start)
     tick.cancel()
+    syncs = await sync_costs(store, ops) if hasattr(store, "bump_generation") else {}
     print(f"{name}")
     print(f"  add         {summary(add)}")
     print(f"  swap        {summary(swap)}")
     print(f"  get         {summary(get)}")
     if generation:
         print(f"  generation  {summary(generation)}")
+    for label, (times, size) in syncs.items():
+        print(f"  sync, {label + f' ({size:,} B)':<24} {summary(times)}")
     print(f"  get x{concurrency:<3} in flight: {throughput:9.0f} ops/s")
     print(
         f"  worst event-loop stall: {one_at_a_time * 1e3:.2f} ms one call at a time, "
         f"{max(stalls, default=0.0) * 1e3:.2f} ms with {concurrency} in flight"
     )
+
+
+async def sync_costs(store: Any, ops: int) -> dict[str, tuple[list[float], int]]:
+    """What each request pays to catch up with other processes' writes (``TenantWrites.sync``, its
+    tenant's generation unchanged): with an empty write log, and with a full one (64 writes, as
+    many as a log keeps; every sync reads all of it)."""
+    found: dict[str, tuple[list[float], int]] = {}
+    writer = TenantWrites(store, generation=store.bump_generation)
+    reader = TenantWrites(store, generation=store.bump_generation)
+    for label, writes in (("empty log", 0), ("64 writes", 64)):
+        tenant = f"acct-sync-{uuid.uuid4().hex[:8]}"
+        for _ in range(writes):
+            await writer.publish(tenant, lambda: [c.value for c in UPDATE])
+        await reader.sync(tenant)
+        log = await store.get(CacheKey(tenant, LOG_RESOURCE, LOG_KEY))
+        size = len(orjson.dumps(log.value)) if log is not None else 0
+
+        async def sync(_i: int, tenant: str = tenant) -> Any:
+            return await reader.sync(tenant)
+
+        found[label] = (await timed(ops, sync), size)
+    return found
+
+
+ACCOUNT, TOKEN = "demo", "demo-token"  # the sandbox's, as the bench's servers use it
+UPDATE = (Change.CUSTOMER, Change.CUSTOMER_GLUE)
+
+
+async def fill_write_log(where: str, entries: int) -> None:
+    """Publish ``entries`` writes (a customer's update each) to the sandbox tenant's write log, as
+    a server that has seen writes finds it: every request reads the whole log."""
+    store = open_state_store(where)
+    try:
+        writes = TenantWrites(store, generation=store.bump_generation)
+        tenant = tenant_key(ACCOUNT, credential_fingerprint(ACCOUNT, TOKEN))
+        for _ in range(entries):
+            await writes.publish(tenant, lambda: [c.value for c in UPDATE])
+    finally:
+        await store.aclose()
 
 
 def free_port() -> int:
