@@ -13,7 +13,13 @@ import base64
 import binascii
 from dataclasses import dataclass
 
+from resolvers.parsing import NumberError, ascii_int, quoted
+
 CURSOR_PREFIX = "ks:"
+# The furthest offset a cursor may name: past any Kickserv listing, and small enough that the page
+# number it becomes is one Kickserv reads (a 4,300-digit cursor must not reach it as a page).
+MAX_OFFSET_DIGITS = 9
+MAX_OFFSET = 10**MAX_OFFSET_DIGITS - 1
 
 
 class BadCursor(ValueError):
@@ -25,14 +31,18 @@ def encode_cursor(offset: int) -> str:
 
 
 def decode_cursor(cursor: str) -> int:
-    padded = cursor + "=" * (-len(cursor) % 4)
+    """The offset ``cursor`` names: ``ks:`` and at most ``MAX_OFFSET_DIGITS`` ASCII digits."""
     try:
+        padded = cursor + "=" * (-len(cursor) % 4)
         text = base64.urlsafe_b64decode(padded.encode()).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
-        raise BadCursor(f"Cursor {cursor!r} is not valid; use a cursor from pageInfo.") from exc
-    if not text.startswith(CURSOR_PREFIX) or not text[len(CURSOR_PREFIX) :].isdigit():
-        raise BadCursor(f"Cursor {cursor!r} is not valid; use a cursor from pageInfo.")
-    return int(text[len(CURSOR_PREFIX) :])
+        if not text.startswith(CURSOR_PREFIX):
+            raise ValueError("not one of our cursors")
+        return ascii_int(text[len(CURSOR_PREFIX) :], max_digits=MAX_OFFSET_DIGITS)
+    except (binascii.Error, UnicodeError, ValueError) as exc:  # NumberError is a ValueError
+        reason = f" (offset: {exc})" if isinstance(exc, NumberError) else ""
+        raise BadCursor(
+            f"Cursor {quoted(cursor)} is not valid{reason}; use a cursor from pageInfo."
+        ) from exc
 
 
 @dataclass(frozen=True, slots=True)

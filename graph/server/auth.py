@@ -9,7 +9,9 @@ Three modes, chosen by configuration:
   or unknown key is ``UNAUTHENTICATED`` (HTTP 401).
 - **pass-through** (``GRAPH_PASS_THROUGH=on``): the caller sends ``X-Kickserv-Account`` and
   ``X-Kickserv-Token``; the server holds no Kickserv secret. Combined with API keys, a request
-  with a key uses the key and one with pass-through headers uses those.
+  with a key uses the key and one with pass-through headers uses those. The account must be a
+  slug (letters, digits, dashes; ``ACCOUNT_SLUG``) and the token printable ASCII, or the request
+  is refused with 400 before anything reaches Kickserv's URL.
 
 The keys file (TOML, or JSON with the same shape)::
 
@@ -32,6 +34,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import tomllib
 from collections.abc import Mapping, Sequence
 from contextvars import ContextVar
@@ -41,10 +44,11 @@ from typing import Any
 
 from starlette.requests import Request
 
-from graph.schema.errors import GraphError, Unauthenticated
+from graph.schema.errors import BadRequest, GraphError, Unauthenticated
 from graph.server.persisted import SafelistPolicy
 from graph.server.settings import Settings, SettingsError
 from kickserv import Unauthorized
+from resolvers.parsing import quoted
 
 ACCOUNT_HEADER = "x-kickserv-account"
 TOKEN_HEADER = "x-kickserv-token"
@@ -159,6 +163,10 @@ def _parse_key(entry: Any, position: int, source: str, environ: Mapping[str, str
         token = environ.get(variable, "").strip() or None
         if token is None:
             raise ApiKeysError(f"{where}: environment variable {variable} (its token) is not set.")
+    if account is not None and not (isinstance(account, str) and ACCOUNT_SLUG.fullmatch(account)):
+        raise ApiKeysError(
+            f"{where}: `account` must be a Kickserv account slug (letters, digits and dashes)."
+        )
     if (account is None) != (token is None):
         raise ApiKeysError(
             f"{where}: give both `account` and a token, or neither (then the server's own "
@@ -219,6 +227,7 @@ class Authenticator:
                 raise Unauthenticated(
                     f"Pass-through needs a non-empty {ACCOUNT_HEADER} and {TOKEN_HEADER}."
                 )
+            check_pass_through(account, token)
             passing_through.set(True)
             return self._default_caller("pass-through", account, token)
         if self.open:
@@ -274,6 +283,29 @@ def map_refused_pass_through(exc: BaseException) -> GraphError | None:
             "X-Kickserv-Token."
         )
     return None
+
+
+ACCOUNT_SLUG = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})")
+"""A Kickserv account slug as it may stand in ``app.kickserv.com/SLUG/api/v2``: letters, digits and
+dashes, starting with a letter or digit, at most 63 characters. Nothing else reaches a URL."""
+MAX_TOKEN_LENGTH = 256
+_TOKEN = re.compile(rf"[\x21-\x7e]{{1,{MAX_TOKEN_LENGTH}}}")  # printable ASCII, no blanks
+
+
+def check_pass_through(account: str, token: str) -> None:
+    """A pass-through account must be a slug (``demo/../acme`` or ``demo?x=1`` would change the
+    upstream URL) and a token printable ASCII of bounded length: 400 ``BAD_REQUEST`` otherwise.
+    The token is never quoted back."""
+    if not ACCOUNT_SLUG.fullmatch(account):
+        raise BadRequest(
+            f"{ACCOUNT_HEADER} must be a Kickserv account slug (letters, digits and dashes, at "
+            f"most 63 characters), got {quoted(account)}."
+        )
+    if not _TOKEN.fullmatch(token):
+        raise BadRequest(
+            f"{TOKEN_HEADER} must be a Kickserv API token: printable ASCII without spaces, at most "
+            f"{MAX_TOKEN_LENGTH} characters."
+        )
 
 
 def _presented_key(headers: Mapping[str, str]) -> str | None:

@@ -164,7 +164,12 @@ class GraphQLEndpoint:
                 params = params_from_query_string(pairs)
             elif method == "POST":
                 check_content_type(headers.get("content-type"))
-                body = await read_body(receive, headers.get("content-length"), self.max_body_bytes)
+                body = await read_body(
+                    receive,
+                    headers.get("content-length"),
+                    self.max_body_bytes,
+                    self.settings.body_timeout,
+                )
                 params = params_from_body(body)
             else:
                 raise GraphError(
@@ -177,6 +182,9 @@ class GraphQLEndpoint:
             extra: tuple[tuple[bytes, bytes], ...] = ()
             if error.http_status == 405:
                 extra = ((b"allow", allow.encode()),)
+            elif error.http_status == 408:
+                # The rest of the body may still come: uvicorn closes the connection instead.
+                extra = ((b"connection", b"close"),)
             elif error.http_status == 401:
                 extra = ((b"www-authenticate", b"Bearer"),)
             await _send_json(

@@ -5,15 +5,19 @@ Everything wrong here is the client's: a ``GraphError`` with its HTTP status."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import asyncio
+import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
+from graphql import GraphQLError, Source
+from graphql.language import Lexer, Token, TokenKind
 from starlette.requests import ClientDisconnect
 from starlette.types import Receive, Scope
 
-from graph.schema.errors import BadRequest, GraphError, RequestTooLarge
+from graph.schema.errors import BadRequest, BadUserInput, GraphError, RequestTooLarge
 from graph.server.tracing import TRACE_HEADER
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
@@ -145,6 +149,8 @@ def _checked_params(
 ) -> GraphQLParams:
     if query is not None and not isinstance(query, str):
         raise BadRequest("The 'query' parameter must be a string holding a GraphQL document.")
+    if query is not None and _LONG_DIGITS.search(query):
+        _check_number_literals(query)
     if variables is not None and not isinstance(variables, dict):
         raise BadRequest("The 'variables' parameter must be a JSON object (or null).")
     if operation_name is not None and not isinstance(operation_name, str):
@@ -154,6 +160,38 @@ def _checked_params(
     if document_id is not None and not isinstance(document_id, str):
         raise BadRequest("The 'documentId' parameter must be a string (or null).")
     return GraphQLParams(query, variables, operation_name, extensions, document_id)
+
+
+# Python refuses to read integers of more than 4,300 digits (sys.get_int_max_str_digits), and
+# graphql-core reads every Int literal of a document with int() while validating it: such a literal
+# would fail as an unexpected error (and a long Float in an Int's place is quoted whole in its
+# message). A GraphQL Int holds 10 digits; number literals far longer are refused here, before
+# parsing. The cheap scan finds a long run of digits; only then is the document lexed, so digits
+# inside strings, comments and names are not mistaken for a literal.
+MAX_NUMBER_LITERAL_DIGITS = 100
+_LONG_DIGITS = re.compile(rf"[0-9]{{{MAX_NUMBER_LITERAL_DIGITS + 1}}}")
+_NUMBERS = (TokenKind.INT, TokenKind.FLOAT)
+
+
+def _check_number_literals(query: str) -> None:
+    try:
+        for token in _tokens(query):
+            if token.kind in _NUMBERS and len(token.value or "") > MAX_NUMBER_LITERAL_DIGITS:
+                raise BadUserInput(
+                    f"The document has a number literal of {len(token.value or '')} characters "
+                    f"(line {token.line}); GraphQL's Int holds at most 10 digits.",
+                    extensions={"line": token.line, "column": token.column},
+                )
+    except GraphQLError:
+        return  # not a document at all: parsing says so, with its own error
+
+
+def _tokens(query: str) -> Iterator[Token]:
+    lexer = Lexer(Source(query))
+    token = lexer.advance()
+    while token.kind is not TokenKind.EOF:
+        yield token
+        token = lexer.advance()
 
 
 _JSON_CONTENT_TYPES: set[str] = set()  # the accepted Content-Type values seen, parsed once each
@@ -183,15 +221,31 @@ def check_content_type(content_type: str | None) -> None:
         _JSON_CONTENT_TYPES.add(content_type)
 
 
-async def read_body(receive: Receive, content_length: str | None, limit: int) -> bytes:
-    """The body, refused as soon as it is known to exceed ``limit`` (header first, then stream)."""
+async def read_body(
+    receive: Receive, content_length: str | None, limit: int, time_limit: float | None = None
+) -> bytes:
+    """The body, refused as soon as it is known to exceed ``limit`` (header first, then stream),
+    or when it has not all arrived within ``time_limit`` seconds (408: a client that sends half a body
+    and waits holds no task of ours longer than that)."""
     if content_length is not None:
-        try:
-            declared = int(content_length)
-        except ValueError:
-            raise BadRequest("The Content-Length header is not a number.") from None
-        if declared > limit:
+        digits = content_length.strip()
+        if not (digits.isascii() and digits.isdigit()):
+            raise BadRequest("The Content-Length header is not a number.")
+        significant = digits.lstrip("0") or "0"  # int() refuses past 4,300 digits: length first
+        if len(significant) > len(str(limit)) or int(significant) > limit:
             raise _too_large(limit)
+    if not time_limit:
+        return await _receive_body(receive, limit)
+    try:
+        async with asyncio.timeout(time_limit):
+            return await _receive_body(receive, limit)
+    except TimeoutError:
+        raise GraphError(
+            f"The request body did not arrive within {time_limit:g} seconds.", http_status=408
+        ) from None
+
+
+async def _receive_body(receive: Receive, limit: int) -> bytes:
     chunks: list[bytes] = []
     size = 0
     while True:

@@ -56,6 +56,13 @@ ENVIRONMENT: tuple[EnvVar, ...] = (
         "Largest request body accepted; larger ones get 413 `REQUEST_TOO_LARGE` before parsing.",
     ),
     EnvVar(
+        "GRAPH_BODY_TIMEOUT_S",
+        "10",
+        "Seconds a request body may take to arrive once its headers are in; past that the "
+        "request gets 408 and its connection is closed (`0`: no limit). Headers themselves have "
+        "no read timeout in uvicorn: behind the internet, put a proxy with one in front.",
+    ),
+    EnvVar(
         "GRAPH_UPSTREAM_EXTENSIONS",
         "on in development, off in production",
         "Report upstream cost (Kickserv calls, cache hits) in the response's `extensions` "
@@ -225,6 +232,7 @@ class Settings:
     port: int = 8000
     env: Environment = "development"
     max_body_bytes: int = 1_000_000
+    body_timeout: float = 10.0  # seconds; 0: none
     upstream_extensions: bool = True
     log_level: str = "INFO"
     sandbox_customers: int = 200
@@ -302,6 +310,7 @@ class Settings:
             port=_int(env, "GRAPH_PORT", default.port, minimum=0),
             env="production" if mode == "production" else "development",
             max_body_bytes=_int(env, "GRAPH_MAX_BODY_BYTES", default.max_body_bytes, minimum=1),
+            body_timeout=_float(env, "GRAPH_BODY_TIMEOUT_S", default.body_timeout),
             upstream_extensions=_bool(env, "GRAPH_UPSTREAM_EXTENSIONS", mode == "development"),
             log_level=level,
             sandbox_customers=_int(env, "SANDBOX_CUSTOMERS", default.sandbox_customers, minimum=1),

@@ -10,10 +10,13 @@ from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 
+from resolvers.parsing import MAX_PLACES, places
 from resolvers.writes.errors import FieldProblem, InvalidInput, Path
 
 MAX_TEXT = 10_000
-CENT = Decimal("0.01")
+# The largest amount, quantity or rate a write takes: what a field-service job can carry, with room
+# for products (quantity x price) and sums to stay exact within Decimal's default 28 digits.
+MAX_AMOUNT = Decimal("999999999.99")
 
 
 class Checks:
@@ -42,6 +45,9 @@ class Checks:
     def amount(
         self, path: Path, value: Decimal | None, *, positive: bool = False, cents: bool = False
     ) -> None:
+        """Money, quantities and rates: finite, not negative, below ``MAX_AMOUNT``, at most
+        ``MAX_PLACES`` places (2 with ``cents``); checked without arithmetic that could raise
+        (``quantize`` fails past the context's precision: ``1e99999999``)."""
         if value is None:
             return
         if not value.is_finite():
@@ -50,8 +56,12 @@ class Checks:
             self.fail(path, "must be greater than 0")
         elif value < 0:
             self.fail(path, "must not be negative")
-        elif cents and value != value.quantize(CENT):
+        elif value > MAX_AMOUNT:
+            self.fail(path, f"must be at most {MAX_AMOUNT}")
+        elif cents and places(value) > 2:
             self.fail(path, "must not have more than 2 decimal places")
+        elif places(value) > MAX_PLACES:
+            self.fail(path, f"must not have more than {MAX_PLACES} decimal places")
 
     def moment(self, path: Path, value: datetime | None) -> None:
         if value is not None and value.utcoffset() is None:
