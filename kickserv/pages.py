@@ -7,7 +7,10 @@ Envelopes read (see docs/sandbox-client-contract.md):
   "total_pages", "total_count"}}}`` on payments (no per_page: derived from a full page);
 - a bare JSON array (employees), read as the one and only page.
 
-The envelope's `per_page` is trusted over the one asked for: Kickserv may clamp it.
+The envelope's `per_page` is trusted over the one asked for: Kickserv may clamp it. Only an envelope
+that shows the clamp (a stated `per_page`, or a full page with a successor, smaller than asked) sets
+`Page.per_page_cap`, the one figure a caller may learn Kickserv's page size from: a bare array's
+length, or a short last page, says nothing about it.
 """
 
 from __future__ import annotations
@@ -42,7 +45,13 @@ _DECIMAL_EXTRAS = ("total_balance_remaining",)
 @dataclass(frozen=True, slots=True)
 class Page(Generic[T]):
     """One page of a listing. `extra` holds the envelope's other keys (e.g. invoices'
-    `total_balance_remaining`, as a Decimal)."""
+    `total_balance_remaining`, as a Decimal).
+
+    `per_page_cap` is the page size Kickserv showed it enforces when it served fewer per page than
+    asked: the envelope's stated `per_page`, or the length of a full page that has a successor.
+    None when the answer shows no cap: a bare array (employees), an unpaginated listing, a page of
+    the size asked, or a short last page.
+    """
 
     items: tuple[T, ...]
     number: int
@@ -50,6 +59,7 @@ class Page(Generic[T]):
     total_entries: int
     total_pages: int
     extra: Mapping[str, Any] = field(default_factory=dict, hash=False)
+    per_page_cap: int | None = None
 
     @property
     def has_next(self) -> bool:
@@ -96,7 +106,7 @@ def parse_page(
     """Read any of the three envelopes into a Page; `keys` are the accepted names of the list."""
     if isinstance(body, list):
         items = _parse_items(keys[0], body, parse)
-        return Page(items, *_only_page(len(items)))
+        return _page(items, _only_page(len(items)))
     if not isinstance(body, Mapping):
         raise ResponseShape(
             f"a list answer should be a JSON object or array, got {describe(body)}."
@@ -119,16 +129,29 @@ def parse_page(
         paging = _will_paginate_paging(
             Fields(body, "list envelope"), len(items), asked_page, asked_per_page
         )
-    return Page(items, *paging, extra=extra)
+    return _page(items, paging, extra)
 
 
 class _Paging(NamedTuple):
-    """Where a page stands in its listing: Page's fields after `items`."""
+    """Where a page stands in its listing, and the page-size cap it shows (see `Page`)."""
 
     number: int
     per_page: int
     total_entries: int
     total_pages: int
+    cap: int | None = None
+
+
+def _page(items: tuple[T, ...], paging: _Paging, extra: Mapping[str, Any] | None = None) -> Page[T]:
+    number, per_page, total_entries, total_pages, cap = paging
+    return Page(items, number, per_page, total_entries, total_pages, extra or {}, cap)
+
+
+def _cap(shown: int | None, asked_per_page: int | None) -> int | None:
+    """`shown` when it is a page size smaller than the one asked for: Kickserv clamped it."""
+    if shown is None or asked_per_page is None or not 0 < shown < asked_per_page:
+        return None
+    return shown
 
 
 def _only_page(count: int) -> _Paging:
@@ -141,16 +164,17 @@ def _meta_paging(f: Fields, count: int, asked_page: int, asked_per_page: int | N
     total_pages = f.optional_int("total_pages") or 0
     more = f.optional_int("next_page") is not None or number < total_pages
     stated = f.optional_int("per_page", "limit")
+    shown: int | None = None
     if stated is not None:
-        per_page = stated
+        per_page = shown = stated
     elif more:  # a page with a successor is full: its length is the real page size
-        per_page = count
+        per_page = shown = count
     else:
         per_page = max(count, asked_per_page or DEFAULT_PER_PAGE)
     total = f.optional_int("total_count", "total_entries")
     if total is None:
         total = total_pages * per_page if more else (number - 1) * per_page + count
-    return _Paging(number, per_page, total, total_pages)
+    return _Paging(number, per_page, total, total_pages, _cap(shown, asked_per_page))
 
 
 def _will_paginate_paging(
@@ -159,7 +183,8 @@ def _will_paginate_paging(
     if not any(f.has(k) for k in ("current_page", "per_page", "total_entries", "total_pages")):
         return _only_page(count)
     number = f.optional_int("current_page") or asked_page
-    per_page = f.optional_int("per_page") or asked_per_page or DEFAULT_PER_PAGE
+    stated = f.optional_int("per_page")
+    per_page = stated or asked_per_page or DEFAULT_PER_PAGE
     stated_total = f.optional_int("total_entries")
     stated_pages = f.optional_int("total_pages")
     if stated_total is not None:
@@ -169,7 +194,7 @@ def _will_paginate_paging(
     else:
         total = (number - 1) * per_page + count
     total_pages = stated_pages if stated_pages is not None else math.ceil(total / per_page)
-    return _Paging(number, per_page, total, total_pages)
+    return _Paging(number, per_page, total, total_pages, _cap(stated, asked_per_page))
 
 
 FetchPage = Callable[[int, int | None], Awaitable[Page[T]]]

@@ -73,8 +73,6 @@ class Tenant:
 
     # -- reads -------------------------------------------------------------------------------------
 
-    # -- reads -------------------------------------------------------------------------------------
-
     async def page(
         self, resource: Listing[T, P], listing: Paginator[T], params: P, number: int, per_page: int
     ) -> Page[T]:
@@ -93,10 +91,13 @@ class Tenant:
         page, outcome = await self.cache.get_or_fetch(key, fetch, resource.lifetime)
         if outcome is not Outcome.FETCHED:
             record_cache_hit(shared=outcome is Outcome.SHARED)
-        if 0 < page.per_page < per_page:
-            self.max_per_page = min(self.max_per_page, page.per_page)  # Kickserv clamped us
+        cap = page.per_page_cap
+        # Learnt only from an envelope that shows Kickserv clamping per_page (kickserv.pages): a
+        # bare array (employees) or a short page says nothing of the page size of other listings.
+        if cap is not None and cap < per_page:
+            self.max_per_page = min(self.max_per_page, cap)  # Kickserv clamped us
             if outcome is Outcome.FETCHED:  # it is also page `number` at the size served: keep it
-                served = CacheKey(self.key, resource.name, (params, number, page.per_page))
+                served = CacheKey(self.key, resource.name, (params, number, cap))
                 await self.cache.put(served, page, resource.lifetime)
         return page, outcome is Outcome.FETCHED
 
@@ -110,19 +111,20 @@ class Tenant:
     ) -> Window[T]:
         """Items ``[offset, offset + first)`` from the fewest upstream pages, fetched concurrently."""
         for _attempt in range(3):
-            cap = self.max_per_page
-            plan = plan_window(offset, max(first, 1), cap)
+            plan = plan_window(offset, max(first, 1), self.max_per_page)
             answers = await asyncio.gather(
                 *(self._page(resource, listing, params, n, plan.per_page) for n in plan.numbers)
             )
             pages = [page for page, _ in answers]
-            if pages[0].per_page == plan.per_page or pages[0].total_entries <= pages[0].per_page:
-                items = tuple(item for p in pages for item in p.items)
-                sliced = items[plan.skip : plan.skip + first]
-                fetched = any(was_fetched for _, was_fetched in answers)
-                return Window(sliced, offset, pages[0].total_entries, pages[0].extra, fetched)
-            # Kickserv served smaller pages than asked: plan again with the size it really uses.
-            self.max_per_page = pages[0].per_page
+            served = pages[0].per_page_cap
+            if served is not None and served < plan.per_page and pages[0].total_entries > served:
+                # Kickserv served smaller pages than asked: plan again with the size it uses.
+                self.max_per_page = served
+                continue
+            items = tuple(item for p in pages for item in p.items)
+            sliced = items[plan.skip : plan.skip + first]
+            fetched = any(was_fetched for _, was_fetched in answers)
+            return Window(sliced, offset, pages[0].total_entries, pages[0].extra, fetched)
         raise RuntimeError("Kickserv kept changing its page size")  # pragma: no cover
 
     async def everything(

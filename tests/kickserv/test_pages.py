@@ -125,3 +125,43 @@ async def test_early_break_cancels_pages_fetched_ahead(make_client, recorder):
     await asyncio.sleep(0.05)
     # a lookahead of 2 x concurrency pages at most beyond the consumer, never the 1000 pages
     assert started <= 3 + 4
+
+
+# --- what a page says of Kickserv's page size ------------------------------------------------------
+
+
+async def test_a_stated_per_page_below_the_one_asked_is_a_cap(make_client):
+    ks = make_client(paged_customers(total=250, max_per_page=40))
+    clamped = await ks.customers.list(per_page=100).page(1)
+    as_asked = await ks.customers.list(per_page=40).page(1)
+    unasked = await ks.customers.list().page(1)
+    assert (clamped.per_page, clamped.per_page_cap) == (40, 40)
+    assert as_asked.per_page_cap is None  # served what was asked: nothing learnt
+    assert unasked.per_page_cap is None  # Kickserv's default size is no cap
+
+
+async def test_a_bare_array_or_a_short_last_page_shows_no_cap(make_client):
+    employees = [{"id": i, "employee_number": i, "name": f"E{i}"} for i in range(1, 8)]
+    ks = make_client(lambda request: httpx.Response(200, json=employees))
+    page = await ks.employees.list().page(1, per_page=100)
+    assert (page.per_page, page.total_entries, page.per_page_cap) == (7, 7, None)
+
+    short = make_client(paged_customers(total=7))
+    last = await short.customers.list(per_page=100).page(1)
+    assert (last.per_page, len(last.items), last.per_page_cap) == (100, 7, None)
+
+
+async def test_meta_pagination_shows_a_cap_only_by_a_full_page_with_a_successor(make_client):
+    def handler(request: httpx.Request) -> httpx.Response:
+        page = int(request.url.params["page"])
+        count = 10 if page < 3 else 3
+        payments = [{"id": page * 100 + i, "amount": "5.00"} for i in range(count)]
+        meta = {"current_page": page, "next_page": page + 1 if page < 3 else None}
+        meta |= {"total_pages": 3, "total_count": 23}
+        return httpx.Response(200, json={"payments": payments, "meta": {"pagination": meta}})
+
+    ks = make_client(handler)
+    first = await ks.payments.list().page(1, per_page=100)
+    last = await ks.payments.list().page(3, per_page=100)
+    assert (first.per_page, first.per_page_cap) == (10, 10)
+    assert last.per_page_cap is None
