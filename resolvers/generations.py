@@ -39,9 +39,14 @@ class TenantWrites:
         ttl: float = 7 * 24 * 3600.0,
         max_tenants: int = 100_000,
         generation: Any = None,
+        current: Any = None,
     ) -> None:
         """``store`` holds the logs (the state store); ``generation`` draws a new generation for a
-        tenant (the store's ``bump_generation``); both None: this process only."""
+        tenant (the store's ``bump_generation``); both None: this process only. ``current`` reads
+        the last generation drawn for a tenant (the store's ``generation``): a cheap first look,
+        so the log is read and parsed only when it moved."""
+        self._current = current
+        self._checked: dict[str, int] = {}  # the drawn generation the log was last read at
         self.store = store
         self.keep = keep
         self.ttl = ttl
@@ -68,9 +73,14 @@ class TenantWrites:
         (empty: nothing; ``None``: everything of the tenant, the log no longer reaches back)."""
         if self.store is None:
             return self.of(tenant), frozenset()
+        drawn = None if self._current is None else int(await self._current(tenant))
+        if drawn is not None and tenant in self._seen and self._checked.get(tenant) == drawn:
+            return self.of(tenant), frozenset()  # no write since the log was last read
         log = await self.store.get(CacheKey(tenant, LOG_RESOURCE, LOG_KEY))
         value: dict[str, Any] = log.value if log is not None else {}
         generation = int(value.get("gen", 0))
+        if drawn is not None and generation >= drawn:  # else its write is still being logged
+            self._checked[tenant] = drawn
         seen = self._seen.get(tenant)
         if seen is None:  # first look: what this process cached was read before any log it knows
             self._remember(tenant, generation)
@@ -153,6 +163,7 @@ class TenantWrites:
             gone, _ = self._seen.popitem(last=False)
             self._own.pop(gone, None)
             self._locks.pop(gone, None)
+            self._checked.pop(gone, None)
             self._floor = next(self._counter)
 
 

@@ -86,7 +86,9 @@ class Server:
         logger.info("State store: %s", store.description)
         self.store = store
         self.cache.records = store
-        self.cache.writes = TenantWrites(store, generation=store.bump_generation)
+        self.cache.writes = TenantWrites(
+            store, generation=store.bump_generation, current=store.generation
+        )
         self.persisted.shared = store
         try:
             yield

@@ -58,12 +58,20 @@ class TenantRegistry:
     index_ttl: float = 120.0
     max_tenants: int = 1000
     _tenants: LRUCache[tuple[str, str], Tenant] = field(init=False)
+    _fingerprints: dict[tuple[str, str], str] = field(init=False, default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         self._tenants = LRUCache(maxsize=self.max_tenants)
 
     def get(self, account: str, token: str) -> Tenant:
-        key = (account, credential_fingerprint(account, token))
+        fingerprint = self._fingerprints.get((account, token))
+        if fingerprint is None:  # a sha256 of the credential: once per credential, not per request
+            if len(self._fingerprints) >= 4 * self.max_tenants:
+                self._fingerprints.clear()
+            fingerprint = self._fingerprints[account, token] = credential_fingerprint(
+                account, token
+            )
+        key = (account, fingerprint)
         tenant = self._tenants.get(key)
         if tenant is None:
             client = KickservClient(

@@ -113,6 +113,7 @@ class SQLiteStateStore:
         self._wall = wall
         self._next_purge = 0.0
         self._closed = False
+        self._reader: sqlite3.Connection | None = None  # the event loop's (see ``generation``)
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="state-sqlite")
         try:
             self._db = self._executor.submit(self._connect, busy_timeout, check).result()
@@ -366,10 +367,29 @@ class SQLiteStateStore:
     # -- write generations ---------------------------------------------------------------------
 
     async def generation(self, tenant: str) -> int:
-        return await self._run(self._generation, tenant)
+        # Every request asks this: read it here, on the event loop's own connection. One indexed
+        # row of a WAL database does not wait for writers, and a hop to the store's thread costs
+        # more than the read (measured: ~38 us and the GIL's contention against ~9 us).
+        if self._closed:
+            raise StateUnavailable(f"State store {self.path} is closed.")
+        return self._guarded(self._generation, (tenant, self._loop_reader()))
 
-    def _generation(self, tenant: str) -> int:
-        row = self._db.execute(
+    def _close_reader(self) -> None:
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
+
+    def _loop_reader(self) -> sqlite3.Connection:
+        reader = self._reader
+        if reader is None:
+            reader = self._reader = sqlite3.connect(
+                self.path, timeout=0.05, isolation_level=None, check_same_thread=False
+            )
+            reader.execute("PRAGMA query_only = ON")
+        return reader
+
+    def _generation(self, tenant: str, db: sqlite3.Connection | None = None) -> int:
+        row = (db or self._db).execute(
             "SELECT generation FROM generations WHERE tenant = ? AND expires > ?",
             (tenant, self._wall()),
         ).fetchone()
@@ -423,6 +443,7 @@ class SQLiteStateStore:
             return
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(self._executor, self._db.close)
+        self._close_reader()
         self._closed = True
         self._executor.shutdown(wait=False)
 
@@ -431,6 +452,7 @@ class SQLiteStateStore:
         if self._closed:
             return
         self._executor.submit(self._db.close).result()
+        self._close_reader()
         self._closed = True
         self._executor.shutdown(wait=True)
 

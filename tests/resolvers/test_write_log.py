@@ -5,27 +5,47 @@ from __future__ import annotations
 
 import itertools
 
+import pytest
+
 from resolvers.cache import CacheKey, MemoryStore
 from resolvers.generations import LOG_KEY, LOG_RESOURCE, TenantWrites
 
 
-def replicas(keep: int = 64) -> tuple[TenantWrites, TenantWrites, MemoryStore]:
+@pytest.fixture(params=["log only", "generation first"])
+def replicas(request):
+    def make(keep: int = 64) -> tuple[TenantWrites, TenantWrites, MemoryStore]:
+        return _replicas(keep, request.param == "generation first")
+
+    return make
+
+
+def _replicas(keep: int, first_look: bool) -> tuple[TenantWrites, TenantWrites, MemoryStore]:
     store = MemoryStore()
     counters = [itertools.count(1)]
+    drawn: dict[str, int] = {}
 
     async def draw(tenant: str) -> int:
-        return next(counters[-1])
+        drawn[tenant] = next(counters[-1])
+        return drawn[tenant]
+
+    async def current(tenant: str) -> int:
+        return drawn.get(tenant, 0)
+
+    look = current if first_look else None
 
     store.counters = counters  # type: ignore[attr-defined]  # a test restarts the numbering
+    store.drawn = drawn  # type: ignore[attr-defined]
 
     return (
-        TenantWrites(store, generation=draw, keep=keep),
-        TenantWrites(store, generation=draw, keep=keep),
+        TenantWrites(store, generation=draw, current=look, keep=keep),
+        TenantWrites(store, generation=draw, current=look, keep=keep),
         store,
     )
 
 
-async def test_a_write_on_one_replica_is_forgotten_on_the_other_and_not_again_on_its_own():
+async def test_a_write_on_one_replica_is_forgotten_on_the_other_and_not_again_on_its_own(
+    replicas,
+):
     a, b, _ = replicas()
     await a.sync("t")
     first_b, _ = await b.sync("t")
@@ -39,7 +59,7 @@ async def test_a_write_on_one_replica_is_forgotten_on_the_other_and_not_again_on
     assert await b.sync("t") == (generation_b, frozenset())  # nothing new: nothing to forget
 
 
-async def test_a_replica_too_far_behind_forgets_everything():
+async def test_a_replica_too_far_behind_forgets_everything(replicas):
     a, b, _ = replicas(keep=2)
     await b.sync("t")
     for change in ("customer", "job", "task"):
@@ -48,7 +68,9 @@ async def test_a_replica_too_far_behind_forgets_everything():
     assert voided is None
 
 
-async def test_a_log_that_goes_back_voids_everything_and_every_generation_number_before():
+async def test_a_log_that_goes_back_voids_everything_and_every_generation_number_before(
+    replicas,
+):
     a, b, store = replicas()
     await a.publish("t", lambda: ["customer"])
     await a.publish("t", lambda: ["job"])
@@ -56,6 +78,7 @@ async def test_a_log_that_goes_back_voids_everything_and_every_generation_number
     # when the store loses the log and its counter (a Redis restarted empty)
     await store.delete(CacheKey("t", LOG_RESOURCE, LOG_KEY))
     store.counters.append(itertools.count(1))  # type: ignore[attr-defined]
+    store.drawn.clear()  # type: ignore[attr-defined]
     await a.publish("t", lambda: ["task"])  # generation 1 again
     after, voided = await b.sync("t")
     assert voided is None and after != before
