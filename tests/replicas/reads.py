@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from tests.replicas.writes import ADD_NOTE, CREATE_JOB, PAY, Seeded
@@ -22,6 +23,9 @@ ADD_LINE_ITEM = """mutation($j: Int!, $d: String!, $key: String) {
   addLineItems(jobNumber: $j, lineItems: [{description: $d, pricePerUnit: "5"}],
     idempotencyKey: $key) { number } }"""
 
+RESCHEDULE = """mutation($id: ID!, $startsAt: DateTime!, $key: String) {
+  rescheduleTask(id: $id, startsAt: $startsAt, idempotencyKey: $key) { id } }"""
+
 Look = Callable[[dict[str, Any]], Any]
 
 
@@ -33,6 +37,8 @@ class ReadPath:
     query: str
     variables: dict[str, Any]
     look: Look
+    # Whether what it looked at after the write (and before it) shows the write; None: the round's.
+    shows: Callable[[Any, Any], bool] | None = None
 
 
 @dataclass
@@ -44,6 +50,15 @@ class Round:
     variables: dict[str, Any]
     paths: list[ReadPath]
     shows: Callable[[Any], bool]  # of what a path looked at: does it show the write?
+
+    def shown(self, path: ReadPath, value: Any, before: Any) -> bool:
+        """Does ``value`` (read on ``path`` after the write; ``before``: read before it) show it?"""
+        return self.shows(value) if path.shows is None else path.shows(value, before)
+
+
+def lower(value: Any, before: Any) -> bool:
+    """A balance after a payment: below what was read before it."""
+    return value is not None and before is not None and Decimal(value) < Decimal(before)
 
 
 def entities(typename: str, rep: dict[str, Any], selection: str) -> tuple[str, dict[str, Any]]:
@@ -239,28 +254,112 @@ def payment(job: dict[str, Any], ref: str) -> Round:
             lambda d: values(d["customer"]["payments"]["nodes"], "refNumber"),
         ),
     ]
+    jid = str(job["id"])
+    invoice = "{ balanceRemaining }"
+    paths += [  # the money a payment moves: lower after it than before, wherever it is read
+        ReadPath(
+            "job(number).balanceRemaining",
+            "query($j: Int) { job(number: $j) { balanceRemaining } }",
+            {"j": job["job_number"]},
+            lambda d: d["job"]["balanceRemaining"],
+            lower,
+        ),
+        ReadPath(
+            "customer(number).balance",
+            "query($n: Int) { customer(number: $n) { balance } }",
+            {"n": customer},
+            lambda d: d["customer"]["balance"],
+            lower,
+        ),
+        ReadPath(
+            "invoice(id).balanceRemaining",
+            f"query($id: ID!) {{ invoice(id: $id) {invoice} }}",
+            {"id": jid},
+            lambda d: d["invoice"]["balanceRemaining"],
+            lower,
+        ),
+        ReadPath(
+            "_entities Invoice(id).balanceRemaining",
+            *entities("Invoice", {"id": jid}, "balanceRemaining"),
+            lambda d: entity(d)["balanceRemaining"],
+            lower,
+        ),
+        ReadPath(
+            "invoices(UNPAID).balanceRemaining",
+            "query { invoices(status: UNPAID, first: 100) { nodes { id balanceRemaining } } }",
+            {},
+            lambda d: next(
+                (i["balanceRemaining"] for i in d["invoices"]["nodes"] if i["id"] == jid), None
+            ),
+            lower,
+        ),
+    ]
     variables = {"j": job["job_number"], "input": {"amount": "1.00", "refNumber": ref}}
     return Round("record payment", PAY, variables, paths, lambda v: ref in v)
 
 
+def reschedule(task: dict[str, Any], starts_at: str) -> Round:
+    tid, j = str(task["id"]), task["job"]["job_number"]
+    paths = [
+        ReadPath(
+            "task(id)",
+            "query($id: ID!) { task(id: $id) { startsAt } }",
+            {"id": tid},
+            lambda d: d["task"]["startsAt"],
+        ),
+        ReadPath(
+            "_entities Task(id)",
+            *entities("Task", {"id": tid}, "startsAt"),
+            lambda d: entity(d)["startsAt"],
+        ),
+        ReadPath(
+            "job(number).tasks",
+            "query($j: Int) { job(number: $j) { tasks { id startsAt } } }",
+            {"j": j},
+            lambda d: next((t["startsAt"] for t in d["job"]["tasks"] if t["id"] == tid), None),
+        ),
+        ReadPath(
+            "schedule(week)",
+            'query { schedule(from: "2026-12-14", to: "2026-12-21", first: 100) '
+            "{ nodes { id startsAt } } }",
+            {},
+            lambda d: next((t["startsAt"] for t in d["schedule"]["nodes"] if t["id"] == tid), None),
+        ),
+    ]
+    variables = {"id": tid, "startsAt": starts_at}
+    return Round("reschedule task", RESCHEDULE, variables, paths, lambda v: v == starts_at)
+
+
 def rounds_of(seeded: Seeded, run: str) -> list[Round]:
-    """50 writes: 10 renames, 6 mobile numbers, 8 new jobs (distinct customers); 6 notes, 6 line
-    items, 6 descriptions (distinct jobs not invoiced); 8 payments on the few unpaid jobs in turn
-    (concurrent rounds only ever add to what another one reads)."""
+    """50 writes: 10 renames, 6 mobile numbers, 6 new jobs (distinct customers); 6 notes, 6 line
+    items, 6 descriptions (distinct jobs not invoiced); 4 tasks moved (of other jobs); 6 payments
+    on the few unpaid jobs in turn (concurrent rounds only ever add to what another one reads, and
+    lower what it owes)."""
     number_of = {c["id"]: c["customer_number"] for c in seeded.customers}
     top = [c for c in seeded.customers if not c.get("parent_id")]
     jobs = [{**j, "customer_number": number_of[j["customer_id"]]} for j in seeded.jobs]
     job_of: dict[int, int] = {}
     for job in jobs:
         job_of.setdefault(job["customer_id"], job["job_number"])
-    plain = [j for j in jobs if not j["invoice_status"]]
+    plain = [j for j in jobs if not j["invoice_status"]][-18:]
     unpaid = [j for j in jobs if j["job_number"] in {u["job_number"] for u in seeded.unpaid}]
-    assert len(top) >= 24 and len(plain) >= 18 and unpaid, "the sandbox is too small for 50 rounds"
+    taken = {j["id"] for j in plain + unpaid}
+    tasks: list[dict[str, Any]] = []
+    for task in seeded.tasks:
+        if not task["completed"] and task["job_id"] not in taken and len(tasks) < 4:
+            tasks.append(task)
+            taken.add(task["job_id"])
+    enough = len(top) >= 22 and len(plain) == 18 and unpaid and len(tasks) == 4
+    assert enough, "the sandbox is too small for 50 rounds"
+    minute = int(run, 16) % 60
     rounds = [rename(c, job_of.get(c["id"]), f"RYW {run} name {i}") for i, c in enumerate(top[:10])]
     rounds += [new_mobile(c, f"555-{run}-{i}") for i, c in enumerate(top[10:16])]
-    rounds += [new_job(c, seeded.job_type, f"RYW {run} job {i}") for i, c in enumerate(top[16:24])]
-    rounds += [job_note(j, f"RYW {run} note {i}") for i, j in enumerate(plain[-6:])]
-    rounds += [line_item(j, f"RYW {run} item {i}") for i, j in enumerate(plain[-12:-6])]
-    rounds += [job_description(j, f"RYW {run} text {i}") for i, j in enumerate(plain[-18:-12])]
-    rounds += [payment(unpaid[i % len(unpaid)], f"RYW{run}-{i}") for i in range(8)]
+    rounds += [new_job(c, seeded.job_type, f"RYW {run} job {i}") for i, c in enumerate(top[16:22])]
+    rounds += [job_note(j, f"RYW {run} note {i}") for i, j in enumerate(plain[:6])]
+    rounds += [line_item(j, f"RYW {run} item {i}") for i, j in enumerate(plain[6:12])]
+    rounds += [job_description(j, f"RYW {run} text {i}") for i, j in enumerate(plain[12:])]
+    rounds += [payment(unpaid[i % len(unpaid)], f"RYW{run}-{i}") for i in range(6)]
+    rounds += [
+        reschedule(t, f"2026-12-{15 + i}T10:{minute:02d}:00-05:00") for i, t in enumerate(tasks)
+    ]
     return rounds

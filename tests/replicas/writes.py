@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 
-from tests.replicas.harness import Answer, Replica, Sandbox, fault, post
+from tests.replicas.harness import ACCOUNT, Answer, Replica, Sandbox, fault, post
 
 RETRIABLE = {
     "UPSTREAM_UNAVAILABLE",
@@ -30,16 +30,48 @@ RETRIABLE = {
 }
 MAX_ATTEMPTS = 12
 MANY = 100_000  # a fault rule's `times`: what is left of it says how often it fired
-# One roll per request and moment; each rule fires on its slice of [0, 1) (the first rule whose
-# probability is above the roll wins): 15 % of writes fail before they apply, 15 % after.
-FAULTS = [
-    fault("before", "error", 0.05, status=500, times=MANY),
-    fault("before", "drop", 0.10, times=MANY),
-    fault("before", "timeout", 0.15, hang_s=3.0, times=MANY),
-    fault("after", "error", 0.05, status=500, times=MANY),
-    fault("after", "drop", 0.10, times=MANY),
-    fault("after", "timeout", 0.15, hang_s=3.0, times=MANY),
-]
+ONCE = range(150, 170)  # the mutations sent once by a client that does not retry
+
+
+def faults(hard_paths: list[str]) -> list[dict[str, Any]]:
+    """The sandbox's fault rules. One roll per request and moment; each rule fires on its slice of
+    [0, 1) (the first matching rule whose probability is above the roll wins): 15 % of writes fail
+    before they apply, 15 % after; on ``hard_paths`` 70 % before and 60 % after, so that writes
+    sent there fail even after the server's own attempts."""
+    hard = [
+        rule
+        for path in hard_paths
+        for rule in (
+            fault("before", "error", 0.2, status=500, path=path),
+            fault("before", "drop", 0.45, path=path),
+            fault("before", "timeout", 0.7, hang_s=3.0, path=path),
+            fault("after", "error", 0.2, status=500, path=path),
+            fault("after", "drop", 0.4, path=path),
+            fault("after", "timeout", 0.6, hang_s=3.0, path=path),
+        )
+    ]
+    return [
+        {**rule, "times": MANY}
+        for rule in [
+            *hard,
+            fault("before", "error", 0.05, status=500),
+            fault("before", "drop", 0.10),
+            fault("before", "timeout", 0.15, hang_s=3.0),
+            fault("after", "error", 0.05, status=500),
+            fault("after", "drop", 0.10),
+            fault("after", "timeout", 0.15, hang_s=3.0),
+        ]
+    ]
+
+
+def fired(rules: list[dict[str, Any]]) -> dict[str, int]:
+    """How often each kind of fault fired (rules read back from the sandbox after the run)."""
+    counts: Counter[str] = Counter()
+    for rule in rules:
+        hard = "" if rule["path"].endswith("/*") else " (hard)"
+        counts[f"{rule['when']} {rule['action']}{hard}"] += MANY - int(rule["times"])
+    return dict(counts)
+
 
 CREATE_CUSTOMER = """mutation($name: String!, $key: String) {
   createCustomer(input: {name: $name}, idempotencyKey: $key) { id number name } }"""
@@ -68,6 +100,7 @@ class Seeded:
     customers: list[dict[str, Any]]
     jobs: list[dict[str, Any]]
     job_type: str
+    tasks: list[dict[str, Any]]
 
     @classmethod
     def read(cls, sandbox: Sandbox) -> Seeded:
@@ -76,7 +109,8 @@ class Seeded:
         )
         jobs = sorted(sandbox.list_all("jobs.json", "jobs"), key=lambda j: j["job_number"])
         job_type = str(sandbox.get("job_types.json")["job_types"][0]["id"])
-        return cls(customers, jobs, job_type)
+        tasks = sorted(sandbox.list_all("tasks.json", "tasks"), key=lambda t: t["id"])
+        return cls(customers, jobs, job_type, tasks)
 
     @property
     def unpaid(self) -> list[dict[str, Any]]:
@@ -103,8 +137,9 @@ class Mutation:
     variables: dict[str, Any]
     marker: str  # what identifies its record in the sandbox
     key: str
+    once: bool = False  # sent once, never retried: a failure it is answered must be true
     answers: list[Answer] = field(default_factory=list)
-    outcome: str = "pending"  # ok | refused | gave up
+    outcome: str = "pending"  # ok | refused | gave up | failed once (not retried)
 
     @property
     def successes(self) -> list[Answer]:
@@ -118,24 +153,31 @@ class Mutation:
 
 
 def plan(seeded: Seeded, run: str) -> list[Mutation]:
-    """200 mutations: 70 createJob (two line items each), 50 createCustomer, 40 addJobNote,
-    40 recordPayment, interleaved so every phase has each kind."""
+    """200 mutations: 70 createJob (two line items each), 50 createCustomer, 30 addJobNote and
+    30 recordPayment interleaved, and at ``ONCE`` 20 addJobNote on two jobs of their own (their
+    ``hard_paths`` are failed hard)."""
     numbers = [c["customer_number"] for c in seeded.customers if not c.get("parent_id")]
     note_jobs = [j["job_number"] for j in seeded.jobs[:10]]
+    hard_jobs = [j["job_number"] for j in seeded.jobs[10:12]]
     unpaid = [j["job_number"] for j in seeded.unpaid]
     assert numbers and note_jobs and unpaid, "the sandbox has no customers, jobs or unpaid jobs"
     kinds = itertools.cycle(["job", "customer", "job", "note", "payment"] * 2 + ["job", "customer"])
     counts: Counter[str] = Counter()
-    wanted = {"job": 70, "customer": 50, "note": 40, "payment": 40}
+    wanted = {"job": 70, "customer": 50, "note": 30, "payment": 30}
     mutations: list[Mutation] = []
     while len(mutations) < 200:
+        i = len(mutations)
+        key = f"x1-{run}-{i}"
+        if i in ONCE:
+            marker = f"RX {run} note {i}"
+            variables = {"j": hard_jobs[i % 2], "body": marker}
+            mutations.append(Mutation(i, "note", ADD_NOTE, variables, marker, key, once=True))
+            continue
         kind = next(kinds)
         if counts[kind] == wanted[kind]:
             continue
         n = counts[kind]
         counts[kind] += 1
-        i = len(mutations)
-        key = f"x1-{run}-{i}"
         if kind == "job":
             marker = f"RX {run} job {i}"
             spec = {
@@ -161,6 +203,12 @@ def plan(seeded: Seeded, run: str) -> list[Mutation]:
             variables = {"j": unpaid[n % len(unpaid)], "input": payment}
             mutations.append(Mutation(i, kind, PAY, variables, marker, key))
     return mutations
+
+
+def hard_paths(mutations: list[Mutation]) -> list[str]:
+    """Where the writes sent once go: the note listings of their two jobs."""
+    jobs = sorted({m.variables["j"] for m in mutations if m.once})
+    return [f"/{ACCOUNT}/api/v2/jobs/{j}/notes.json" for j in jobs]
 
 
 def verdict(answer: Answer) -> str:
@@ -199,6 +247,10 @@ class Driver:
             await asyncio.sleep(0.05)
         m.outcome = "gave up"
 
+    async def once(self, m: Mutation, replica: Replica) -> None:
+        """One attempt, whatever it answers (a client that does not retry)."""
+        m.outcome = "ok" if (await self.send(m, replica)).ok else "failed once"
+
     async def first_then_elsewhere(self, m: Mutation, race: bool) -> None:
         """The first attempt on A (raced by a copy on B when ``race``), then on B whatever A
         answered (a client that lost A's answer), then both in turn until done."""
@@ -236,7 +288,7 @@ class Counted:
 
 
 def count_records(
-    sandbox: Sandbox, mutations: list[Mutation], faults: list[dict[str, Any]]
+    sandbox: Sandbox, mutations: list[Mutation], rules: list[dict[str, Any]]
 ) -> Counted:
     customers: dict[str, list[Any]] = {}
     for c in sandbox.list_all("customers.json", "customers"):
@@ -275,9 +327,15 @@ def count_records(
                 parts = Decimal(m.variables["input"]["lineItems"][1]["pricePerUnit"])
                 if prices != sorted([Decimal("80"), parts]):
                     orphans.append(m.index)
-    fired = {f"{f['when']} {f['action']}": MANY - int(f["times"]) for f in faults}
     return Counted(
-        dict(duplicates), lost, applied_but_failed, not_applied, wrong, orphans, differ, fired
+        dict(duplicates),
+        lost,
+        applied_but_failed,
+        not_applied,
+        wrong,
+        orphans,
+        differ,
+        fired(rules),
     )
 
 
