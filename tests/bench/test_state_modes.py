@@ -92,11 +92,12 @@ def test_redis_round_trips_are_counted_and_at_most_one_per_warm_request(
         if row["mode"] != "redis":
             continue
         redis = row["redis"]
-        # Issue 10: a warm read costs at most one Redis round-trip (the tenant's write log).
+        # Issue 10: a warm read costs at most one Redis round-trip: the tenant's generation (a
+        # plain GET; its write log is read only when that moved, and the warm loop writes nothing).
         assert redis["round_trips_per_request"] == 1.0, redis
-        assert redis["sent_per_request"] == {"evalsha": 1.0}, redis
-        assert redis["script_calls_per_request"] == pytest.approx(1.0, abs=0.05), redis
-        assert redis["commands_per_request"] >= redis["script_calls_per_request"]
+        assert redis["sent_per_request"] == {"get": 1.0}, redis
+        assert redis["script_calls_per_request"] == 0.0, redis
+        assert redis["commands_per_request"] == pytest.approx(1.0, abs=0.05), redis
 
 
 def test_a_state_run_is_written_where_figures_do_not_take_it_for_a_full_run(
