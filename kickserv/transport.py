@@ -1,15 +1,23 @@
-"""One HTTP exchange with Kickserv: URL, auth, the concurrency limit and retries. Error statuses
-become exceptions in `kickserv.errors.error_for_status`.
+"""One HTTP exchange with Kickserv: URL, auth, the credential's governor, the account's circuit
+breaker, the concurrency limit, deadlines and retries. Error statuses become exceptions in
+`kickserv.errors.error_for_status`.
 
-Reads (GET) retry on 429, 5xx, timeouts and connection failures with jittered exponential backoff
-that honours `Retry-After`, within `RetryPolicy`'s attempt and wait budget. Writes are never retried:
-Kickserv has no idempotency keys, so a retried POST could create a second job.
+Each attempt, in order: the breaker (`kickserv.breaker`: refused at once with `CircuitOpen` while
+Kickserv keeps failing), the governor (`kickserv.governor`: waits for the credential's turn, paused
+after a 429 for everyone), a concurrency slot, the HTTP exchange. Reads (GET) retry on 429, 5xx,
+timeouts and connection failures with jittered exponential backoff (after a 429, the governor's pause
+is the wait), within `RetryPolicy`'s attempts, wait budget and one overall `deadline`: waiting for a
+turn or a slot, the exchanges and the waits between them all end by it, and a call still in flight
+then is cancelled, so it never holds a slot past it. Writes are never retried: Kickserv has no
+idempotency keys, so a retried POST could create a second job.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import math
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -21,6 +29,7 @@ from typing import Any, TypedDict
 import httpx
 import orjson
 
+from kickserv.breaker import Breaker, CircuitOpen
 from kickserv.errors import (
     APIError,
     RateLimited,
@@ -29,6 +38,7 @@ from kickserv.errors import (
     TransportError,
     error_for_status,
 )
+from kickserv.governor import Governor, Permit, TooLong
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
@@ -36,10 +46,12 @@ DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
-    """How hard reads try. The total wait counts only sleeping between attempts."""
+    """How hard reads try. The total wait counts only sleeping between attempts; `deadline` bounds
+    a read from its start to its end, everything included (None: no deadline)."""
 
     max_attempts: int = 4
     max_total_wait: float = 30.0
+    deadline: float | None = 5.0
     base_delay: float = 0.25
     max_delay: float = 8.0
     jitter: float = 0.5  # the fraction of each backoff drawn at random, so clients spread out
@@ -131,14 +143,20 @@ class TransportOptions(TypedDict, total=False):
     sleep: Sleep
     timeout: httpx.Timeout | float | None
     draw: Callable[[], float]
+    governor: Governor | None
+    breaker: Breaker | None
+    clock: Callable[[], float]
 
 
 class Transport:
     """Sends requests for one account and token. Holds the credential; never shows it.
 
     `http` is shared when given (and left open), else opened here; `limiter` is shared across
-    clients of one credential, else a semaphore of `max_concurrency` slots; `timeout` None leaves
-    the AsyncClient's own; `draw` gives the random fraction of each backoff's jitter.
+    clients of one credential, else a semaphore of `max_concurrency` slots; `governor` likewise (one
+    per credential), else one of this transport's own; `breaker` is shared by the clients of one
+    account, else one of its own; `timeout` None leaves the AsyncClient's own; `draw` gives the
+    random fraction of each backoff's jitter; `clock` and `sleep` time deadlines and waits (and
+    those of the governor made here).
     """
 
     def __init__(
@@ -155,6 +173,9 @@ class Transport:
         sleep: Sleep = asyncio.sleep,
         timeout: httpx.Timeout | float | None = None,
         draw: Callable[[], float] = random.random,
+        governor: Governor | None = None,
+        breaker: Breaker | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if not account or "/" in account:
             raise ValueError(f"account should be a Kickserv account slug, got {account!r}")
@@ -176,6 +197,9 @@ class Transport:
         # None: the AsyncClient's own timeout applies (ours, or the injected one's).
         self._timeout = timeout
         self._draw = draw
+        self._clock = clock
+        self.governor = governor if governor is not None else Governor(clock=clock, sleep=sleep)
+        self.breaker = breaker if breaker is not None else Breaker(name=account, clock=clock)
 
     def __repr__(self) -> str:
         return f"Transport(account={self.account!r}, base_url={self._origin!r})"
@@ -202,14 +226,22 @@ class Transport:
             headers["Content-Type"] = "application/json"
         may_retry = method.upper() not in WRITE_METHODS
         extra: dict[str, Any] = {} if self._timeout is None else {"timeout": self._timeout}
+        began = self._clock()
+        budget = self.retry.deadline
+        deadline = None if budget is None else began + budget
         waited = 0.0
         attempt = 0
         while True:
             attempt += 1
+            permit = await self._turn(method, path, deadline, probe=may_retry)
             started = time.monotonic()
             failure: KickservLike
+            response: httpx.Response | None = None
             try:
-                async with self._limiter:
+                # A read's deadline covers the wait for a slot and the exchange: when it passes,
+                # the exchange is cancelled and its slot freed. A write, once sent, is not cut
+                # short by us (its outcome would be unknown): it has its own timeout.
+                async with self._within(deadline if may_retry else None), self._limiter:
                     response = await self._http.request(
                         method,
                         self._origin + path,
@@ -219,12 +251,14 @@ class Transport:
                         auth=self._auth,
                         **extra,
                     )
+            except TimeoutError:
+                failure, retryable = self._past_deadline(method, path, budget), False
             except httpx.HTTPError as exc:
-                response = None
                 failure, retryable = _transport_failure(method, path, exc)
             elapsed = time.monotonic() - started
 
             if response is not None and response.status_code < 400:
+                self._settle(permit, response.status_code, None)
                 # An answer ends the attempts whatever its body holds: report it before reading.
                 self._notify(method, path, response.status_code, elapsed, attempt, False)
                 decoded = self._decode(method, path, response)
@@ -243,27 +277,100 @@ class Transport:
                     response.headers,
                     attempts=attempt,
                 )
+            status = response.status_code if response is not None else None
+            self._settle(permit, status, failure)
             wait = (
-                self._wait_before_retry(failure, attempt, waited)
+                self._wait_before_retry(failure, attempt, waited, deadline)
                 if may_retry and retryable
                 else None
             )
-            status = response.status_code if response is not None else None
             self._notify(method, path, status, elapsed, attempt, wait is not None)
             if wait is None:
                 raise failure
-            await self._sleep(wait)
-            waited += wait
+            if wait.sleep > 0:
+                await self._sleep(wait.sleep)
+            waited += wait.counted
+
+    async def _turn(self, method: str, path: str, deadline: float | None, *, probe: bool) -> Permit:
+        """This attempt's turn: the breaker lets it go, then the governor (within `deadline`).
+        Refused: `CircuitOpen` or `RateLimited`, and nothing was sent."""
+        if self.breaker.retry_in() is None:  # closed, or a probe is due: wait for the turn
+            try:
+                permit = await self.governor.acquire(deadline)
+            except TooLong as exc:
+                raise self._too_long(method, path, exc) from None
+            # Asked now: the breaker may have opened while this call waited for its turn.
+            wait = self.breaker.admit(probe=probe)
+            if wait is None:
+                return permit
+        else:
+            wait = self.breaker.refuse()
+        raise CircuitOpen(
+            f"{method} {path} was not sent: Kickserv failed {self.breaker.policy.failures} times "
+            f"in a row, so calls to account {self.account!r} pause; the next try goes in "
+            f"{wait:.1f} s.",
+            method=method,
+            path=path,
+            retry_after=_tenths(wait),
+        )
+
+    def _too_long(self, method: str, path: str, exc: TooLong) -> RateLimited:
+        if exc.paused:
+            why = "Kickserv asked this credential to pause (429)"
+        else:
+            why = "this credential's calls go out at the rate Kickserv allows"
+        return RateLimited(
+            f"{method} {path} was not sent: {why}, and its turn would come after the read "
+            f"deadline ({exc.wait:.1f} s away).",
+            method=method,
+            path=path,
+            retry_after=_tenths(exc.wait),
+        )
+
+    def _past_deadline(self, method: str, path: str, budget: float | None) -> Timeout:
+        return Timeout(
+            f"{method} {path} got no answer within the read deadline ({budget:g} s, retries "
+            "included): Kickserv may be slow or hanging. Try again later.",
+            method=method,
+            path=path,
+        )
+
+    def _within(self, deadline: float | None) -> contextlib.AbstractAsyncContextManager[object]:
+        """The scope a read's deadline bounds (it raises TimeoutError when the deadline passes)."""
+        if deadline is None:
+            return contextlib.nullcontext()
+        return asyncio.timeout(deadline - self._clock())
+
+    def _settle(self, permit: Permit, status: int | None, failure: KickservLike | None) -> None:
+        """Tell the governor and the breaker how an attempt went (`status` None: no answer)."""
+        if status == 429:
+            retry_after = failure.retry_after if isinstance(failure, RateLimited) else None
+            self.governor.rate_limited(permit, retry_after)
+        elif status is None or status >= 500:
+            self.breaker.failed()
+        else:
+            self.governor.succeeded(permit)
+            self.breaker.succeeded()
 
     def _wait_before_retry(
-        self, failure: KickservLike, attempt: int, waited: float
-    ) -> float | None:
-        """How long to sleep before the next attempt, or None when the budget is spent."""
+        self, failure: KickservLike, attempt: int, waited: float, deadline: float | None
+    ) -> _Wait | None:
+        """How long to sleep before the next attempt, or None when the budget is spent. After a
+        429 the governor's pause is the wait: it is counted, not slept here."""
         if attempt >= self.retry.max_attempts:
             return None
-        asked = failure.retry_after if isinstance(failure, RateLimited) else None
-        wait = asked if asked is not None else self.retry.backoff(attempt, self._draw)
-        return None if waited + wait > self.retry.max_total_wait else wait
+        if isinstance(failure, RateLimited):
+            asked = failure.retry_after
+            pause = self.governor.paused_for()
+            wait = _Wait(0.0, max(pause, asked or 0.0))
+        else:
+            backoff = self.retry.backoff(attempt, self._draw)
+            wait = _Wait(backoff, backoff)
+        if waited + wait.counted > self.retry.max_total_wait:
+            return None
+        if deadline is not None and self._clock() + wait.counted >= deadline:
+            return None
+        return wait
 
     def _decode(self, method: str, path: str, response: httpx.Response) -> Any:
         if not response.content.strip():
@@ -291,6 +398,19 @@ class Transport:
     ) -> None:
         if self._on_response is not None:
             self._on_response(UpstreamCall(method, path, status, elapsed, attempt, retried))
+
+
+@dataclass(frozen=True, slots=True)
+class _Wait:
+    """A wait between attempts: `sleep` here, `counted` against the retry budget."""
+
+    sleep: float
+    counted: float
+
+
+def _tenths(seconds: float) -> float:
+    """A wait as told to callers: rounded up to a tenth of a second, at least one tenth."""
+    return max(0.1, math.ceil(seconds * 10) / 10)
 
 
 def _has_errors(decoded: Any) -> bool:

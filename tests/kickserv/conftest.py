@@ -16,14 +16,20 @@ BASE = "https://kickserv.test"
 
 
 class Recorder:
-    """Collects sleeps and observer calls so tests can assert waits without waiting."""
+    """Collects sleeps and observer calls so tests can assert waits without waiting. Its clock
+    moves only when something sleeps (deadlines and the governor's turns are timed by it)."""
 
     def __init__(self) -> None:
         self.sleeps: list[float] = []
         self.calls: list[UpstreamCall] = []
+        self.now = 1000.0
+
+    def clock(self) -> float:
+        return self.now
 
     async def sleep(self, seconds: float) -> None:
         self.sleeps.append(seconds)
+        self.now += seconds
 
     def observe(self, call: UpstreamCall) -> None:
         self.calls.append(call)
@@ -45,6 +51,7 @@ async def make_client(recorder: Recorder) -> AsyncIterator[MakeClient]:
         http = httpx.AsyncClient(transport=httpx.MockTransport(handler))
         opened.append(http)
         options.setdefault("sleep", recorder.sleep)
+        options.setdefault("clock", recorder.clock)
         options.setdefault("on_response", recorder.observe)
         options.setdefault("draw", lambda: 0.0)
         return KickservClient("demo", TOKEN, base_url=BASE, http=http, **options)
