@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
+from operator import methodcaller
 from typing import Any
 
 import strawberry
 from graphql import GraphQLError, GraphQLSchema
-from strawberry.types.scalar import ScalarDefinition
+from strawberry.types.scalar import ScalarDefinition, ScalarWrapper
 
 from graph.schema import prefetch
 from graph.schema.billing import Invoice, InvoiceStatus, Payment
@@ -26,7 +28,14 @@ from graph.schema.errors import BadUserInput, ErrorCode, NotFound
 from graph.schema.jobs import Job, Opportunity
 from graph.schema.people import Employee
 from graph.schema.schedule import Task
-from resolvers.parsing import NumberError, bounded_decimal, kickserv_id, quoted
+from resolvers.parsing import (
+    NumberError,
+    bounded_decimal,
+    bounded_year,
+    kickserv_id,
+    moment_text,
+    quoted,
+)
 from resolvers.prefetch import customer_listings as start_listings
 from resolvers.relations import by_number_or_id, one
 
@@ -120,27 +129,80 @@ def _int_id(value: strawberry.ID, argument: str) -> int:
         ) from None
 
 
+MAX_FILTER_TEXT = 1000  # characters of a filter Kickserv gets in its URL
+
+
+def _filter_text(value: str | None, argument: str) -> str | None:
+    if value is not None and len(value) > MAX_FILTER_TEXT:
+        raise BadUserInput(
+            f"`{argument}` may be at most {MAX_FILTER_TEXT} characters, got {len(value)}.",
+            extensions={"argument": argument, "max": MAX_FILTER_TEXT},
+        )
+    return value
+
+
+# -- scalars -------------------------------------------------------------------------------------
+# Strawberry's Decimal takes ``Decimal(str(value))`` (NaN, Arabic-Indic digits, 1e99999999), and its
+# Date and DateTime quote the whole value when they fail and let years Python cannot shift through.
+# These read with ``resolvers.parsing``'s rules and keep Strawberry's names and descriptions, so the
+# SDL is unchanged; a refusal is a GraphQL error that quotes at most 100 characters of the value.
+# DateTime is read by Python's ``datetime.fromisoformat`` (ISO 8601, ``Z`` included), not dateutil.
+
+
+def _refused(kind: str, value: object, reason: object) -> GraphQLError:
+    return GraphQLError(
+        f"Expected a {kind} ({reason}), got {quoted(value)}.",
+        extensions={"code": str(ErrorCode.BAD_USER_INPUT)},
+    )
+
+
 def _parse_decimal(value: object) -> Decimal:
-    """The ``Decimal`` scalar's input: ASCII, finite and bounded (``resolvers.parsing``), where
-    Strawberry's stock scalar takes ``Decimal(str(value))`` (NaN, Arabic-Indic digits, 1e99999999)."""
     try:
         return bounded_decimal(value)
     except NumberError as exc:
-        raise GraphQLError(
-            f"Expected a Decimal ({exc}), got {quoted(value)}.",
-            extensions={"code": str(ErrorCode.BAD_USER_INPUT)},
-        ) from None
+        raise _refused("Decimal", value, exc) from None
 
 
-DECIMAL = ScalarDefinition(
-    name="Decimal",
-    description="Decimal (fixed-point)",  # Strawberry's, so the SDL is unchanged
-    specified_by_url=None,
-    serialize=str,
-    parse_value=_parse_decimal,
-    parse_literal=None,  # graphql-core reads the literal, then calls parse_value
-    origin=Decimal,
-)
+def _parse_date(value: object) -> date:
+    try:
+        parsed = date.fromisoformat(moment_text(value))
+        bounded_year(parsed.year)
+    except NumberError as exc:
+        raise _refused("Date", value, exc) from None
+    except ValueError:
+        raise _refused("Date", value, "an ISO 8601 date such as 2026-11-21") from None
+    return parsed
+
+
+def _parse_datetime(value: object) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(moment_text(value))
+        bounded_year(parsed.year)
+    except NumberError as exc:
+        raise _refused("DateTime", value, exc) from None
+    except (ValueError, OverflowError):
+        example = "an ISO 8601 date-time such as 2026-11-23T09:00:00-05:00"
+        raise _refused("DateTime", value, example) from None
+    return parsed
+
+
+def _scalar(origin: type, name: str, description: str, parse: Any) -> ScalarDefinition:
+    return ScalarDefinition(
+        name=name,
+        description=description,
+        specified_by_url=None,
+        serialize=str if origin is Decimal else methodcaller("isoformat"),
+        parse_value=parse,
+        parse_literal=None,  # graphql-core reads the literal, then calls parse_value
+        origin=origin,
+    )
+
+
+SCALARS: dict[object, type | ScalarWrapper | ScalarDefinition] = {
+    Decimal: _scalar(Decimal, "Decimal", "Decimal (fixed-point)", _parse_decimal),
+    date: _scalar(date, "Date", "Date (isoformat)", _parse_date),
+    datetime: _scalar(datetime, "DateTime", "Date with time (isoformat)", _parse_datetime),
+}
 
 
 @strawberry.type(description="Kickserv data as one graph.")
@@ -173,10 +235,10 @@ class Query:
         window = await info.context.data.customers(
             offset,
             first,
-            name=f.name,
-            q=f.search,
-            begins_with=f.begins_with,
-            service_state=f.service_state,
+            name=_filter_text(f.name, "filter.name"),
+            q=_filter_text(f.search, "filter.search"),
+            begins_with=_filter_text(f.begins_with, "filter.beginsWith"),
+            service_state=_filter_text(f.service_state, "filter.serviceState"),
             customer_number=f.number,
         )
         return connection(window, Customer.from_record)
@@ -205,7 +267,9 @@ class Query:
             offset,
             first,
             status=f.status.value if f.status else None,
-            job_type_id=_int_id(f.job_type_id, "filter.jobTypeId") if f.job_type_id else None,
+            job_type_id=(
+                None if f.job_type_id is None else _int_id(f.job_type_id, "filter.jobTypeId")
+            ),
             scheduled=f.scheduled.value if f.scheduled else None,
         )
         return connection(window, Job.from_record)
@@ -224,7 +288,7 @@ class Query:
             offset,
             first,
             status.value if status else None,
-            _int_id(job_type_id, "jobTypeId") if job_type_id else None,
+            None if job_type_id is None else _int_id(job_type_id, "jobTypeId"),
         )
         return connection(window, Opportunity.from_record)
 
@@ -304,7 +368,7 @@ class Query:
         self, info: GraphInfo, name: str | None = None, first: int = 25, after: str | None = None
     ) -> Connection[Item] | None:
         offset, first = window_args(first, after)
-        window = await info.context.data.items(name, offset, first)
+        window = await info.context.data.items(_filter_text(name, "name"), offset, first)
         return connection(window, Item.from_record)
 
     @strawberry.field(description="Kinds of work (Kickserv's services).")
@@ -332,7 +396,7 @@ def build_schema() -> strawberry.federation.Schema:
     from graph.schema.mutations import Mutation  # imported here: the mutations import this module
 
     return FederatedSchema(
-        query=Query, mutation=Mutation, types=[Location], scalar_overrides={Decimal: DECIMAL}
+        query=Query, mutation=Mutation, types=[Location], scalar_overrides=SCALARS
     )
 
 

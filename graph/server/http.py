@@ -69,6 +69,7 @@ from graph.server.requests import (
 from graph.server.response_cache import ResponseCache, ResponseKey
 from graph.server.settings import Settings
 from graph.server.tracing import TraceRecorder, wants_trace
+from resolvers.parsing import quoted
 
 logger = logging.getLogger("graph.server.http")
 
@@ -344,7 +345,7 @@ def _check_operation_allowed(operation: OperationDefinitionNode, method: str) ->
 
 def _operation_not_found(operation_name: str | None) -> dict[str, Any]:
     message = (
-        f"Unknown operation named '{operation_name}'."
+        f"Unknown operation named {quoted(operation_name)}."
         if operation_name
         else "Must provide operation name if query contains multiple operations."
     )

@@ -159,8 +159,16 @@ def _checked_params(
         raise BadRequest("The 'extensions' parameter must be a JSON object (or null).")
     if document_id is not None and not isinstance(document_id, str):
         raise BadRequest("The 'documentId' parameter must be a string (or null).")
+    if document_id is not None and len(document_id) > MAX_DOCUMENT_ID:
+        # a trusted document's id is its sha256 (``sha256:`` and 64 hex digits): longer is no id
+        raise BadRequest(
+            f"The 'documentId' parameter may be at most {MAX_DOCUMENT_ID} characters "
+            f"(a trusted document's id is sha256:<64 hex digits>), got {len(document_id)}."
+        )
     return GraphQLParams(query, variables, operation_name, extensions, document_id)
 
+
+MAX_DOCUMENT_ID = 128
 
 # Python refuses to read integers of more than 4,300 digits (sys.get_int_max_str_digits), and
 # graphql-core reads every Int literal of a document with int() while validating it: such a literal
