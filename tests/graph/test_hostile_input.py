@@ -495,6 +495,51 @@ async def test_ids_and_amounts_answer_bad_user_input_with_their_path(corpus: Cor
     ]
 
 
+EXTREME_MOMENTS = [
+    "0001-01-01T00:00:00+23:59",  # cannot be shifted to UTC
+    "9999-12-31T23:30:00-05:00",  # an hour later is past what Python holds
+    "0999-12-31T12:00:00Z",
+    "9999-01-01T00:00:00Z",
+]
+
+
+@MODULE_LOOP
+async def test_extreme_values_on_real_records(corpus: Corpus) -> None:
+    # The slots above fill the other arguments with 1, which names no job or task: here the
+    # hostile value goes with records that exist, so it reaches the write it would break.
+    found = await corpus.graphql(
+        "records",
+        "{ jobs(first: 20) { nodes { number lineItems { id } } }"
+        ' schedule(from: "2000-01-01", to: "2100-01-01", first: 1) { nodes { id } } }',
+    )
+    jobs = found.body["data"]["jobs"]["nodes"]
+    job = next(j for j in jobs if j["lineItems"])
+    task = found.body["data"]["schedule"]["nodes"][0]["id"]
+    line_item = job["lineItems"][0]["id"]
+    number = job["number"]
+    moments = [
+        f"mutation ($v: DateTime!) {{ scheduleTask(jobNumber: {number}, input: {{startsAt: $v}}) {{ id }} }}",
+        f'mutation ($v: DateTime!) {{ rescheduleTask(id: "{task}", startsAt: $v) {{ id }} }}',
+        f'mutation ($v: DateTime!) {{ rescheduleTask(id: "{task}", startsAt: "2026-11-23T09:00:00Z", endsAt: $v) {{ id }} }}',
+    ]
+    amounts = [
+        f"mutation ($v: Decimal!) {{ recordPayment(jobNumber: {number}, input: {{amount: $v}}) {{ id }} }}",
+        f'mutation ($v: Decimal) {{ updateLineItem(jobNumber: {number}, lineItemId: "{line_item}", input: {{quantity: $v}}) {{ id }} }}',
+        f'mutation ($v: Decimal) {{ updateLineItem(jobNumber: {number}, lineItemId: "{line_item}", input: {{pricePerUnit: $v}}) {{ id }} }}',
+        f"mutation ($v: Decimal) {{ invoiceJob(jobNumber: {number}, input: {{taxRate: $v}}) {{ id }} }}",
+    ]
+    refusals = [(d, v) for d in moments for v in EXTREME_MOMENTS]
+    refusals += [(d, v) for d in amounts for v in BAD_DECIMALS if refused("Decimal", v)]
+    others = [(d, v) for d in moments for v in BAD_DATETIMES]
+    for document, value in refusals + others:
+        name = f"real {document[:40]} {str(value)[:20]}"
+        outcome = await corpus.graphql(name, document, {"v": value})
+        assert not outcome.problems(), (document, value, outcome.problems(), outcome.body)
+        if (document, value) in refusals:
+            codes = {e["extensions"]["code"] for e in outcome.body["errors"]}
+            assert codes == {"BAD_USER_INPUT"}, (document, value, outcome.body)
+
+
 # --- _entities ------------------------------------------------------------------------------
 
 ENTITIES = "query ($r: [_Any!]!) { _entities(representations: $r) { __typename } }"
