@@ -57,7 +57,7 @@ class TenantWrites:
         self._seen: OrderedDict[str, int] = OrderedDict()
         self._own: dict[str, set[int]] = {}
         self._locks: dict[str, asyncio.Lock] = {}
-        self._unpublished: dict[str, set[str]] = {}
+        self._unpublished: dict[str, list[str]] = {}
         self._resets = 0
 
     def __len__(self) -> int:
@@ -68,14 +68,15 @@ class TenantWrites:
         a store was seen to lose its logs, so a number never means two states)."""
         return self._seen.get(tenant, self._floor) + (self._resets << 40)
 
-    async def sync(self, tenant: str) -> tuple[int, frozenset[str] | None]:
-        """Read the tenant's log: its generation, and what this process must forget to catch up
-        (empty: nothing; ``None``: everything of the tenant, the log no longer reaches back)."""
+    async def sync(self, tenant: str) -> tuple[int, tuple[str, ...] | None]:
+        """Read the tenant's log: its generation, and what this process must forget to catch up,
+        oldest first (empty: nothing; ``None``: everything of the tenant, the log no longer
+        reaches back)."""
         if self.store is None:
-            return self.of(tenant), frozenset()
+            return self.of(tenant), ()
         drawn = None if self._current is None else int(await self._current(tenant))
         if drawn is not None and tenant in self._seen and self._checked.get(tenant) == drawn:
-            return self.of(tenant), frozenset()  # no write since the log was last read
+            return self.of(tenant), ()  # no write since the log was last read
         log = await self.store.get(CacheKey(tenant, LOG_RESOURCE, LOG_KEY))
         value: dict[str, Any] = log.value if log is not None else {}
         generation = int(value.get("gen", 0))
@@ -84,9 +85,9 @@ class TenantWrites:
         seen = self._seen.get(tenant)
         if seen is None:  # first look: what this process cached was read before any log it knows
             self._remember(tenant, generation)
-            return self.of(tenant), None if generation else frozenset()
+            return self.of(tenant), None if generation else ()
         if generation == seen:
-            return self.of(tenant), frozenset()
+            return self.of(tenant), ()
         if generation < seen:
             # The log went back: the store lost it (a Redis restarted empty, an expired log).
             # Numbers may come again, so what was keyed by them before must never match.
@@ -94,14 +95,18 @@ class TenantWrites:
             self._remember(tenant, generation)
             return self.of(tenant), None
         if seen < int(value.get("trimmed", 0)):
-            voided: frozenset[str] | None = None
+            voided: tuple[str, ...] | None = None
         else:
             own = self._own.get(tenant, set())
-            voided = frozenset(
-                change
-                for entry_generation, changes in value.get("entries", ())
-                if entry_generation > seen and entry_generation not in own
-                for change in changes
+            later = sorted(
+                (entry for entry in value.get("entries", ()) if entry[0] > seen),
+                key=lambda entry: int(entry[0]),
+            )
+            # In log order, each item once (its last time): a record written twice is put last.
+            voided = tuple(
+                dict.fromkeys(
+                    change for gen, changes in later if gen not in own for change in changes
+                )
             )
         self._remember(tenant, generation)
         return self.of(tenant), voided
@@ -117,20 +122,20 @@ class TenantWrites:
             return generation
         lock = self._locks.setdefault(tenant, asyncio.Lock())
         async with lock:
-            drained = {*self._unpublished.pop(tenant, ()), *changes()}
+            drained = list(dict.fromkeys([*self._unpublished.pop(tenant, ()), *changes()]))
             try:
                 return await self._publish(tenant, drained)
             except BaseException:
                 # Not in the log: the next write of this tenant publishes it too.
-                self._unpublished.setdefault(tenant, set()).update(drained)
+                self._unpublished[tenant] = drained
                 raise
 
-    async def _publish(self, tenant: str, changes: set[str]) -> int:
+    async def _publish(self, tenant: str, changes: list[str]) -> int:
         assert self.store is not None and self._draw is not None
         generation = int(await self._draw(tenant))
         self._own.setdefault(tenant, set()).add(generation)
         where = CacheKey(tenant, LOG_RESOURCE, LOG_KEY)
-        entry = [generation, sorted(changes)]
+        entry = [generation, changes]
         log: dict[str, Any]
         while True:
             current = await self.store.get(where)

@@ -138,6 +138,7 @@ class Index(Generic[R, V]):
     listing: Callable[[KickservClient], Paginator[R]]
     project: Callable[[R], V]
     voided_by: frozenset[Change]
+    parse: Callable[[object], R]  # a listed record from Kickserv's JSON (a write's, replayed)
 
 
 # -- the table -------------------------------------------------------------------------------------
@@ -254,31 +255,34 @@ RESOURCES: tuple[Record[Any, Any] | Listing[Any, Any], ...] = (
 INVOICE_INDEX: Index[Invoice, IndexedInvoice] = Index(
     "invoices", IndexedInvoice, key="invoice (job) id", key_of=lambda i: i.id,
     listing=lambda ks: ks.invoices.list(), project=IndexedInvoice.from_record,
-    voided_by=_changes(Change.CUSTOMER_GLUE, _GONE),
+    voided_by=_changes(Change.CUSTOMER_GLUE, _GONE), parse=Invoice.from_json,
 )  # fmt: skip
 CUSTOMER_INDEX: Index[Customer, Customer] = Index(
     "customers", Customer, key="customer id", key_of=lambda c: c.id,
     listing=lambda ks: ks.customers.list(), project=lambda c: c,
     voided_by=_changes(Change.CUSTOMER_GLUE, Change.CUSTOMER_BALANCE, _GONE),
+    parse=Customer.from_json,
 )  # fmt: skip
 JOB_INDEX: Index[Job, Job] = Index(
     "jobs", Job, key="job id (opportunities are not listed)", key_of=lambda j: j.id,
     listing=lambda ks: ks.jobs.list(), project=lambda j: j, voided_by=_changes(_GONE),
+    parse=Job.from_json,
 )  # fmt: skip
 OPPORTUNITY_INDEX: Index[Job, Job] = Index(
     "opportunities", Job, key="opportunity (job) id", key_of=lambda j: j.id,
     listing=lambda ks: ks.opportunities.list(), project=lambda j: j,
-    voided_by=_changes(Change.CUSTOMER_GLUE, _GONE),
+    voided_by=_changes(Change.CUSTOMER_GLUE, _GONE), parse=Job.from_json,
 )  # fmt: skip
 PAYMENT_INDEX: Index[Payment, Payment] = Index(
     "payments", Payment, key="payment id", key_of=lambda p: p.id,
     listing=lambda ks: ks.payments.list(), project=lambda p: p,
-    voided_by=_changes(Change.CUSTOMER_GLUE, _GONE),
+    voided_by=_changes(Change.CUSTOMER_GLUE, _GONE), parse=Payment.from_json,
 )  # fmt: skip
 
 INDEXES: tuple[Index[Any, Any], ...] = (
     INVOICE_INDEX, CUSTOMER_INDEX, JOB_INDEX, OPPORTUNITY_INDEX, PAYMENT_INDEX,
 )  # fmt: skip
+INDEX_NAMED: Mapping[str, Index[Any, Any]] = {index.name: index for index in INDEXES}
 
 
 # -- derived -----------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ sharing and upstream pages are counted for the request's ``extensions.upstream``
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Awaitable, Callable, Hashable, Mapping
 from dataclasses import dataclass, field
@@ -30,6 +31,18 @@ from resolvers.state.base import StateUnavailable
 from resolvers.stats import record_cache_hit, record_fresh_until, record_page
 
 logger = logging.getLogger("resolvers.tenant")
+
+# What a write published besides kinds of change (resolvers.generations): one record to forget,
+# or one record to put in an index, as JSON after these prefixes (kinds of change hold no colon).
+RECORD = "record:"
+INDEX = "index:"
+MAX_PUBLISHED_RECORD = 32 * 1024
+
+
+def _hashable(key: object) -> Hashable:
+    """A cache key back from JSON (lists were tuples)."""
+    return tuple(_hashable(k) for k in key) if isinstance(key, list) else key
+
 
 T = TypeVar("T")
 K = TypeVar("K", bound=Hashable)
@@ -65,7 +78,7 @@ class Tenant:
     index_ttl: float = 120.0
     job_of_payment: dict[int, int] = field(default_factory=dict)  # payment id -> job number
     _indexes: dict[str, ListingIndex[Any, Any]] = field(default_factory=dict, repr=False)
-    _changes: set[str] = field(default_factory=set, repr=False)  # changed, not yet published
+    _changes: list[str] = field(default_factory=list, repr=False)  # changed, not yet published
 
     @property
     def key(self) -> str:
@@ -183,8 +196,23 @@ class Tenant:
     async def changed(self, *changes: Change) -> None:
         """Forget every cached entry and index that these kinds of change void (the table says),
         here now, and on every other process once ``wrote`` has published them."""
-        self._changes.update(change.value for change in changes)
+        self._changes.extend(change.value for change in changes)
         await self._forget(changes)
+
+    async def wrote_record(self, resource: Record[K, V], value: V) -> None:
+        """A write answered ``value``: keep it here; every other process forgets its copy."""
+        await self.prime(resource, value)
+        self._changes.append(RECORD + json.dumps([resource.name, resource.key_of(value)]))
+
+    def wrote_to_index(self, spec: Index[R, V], record: R) -> None:
+        """A write answered ``record``: put it in this tenant's index here and, from its JSON,
+        in every other process's (an index cannot refetch one record: it is a whole listing)."""
+        self.index(spec).put(record)
+        raw = getattr(record, "raw", None)
+        text = json.dumps([spec.name, raw]) if isinstance(raw, dict) else ""
+        # Too large for the log (or no JSON kept): other processes rebuild their index instead.
+        fits = 0 < len(text) <= MAX_PUBLISHED_RECORD
+        self._changes.append(INDEX + (text if fits else json.dumps([spec.name, None])))
 
     async def sync(self) -> int:
         """Catch up with writes other processes published: forget what they voided. One read of
@@ -192,15 +220,33 @@ class Tenant:
         generation, voided = await self.cache.writes.sync(self.key)
         if voided is None:
             await self._forget(tuple(Change))
-        elif voided:
-            try:
-                await self._forget(tuple(Change(value) for value in voided))
-            except ValueError:  # a change this version does not know: forget everything
-                await self._forget(tuple(Change))
+            return generation
+        changes: list[Change] = []
+        try:
+            for item in voided:
+                if item.startswith(RECORD):
+                    name, key = json.loads(item.removeprefix(RECORD))
+                    await self.cache.forget(CacheKey(self.key, name, _hashable(key)))
+                elif item.startswith(INDEX):
+                    self._replay_index(*json.loads(item.removeprefix(INDEX)))
+                else:
+                    changes.append(Change(item))
+        except (ValueError, TypeError):  # written by another version: forget everything
+            changes = list(Change)
+        await self._forget(tuple(changes))
         return generation
 
+    def _replay_index(self, name: str, raw: object) -> None:
+        spec, index = resources.INDEX_NAMED.get(name), self._indexes.get(name)
+        if spec is None or index is None:
+            return
+        if raw is None:
+            index.invalidate()
+        else:
+            index.put(spec.parse(raw))
+
     def _drain_changes(self) -> list[str]:
-        drained, self._changes = sorted(self._changes), set()
+        drained, self._changes = list(dict.fromkeys(self._changes)), []
         return drained
 
     async def _forget(self, changes: tuple[Change, ...]) -> None:
@@ -213,7 +259,9 @@ class Tenant:
                 index.invalidate()
 
     async def forget_record(self, resource: Record[K, V], key: K) -> None:
-        """Drop one record (a write changed it and did not answer it, or deleted it)."""
+        """A write changed or deleted this record without answering it: forget it here and on
+        every other process."""
+        self._changes.append(RECORD + json.dumps([resource.name, key]))
         await self.cache.forget(CacheKey(self.key, resource.name, key))
 
     # -- indexes for lookups Kickserv lacks --------------------------------------------------------

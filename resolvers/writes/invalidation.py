@@ -4,7 +4,9 @@ Each function here is called by the writes once Kickserv answered. It names the 
 (``resources.Change``) the write made; ``Tenant.changed`` forgets what the table in
 ``resolvers.resources`` says those changes void (which resources embed what is where). Then the
 records the write answered with are primed into the record resources and indexes that keep them, so
-the next read costs nothing, and the request's own loaders are cleared.
+the next read costs nothing, and the request's own loaders are cleared. Every other process forgets
+those records and puts them in its indexes when it syncs (``Tenant.wrote_record``,
+``wrote_to_index``, ``forget_record``: published with the write, ``resolvers.generations``).
 """
 
 from __future__ import annotations
@@ -19,9 +21,9 @@ async def customer_saved(scope: WriteScope, customer: Customer, *also: Change) -
     """A customer written (``also``: ``CUSTOMER_GLUE`` when what others embed of it changed)."""
     tenant = scope.tenant
     await tenant.changed(Change.CUSTOMER, *also)
-    await tenant.prime(resources.CUSTOMER, customer)
-    await tenant.prime(resources.CUSTOMER_ID, customer)
-    tenant.customer_index.put(customer)
+    await tenant.wrote_record(resources.CUSTOMER, customer)
+    await tenant.wrote_record(resources.CUSTOMER_ID, customer)
+    tenant.wrote_to_index(resources.CUSTOMER_INDEX, customer)
     scope.clear_loaders()
 
 
@@ -39,18 +41,18 @@ async def job_saved(scope: WriteScope, job: Job, *also: Change) -> None:
         changes.add(Change.INVOICE)
     await tenant.changed(*changes)
     if job.job_charges is not None:
-        await tenant.prime(resources.JOB, job)
+        await tenant.wrote_record(resources.JOB, job)
     else:
         await tenant.forget_record(resources.JOB, job.job_number)
-    await tenant.prime(resources.JOB_ID, job)
-    tenant.job_index.put(job)
+    await tenant.wrote_record(resources.JOB_ID, job)
+    tenant.wrote_to_index(resources.JOB_INDEX, job)
     if job.is_opportunity:
-        tenant.opportunity_index.put(job)
+        tenant.wrote_to_index(resources.OPPORTUNITY_INDEX, job)
     if job.invoice_status is not None:
-        tenant.invoice_index.put(Invoice.from_json(job.raw))
+        tenant.wrote_to_index(resources.INVOICE_INDEX, Invoice.from_json(job.raw))
     for payment in job.payments or ():
         tenant.job_of_payment[payment.id] = job.job_number
-        tenant.payment_index.put(payment)
+        tenant.wrote_to_index(resources.PAYMENT_INDEX, payment)
     if Change.JOB_MONEY in changes:
         await _refresh_customer(scope, job)
     scope.clear_loaders()
@@ -71,7 +73,7 @@ async def tasks_changed(scope: WriteScope, job: Job, *tasks: Task, gone: int | N
     await job_saved(scope, job, Change.TASK, Change.JOB_GLUE)
     tenant = scope.tenant
     for task in tasks:
-        await tenant.prime(resources.TASK, task)
+        await tenant.wrote_record(resources.TASK, task)
     if gone is not None:
         await tenant.forget_record(resources.TASK, gone)
 
@@ -83,5 +85,5 @@ async def customer_note_added(scope: WriteScope, customer_number: int, note: Not
 
 async def vendor_saved(scope: WriteScope, vendor: Vendor) -> None:
     await scope.tenant.changed(Change.VENDOR)
-    await scope.tenant.prime(resources.VENDOR, vendor)
+    await scope.tenant.wrote_record(resources.VENDOR, vendor)
     scope.clear_loaders()
