@@ -12,7 +12,6 @@ those too). Round-trips, the commands a client sent, are counted exactly with ``
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import socket
@@ -26,14 +25,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.processes import HOST, free_port
+from bench.processes import HOST, free_port, process_cpu_seconds, stop_process
 
 NO_REDIS = (
     "{missing} is not on PATH: the state-modes bench measures a real Redis. Install Debian's "
     "package (apt-get install redis-server, which brings redis-cli; scripts/test does), or leave "
     "the state part out."
 )
-_CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 # One MONITOR line: `1700000000.123456 [0 127.0.0.1:40000] "evalsha" "..."`, or `[0 lua]` for a
 # command a script ran.
 _MONITOR_LINE = re.compile(rb'^\d+\.\d+ \[\d+ ([^\]]+)\] "([^"]+)"')
@@ -87,12 +85,7 @@ class RedisServer:
         self._cli("flushall")
 
     def cpu_seconds(self) -> float | None:
-        try:
-            with open(f"/proc/{self.process.pid}/stat") as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()
-        except OSError:
-            return None
-        return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
+        return process_cpu_seconds(self.process.pid)
 
     @contextmanager
     def monitor(self) -> Iterator[Callable[[], Counter[str]]]:
@@ -125,12 +118,7 @@ class RedisServer:
             yield lambda: sent
             time.sleep(0.2)  # what Redis has executed is on its way to the monitor
         finally:
-            process.terminate()
-            try:
-                process.wait(5)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop_process(process, timeout=5)
             reader.join(5)
             process.stdout.close()
         for line in lines:
@@ -179,9 +167,4 @@ def running_redis() -> Iterator[RedisServer]:
                 time.sleep(0.02)
             yield server
         finally:
-            process.terminate()
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop_process(process, timeout=10)
