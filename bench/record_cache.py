@@ -34,23 +34,18 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from inspect import isawaitable
 from typing import Any
 
 import orjson
-from graphql import ExecutionResult, execute, parse
+from graphql import parse
 from redis.asyncio import Redis
-from starlette.requests import Request
-from strawberry.execution.is_awaitable import optimized_is_awaitable
 
 import kickserv.records as records
-from bench.execution import _endpoint
+from bench.execution import InProcessExecution, sandbox_settings
 from bench.redis_server import RedisServer, running_redis
 from bench.scenarios import example
 from bench.state import fill_write_log
-from graph.schema.query import graphql_schema
 from graph.server.assembly import build_app, server_of
-from graph.server.settings import Settings
 from kickserv.pages import Page
 from resolvers.cache import CacheKey, Entry, MemoryStore
 
@@ -183,14 +178,7 @@ class RecordingStore(MemoryStore):
 
 
 async def _measure(base_url: str, redis: RedisServer, repeats: int) -> dict[str, Any]:
-    settings = Settings(
-        kickserv_account="demo",
-        kickserv_api_token="demo-token",
-        kickserv_base_url=base_url,
-        upstream_extensions=False,
-        redis_url=redis.url,
-    )
-    app = build_app(settings)
+    app = build_app(sandbox_settings(base_url, redis_url=redis.url))
     server = server_of(app)
     memory = RecordingStore()
     server.cache.store = memory
@@ -199,32 +187,13 @@ async def _measure(base_url: str, redis: RedisServer, repeats: int) -> dict[str,
     batched = RedisRecordStore(client, batch=True)
     stores: dict[str, Any] = {"per_process": memory, "redis_get": naive, "redis_mget": batched}
     async with app.router.lifespan_context(app):
-        endpoint = _endpoint(app)
-        schema = graphql_schema(endpoint.schema)
-        executor = endpoint.schema.execution_context_class
-        request = Request({"type": "http", "app": app, "method": "POST", "headers": []})
-        authenticate = getattr(endpoint, "authenticate", None)
-        if authenticate is not None:
-            request.state.caller = await authenticate(request)
+        execution = await InProcessExecution.of(app)
         document = parse(example("dashboard"))
         variables = {"customers": 20, "jobs": 5}
 
         async def dashboard() -> tuple[float, dict[str, Any]]:
-            started = time.perf_counter()
-            context = await endpoint.context_factory(request)  # the write log: one Redis read
-            result = execute(
-                schema,
-                document,
-                context_value=context,
-                variable_values=variables,
-                executor_class=executor,
-                is_awaitable=optimized_is_awaitable,  # type: ignore[arg-type]
-            )
-            if isawaitable(result):
-                result = await result
-            elapsed = time.perf_counter() - started
-            assert isinstance(result, ExecutionResult) and not result.errors, result
-            return elapsed, result.data or {}
+            # The request context reads the write log: one Redis read.
+            return await execution.timed(document, variables)
 
         _, answer = await dashboard()  # cold: fills the in-process cache from the sandbox
         memory.read.clear()
