@@ -93,6 +93,28 @@ def warm_load(
     return figures
 
 
+def scenario_load(
+    server: ServerProcess,
+    sandbox: RunningSandbox,
+    scenario: Scenario,
+    facts: Facts,
+    *,
+    max_requests: int,
+    max_seconds: float,
+    options: Options,
+) -> dict[str, Any]:
+    """``warm_load`` of the scenario's request at the scenario's concurrency."""
+    return warm_load(
+        server,
+        sandbox,
+        request_body(scenario, facts),
+        concurrency=scenario.concurrency,
+        max_requests=max_requests,
+        max_seconds=max_seconds,
+        options=options,
+    )
+
+
 def request_body(scenario: Scenario, facts: Facts) -> bytes:
     return orjson.dumps({"query": scenario.query, "variables": scenario.variables(facts)})
 

@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 
 import httpx
@@ -144,6 +144,24 @@ def ours_env(
         "GRAPH_LOADERS": "on" if loaders else "off",
         "GRAPH_CACHE": "on" if cache else "off",
     }
+
+
+def running_ours(
+    name: str,
+    upstream_base_url: str,
+    *,
+    loaders: bool,
+    cache: bool,
+    concurrency: int,
+    env: Mapping[str, str] | None = None,
+) -> AbstractContextManager[ServerProcess]:
+    """Our server (``running_server`` with ``ours_argv``) against the sandbox at
+    ``upstream_base_url``; ``env`` adds to ``ours_env`` or overrides it."""
+    full_env = {
+        **ours_env(upstream_base_url, loaders=loaders, cache=cache, concurrency=concurrency),
+        **(env or {}),
+    }
+    return running_server(name, ours_argv(), env=full_env)
 
 
 def reference_argv(kind: str, *extra: str) -> list[str]:

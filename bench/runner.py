@@ -11,15 +11,9 @@ from typing import Any
 import httpx
 import orjson
 
-from bench.measure import measured_run, request_body, warm_load
+from bench.measure import measured_run, scenario_load
 from bench.options import Options
-from bench.processes import (
-    ServerProcess,
-    ours_argv,
-    ours_env,
-    reference_argv,
-    running_server,
-)
+from bench.processes import ServerProcess, reference_argv, running_ours, running_server
 from bench.scenarios import Facts, Scenario, scenarios
 from sandbox.testing import RunningSandbox
 
@@ -35,21 +29,21 @@ def run_scenarios(sandbox: RunningSandbox, facts: Facts, options: Options) -> li
     small_answer: bytes | None = None
     for scenario in chosen:
         say(f"- {scenario.key}: our server, cold then warm")
-        with running_server(
+        with running_ours(
             "ours",
-            ours_argv(),
-            env=ours_env(
-                sandbox.base_url, loaders=True, cache=True, concurrency=options.upstream_concurrency
-            ),
+            sandbox.base_url,
+            loaders=True,
+            cache=True,
+            concurrency=options.upstream_concurrency,
         ) as server:
             cold, responses = measured_run(server, sandbox, scenario, facts)
             warm, warm_responses = measured_run(server, sandbox, scenario, facts)
             minimum = scenario.minimum(responses, facts)
-            load = warm_load(
+            load = scenario_load(
                 server,
                 sandbox,
-                request_body(scenario, facts),
-                concurrency=scenario.concurrency,
+                scenario,
+                facts,
                 max_requests=options.small_requests
                 if scenario.key == "small"
                 else options.load_requests,
@@ -73,12 +67,12 @@ def run_scenarios(sandbox: RunningSandbox, facts: Facts, options: Options) -> li
         }
 
     say("- every scenario again with GRAPH_LOADERS=off GRAPH_CACHE=off")
-    with running_server(
+    with running_ours(
         "ours-off",
-        ours_argv(),
-        env=ours_env(
-            sandbox.base_url, loaders=False, cache=False, concurrency=options.upstream_concurrency
-        ),
+        sandbox.base_url,
+        loaders=False,
+        cache=False,
+        concurrency=options.upstream_concurrency,
     ) as off_server:
         for scenario in chosen:
             cold, _ = measured_run(off_server, sandbox, scenario, facts)
@@ -118,11 +112,11 @@ def _stock_figures(
         "same_answer": _comparable(responses) == _comparable(ours["_answer"]),
     }
     if scenario.key == "small":
-        figures["load"] = warm_load(
+        figures["load"] = scenario_load(
             stock,
             sandbox,
-            request_body(scenario, facts),
-            concurrency=scenario.concurrency,
+            scenario,
+            facts,
             max_requests=options.small_requests,
             max_seconds=options.small_seconds,
             options=options,
@@ -154,11 +148,11 @@ def _ceiling_load(
             "ceiling", reference_argv("ceiling", "--body-file", str(body_file)), probe_path="/"
         ) as ceiling:
             httpx.post(ceiling.url, content=b"{}")
-            return warm_load(
+            return scenario_load(
                 ceiling,
                 sandbox,
-                request_body(small, facts),
-                concurrency=small.concurrency,
+                small,
+                facts,
                 max_requests=options.small_requests,
                 max_seconds=options.small_seconds,
                 options=options,

@@ -14,7 +14,7 @@ import httpx
 
 from bench.measure import post
 from bench.options import Options
-from bench.processes import ServerProcess, ours_argv, ours_env, running_server
+from bench.processes import ServerProcess, running_ours
 from bench.rounds import rounds_of
 from bench.scenarios import PER_PAGE
 from sandbox.config import SandboxConfig
@@ -113,12 +113,12 @@ def measure_scale(options: Options) -> dict[str, Any]:
             },
         }
         for label, on in (("ours", True), ("off", False)):
-            with running_server(
+            with running_ours(
                 label,
-                ours_argv(),
-                env=ours_env(
-                    sandbox.base_url, loaders=on, cache=on, concurrency=options.upstream_concurrency
-                ),
+                sandbox.base_url,
+                loaders=on,
+                cache=on,
+                concurrency=options.upstream_concurrency,
             ) as server:
                 idle = _rss(server)
                 listed = _list_all(server, sandbox)

@@ -35,9 +35,9 @@ from typing import Any
 
 import httpx
 
-from bench.measure import measured_run, request_body, warm_load
+from bench.measure import measured_run, request_body, scenario_load
 from bench.options import Options
-from bench.processes import ServerProcess, ours_argv, ours_env, running_server
+from bench.processes import ServerProcess, running_ours
 from bench.record_cache import measure_record_cache
 from bench.redis_server import RedisServer, running_redis
 from bench.scenarios import Facts, Scenario, scenarios
@@ -54,13 +54,13 @@ SCENARIOS = ("small", "dashboard")
 _SCRIPT_CALLS = ("evalsha", "eval")
 
 
-def _env(mode: str, sandbox: RunningSandbox, directory: Path, redis: RedisServer, cache: bool,
-         concurrency: int) -> dict[str, str]:  # fmt: skip
-    env = ours_env(sandbox.base_url, loaders=True, cache=True, concurrency=concurrency)
-    env["GRAPH_RESPONSE_CACHE"] = "on" if cache else "off"
-    env["GRAPH_REDIS_URL"] = redis.url if mode == "redis" else ""
-    env["GRAPH_STATE_DIR"] = str(directory) if mode == "embedded" else "memory"
-    return env
+def _state_env(mode: str, directory: Path, redis: RedisServer, cache: bool) -> dict[str, str]:
+    """What a mode's server has beside our server's usual environment."""
+    return {
+        "GRAPH_RESPONSE_CACHE": "on" if cache else "off",
+        "GRAPH_REDIS_URL": redis.url if mode == "redis" else "",
+        "GRAPH_STATE_DIR": str(directory) if mode == "embedded" else "memory",
+    }
 
 
 def measure_state_modes(
@@ -106,10 +106,13 @@ def _servers(
     with ExitStack() as stack:
         yield {
             mode: stack.enter_context(
-                running_server(
+                running_ours(
                     f"state-{mode}",
-                    ours_argv(),
-                    env=_env(mode, sandbox, directory, redis, cache, options.upstream_concurrency),
+                    sandbox.base_url,
+                    loaders=True,
+                    cache=True,
+                    concurrency=options.upstream_concurrency,
+                    env=_state_env(mode, directory, redis, cache),
                 )
             )
             for mode in MODES
@@ -189,11 +192,11 @@ def _load(
     options: Options,
     seconds: float | None = None,
 ) -> dict[str, Any]:
-    return warm_load(
+    return scenario_load(
         server,
         sandbox,
-        request_body(scenario, facts),
-        concurrency=scenario.concurrency,
+        scenario,
+        facts,
         max_requests=options.state_requests,
         max_seconds=options.state_seconds if seconds is None else seconds,
         options=options,
