@@ -37,7 +37,7 @@ from typing import Any, Protocol
 
 import orjson
 
-from resolvers.cache import CacheStore
+from resolvers.cache import CacheStore, Entry
 
 # Defaults shared by both backends.
 APQ_TTL = 7 * 24 * 3600.0
@@ -169,3 +169,10 @@ def lifetime(fresh_until: float, stale_until: float, now: float) -> tuple[float,
     ttl = stale_until - now
     gap = min(max(stale_until - fresh_until, 0.0), max(ttl, 0.0))
     return ttl, gap
+
+
+def stored_entry(value: Any, gap: float, remaining: float, now: float) -> Entry:
+    """The ``Entry`` a store holds ``remaining`` seconds more from ``now`` in its clock, the last
+    ``gap`` of them past freshness: the inverse of ``lifetime``."""
+    stale_until = now + remaining
+    return Entry(value, stale_until - gap, stale_until)

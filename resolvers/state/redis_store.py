@@ -51,6 +51,7 @@ from resolvers.state.base import (
     key_text,
     lifetime,
     loads,
+    stored_entry,
 )
 
 P = ParamSpec("P")
@@ -210,8 +211,7 @@ class RedisStateStore:
         if found is None:
             return None
         value, gap, remaining = found
-        stale_until = self._clock() + remaining
-        return Entry(value, stale_until - gap, stale_until)
+        return stored_entry(value, gap, remaining, self._clock())
 
     async def _get(self, name: str) -> tuple[Any, float, float] | None:
         found = await self._get_script(keys=[name])

@@ -40,6 +40,7 @@ from resolvers.state.base import (
     key_text,
     lifetime,
     loads,
+    stored_entry,
 )
 
 T = TypeVar("T")
@@ -239,8 +240,7 @@ class SQLiteStateStore:
         if found is None:
             return None
         value, gap, remaining = found
-        stale_until = self._clock() + remaining
-        return Entry(value, stale_until - gap, stale_until)
+        return stored_entry(value, gap, remaining, self._clock())
 
     def _get(
         self, ns: str, tenant: str, resource: str, key: str
