@@ -389,10 +389,14 @@ class SQLiteStateStore:
         return reader
 
     def _generation(self, tenant: str, db: sqlite3.Connection | None = None) -> int:
-        row = (db or self._db).execute(
-            "SELECT generation FROM generations WHERE tenant = ? AND expires > ?",
-            (tenant, self._wall()),
-        ).fetchone()
+        row = (
+            (db or self._db)
+            .execute(
+                "SELECT generation FROM generations WHERE tenant = ? AND expires > ?",
+                (tenant, self._wall()),
+            )
+            .fetchone()
+        )
         return 0 if row is None else int(row[0])
 
     async def bump_generation(self, tenant: str) -> int:
