@@ -6,6 +6,8 @@ import hashlib
 from types import TracebackType
 from typing import Unpack
 
+from kickserv.breaker import Breaker
+from kickserv.governor import Governor
 from kickserv.resources import (
     Customers,
     Employees,
@@ -42,7 +44,8 @@ class KickservClient:
     `options` go to its `Transport`. Pass `http` to share an `httpx.AsyncClient` (the server's
     lifespan owns one); otherwise the client opens its own and closes it on exit. Every request of
     this client shares one semaphore of `max_concurrency` slots (pass `limiter` to share one across
-    clients of the same credential).
+    clients of the same credential), one rate governor (`governor`, likewise) and one circuit
+    breaker (`breaker`, shared by the clients of one account).
     """
 
     def __init__(self, account: str, token: str, **options: Unpack[TransportOptions]) -> None:
@@ -69,6 +72,16 @@ class KickservClient:
     @property
     def retry(self) -> RetryPolicy:
         return self._transport.retry
+
+    @property
+    def governor(self) -> Governor:
+        """The credential's rate governor (what a 429 taught it: `governor.snapshot()`)."""
+        return self._transport.governor
+
+    @property
+    def breaker(self) -> Breaker:
+        """The account's circuit breaker (`breaker.snapshot()`)."""
+        return self._transport.breaker
 
     def __repr__(self) -> str:
         return f"KickservClient(account={self.account!r}, credential={self.credential_fingerprint})"

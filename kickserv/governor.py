@@ -5,14 +5,18 @@ by every request of one credential (the transport asks it before each HTTP attem
 
 - **Unthrottled until a 429.** Calls go out as soon as the concurrency limit lets them, so a level
   of the graph still goes out as one round. Nothing is paced while Kickserv allows it.
-- **A 429 pauses the credential**: nobody sends until its `Retry-After` has passed (`default_pause`
-  when it names none), not only the call that got it.
-- **AIMD pacing after it.** The first 429 sets a rate of `decrease` x the calls sent in the last
-  second; every later 429 multiplies the rate by `decrease` (once per round of calls: the 429s of
-  calls sent before the last cut do not cut again). While calls succeed at that rate, it grows by
-  `increase` calls/s every second (each paced success adds `increase / rate`). Calls wait their turn
-  on a virtual schedule (GCRA, a token bucket of `burst` seconds of the rate), never holding a
-  concurrency slot while they wait.
+- **A 429 pauses the credential**: nobody sends until its `Retry-After` has passed, not only the
+  call that got it. A 429 that names no wait pauses nobody (the call that got it backs off).
+- **AIMD pacing after it.** A 429 with `Retry-After` is Kickserv saying the credential is over its
+  rate: it cuts the rate. A 429 without one cuts it only when 429s are a real share of the last
+  second's answers (`min_share`, at least `min_limited` of at least `min_answers`): a stray 429 is
+  not a limit, and cutting on each would starve the credential. The first cut sets a rate of
+  `decrease` x the calls sent in the last second; every later one multiplies the rate by
+  `decrease` (once per round of calls: the 429s of calls sent before the last cut do not cut
+  again). While calls succeed at that rate, it grows by `increase` calls/s every second (each paced
+  success adds `increase / rate`). Calls wait their turn on a virtual schedule (GCRA, a token
+  bucket of `burst` seconds of the rate), never holding a concurrency slot while they wait; one
+  that gives up while queued gives its turn back.
 - **Forgetting.** After `forget_after` seconds without a 429 the credential goes back to unthrottled
   (a busy credential keeps meeting 429s and never forgets; one that was limited once, hours ago, gets
   its one-round levels back).
@@ -66,7 +70,9 @@ class GovernorPolicy:
     increase: float = 2.0  # calls/s added per second of paced successes
     decrease: float = 0.7  # the rate's factor on a 429 (and on the first, of the calls sent)
     min_rate: float = 1.0  # calls/s: never slower than this, outside pauses
-    default_pause: float = 1.0  # seconds, after a 429 that names no Retry-After
+    min_share: float = 0.2  # without Retry-After: the share of 429s in a second's answers that cuts
+    min_limited: int = 5  # ... and at least this many 429s in that second
+    min_answers: int = 20  # ... of at least this many answers (fewer: each call backs off alone)
     max_pause: float = 300.0  # seconds: a longer Retry-After is taken as this
     burst: float = 0.25  # seconds of the rate that may go at once after a quiet spell
     forget_after: float = 60.0  # seconds without a 429, then unthrottled again
@@ -97,10 +103,12 @@ class GovernorSnapshot:
 
 @dataclass(frozen=True, slots=True)
 class Permit:
-    """One call's turn: when it went, and whether it went at the learnt rate (it had to queue)."""
+    """One call's turn: when it went, whether it went at the learnt rate (it had to queue), and
+    the pause it went after (`Governor.stale`)."""
 
     sent_at: float
     paced: bool
+    pause_serial: int = 0
 
 
 class TooLong(Exception):
@@ -113,7 +121,7 @@ class TooLong(Exception):
 
 
 _WINDOW = 1.0  # seconds of sends counted for the first cut's estimate
-_MAX_SENDS_KEPT = 20_000
+_MAX_KEPT = 20_000
 
 
 class Governor:
@@ -141,7 +149,9 @@ class Governor:
         self._pause_serial = 0  # moves whenever a pause begins or grows: queued calls look again
         self._cut_at = -math.inf
         self._last_429 = -math.inf
-        self._sends: deque[float] = deque(maxlen=_MAX_SENDS_KEPT)
+        self._sends: deque[float] = deque(maxlen=_MAX_KEPT)
+        self._answers: deque[float] = deque(maxlen=_MAX_KEPT)  # when calls were answered
+        self._limited: deque[float] = deque(maxlen=_MAX_KEPT)  # ... with a 429
         self._seen_cuts = 0  # the shared counter of cuts, as last seen
         self._next_share = -math.inf
         self._tasks: set[asyncio.Task[None]] = set()
@@ -204,6 +214,12 @@ class Governor:
             self._queued += 1
             try:
                 await self._sleep(at - now)
+            except BaseException:
+                # Given up while queued (a caller's timeout): its turn goes back, or abandoned
+                # turns would pile up and starve everyone queued behind them.
+                if rate is not None and self._pause_serial == serial:
+                    self._tat -= interval
+                raise
             finally:
                 self._queued -= 1
             if self._pause_serial == serial:
@@ -213,12 +229,19 @@ class Governor:
     def _went(self, now: float, paced: bool) -> Permit:
         self._sent += 1
         self._sends.append(now)
-        return Permit(now, paced)
+        return Permit(now, paced, self._pause_serial)
+
+    def stale(self, permit: Permit) -> bool:
+        """A pause began after `permit` was given and still runs: the call, if not sent yet (say
+        it waited for a concurrency slot meanwhile), must take a new turn after the pause. Else
+        the calls queued for slots would all go out into the 429s that caused the pause."""
+        return permit.pause_serial != self._pause_serial and self._pause_until > self._clock()
 
     # -- after a call -------------------------------------------------------------------------------
 
     def succeeded(self, permit: Permit) -> None:
         """A call that went at `permit` got an answer that is not a 429."""
+        self._answers.append(self._clock())
         rate = self._rate
         if rate is not None and permit.paced:
             self._rate = rate + self.policy.increase / rate
@@ -227,13 +250,30 @@ class Governor:
         """A call that went at `permit` got a 429 (`retry_after`: Kickserv's `Retry-After`)."""
         now = self._clock()
         self._rate_limited += 1
+        self._answers.append(now)
+        self._limited.append(now)
+        if retry_after is not None:
+            self._pause(now + min(max(retry_after, 0.0), self.policy.max_pause))
+        elif not self._overloaded(now):
+            return  # a stray 429: the call backs off, the credential goes on
         self._last_429 = now
-        pause = self.policy.default_pause if retry_after is None else retry_after
-        self._pause(now + min(max(pause, 0.0), self.policy.max_pause))
         if permit.sent_at <= self._cut_at:
             return  # sent at the rate already cut for: one cut per round of calls
         self._cut(now)
         self._push()
+
+    def _overloaded(self, now: float) -> bool:
+        """429s are a real share of the answers of the last second."""
+        for times in (self._answers, self._limited):
+            while times and times[0] < now - _WINDOW:
+                times.popleft()
+        limited, answers = len(self._limited), len(self._answers)
+        policy = self.policy
+        return (
+            answers >= policy.min_answers
+            and limited >= policy.min_limited
+            and limited >= policy.min_share * answers
+        )
 
     def _pause(self, until: float) -> None:
         if until <= self._pause_until:

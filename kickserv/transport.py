@@ -237,11 +237,15 @@ class Transport:
             started = time.monotonic()
             failure: KickservLike
             response: httpx.Response | None = None
+            sent = False
             try:
                 # A read's deadline covers the wait for a slot and the exchange: when it passes,
                 # the exchange is cancelled and its slot freed. A write, once sent, is not cut
                 # short by us (its outcome would be unknown): it has its own timeout.
                 async with self._within(deadline if may_retry else None), self._limiter:
+                    if self.governor.stale(permit):
+                        raise _Requeue()
+                    sent = True
                     response = await self._http.request(
                         method,
                         self._origin + path,
@@ -251,6 +255,9 @@ class Transport:
                         auth=self._auth,
                         **extra,
                     )
+            except _Requeue:  # paused while it waited for a slot: nothing sent, a new turn
+                attempt -= 1
+                continue
             except TimeoutError:
                 failure, retryable = self._past_deadline(method, path, budget), False
             except httpx.HTTPError as exc:
@@ -278,7 +285,8 @@ class Transport:
                     attempts=attempt,
                 )
             status = response.status_code if response is not None else None
-            self._settle(permit, status, failure)
+            if sent:  # out of time while waiting for a slot says nothing of Kickserv
+                self._settle(permit, status, failure)
             wait = (
                 self._wait_before_retry(failure, attempt, waited, deadline)
                 if may_retry and retryable
@@ -356,13 +364,13 @@ class Transport:
         self, failure: KickservLike, attempt: int, waited: float, deadline: float | None
     ) -> _Wait | None:
         """How long to sleep before the next attempt, or None when the budget is spent. After a
-        429 the governor's pause is the wait: it is counted, not slept here."""
+        429 that paused the credential, the governor's pause is the wait: counted, not slept here
+        (the next turn waits it out); after any other failure, the backoff."""
         if attempt >= self.retry.max_attempts:
             return None
-        if isinstance(failure, RateLimited):
-            asked = failure.retry_after
-            pause = self.governor.paused_for()
-            wait = _Wait(0.0, max(pause, asked or 0.0))
+        pause = self.governor.paused_for() if isinstance(failure, RateLimited) else 0.0
+        if pause > 0:
+            wait = _Wait(0.0, pause)
         else:
             backoff = self.retry.backoff(attempt, self._draw)
             wait = _Wait(backoff, backoff)
@@ -398,6 +406,10 @@ class Transport:
     ) -> None:
         if self._on_response is not None:
             self._on_response(UpstreamCall(method, path, status, elapsed, attempt, retried))
+
+
+class _Requeue(Exception):
+    """A call's turn went stale before it was sent (`Governor.stale`)."""
 
 
 @dataclass(frozen=True, slots=True)

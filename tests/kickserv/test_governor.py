@@ -73,10 +73,25 @@ async def test_429s_of_one_round_cut_the_rate_once(t):
     assert g.rate == 8.0
 
 
-async def test_no_retry_after_pauses_for_the_default(t):
-    g = governor(t, default_pause=0.75)
-    g.rate_limited(await g.acquire(), retry_after=None)
-    assert g.paused_for() == 0.75
+async def test_a_stray_429_without_retry_after_neither_pauses_nor_cuts(t):
+    g = governor(t)
+    permits = [await g.acquire() for _ in range(100)]
+    for permit in permits[:97]:
+        g.succeeded(permit)
+    for permit in permits[97:]:  # 3 of 100 answers in the last second: no limit shown
+        g.rate_limited(permit, retry_after=None)
+    assert g.paused_for() == 0.0 and g.rate is None
+
+
+async def test_429s_without_retry_after_cut_once_they_are_a_real_share(t):
+    g = governor(t, decrease=0.5, min_share=0.1, min_limited=3)
+    permits = [await g.acquire() for _ in range(40)]
+    for permit in permits[:30]:
+        g.succeeded(permit)
+    for permit in permits[30:]:  # 10 of 40 answers: a limit
+        g.rate_limited(permit, retry_after=None)
+    assert g.rate == 20.0 and g.paused_for() == 0.0
+    assert g.snapshot().cuts == 1
 
 
 async def test_paced_successes_raise_the_rate_additively(t):
@@ -228,3 +243,18 @@ async def test_a_foreign_or_broken_shared_state_is_read_leniently(t):
     await g.acquire()
     await settle()
     assert g.rate is None and g.paused_for() == 0.0
+
+
+async def test_a_call_that_gives_up_while_queued_gives_its_turn_back():
+    g = Governor(GovernorPolicy(min_rate=20.0, burst=0.0))
+    g.rate_limited(await g.acquire(), retry_after=0.0)
+    assert g.rate == 20.0  # one turn every 50 ms
+    queued = [asyncio.ensure_future(g.acquire()) for _ in range(10)]
+    await asyncio.sleep(0.01)
+    for task in queued[1:]:  # nine give up (their callers' timeouts)
+        task.cancel()
+    await asyncio.gather(*queued, return_exceptions=True)
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+    await g.acquire()
+    assert loop.time() - began < 0.2  # right after the one still queued, not after ten turns
