@@ -17,6 +17,9 @@ two atomic operations the cache does not, ``add`` (store only if absent: Redis `
 
 ``on_fresh_until``, when set, is told the ``fresh_until`` of every entry read (hit, shared, fetched,
 stale, peeked) or stored: whatever is built from those values is fresh no longer than the earliest.
+``on_stale``, when set, is told each time a stale value is served instead of an error, with how many
+seconds it is past its freshness (so the response can say it carries stale data). When Kickserv's
+circuit breaker is open the fetch fails at once, and so the stale value is served at once.
 """
 
 from __future__ import annotations
@@ -168,6 +171,7 @@ class SharedCache:
     # Idempotency records of writes: a store of their own, so cache pressure never evicts one.
     records: CacheStore = field(default_factory=lambda: MemoryStore(maxsize=200_000))
     on_fresh_until: Callable[[float], None] | None = None
+    on_stale: Callable[[float], None] | None = None  # seconds past freshness of a value served
     # Every write for a tenant, published to every process (resolvers.generations): what is keyed
     # by the generation (cached responses) ends at a write, and each process forgets what it voided.
     writes: TenantWrites = field(default_factory=lambda: _this_process_only())
@@ -207,6 +211,8 @@ class SharedCache:
             if outcome is Outcome.FETCHED and entry is not None and self.is_outage(exc):
                 self.counters.stale_served += 1
                 self._observe(entry.fresh_until)  # already past: nothing built on it is fresh
+                if self.on_stale is not None:
+                    self.on_stale(max(0.0, self.clock() - entry.fresh_until))
                 stale: T = entry.value
                 return stale, Outcome.STALE
             raise

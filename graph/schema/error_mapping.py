@@ -27,6 +27,7 @@ from kickserv import (
     Validation,
 )
 from kickserv import NotFound as KickservNotFound
+from kickserv.breaker import CircuitOpen
 from resolvers.relations import RecordMissing
 from resolvers.state import StateUnavailable
 
@@ -52,6 +53,12 @@ def map_kickserv_error(exc: BaseException) -> GraphError | None:
     if isinstance(exc, Validation):
         return BadUserInput(
             "Kickserv rejected the input.", extensions={"fieldErrors": dict(exc.field_errors)}
+        )
+    if isinstance(exc, CircuitOpen):
+        return UpstreamUnavailable(
+            "Kickserv kept failing, so this server is not calling it for a moment (nothing was "
+            f"sent); retry after {exc.retry_after:g} s.",
+            extensions={"retryAfter": exc.retry_after},
         )
     if isinstance(exc, Timeout | TransportError | ServerError):
         return UpstreamUnavailable("Kickserv did not answer in time or failed; try again shortly.")

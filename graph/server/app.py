@@ -140,6 +140,7 @@ def create_app(
     classify_error: ErrorClassifier = DEFAULT_CLASSIFIER,
     state: Callable[[], AbstractAsyncContextManager[None]] | None = None,
     state_problem: Callable[[], Awaitable[str | None]] | None = None,
+    circuit: Callable[[Upstream], tuple[bool, str]] | None = None,
 ) -> Starlette:
     """The whole server. ``upstream_transport`` replaces the network (or the sandbox) in tests."""
     endpoint = GraphQLEndpoint(
@@ -205,6 +206,11 @@ def create_app(
         if problem is not None:  # writes refuse until it is back; reads go on from local caches
             ready = False
             body.update(status="unavailable", state=problem)
+        if circuit is not None:  # the account's circuit breaker: open while Kickserv keeps failing
+            closed, body["circuit"] = circuit(upstream)
+            if not closed:
+                ready = False
+                body["status"] = "unavailable"
         return JSONResponse(body, status_code=200 if ready else 503)
 
     return Starlette(

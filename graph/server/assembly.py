@@ -36,9 +36,12 @@ from graph.server.response_cache import ResponseCache
 from graph.server.settings import Settings
 from graph.server.tenancy import (
     TenantRegistry,
+    UpstreamProtection,
     make_cache,
     make_context_factory,
     make_response_cache,
+    protection_from,
+    stale_extension,
     upstream_extension,
 )
 from resolvers.cache import SharedCache
@@ -116,8 +119,31 @@ class Server:
                 max_per_page=self.settings.kickserv_max_per_page,
                 max_concurrency=self.settings.kickserv_concurrency,
                 index_ttl=120.0 if self.settings.cache_enabled else 0.0,
+                protection=self.protection(),
             )
         return registry
+
+    def protection(self) -> UpstreamProtection:
+        """Deadlines, rate governors and circuit breakers as the settings ask; the governors share
+        what they learn through the state store when there is one."""
+        settings = self.settings
+        return protection_from(
+            deadline=settings.kickserv_read_deadline,
+            increase=settings.kickserv_rate_increase,
+            decrease=settings.kickserv_rate_decrease,
+            forget=settings.kickserv_rate_forget,
+            share_ms=settings.kickserv_rate_share_ms,
+            breaker_failures=settings.kickserv_breaker_failures,
+            breaker_open=settings.kickserv_breaker_open,
+            store=self.store,
+        )
+
+    def circuit(self, upstream: Upstream) -> tuple[bool, str]:
+        """Readiness: the circuit breaker of the server's own Kickserv account."""
+        registry = self.registry
+        if registry is None or registry.http is not upstream.client:
+            return True, "closed"
+        return registry.circuit(upstream.account)
 
 
 def server_of(app: Starlette) -> Server:
@@ -211,13 +237,14 @@ def build_app(
         schema,
         context_factory,
         document_resolver=resolve_document,
-        on_result=upstream_extension if settings.upstream_extensions else None,
+        on_result=upstream_extension if settings.upstream_extensions else stale_extension,
         authenticate=authenticate,
         check_operation=check_operation,
         response_cache=server.response_cache,
         classify_error=server.classify_error,
         state=server.state,
         state_problem=server.state_problem,
+        circuit=server.circuit,
         **create_kwargs,
     )
     app.state.server = server

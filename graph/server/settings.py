@@ -2,6 +2,9 @@
 
 ``ENVIRONMENT`` is the one place each variable is documented; README.md's Configuration table is
 rendered from it (``configuration_table()``) and a test keeps the two equal.
+
+Why this module is long: that table documents every variable, and ``Settings.from_env`` reads each
+one, beside its siblings; split, the documentation of one setting would live in two places.
 """
 
 from __future__ import annotations
@@ -120,6 +123,49 @@ ENVIRONMENT: tuple[EnvVar, ...] = (
         "Most requests in flight to Kickserv at once, per credential. A level of the graph (say the "
         "tasks of 30 jobs) goes out as one round up to this many; Kickserv publishes no limit, and "
         "a 429 is honoured (`Retry-After`), so lower it if your account is throttled.",
+    ),
+    EnvVar(
+        "KICKSERV_READ_DEADLINE_S",
+        "5",
+        "Seconds one read of Kickserv may take, retries, waits for a turn and for a slot included; "
+        "a call still in flight then is cancelled and frees its slot. The read fails "
+        "(`UPSTREAM_UNAVAILABLE`, or stale data marked stale when the cache has some).",
+    ),
+    EnvVar(
+        "KICKSERV_RATE_INCREASE",
+        "2",
+        "Per credential, calls go out unthrottled until Kickserv answers 429; then every call of the "
+        "credential pauses until its `Retry-After` and goes at a learnt rate, raised by this many "
+        "calls/s each second while calls succeed at it.",
+    ),
+    EnvVar(
+        "KICKSERV_RATE_DECREASE",
+        "0.7",
+        "The learnt rate's factor on a 429 (between 0 and 1); the first 429 sets it to this factor "
+        "of the calls sent in the last second.",
+    ),
+    EnvVar(
+        "KICKSERV_RATE_FORGET_S",
+        "60",
+        "Seconds without a 429 after which a credential goes unthrottled again.",
+    ),
+    EnvVar(
+        "KICKSERV_RATE_SHARE_MS",
+        "500",
+        "With a state store, replicas share each credential's rate state: a 429's cut and pause "
+        "are published at once, and read by the others at most this often (`0`: not shared).",
+    ),
+    EnvVar(
+        "KICKSERV_BREAKER_FAILURES",
+        "10",
+        "Failed calls in a row (5xx, timeouts, no answer) that open an account's circuit breaker: "
+        "reads then answer at once, with stale data marked stale or `UPSTREAM_UNAVAILABLE`.",
+    ),
+    EnvVar(
+        "KICKSERV_BREAKER_OPEN_S",
+        "1",
+        "Seconds an open breaker waits before one read probes Kickserv (and between probes); the "
+        "first answer closes it.",
     ),
     EnvVar(
         "GRAPH_API_KEYS_FILE",
@@ -248,6 +294,13 @@ class Settings:
     loaders_enabled: bool = True
     kickserv_max_per_page: int = 100
     kickserv_concurrency: int = 32
+    kickserv_read_deadline: float = 5.0  # seconds; 0: none
+    kickserv_rate_increase: float = 2.0
+    kickserv_rate_decrease: float = 0.7
+    kickserv_rate_forget: float = 60.0
+    kickserv_rate_share_ms: float = 500.0  # 0: not shared
+    kickserv_breaker_failures: int = 10
+    kickserv_breaker_open: float = 1.0
     write_timeout: float = 20.0
     api_keys_file: str | None = None
     pass_through: bool = False
@@ -348,6 +401,27 @@ class Settings:
             kickserv_concurrency=_int(
                 env, "KICKSERV_CONCURRENCY", default.kickserv_concurrency, minimum=1
             ),
+            kickserv_read_deadline=_float(
+                env, "KICKSERV_READ_DEADLINE_S", default.kickserv_read_deadline
+            ),
+            kickserv_rate_increase=_float(
+                env, "KICKSERV_RATE_INCREASE", default.kickserv_rate_increase
+            ),
+            kickserv_rate_decrease=_fraction(
+                env, "KICKSERV_RATE_DECREASE", default.kickserv_rate_decrease
+            ),
+            kickserv_rate_forget=_float(
+                env, "KICKSERV_RATE_FORGET_S", default.kickserv_rate_forget
+            ),
+            kickserv_rate_share_ms=_float(
+                env, "KICKSERV_RATE_SHARE_MS", default.kickserv_rate_share_ms
+            ),
+            kickserv_breaker_failures=_int(
+                env, "KICKSERV_BREAKER_FAILURES", default.kickserv_breaker_failures, minimum=1
+            ),
+            kickserv_breaker_open=_positive(
+                env, "KICKSERV_BREAKER_OPEN_S", default.kickserv_breaker_open
+            ),
             write_timeout=_float(env, "GRAPH_WRITE_TIMEOUT", default.write_timeout),
             api_keys_file=text("GRAPH_API_KEYS_FILE"),
             pass_through=_bool(env, "GRAPH_PASS_THROUGH", False),
@@ -391,6 +465,20 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
         raise SettingsError(f"{name} is {raw!r}; it must be a number.") from None
     if value < 0:
         raise SettingsError(f"{name} is {value}; it must not be negative.")
+    return value
+
+
+def _fraction(env: Mapping[str, str], name: str, default: float) -> float:
+    value = _float(env, name, default)
+    if not 0 < value < 1:
+        raise SettingsError(f"{name} is {value}; it must be between 0 and 1 (say 0.7).")
+    return value
+
+
+def _positive(env: Mapping[str, str], name: str, default: float) -> float:
+    value = _float(env, name, default)
+    if value <= 0:
+        raise SettingsError(f"{name} is {value}; it must be more than 0.")
     return value
 
 

@@ -4,14 +4,22 @@ A ``Tenant`` (one per Kickserv account + credential) is created on first use and
 client (with its per-credential concurrency limit), the learned page size and the indexes. The shared
 cache is one per process, and its keys carry the tenant, so credentials never share entries; so
 does the response cache (``make_response_cache``), whose keys also carry the tenant's write generation.
+
+Upstream protection (``UpstreamProtection``, from settings): each credential's client gets the one
+rate governor of that credential (``kickserv.governor``; shared with other replicas through the state
+store's rate state when there is one), each account's clients the one circuit breaker of that account
+(``kickserv.breaker``), and every read one deadline. ``TenantRegistry.upstream()`` is what they are
+doing, for metrics. A response that carries stale data (served because Kickserv failed, or its breaker
+is open) says so in ``extensions.stale``, in production too.
 """
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,11 +28,21 @@ from cachetools import LRUCache
 
 from graph.schema.context import GraphContext
 from graph.server.response_cache import DEFAULT_MAX_BYTES, DEFAULT_MAX_ENTRIES, ResponseCache
-from kickserv import KickservClient, ServerError, Timeout, TransportError, UpstreamCall
+from kickserv import (
+    KickservClient,
+    RateLimited,
+    RetryPolicy,
+    ServerError,
+    Timeout,
+    TransportError,
+    UpstreamCall,
+)
+from kickserv.breaker import Breaker, BreakerPolicy, BreakerSnapshot
 from kickserv.client import credential_fingerprint
+from kickserv.governor import Governor, GovernorPolicy, GovernorSnapshot, RateShare
 from resolvers.cache import MemoryStore, SharedCache
 from resolvers.data import RequestData
-from resolvers.state import StateUnavailable
+from resolvers.state import StateStore, StateUnavailable, rate_update
 from resolvers.stats import UpstreamStats, current_stats, record_call, record_fresh_until
 from resolvers.tenant import Tenant
 from resolvers.writes.steps import WritePolicy
@@ -33,12 +51,47 @@ logger = logging.getLogger("graph.server.tenancy")
 
 
 def is_outage(exc: BaseException) -> bool:
-    """Failures where a stale cached value beats an error (stale-if-error)."""
-    return isinstance(exc, ServerError | Timeout | TransportError)
+    """Failures where a stale cached value beats an error (stale-if-error): Kickserv failing, not
+    answering, its breaker open (``CircuitOpen`` is a TransportError), or rate limiting us past
+    the read's deadline."""
+    return isinstance(exc, ServerError | Timeout | TransportError | RateLimited)
 
 
 def count_upstream_call(call: UpstreamCall) -> None:
     record_call(call.elapsed)
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamProtection:
+    """How Kickserv and our callers are protected (``Settings`` says; see ``protection_from``)."""
+
+    deadline: float | None = 5.0  # seconds per read, retries included; None: no deadline
+    governor: GovernorPolicy = field(default_factory=GovernorPolicy)
+    breaker: BreakerPolicy = field(default_factory=BreakerPolicy)
+    share: RateShare | None = None  # where replicas share each credential's rate state
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamSnapshot:
+    """What the protection of Kickserv is doing in this process (for metrics)."""
+
+    governors: Mapping[str, GovernorSnapshot]  # by account:credential fingerprint, never the token
+    breakers: Mapping[str, BreakerSnapshot]  # by account
+
+
+class StoreRateShare:
+    """The governors' ``RateShare`` over the state store's rate state (one small JSON value per
+    credential fingerprint). Its errors (``StateUnavailable``) reach the governor, which logs them
+    and goes on from what this process knows: they never fail a read."""
+
+    def __init__(self, store: StateStore) -> None:
+        self.store = store
+
+    async def get(self, credential: str) -> Any | None:
+        return await self.store.rate_get(credential)
+
+    async def update(self, credential: str, change: Callable[[Any | None], Any], ttl: float) -> Any:
+        return await rate_update(self.store, credential, change, ttl)
 
 
 @dataclass
@@ -57,11 +110,17 @@ class TenantRegistry:
     max_concurrency: int = 32
     index_ttl: float = 120.0
     max_tenants: int = 1000
+    protection: UpstreamProtection = field(default_factory=UpstreamProtection)
     _tenants: LRUCache[tuple[str, str], Tenant] = field(init=False)
+    # Kept apart from the tenants (and as many): a tenant dropped and made again finds them.
+    _governors: LRUCache[str, Governor] = field(init=False)
+    _breakers: LRUCache[str, Breaker] = field(init=False)
     _fingerprints: dict[tuple[str, str], str] = field(init=False, default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         self._tenants = LRUCache(maxsize=self.max_tenants)
+        self._governors = LRUCache(maxsize=self.max_tenants)
+        self._breakers = LRUCache(maxsize=self.max_tenants)
 
     def get(self, account: str, token: str) -> Tenant:
         fingerprint = self._fingerprints.get((account, token))
@@ -81,6 +140,9 @@ class TenantRegistry:
                 http=self.http,
                 max_concurrency=self.max_concurrency,
                 on_response=count_upstream_call,
+                retry=RetryPolicy(deadline=self.protection.deadline),
+                governor=self.governor(account, fingerprint),
+                breaker=self.breaker(account),
             )
             tenant = Tenant(
                 account,
@@ -95,6 +157,92 @@ class TenantRegistry:
     def __len__(self) -> int:
         return len(self._tenants)
 
+    def governor(self, account: str, fingerprint: str) -> Governor:
+        """The one rate governor of a credential (account + token fingerprint) in this process."""
+        key = f"{account}:{fingerprint}"
+        governor = self._governors.get(key)
+        if governor is None:
+            policy = self.protection
+            governor = Governor(policy.governor, share=policy.share, credential=key)
+            self._governors[key] = governor
+        return governor
+
+    def breaker(self, account: str) -> Breaker:
+        """The one circuit breaker of an account in this process."""
+        breaker = self._breakers.get(account)
+        if breaker is None:
+            breaker = self._breakers[account] = Breaker(self.protection.breaker, name=account)
+        return breaker
+
+    def upstream(self) -> UpstreamSnapshot:
+        return UpstreamSnapshot(
+            governors={key: g.snapshot() for key, g in list(self._governors.items())},
+            breakers={account: b.snapshot() for account, b in list(self._breakers.items())},
+        )
+
+    def circuit(self, account: str | None) -> tuple[bool, str]:
+        """Readiness: whether ``account``'s breaker lets calls go, and what to say of it. Without
+        an account of the server's own (pass-through), how many callers' accounts are open; a
+        caller's failing account does not make the server unready."""
+        if not account:
+            opened = sum(1 for b in list(self._breakers.values()) if b.state != "closed")
+            return True, "closed" if not opened else f"open for {opened} account(s)"
+        breaker = self._breakers.get(account)
+        if breaker is None or breaker.state == "closed":
+            return True, "closed"
+        wait = breaker.retry_in()
+        if breaker.state == "half-open" or wait is None:
+            return False, "half-open (probing Kickserv)"
+        return False, f"open (next probe in {wait:.1f} s)"
+
+
+def protection_from(
+    *,
+    deadline: float,
+    increase: float,
+    decrease: float,
+    forget: float,
+    share_ms: float,
+    breaker_failures: int,
+    breaker_open: float,
+    store: StateStore | None = None,
+) -> UpstreamProtection:
+    """The protection the settings ask for (a deadline or share interval of 0: none)."""
+    return UpstreamProtection(
+        deadline=deadline or None,
+        governor=GovernorPolicy(
+            increase=increase,
+            decrease=decrease,
+            forget_after=forget,
+            share_every=share_ms / 1000.0,
+        ),
+        breaker=BreakerPolicy(failures=breaker_failures, open_for=breaker_open),
+        share=StoreRateShare(store) if store is not None and share_ms > 0 else None,
+    )
+
+
+@dataclass(slots=True)
+class Staleness:
+    """Stale values one request was served (Kickserv failed, or its breaker was open)."""
+
+    values: int = 0
+    seconds_past_fresh: float = 0.0  # the stalest one's
+
+    def as_extension(self) -> dict[str, int | float]:
+        return {"values": self.values, "secondsPastFresh": round(self.seconds_past_fresh, 1)}
+
+
+current_staleness: contextvars.ContextVar[Staleness | None] = contextvars.ContextVar(
+    "kickserv_graph_staleness", default=None
+)
+
+
+def record_stale(seconds_past_fresh: float) -> None:
+    staleness = current_staleness.get()
+    if staleness is not None:
+        staleness.values += 1
+        staleness.seconds_past_fresh = max(staleness.seconds_past_fresh, seconds_past_fresh)
+
 
 def make_cache(enabled: bool = True, max_entries: int = 50_000) -> SharedCache:
     return SharedCache(
@@ -102,6 +250,7 @@ def make_cache(enabled: bool = True, max_entries: int = 50_000) -> SharedCache:
         is_outage=is_outage,
         enabled=enabled,
         on_fresh_until=record_fresh_until,  # what a request read bounds its cached response
+        on_stale=record_stale,  # the response says it carries stale data
     )
 
 
@@ -125,6 +274,7 @@ def make_context_factory(
             await synced(tenant)
         stats = UpstreamStats()
         current_stats.set(stats)
+        current_staleness.set(Staleness())
         return GraphContext(
             data=RequestData(tenant, loaders_enabled=loaders_enabled),
             stats=stats,
@@ -135,12 +285,41 @@ def make_context_factory(
     return context_factory
 
 
+async def stale_extension(context: Any, result: Any) -> dict[str, Any] | None:
+    """``extensions.stale`` when the request was served stale data (every environment)."""
+    staleness = current_staleness.get()
+    if staleness is None or not staleness.values:
+        return None
+    return {"stale": staleness.as_extension()}
+
+
 async def upstream_extension(context: Any, result: Any) -> dict[str, Any] | None:
-    """The response's ``extensions.upstream``: what this request cost Kickserv."""
+    """The response's ``extensions.upstream``: what this request cost Kickserv, and, when they are
+    at work, what the credential's governor and the account's breaker are doing; with
+    ``extensions.stale`` when it carries stale data."""
     stats = getattr(context, "stats", None)
     if not isinstance(stats, UpstreamStats):
         return None
-    return {"upstream": stats.as_extension()}
+    upstream: dict[str, Any] = stats.as_extension()
+    data = getattr(context, "data", None)
+    if isinstance(data, RequestData):
+        upstream.update(protection_extension(data.tenant.client))
+    return {"upstream": upstream, **(await stale_extension(context, result) or {})}
+
+
+def protection_extension(client: KickservClient) -> dict[str, Any]:
+    """``governor`` while the credential is throttled or paused, ``circuit`` while not closed."""
+    extension: dict[str, Any] = {}
+    governor = client.governor.snapshot()
+    if governor.rate is not None or governor.paused_for:
+        extension["governor"] = {
+            "rate": None if governor.rate is None else round(governor.rate, 1),
+            "pausedFor": round(governor.paused_for, 2),
+            "queued": governor.queued,
+        }
+    if client.breaker.state != "closed":
+        extension["circuit"] = client.breaker.state
+    return extension
 
 
 UPSTREAM_OF_A_HIT: dict[str, Any] = {

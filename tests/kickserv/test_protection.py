@@ -197,3 +197,34 @@ async def test_a_429_pauses_every_call_of_the_credential_not_only_its_own():
         await asyncio.gather(*(b.customers.get(n) for n in range(5)))
     assert all(when - paused_at >= 0.29 for when in sent[1:])
     assert governor.snapshot().rate_limited == 1 and governor.snapshot().pauses == 1
+
+
+async def test_calls_waiting_for_a_slot_when_a_429_comes_wait_out_its_pause():
+    arrived: list[float] = []
+    first = [True]
+
+    async def kickserv(request: httpx.Request) -> httpx.Response:
+        arrived.append(time.monotonic())
+        await asyncio.sleep(0.02)
+        if first[0]:
+            first[0] = False
+            return httpx.Response(429, json={"errors": ["slow"]}, headers={"Retry-After": "0.3"})
+        return ok(request)
+
+    governor = Governor(GovernorPolicy(min_rate=100.0))
+    async with httpx.AsyncClient(transport=httpx.MockTransport(kickserv)) as http:
+        from kickserv import KickservClient
+
+        ks = KickservClient(
+            "demo",
+            "tok",
+            base_url="https://k.test",
+            http=http,
+            governor=governor,
+            max_concurrency=1,
+        )
+        # all four have their turn (unthrottled); three wait for the one slot when the 429 comes
+        await asyncio.gather(*(ks.customers.get(n) for n in range(4)))
+    paused = arrived[0] + 0.02
+    assert all(when - paused >= 0.28 for when in arrived[1:])
+    assert len(arrived) == 5  # the 429'd call once more, and the three: none sent into the pause

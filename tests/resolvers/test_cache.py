@@ -160,3 +160,27 @@ async def test_store_is_bounded():
     for i in range(50):
         await cache.get_or_fetch(CacheKey("t", "r", i), v, ResourceClass.RECORD)
     assert len(store) == 10
+
+
+async def test_a_stale_value_served_is_reported_with_how_far_past_fresh():
+    from kickserv.breaker import CircuitOpen
+
+    clock = Clock()
+    seen: list[float] = []
+    cache = make_cache(
+        clock,
+        is_outage=lambda exc: isinstance(exc, CircuitOpen),
+        on_stale=seen.append,
+    )
+    key = CacheKey("demo:abc", "job", 7)
+
+    async def fetch() -> str:
+        return "job 7"
+
+    async def refused() -> str:  # the breaker is open: nothing is sent, the call fails at once
+        raise CircuitOpen("not sent", method="GET", path="/jobs/7.json", retry_after=1.0)
+
+    await cache.get_or_fetch(key, fetch, ResourceClass.RECORD)
+    clock.now += 60 + 42  # RECORD is fresh for 60 s
+    assert await cache.get_or_fetch(key, refused, ResourceClass.RECORD) == ("job 7", Outcome.STALE)
+    assert seen == [42.0]
