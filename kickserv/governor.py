@@ -154,6 +154,7 @@ class Governor:
         self._limited: deque[float] = deque(maxlen=_MAX_KEPT)  # ... with a 429
         self._seen_cuts = 0  # the shared counter of cuts, as last seen
         self._next_share = -math.inf
+        self._pulling = False
         self._tasks: set[asyncio.Task[None]] = set()
         self._queued = 0
         self._sent = 0
@@ -309,9 +310,10 @@ class Governor:
         if self._share is None:
             return
         now = self._clock()
-        if now < self._next_share:
-            return
+        if now < self._next_share or self._pulling:
+            return  # not yet, or the last read has not answered (a slow store gets one at a time)
         self._next_share = now + self.policy.share_every
+        self._pulling = True
         self._spawn(self._pull())
 
     def _push(self) -> None:
@@ -332,6 +334,8 @@ class Governor:
         except Exception as exc:  # the share is an optimisation: never a reason to fail a call
             self._share_failed(exc)
             return
+        finally:
+            self._pulling = False
         self._adopt(state)
 
     async def _publish(self) -> None:

@@ -258,3 +258,20 @@ async def test_a_call_that_gives_up_while_queued_gives_its_turn_back():
     began = loop.time()
     await g.acquire()
     assert loop.time() - began < 0.2  # right after the one still queued, not after ten turns
+
+
+async def test_a_slow_share_gets_one_read_at_a_time(t):
+    class Hanging(MemoryShare):
+        async def get(self, credential: str) -> Any | None:
+            self.reads += 1
+            await asyncio.sleep(3600)
+
+    share = Hanging()
+    g = replica(t, share, share_every=0.5)
+    for _ in range(10):
+        await g.acquire()
+        t.now += 1.0
+        await settle()
+    assert share.reads == 1
+    for task in list(g._tasks):
+        task.cancel()
