@@ -95,6 +95,8 @@ async def invoice_job(scope: WriteScope, job_number: int, spec: InvoiceSpec) -> 
     if spec.status is not None and spec.status not in ("paid", "unpaid"):
         checks.fail(("input", "status"), "must be paid or unpaid")
     checks.amount(("input", "taxRate"), spec.tax_rate)
+    if spec.tax_rate is not None and spec.tax_rate.is_finite() and spec.tax_rate > 100:
+        checks.fail(("input", "taxRate"), "must be a percentage, at most 100")
     checks.done()
 
     async def body(saga: Saga) -> Job:

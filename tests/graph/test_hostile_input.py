@@ -21,6 +21,7 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -916,3 +917,12 @@ def test_half_sent_bodies_get_408_and_their_connections_close() -> None:
         assert orjson.loads(body)["errors"][0]["message"] == (
             "The request body did not arrive within 0.5 seconds."
         )
+
+
+async def test_a_tax_rate_past_100_percent_is_refused_before_kickserv_sees_it():
+    from resolvers.writes.errors import InvalidInput
+    from resolvers.writes.invoicing import InvoiceSpec, invoice_job
+
+    with pytest.raises(InvalidInput) as refused:
+        await invoice_job(None, 1, InvoiceSpec(tax_rate=Decimal("999999999.99")))  # type: ignore[arg-type]
+    assert [p.as_json()["path"] for p in refused.value.problems] == [["input", "taxRate"]]
