@@ -37,6 +37,7 @@ from graph.server.http import (
     ResultHook,
     query_text_only,
 )
+from graph.server.requests import accepts_html
 from graph.server.response_cache import ResponseCache
 from graph.server.sandboxed import embedded_sandbox
 from graph.server.settings import Settings
@@ -104,24 +105,6 @@ async def index(request: Request) -> Response:
             "readyz": f"{root}/readyz",
         }
     )
-
-
-def accepts_html(accept: str) -> bool:
-    """``text/html`` named in Accept with a quality above 0 (what browsers send on navigation)."""
-    for part in accept.lower().split(","):
-        media, _, parameters = part.partition(";")
-        if media.strip() != "text/html":
-            continue
-        quality = 1.0
-        for parameter in parameters.split(";"):
-            name, _, value = parameter.partition("=")
-            if name.strip() == "q":
-                try:
-                    quality = float(value)
-                except ValueError:
-                    quality = 0.0
-        return quality > 0
-    return False
 
 
 def create_app(

@@ -98,6 +98,11 @@ def wants_graphiql(enabled: bool, pairs: Mapping[str, str], accept: str) -> bool
     """A browser navigating to the endpoint: HTML accepted, and no query or extensions sent."""
     if not enabled or "query" in pairs or "extensions" in pairs or "documentId" in pairs:
         return False
+    return accepts_html(accept)
+
+
+def accepts_html(accept: str) -> bool:
+    """``text/html`` named in Accept with a quality above 0 (what browsers send on navigation)."""
     return any(
         part.partition(";")[0].strip() == "text/html" and _quality(part.partition(";")[2]) > 0
         for part in accept.lower().split(",")
