@@ -76,6 +76,7 @@ class Breaker:
         self._next_probe = -math.inf
         self._opened = 0
         self._refused = 0
+        self._era = 0  # moves at every change of state
 
     def __repr__(self) -> str:
         return f"Breaker({self.name!r}, {self._state})"
@@ -83,6 +84,12 @@ class Breaker:
     @property
     def state(self) -> State:
         return self._state
+
+    @property
+    def era(self) -> int:
+        """Moves at every change of state: a call sent in an earlier era (say, hung since before
+        Kickserv came back) says nothing of Kickserv now, and its failure does not count."""
+        return self._era
 
     def retry_in(self) -> float | None:
         """Seconds until a call may go, when one would be refused now; None when it may go."""
@@ -99,6 +106,7 @@ class Breaker:
         now = self._clock()
         if probe and now >= self._next_probe:
             self._state = "half-open"
+            self._era += 1
             self._next_probe = now + self.policy.open_for
             return None
         return self.refuse()
@@ -113,10 +121,14 @@ class Breaker:
         self._failures = 0
         if self._state != "closed":
             self._state = "closed"
+            self._era += 1
             logger.info("Kickserv answers again: circuit of %r closed", self.name)
 
-    def failed(self) -> None:
-        """An attempt failed: a 5xx, a timeout, or no answer."""
+    def failed(self, era: int | None = None) -> None:
+        """An attempt failed: a 5xx, a timeout, or no answer (`era`: the breaker's when it was
+        sent; a failure of an earlier era is ignored)."""
+        if era is not None and era != self._era:
+            return
         self._failures += 1
         if self._state == "closed" and self._failures >= self.policy.failures:
             logger.warning(
@@ -128,6 +140,7 @@ class Breaker:
         elif self._state != "half-open":
             return
         self._state = "open"
+        self._era += 1
         self._opened += 1
         self._next_probe = self._clock() + self.policy.open_for
 

@@ -234,6 +234,7 @@ class Transport:
         while True:
             attempt += 1
             permit = await self._turn(method, path, deadline, probe=may_retry)
+            era = self.breaker.era  # outcomes of calls sent before its state changed are old news
             started = time.monotonic()
             failure: KickservLike
             response: httpx.Response | None = None
@@ -265,7 +266,7 @@ class Transport:
             elapsed = time.monotonic() - started
 
             if response is not None and response.status_code < 400:
-                self._settle(permit, response.status_code, None)
+                self._settle(permit, response.status_code, None, era)
                 # An answer ends the attempts whatever its body holds: report it before reading.
                 self._notify(method, path, response.status_code, elapsed, attempt, False)
                 decoded = self._decode(method, path, response)
@@ -286,7 +287,7 @@ class Transport:
                 )
             status = response.status_code if response is not None else None
             if sent:  # out of time while waiting for a slot says nothing of Kickserv
-                self._settle(permit, status, failure)
+                self._settle(permit, status, failure, era)
             wait = (
                 self._wait_before_retry(failure, attempt, waited, deadline)
                 if may_retry and retryable
@@ -349,13 +350,16 @@ class Transport:
             return contextlib.nullcontext()
         return asyncio.timeout(deadline - self._clock())
 
-    def _settle(self, permit: Permit, status: int | None, failure: KickservLike | None) -> None:
-        """Tell the governor and the breaker how an attempt went (`status` None: no answer)."""
+    def _settle(
+        self, permit: Permit, status: int | None, failure: KickservLike | None, era: int
+    ) -> None:
+        """Tell the governor and the breaker how an attempt went (`status` None: no answer);
+        `era` is the breaker's when the attempt was sent."""
         if status == 429:
             retry_after = failure.retry_after if isinstance(failure, RateLimited) else None
             self.governor.rate_limited(permit, retry_after)
         elif status is None or status >= 500:
-            self.breaker.failed()
+            self.breaker.failed(era)
         else:
             self.governor.succeeded(permit)
             self.breaker.succeeded()
