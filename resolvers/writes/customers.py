@@ -7,16 +7,16 @@ Updates are absolute PUTs; a delete is confirmed by the customer being gone.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
-from kickserv import Customer, Note, NotFound
+from kickserv import Customer, Note
 from resolvers.resources import Change
 from resolvers.writes import invalidation
 from resolvers.writes.notes import checked_note_text, note_step
 from resolvers.writes.scope import WriteScope
-from resolvers.writes.steps import Saga, Step, raw_of
-from resolvers.writes.validation import Checks, camel
+from resolvers.writes.steps import Saga, created_step, deleted_step, raw_of, record_step
+from resolvers.writes.validation import Checks, GivenFields, camel
 
 TEXT_FIELDS = (
     "name", "first_name", "last_name", "company_name", "email_address", "phone_number", "mobile",
@@ -51,7 +51,7 @@ def _changes(fields: dict[str, Any]) -> tuple[Change, ...]:
 
 
 @dataclass(frozen=True, slots=True)
-class CustomerFields:
+class CustomerFields(GivenFields):
     name: str | None = None
     first_name: str | None = None
     last_name: str | None = None
@@ -70,9 +70,6 @@ class CustomerFields:
     billing_zip_code: str | None = None
     special_instructions: str | None = None
     parent_id: int | None = None
-
-    def fields(self) -> dict[str, Any]:
-        return {k: v for k, v in asdict(self).items() if v is not None}
 
     @property
     def display_name(self) -> str | None:
@@ -108,23 +105,15 @@ async def create_customer(scope: WriteScope, spec: CustomerFields) -> Customer:
     async def same_name() -> list[Customer]:
         return await scope.ks.customers.list(name=name, per_page=100).all()
 
-    async def snapshot() -> list[int]:
-        return [c.id for c in await same_name()]
-
-    async def find(before: list[int]) -> Customer | None:
-        fresh = [c for c in await same_name() if c.id not in set(before)]
-        return min(fresh, key=lambda c: c.customer_number, default=None)
-
     async def body(saga: Saga) -> Customer:
         customer = await saga.run(
-            Step(
+            created_step(
                 "customer",
-                send=lambda: scope.ks.customers.create(**fields),
-                dump=raw_of,
-                load=Customer.from_json,
-                find=find,
-                snapshot=snapshot,
-                field_path=lambda f: _path(f),
+                lambda: scope.ks.customers.create(**fields),
+                Customer.from_json,
+                same_name,
+                first=lambda c: c.customer_number,
+                field_path=_path,
             )
         )
         # A new customer is embedded nowhere yet, unless it is a child: its parent embeds it.
@@ -140,12 +129,11 @@ async def update_customer(scope: WriteScope, number: int, spec: CustomerFields) 
 
     async def body(saga: Saga) -> Customer:
         customer = await saga.run(
-            Step(
+            record_step(
                 "customer",
-                send=lambda: scope.ks.customers.update(number, **fields),
-                dump=raw_of,
-                load=Customer.from_json,
-                field_path=lambda f: _path(f),
+                lambda: scope.ks.customers.update(number, **fields),
+                Customer.from_json,
+                field_path=_path,
             )
         )
         await invalidation.customer_saved(scope, customer, *_changes(fields))
@@ -164,18 +152,13 @@ async def delete_customer(scope: WriteScope, number: int) -> Customer:
 
         before = Customer.from_json(await saga.remember("before", read))
 
-        async def find(_: Any) -> Customer | None:
-            try:
-                await scope.ks.customers.get(number)
-            except NotFound:
-                return before
-            return None
-
         async def send() -> Customer:
             await scope.ks.customers.delete(number)
             return before
 
-        await saga.run(Step("delete", send=send, dump=raw_of, load=Customer.from_json, find=find))
+        await saga.run(
+            deleted_step(before, send, Customer.from_json, lambda: scope.ks.customers.get(number))
+        )
         await invalidation.customer_deleted(scope, before)
         return before
 

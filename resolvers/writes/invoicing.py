@@ -19,7 +19,7 @@ from resolvers.resources import Change
 from resolvers.writes import invalidation
 from resolvers.writes.errors import TotalsMismatch
 from resolvers.writes.scope import WriteScope
-from resolvers.writes.steps import Saga, Step, raw_of
+from resolvers.writes.steps import Saga, raw_of, record_step
 from resolvers.writes.validation import Checks, upstream_path
 
 CENT = Decimal("0.01")
@@ -120,11 +120,10 @@ async def invoice_job(scope: WriteScope, job_number: int, spec: InvoiceSpec) -> 
         renames = {"invoice_terms": "terms", "invoice_notes": "notes", "invoice_status": "status",
                    "sales_tax_percentage": "tax_rate"}  # fmt: skip
         job = await saga.run(
-            Step(
+            record_step(
                 "invoice",
-                send=lambda: scope.ks.jobs.update(job_number, **fields),
-                dump=raw_of,
-                load=Job.from_json,
+                lambda: scope.ks.jobs.update(job_number, **fields),
+                Job.from_json,
                 field_path=upstream_path(("input",), renames),
             )
         )

@@ -11,7 +11,7 @@ customer's job listing instead of being created twice.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 from kickserv import Job, Note
@@ -20,9 +20,9 @@ from resolvers.writes import invalidation
 from resolvers.writes.line_items import LineItemSpec, charge_step, check_line_item, done_charge_ids
 from resolvers.writes.notes import checked_note_text, note_step
 from resolvers.writes.scope import WriteScope
-from resolvers.writes.steps import Saga, Step, raw_of
+from resolvers.writes.steps import Saga, Step, raw_of, record_step
 from resolvers.writes.tasks import TaskSpec, check_task, done_task_ids, task_step
-from resolvers.writes.validation import Checks, upstream_path
+from resolvers.writes.validation import Checks, GivenFields, upstream_path
 
 JOB_STATUSES = ("unscheduled", "scheduled", "in_progress", "on_hold", "complete", "canceled")
 MARKED_PAGES = 2  # new jobs come first in a customer's listing; more than 200 in a minute is absurd
@@ -40,15 +40,12 @@ class NewJob:
 
 
 @dataclass(frozen=True, slots=True)
-class JobChanges:
+class JobChanges(GivenFields):
     name: str | None = None
     description: str | None = None
     status: str | None = None
     job_type_id: int | None = None
     po_number: str | None = None
-
-    def fields(self) -> dict[str, Any]:
-        return {k: v for k, v in asdict(self).items() if v is not None}
 
 
 def with_marker(text: str | None, marker: str) -> str:
@@ -73,11 +70,10 @@ def marked_job_step(
 ) -> Step[Job]:
     marker = scope.marker("job")
     sent = {**fields, "description": with_marker(fields.get("description"), marker)}
-    return Step(
+    return record_step(
         "job",
-        send=lambda: scope.ks.jobs.create(customer_number, **sent),
-        dump=raw_of,
-        load=Job.from_json,
+        lambda: scope.ks.jobs.create(customer_number, **sent),
+        Job.from_json,
         find=lambda _: find_marked_job(scope, customer_number, marker),
         field_path=upstream_path(base),
     )
@@ -135,11 +131,10 @@ async def create_job(scope: WriteScope, spec: NewJob) -> Job:
                 )
             )
         finished = await saga.run(
-            Step(
+            record_step(
                 "finish",
-                send=lambda: scope.ks.jobs.update(number, description=job_spec.description or ""),
-                dump=raw_of,
-                load=Job.from_json,
+                lambda: scope.ks.jobs.update(number, description=job_spec.description or ""),
+                Job.from_json,
             )
         )
         await invalidation.job_saved(scope, finished, *((Change.TASK,) if job_spec.tasks else ()))
@@ -174,11 +169,10 @@ async def update_job(scope: WriteScope, job_number: int, changes: JobChanges) ->
 
     async def body(saga: Saga) -> Job:
         job = await saga.run(
-            Step(
+            record_step(
                 "job",
-                send=lambda: scope.ks.jobs.update(job_number, **fields),
-                dump=raw_of,
-                load=Job.from_json,
+                lambda: scope.ks.jobs.update(job_number, **fields),
+                Job.from_json,
                 field_path=upstream_path(("input",)),
             )
         )

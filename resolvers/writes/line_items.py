@@ -8,21 +8,20 @@ POST had an unknown outcome is found by before-image: the job's charges that wer
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
 
 from kickserv import Job, JobCharge
 from resolvers.resources import Change
 from resolvers.writes import invalidation
 from resolvers.writes.errors import Path
 from resolvers.writes.scope import WriteScope
-from resolvers.writes.steps import Saga, Step, raw_of
-from resolvers.writes.validation import Checks, upstream_path
+from resolvers.writes.steps import Saga, Step, created_step, raw_of, record_step
+from resolvers.writes.validation import Checks, GivenFields, upstream_path
 
 
 @dataclass(frozen=True, slots=True)
-class LineItemSpec:
+class LineItemSpec(GivenFields):
     description: str | None = None
     details: str | None = None
     quantity: Decimal | None = None
@@ -31,9 +30,6 @@ class LineItemSpec:
     item_id: int | None = None
     job_charge_type_id: int | None = None
     taxable: bool | None = None
-
-    def fields(self) -> dict[str, Any]:
-        return {k: v for k, v in asdict(self).items() if v is not None}
 
     def matches(self, charge: JobCharge) -> bool:
         """Whether ``charge`` is what this spec would create (Kickserv fills the rest)."""
@@ -78,22 +74,16 @@ def charge_step(
 ) -> Step[JobCharge]:
     """Step ``charge:{index}``; ``before()`` gives the charge ids that are not this step's."""
 
-    async def snapshot() -> list[int]:
-        return before()
+    async def charges() -> tuple[JobCharge, ...]:
+        return (await scope.ks.jobs.get(job_number)).job_charges or ()
 
-    async def find(known: list[int]) -> JobCharge | None:
-        job = await scope.ks.jobs.get(job_number)
-        claimed = set(known) | set(before())
-        fresh = [c for c in job.job_charges or () if c.id not in claimed and spec.matches(c)]
-        return min(fresh, key=lambda c: c.id, default=None)
-
-    return Step(
+    return created_step(
         f"charge:{index}",
-        send=lambda: scope.ks.jobs.create_charge(job_number, **spec.fields()),
-        dump=raw_of,
-        load=JobCharge.from_json,
-        find=find,
-        snapshot=snapshot,
+        lambda: scope.ks.jobs.create_charge(job_number, **spec.fields()),
+        JobCharge.from_json,
+        charges,
+        spec.matches,
+        known=before,
         field_path=upstream_path((*base, index)),
     )
 
@@ -147,11 +137,10 @@ async def update_line_item(
 
     async def body(saga: Saga) -> Job:
         await saga.run(
-            Step(
+            record_step(
                 "charge",
-                send=lambda: scope.ks.jobs.update_charge(job_number, charge_id, **cleaned.fields()),
-                dump=raw_of,
-                load=JobCharge.from_json,
+                lambda: scope.ks.jobs.update_charge(job_number, charge_id, **cleaned.fields()),
+                JobCharge.from_json,
                 field_path=upstream_path(("input",)),
             )
         )

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from kickserv import Note
-from resolvers.writes.steps import Step, raw_of
+from resolvers.writes.steps import Step, created_step
 from resolvers.writes.validation import Checks, upstream_path
 
 
@@ -25,20 +25,11 @@ def note_step(
     send: Callable[[], Awaitable[Note]],
     text: str,
 ) -> Step[Note]:
-    async def snapshot() -> list[int]:
-        return [n.id for n in await listing()]
-
-    async def find(before: list[int]) -> Note | None:
-        known = set(before)
-        fresh = [n for n in await listing() if n.id not in known and n.body == text]
-        return min(fresh, key=lambda n: n.id, default=None)
-
-    return Step(
+    return created_step(
         "note",
-        send=send,
-        dump=raw_of,
-        load=Note.from_json,
-        find=find,
-        snapshot=snapshot,
+        send,
+        Note.from_json,
+        listing,
+        lambda n: n.body == text,
         field_path=upstream_path(("input",)),
     )

@@ -14,7 +14,7 @@ from resolvers.resources import Change
 from resolvers.writes import invalidation
 from resolvers.writes.jobs import marked_job_step
 from resolvers.writes.scope import WriteScope
-from resolvers.writes.steps import Saga, Step, raw_of
+from resolvers.writes.steps import Saga, raw_of, record_step
 from resolvers.writes.validation import Checks
 
 
@@ -41,14 +41,10 @@ async def create_opportunity(scope: WriteScope, spec: NewOpportunity) -> Job:
 
     async def body(saga: Saga) -> Job:
         job = await saga.run(marked_job_step(scope, spec.customer_number, fields, ("input",)))
+        unmarked = {"status": "new", "description": description or ""}
         opportunity = await saga.run(
-            Step(
-                "status",
-                send=lambda: scope.ks.jobs.update(
-                    job.job_number, status="new", description=description or ""
-                ),
-                dump=raw_of,
-                load=Job.from_json,
+            record_step(
+                "status", lambda: scope.ks.jobs.update(job.job_number, **unmarked), Job.from_json
             )
         )
         await invalidation.job_saved(scope, opportunity)
@@ -67,9 +63,7 @@ async def mark_opportunity(scope: WriteScope, number: int, outcome: str) -> Job:
     )
 
     async def body(saga: Saga) -> Job:
-        opportunity = await saga.run(
-            Step(outcome, send=lambda: mark(number), dump=raw_of, load=Job.from_json)
-        )
+        opportunity = await saga.run(record_step(outcome, lambda: mark(number), Job.from_json))
         await invalidation.job_saved(scope, opportunity, Change.JOB_GLUE)  # its status
         return opportunity
 

@@ -16,24 +16,17 @@ from kickserv import Job, Payment
 from resolvers.resources import Change
 from resolvers.writes import invalidation
 from resolvers.writes.scope import WriteScope
-from resolvers.writes.steps import Saga, Step, raw_of
-from resolvers.writes.validation import Checks, upstream_path
+from resolvers.writes.steps import Saga, created_step, raw_of
+from resolvers.writes.validation import Checks, GivenFields, upstream_path
 
 
 @dataclass(frozen=True, slots=True)
-class PaymentSpec:
+class PaymentSpec(GivenFields):
     amount: Decimal
     date: date | None = None
     payment_type: str | None = None
     notes: str | None = None
     ref_number: str | None = None
-
-    def fields(self) -> dict[str, Any]:
-        fields: dict[str, Any] = {"amount": self.amount}
-        for key in ("date", "payment_type", "notes", "ref_number"):
-            if (value := getattr(self, key)) is not None:
-                fields[key] = value
-        return fields
 
     def matches(self, payment: Payment) -> bool:
         return (
@@ -71,25 +64,14 @@ async def record_payment(scope: WriteScope, job_number: int, spec: PaymentSpec) 
     )
     checks.done()
 
-    async def payments() -> list[Payment]:
-        return await scope.ks.jobs.payments(job_number).all()
-
-    async def snapshot() -> list[int]:
-        return [p.id for p in await payments()]
-
-    async def find(before: list[int]) -> Payment | None:
-        fresh = [p for p in await payments() if p.id not in set(before) and cleaned.matches(p)]
-        return min(fresh, key=lambda p: p.id, default=None)
-
     async def body(saga: Saga) -> RecordedPayment:
         payment = await saga.run(
-            Step(
+            created_step(
                 "payment",
-                send=lambda: scope.ks.jobs.create_payment(job_number, **cleaned.fields()),
-                dump=raw_of,
-                load=Payment.from_json,
-                find=find,
-                snapshot=snapshot,
+                lambda: scope.ks.jobs.create_payment(job_number, **cleaned.fields()),
+                Payment.from_json,
+                lambda: scope.ks.jobs.payments(job_number).all(),
+                cleaned.matches,
                 field_path=upstream_path(("input",)),
             )
         )

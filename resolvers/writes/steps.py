@@ -16,12 +16,13 @@ A step without ``find`` is an absolute update (a PUT of values) that is safe to 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
 from kickserv import APIError, RateLimited, ResponseShape, ServerError, Timeout, TransportError
 from kickserv import Validation as KickservValidation
+from kickserv.errors import NotFound
 from resolvers.writes.errors import FieldProblem, InvalidInput, Path
 from resolvers.writes.idempotency import Claim
 
@@ -157,6 +158,83 @@ class HasRaw(Protocol):
     def raw(self) -> Mapping[str, Any]: ...
 
 
+class Record(HasRaw, Protocol):
+    @property
+    def id(self) -> int: ...
+
+
+R = TypeVar("R", bound=Record)
+
+
 def raw_of(record: HasRaw) -> dict[str, Any]:
     """A record as the journal keeps it: the JSON Kickserv sent (``Record.from_json`` reads it)."""
     return dict(record.raw)
+
+
+def record_step(
+    name: str,
+    send: Callable[[], Awaitable[R]],
+    load: Callable[[Any], R],
+    *,
+    find: Callable[[Any], Awaitable[R | None]] | None = None,
+    snapshot: Callable[[], Awaitable[Any]] | None = None,
+    field_path: Callable[[str], Path] | None = None,
+) -> Step[R]:
+    """A step that answers one Kickserv record, journaled as the JSON Kickserv sent (``load`` is
+    the record's ``from_json``). Without ``find`` it is an absolute update, safe to send twice."""
+    return Step(
+        name, send=send, dump=raw_of, load=load, find=find, snapshot=snapshot, field_path=field_path
+    )
+
+
+def _by_id(record: Record) -> int:
+    return record.id
+
+
+def created_step(
+    name: str,
+    send: Callable[[], Awaitable[R]],
+    load: Callable[[Any], R],
+    listing: Callable[[], Awaitable[Iterable[R]]],
+    matches: Callable[[R], bool] | None = None,
+    *,
+    known: Callable[[], Iterable[int]] | None = None,
+    first: Callable[[R], int] = _by_id,
+    field_path: Callable[[str], Path] | None = None,
+) -> Step[R]:
+    """A create found again after an unknown outcome by before-image: of the records ``listing()``
+    answers, those that were not there before and that ``matches`` what was sent (all, without
+    it), the ``first`` (by default the lowest id). ``known()``, when given, are the ids that are
+    not this step's (there before, or created by an earlier step of the same write): they serve as
+    the before-image, without a listing read, and are left out again when looking."""
+
+    async def snapshot() -> list[int]:
+        return list(known()) if known is not None else [r.id for r in await listing()]
+
+    async def find(before: list[int]) -> R | None:
+        claimed = set(before).union(known() if known is not None else ())
+        fresh = [
+            r for r in await listing() if r.id not in claimed and (matches is None or matches(r))
+        ]
+        return min(fresh, key=first, default=None)
+
+    return record_step(name, send, load, find=find, snapshot=snapshot, field_path=field_path)
+
+
+def deleted_step(
+    before: R,
+    send: Callable[[], Awaitable[R]],
+    load: Callable[[Any], R],
+    get: Callable[[], Awaitable[object]],
+) -> Step[R]:
+    """A delete, confirmed after an unknown outcome by the record being gone (``get()`` raising
+    NotFound); answers the record as it was, ``before``."""
+
+    async def find(_: Any) -> R | None:
+        try:
+            await get()
+        except NotFound:
+            return before
+        return None
+
+    return record_step("delete", send, load, find=find)

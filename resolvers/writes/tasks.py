@@ -16,7 +16,7 @@ from kickserv import Job, NotFound, Task
 from resolvers.writes import invalidation
 from resolvers.writes.errors import Path
 from resolvers.writes.scope import WriteScope
-from resolvers.writes.steps import Saga, Step, raw_of
+from resolvers.writes.steps import Saga, Step, created_step, deleted_step, raw_of, record_step
 from resolvers.writes.validation import Checks, upstream_path
 
 
@@ -75,24 +75,19 @@ def task_step(
     base: Path,
     before: Callable[[], list[int]],
 ) -> Step[Task]:
-    async def snapshot() -> list[int]:
-        return before()
-
-    async def find(known: list[int]) -> Task | None:
-        claimed = set(known) | set(before())
-        tasks = await scope.ks.jobs.tasks(job_number).all()
-        fresh = [t for t in tasks if t.id not in claimed and spec.matches(t)]
-        return min(fresh, key=lambda t: t.id, default=None)
-
-    return Step(
+    return created_step(
         name,
-        send=lambda: scope.ks.tasks.create_for_job(job_number, **spec.fields()),
-        dump=raw_of,
-        load=Task.from_json,
-        find=find,
-        snapshot=snapshot,
-        field_path=upstream_path(base, {"employee_ids": "assignee_ids"}),
+        lambda: scope.ks.tasks.create_for_job(job_number, **spec.fields()),
+        Task.from_json,
+        lambda: scope.ks.jobs.tasks(job_number).all(),
+        spec.matches,
+        known=before,
+        field_path=_field_path(base),
     )
+
+
+def _field_path(base: Path) -> Callable[[str], Path]:
+    return upstream_path(base, {"employee_ids": "assignee_ids"})
 
 
 def done_task_ids(saga: Saga) -> list[int]:
@@ -124,12 +119,11 @@ async def _change_task(
 ) -> Task:
     async def body(saga: Saga) -> Task:
         task = await saga.run(
-            Step(
+            record_step(
                 "task",
-                send=lambda: scope.ks.tasks.update(task_id, **fields),
-                dump=raw_of,
-                load=Task.from_json,
-                field_path=upstream_path(base, {"employee_ids": "assignee_ids"}),
+                lambda: scope.ks.tasks.update(task_id, **fields),
+                Task.from_json,
+                field_path=_field_path(base),
             )
         )
         await invalidation.tasks_changed(scope, await _job_of(scope, task), task)
@@ -171,17 +165,12 @@ async def delete_task(scope: WriteScope, task_id: int) -> Task:
     async def body(saga: Saga) -> Task:
         before = Task.from_json(await saga.remember("before", lambda: _raw_task(scope, task_id)))
 
-        async def find(_: Any) -> Task | None:
-            try:
-                await scope.ks.tasks.get(task_id)
-            except NotFound:
-                return before  # gone: the delete was applied
-            return None
-
         async def send() -> Task:
             return await scope.ks.tasks.delete(task_id) or before
 
-        await saga.run(Step("delete", send=send, dump=raw_of, load=Task.from_json, find=find))
+        await saga.run(
+            deleted_step(before, send, Task.from_json, lambda: scope.ks.tasks.get(task_id))
+        )
         job = await _job_of(scope, before)
         await invalidation.tasks_changed(scope, job, gone=task_id)
         return before

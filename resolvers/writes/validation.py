@@ -6,9 +6,11 @@ what the caller wrote and what the error's ``extensions.invalidFields`` shows.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from resolvers.parsing import MAX_PLACES, places
 from resolvers.writes.errors import FieldProblem, InvalidInput, Path
@@ -70,6 +72,18 @@ class Checks:
     def positive_id(self, path: Path, value: int | None) -> None:
         if value is not None and value <= 0:
             self.fail(path, "must be a positive Kickserv id or number")
+
+
+class GivenFields:
+    """Base of a write's input (a frozen dataclass, Kickserv's field names) whose None fields were
+    not given."""
+
+    __slots__ = ()
+
+    def fields(self) -> dict[str, Any]:
+        """What Kickserv is sent: the fields given."""
+        names = [f.name for f in dataclasses.fields(self)]  # type: ignore[arg-type]
+        return {name: value for name in names if (value := getattr(self, name)) is not None}
 
 
 def camel(name: str) -> str:

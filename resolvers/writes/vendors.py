@@ -4,22 +4,18 @@ the natural key that finds a vendor whose POST had an unknown outcome."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from kickserv import Vendor
 from resolvers.writes import invalidation
 from resolvers.writes.scope import WriteScope
-from resolvers.writes.steps import Saga, Step, raw_of
-from resolvers.writes.validation import Checks, upstream_path
+from resolvers.writes.steps import Saga, created_step, raw_of, record_step
+from resolvers.writes.validation import Checks, GivenFields, upstream_path
 
 
 @dataclass(frozen=True, slots=True)
-class VendorFields:
+class VendorFields(GivenFields):
     name: str | None = None
     active: bool | None = None
-
-    def fields(self) -> dict[str, Any]:
-        return {k: v for k, v in (("name", self.name), ("active", self.active)) if v is not None}
 
 
 def _check(spec: VendorFields, *, creating: bool) -> VendorFields:
@@ -36,26 +32,14 @@ async def create_vendor(scope: WriteScope, spec: VendorFields) -> Vendor:
     cleaned = _check(spec, creating=True)
     name = (cleaned.name or "").lower()
 
-    async def named() -> list[Vendor]:
-        return [
-            v for v in await scope.ks.vendors.list(per_page=100).all() if v.name.lower() == name
-        ]
-
-    async def snapshot() -> list[int]:
-        return [v.id for v in await named()]
-
-    async def find(before: list[int]) -> Vendor | None:
-        return next((v for v in await named() if v.id not in set(before)), None)
-
     async def body(saga: Saga) -> Vendor:
         vendor = await saga.run(
-            Step(
+            created_step(
                 "vendor",
-                send=lambda: scope.ks.vendors.create(**cleaned.fields()),
-                dump=raw_of,
-                load=Vendor.from_json,
-                find=find,
-                snapshot=snapshot,
+                lambda: scope.ks.vendors.create(**cleaned.fields()),
+                Vendor.from_json,
+                lambda: scope.ks.vendors.list(per_page=100).all(),
+                lambda v: v.name.lower() == name,
                 field_path=upstream_path(("input",)),
             )
         )
@@ -70,11 +54,10 @@ async def update_vendor(scope: WriteScope, vendor_id: int, spec: VendorFields) -
 
     async def body(saga: Saga) -> Vendor:
         vendor = await saga.run(
-            Step(
+            record_step(
                 "vendor",
-                send=lambda: scope.ks.vendors.update(vendor_id, **cleaned.fields()),
-                dump=raw_of,
-                load=Vendor.from_json,
+                lambda: scope.ks.vendors.update(vendor_id, **cleaned.fields()),
+                Vendor.from_json,
                 field_path=upstream_path(("input",)),
             )
         )
