@@ -39,9 +39,12 @@ def build_parser() -> argparse.ArgumentParser:
     build_parser_ = persisted_commands.add_parser(
         "build",
         help="build an Apollo persisted-query manifest from .graphql operation files",
-        description="Every named operation of the files becomes a manifest entry (its id is the "
-        "sha256 of its body, fragments included). Load the manifest with "
-        "GRAPH_PERSISTED_MANIFESTS; clients send the id as `documentId`.",
+        description="Every named operation of the files becomes a manifest entry, checked "
+        "against the schema; its body is the operation and the fragments it uses (from any of the "
+        "files) as Apollo Client sends them (__typename added, printed by graphql-js), so its id "
+        "is the one Apollo Client and Apollo's generate-persisted-query-manifest compute. Load "
+        "the manifest with GRAPH_PERSISTED_MANIFESTS; clients send the id as `documentId` or as "
+        "an APQ hash. Exit 2 with `file:line:column: message` lines when an operation is wrong.",
     )
     build_parser_.add_argument("files", nargs="+", help=".graphql files (or folders of them)")
     build_parser_.add_argument(
@@ -102,7 +105,8 @@ def build_manifest_command(args: argparse.Namespace) -> int:
     import json
     from pathlib import Path
 
-    from graph.server.persisted import build_manifest
+    from graph.schema.query import build_schema, graphql_schema
+    from graph.server.persisted import ManifestError, build_manifest
 
     sources: list[tuple[str, str]] = []
     for name in args.files:
@@ -115,9 +119,15 @@ def build_manifest_command(args: argparse.Namespace) -> int:
                 print(f"kickserv-graph persisted build: {file}: {exc.strerror}", file=sys.stderr)
                 return 2
     try:
-        manifest = build_manifest(sources)
-    except ValueError as exc:
-        print(f"kickserv-graph persisted build: {exc}", file=sys.stderr)
+        manifest = build_manifest(sources, graphql_schema(build_schema()))
+    except ManifestError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        count = len(exc.problems)
+        print(
+            f"kickserv-graph persisted build: {count} problem(s); no manifest written.",
+            file=sys.stderr,
+        )
         return 2
     text = json.dumps(manifest, indent=2) + "\n"
     if args.output == "-":

@@ -35,15 +35,21 @@ from graphql import (
     DocumentNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
+    GraphQLError,
+    GraphQLSchema,
     GraphQLSyntaxError,
+    Node,
     OperationDefinitionNode,
+    Source,
     parse,
-    print_ast,
+    validate,
     visit,
 )
 from graphql.language import Visitor
 
 from graph.schema.errors import BadRequest, PersistedQueryNotAllowed, PersistedQueryNotFound
+from graph.server.apollo import apollo_bodies, apollo_print
+from graph.server.observe import current_key
 from resolvers.bounded import BytesLRU
 from resolvers.state import StateStore, StateUnavailable
 
@@ -133,58 +139,107 @@ def _fragment_names(node: Any) -> set[str]:
     return names
 
 
-def operations_of(document: DocumentNode) -> list[tuple[OperationDefinitionNode, str]]:
-    """Each operation of a document with its standalone body: itself plus the fragments it uses."""
-    fragments = {
-        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
-    }
-    result: list[tuple[OperationDefinitionNode, str]] = []
-    for definition in document.definitions:
-        if not isinstance(definition, OperationDefinitionNode):
-            continue
-        needed: list[str] = []
-        pending = sorted(_fragment_names(definition))
-        while pending:
-            name = pending.pop(0)
+class ManifestError(ValueError):
+    """The operation files are wrong; ``problems`` holds one ``file:line:column: message`` each."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems = list(dict.fromkeys(problems))
+        super().__init__("\n".join(self.problems))
+
+
+def _where(node: Node | None, fallback: str) -> str:
+    if node is None or node.loc is None:
+        return fallback
+    location = node.loc.source.get_location(node.loc.start)
+    return f"{node.loc.source.name}:{location.line}:{location.column}"
+
+
+def _error_line(error: GraphQLError, fallback: str) -> str:
+    node = next((n for n in error.nodes or () if n.loc is not None), None)
+    if node is None and error.locations and error.source is not None:  # a syntax error
+        line, column = error.locations[0].line, error.locations[0].column
+        return f"{error.source.name}:{line}:{column}: {error.message}"
+    return f"{_where(node, fallback)}: {error.message}"
+
+
+def _needed_fragments(
+    operation: OperationDefinitionNode, fragments: Mapping[str, FragmentDefinitionNode]
+) -> tuple[list[FragmentDefinitionNode], list[str]]:
+    """The fragments an operation uses, transitively, and a problem per fragment not defined."""
+    needed: dict[str, FragmentDefinitionNode] = {}
+    problems: list[str] = []
+    pending: list[Node] = [operation]
+    while pending:
+        node = pending.pop()
+        for name in sorted(_fragment_names(node)):
             if name in needed:
                 continue
             if name not in fragments:
-                raise ValueError(
-                    f"Operation uses fragment {name!r}, which the document does not define."
-                )
-            needed.append(name)
-            pending.extend(sorted(_fragment_names(fragments[name]) - set(needed)))
-        parts = [print_ast(definition)] + [print_ast(fragments[n]) for n in sorted(needed)]
-        result.append((definition, "\n\n".join(parts)))
-    return result
+                problems.append(f'{_where(operation, "?")}: Unknown fragment "{name}".')
+                continue
+            needed[name] = fragments[name]
+            pending.append(fragments[name])
+    return list(needed.values()), problems
 
 
-def build_manifest(sources: Iterable[tuple[str, str]]) -> dict[str, Any]:
-    """A manifest from (file name, GraphQL text) pairs; every operation must be named and unique."""
-    operations: list[dict[str, str]] = []
-    seen: dict[str, str] = {}
+def build_manifest(
+    sources: Iterable[tuple[str, str]], schema: GraphQLSchema | None = None
+) -> dict[str, Any]:
+    """A manifest from (file name, GraphQL text) pairs, as Apollo's generator writes it.
+
+    Every operation must be named and unique; fragments may be defined in any of the files (once).
+    Each operation's body is itself and the fragments it uses, printed by ``apollo_print``, so its id
+    is the one Apollo Client computes. With ``schema``, each operation must also be valid against it.
+    Raises ``ManifestError`` listing every problem as ``file:line:column: message``.
+    """
+    problems: list[str] = []
+    operations: list[tuple[str, OperationDefinitionNode]] = []
+    fragments: dict[str, FragmentDefinitionNode] = {}
     for filename, text in sources:
         try:
-            document = parse(text)
+            document = parse(Source(text, filename))
         except GraphQLSyntaxError as exc:
-            raise ValueError(f"{filename}: {exc.message} at {exc.locations}") from exc
-        for definition, body in operations_of(document):
-            if definition.name is None:
-                raise ValueError(f"{filename}: every persisted operation needs a name.")
-            name = definition.name.value
-            if name in seen:
-                raise ValueError(f"{filename}: operation {name!r} is also defined in {seen[name]}.")
-            seen[name] = filename
-            operations.append(
-                {
-                    "id": sha256_hex(body),
-                    "name": name,
-                    "type": definition.operation.value,
-                    "body": body,
-                }
+            problems.append(_error_line(exc, filename))
+            continue
+        for definition in document.definitions:
+            if isinstance(definition, OperationDefinitionNode):
+                operations.append((filename, definition))
+            elif isinstance(definition, FragmentDefinitionNode):
+                name = definition.name.value
+                if name in fragments:
+                    problems.append(
+                        f"{_where(definition, filename)}: fragment {name!r} is also defined at "
+                        f"{_where(fragments[name], '?')}."
+                    )
+                fragments.setdefault(name, definition)
+    entries: list[dict[str, str]] = []
+    seen: dict[str, str] = {}
+    for filename, operation in operations:
+        if operation.name is None:
+            where = _where(operation, filename)
+            problems.append(f"{where}: every persisted operation needs a name.")
+            continue
+        name = operation.name.value
+        if name in seen:
+            problems.append(
+                f"{_where(operation, filename)}: operation {name!r} is also defined in {seen[name]}."
             )
-    operations.sort(key=lambda op: op["name"])
-    return {"format": MANIFEST_FORMAT, "version": 1, "operations": operations}
+            continue
+        seen[name] = filename
+        needed, missing = _needed_fragments(operation, fragments)
+        if schema is None:
+            problems.extend(missing)
+        else:  # validation places unknown fragments and fields at their line and column
+            standalone = DocumentNode(definitions=(operation, *needed))
+            problems.extend(_error_line(e, filename) for e in validate(schema, standalone))
+        body = apollo_print([operation, *needed])
+        entries.append(
+            {"id": sha256_hex(body), "name": name, "type": operation.operation.value, "body": body}
+        )
+    if problems:
+        raise ManifestError(problems)
+    entries.sort(key=lambda op: op["name"])
+    return {"format": MANIFEST_FORMAT, "version": 1, "operations": entries}
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,11 +264,27 @@ class PersistedQueries:
     _apq: BytesLRU[str, str] = field(init=False, repr=False)
     _trusted: dict[str, ManifestOperation] = field(init=False, repr=False)
     _trusted_bodies: frozenset[str] = field(init=False, repr=False)
+    # The ids Apollo Client computes for each manifest operation (its body as Apollo prints it, by
+    # graphql-js 16 and 17: a manifest built before `persisted build` added __typename, or by another
+    # tool, still serves Apollo Client by hash), and the ids of texts a caller proved to be a
+    # manifest operation (same operation, other order or spacing) by sending them once.
+    _apollo: dict[str, str] = field(init=False, repr=False)
+    _aliases: BytesLRU[str, str] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._apq = BytesLRU(self.apq_max_bytes, self.apq_max_entries)
         self._trusted = {op_id: op for m in self.manifests for op_id, op in m.operations.items()}
         self._trusted_bodies = frozenset(op.body for op in self._trusted.values())
+        self._apollo = {}
+        for op in self._trusted.values():
+            for body in apollo_bodies(op.body, max_tokens=None):
+                self._apollo.setdefault(sha256_hex(body), body)
+        self._aliases = BytesLRU(self.apq_max_bytes, self.apq_max_entries)
+
+    def _trusted_text(self, digest: str) -> str | None:
+        """The text of the manifest operation known by this id, if any."""
+        op = self._trusted.get(digest)
+        return op.body if op is not None else self._apollo.get(digest) or self._aliases.get(digest)
 
     @property
     def apq_size(self) -> int:
@@ -231,10 +302,10 @@ class PersistedQueries:
             if query is not None:
                 raise BadRequest("Send either documentId or query, not both.")
             doc_id = document_id.removeprefix("sha256:")
-            op = self._trusted.get(doc_id)
-            if op is None:
+            text = self._trusted_text(doc_id)
+            if text is None:
                 raise PersistedQueryNotFound(f"No trusted document has the id {document_id!r}.")
-            return ResolvedDocument(op.body, "manifest", doc_id)
+            return ResolvedDocument(text, "manifest", doc_id)
         if persisted is not None:
             return await self._resolve_apq(query, persisted, policy)
         if query is None:
@@ -250,9 +321,9 @@ class PersistedQueries:
             raise BadRequest("Unsupported persisted query version; version 1 is supported.")
         digest = persisted["sha256Hash"].lower()
         if query is None:
-            op = self._trusted.get(digest)
-            if op is not None:
-                return ResolvedDocument(op.body, "manifest", digest)
+            text = self._trusted_text(digest)
+            if text is not None:
+                return ResolvedDocument(text, "manifest", digest)
             if policy is not SafelistPolicy.PERSISTED_ONLY and self.apq_enabled:
                 stored = self._apq.get(digest) or await self._shared_get(digest)
                 if stored is not None:
@@ -294,11 +365,18 @@ class PersistedQueries:
         if policy is SafelistPolicy.OPEN:
             return ResolvedDocument(query, "query")
         digest = sha256_hex(query)
-        if digest in self._trusted or query in self._trusted_bodies:
+        if digest in self._trusted or digest in self._apollo or query in self._trusted_bodies:
+            return ResolvedDocument(query, "manifest", digest)
+        if len(query.encode()) <= self.apq_max_query_bytes and any(
+            sha256_hex(body) in self._apollo for body in apollo_bodies(query)
+        ):  # a manifest operation, in another order or spacing: its id now names it here
+            self._aliases.put(digest, query, _apq_bytes(query))
             return ResolvedDocument(query, "manifest", digest)
         if policy is SafelistPolicy.AUDIT:
             logger.warning(
-                "audit: document %s is not in any trusted-document manifest", digest[:16]
+                "audit: key %s sent document %s, which is not in any trusted-document manifest",
+                current_key(),
+                digest[:16],
             )
             return ResolvedDocument(query, "query")
         raise PersistedQueryNotAllowed(
