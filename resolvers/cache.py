@@ -33,6 +33,9 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from cachetools import TLRUCache
 
+from resolvers.bounded import LARGEST_SHARE, deep_size
+from resolvers.kept import kept
+
 if TYPE_CHECKING:
     from resolvers.generations import TenantWrites
 
@@ -92,23 +95,56 @@ class CacheStore(Protocol):
         ...
 
 
-class MemoryStore:
-    """A bounded in-process store: least recently used entries go first, expired ones on access."""
+DEFAULT_MAX_BYTES = 64 * 1024 * 1024
+ENTRY_OVERHEAD = 400  # the key, the Entry and the LRU's own bookkeeping per entry (estimated)
 
-    def __init__(self, maxsize: int = 50_000, clock: Callable[[], float] = time.monotonic) -> None:
-        self._entries: TLRUCache[CacheKey, Entry] = TLRUCache(
-            maxsize=maxsize, ttu=lambda _key, entry, _now: entry.stale_until, timer=clock
+
+class MemoryStore:
+    """A bounded in-process store: least recently used entries go first, expired ones on access.
+
+    Bounded in bytes (``max_bytes``, each value's estimate from ``resolvers.bounded.deep_size``) and
+    in entries (``maxsize``). It keeps what ``resolvers.kept`` keeps of a record or a page (typed
+    fields, no raw payload), so a cached customer weighs about a quarter of what Kickserv sent. A
+    value over a tenth of the budget is not kept (the older value under its key is forgotten), so
+    one answer cannot empty the cache; ``add`` and ``swap`` (idempotency records, which must be
+    kept) keep any value that fits the whole budget.
+    """
+
+    def __init__(
+        self,
+        maxsize: int = 50_000,
+        clock: Callable[[], float] = time.monotonic,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+    ) -> None:
+        self.max_bytes = max_bytes
+        self._maxsize = maxsize
+        self._entries: TLRUCache[CacheKey, tuple[Entry, int]] = TLRUCache(
+            maxsize=max_bytes,
+            ttu=lambda _key, kept_entry, _now: kept_entry[0].stale_until,
+            timer=clock,
+            getsizeof=lambda kept_entry: kept_entry[1],
         )
         self._clock = clock
 
     def __len__(self) -> int:
         return len(self._entries)
 
+    @property
+    def entries(self) -> int:
+        """How many entries are kept (expired ones not yet dropped included)."""
+        return len(self._entries)
+
+    @property
+    def bytes_used(self) -> int:
+        """The estimated bytes of what is kept (for metrics)."""
+        return int(self._entries.currsize)
+
     async def get(self, key: CacheKey) -> Entry | None:
-        return self._entries.get(key)
+        found = self._entries.get(key)
+        return None if found is None else found[0]
 
     async def set(self, key: CacheKey, entry: Entry) -> None:
-        self._entries[key] = entry
+        self._keep(key, entry, largest=self.max_bytes // LARGEST_SHARE)
 
     async def delete(self, key: CacheKey) -> None:
         self._entries.pop(key, None)
@@ -125,14 +161,25 @@ class MemoryStore:
     async def add(self, key: CacheKey, value: Any, ttl: float) -> bool:
         if self._entries.get(key) is not None:
             return False
-        self._entries[key] = self._lasting(value, ttl)
-        return True
+        return self._keep(key, self._lasting(value, ttl), largest=self.max_bytes)
 
     async def swap(self, key: CacheKey, expected: Any, value: Any, ttl: float) -> bool:
         current = self._entries.get(key)
-        if current is None or current.value != expected:
+        if current is None or current[0].value != expected:
             return False
-        self._entries[key] = self._lasting(value, ttl)
+        return self._keep(key, self._lasting(value, ttl), largest=self.max_bytes)
+
+    def _keep(self, key: CacheKey, entry: Entry, largest: int) -> bool:
+        value = kept(entry.value)
+        if value is not entry.value:
+            entry = Entry(value, entry.fresh_until, entry.stale_until)
+        size = ENTRY_OVERHEAD + deep_size(value)
+        if size > largest:
+            self._entries.pop(key, None)  # never leave an older value to be served instead
+            return False
+        self._entries[key] = (entry, size)
+        while len(self._entries) > self._maxsize:
+            self._entries.popitem()
         return True
 
     def _lasting(self, value: Any, ttl: float) -> Entry:

@@ -54,6 +54,7 @@ from kickserv import (
 )
 from resolvers.cache import ResourceClass
 from resolvers.invoice_index import IndexedInvoice
+from resolvers.kept import kept
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -251,7 +252,8 @@ RESOURCES: tuple[Record[Any, Any] | Listing[Any, Any], ...] = (
 )  # fmt: skip
 
 # Client-side indexes (lookups by global id that Kickserv lacks). A write puts what it answered with
-# into them (``ListingIndex.put``); they are rebuilt whole when a change voids them.
+# into them (``ListingIndex.put``); they are rebuilt whole when a change voids them. They keep what
+# the cache keeps of a record (``resolvers.kept``: no raw payload), or less (``IndexedInvoice``).
 INVOICE_INDEX: Index[Invoice, IndexedInvoice] = Index(
     "invoices", IndexedInvoice, key="invoice (job) id", key_of=lambda i: i.id,
     listing=lambda ks: ks.invoices.list(), project=IndexedInvoice.from_record,
@@ -259,23 +261,23 @@ INVOICE_INDEX: Index[Invoice, IndexedInvoice] = Index(
 )  # fmt: skip
 CUSTOMER_INDEX: Index[Customer, Customer] = Index(
     "customers", Customer, key="customer id", key_of=lambda c: c.id,
-    listing=lambda ks: ks.customers.list(), project=lambda c: c,
+    listing=lambda ks: ks.customers.list(), project=kept,
     voided_by=_changes(Change.CUSTOMER_GLUE, Change.CUSTOMER_BALANCE, _GONE),
     parse=Customer.from_json,
 )  # fmt: skip
 JOB_INDEX: Index[Job, Job] = Index(
     "jobs", Job, key="job id (opportunities are not listed)", key_of=lambda j: j.id,
-    listing=lambda ks: ks.jobs.list(), project=lambda j: j, voided_by=_changes(_GONE),
+    listing=lambda ks: ks.jobs.list(), project=kept, voided_by=_changes(_GONE),
     parse=Job.from_json,
 )  # fmt: skip
 OPPORTUNITY_INDEX: Index[Job, Job] = Index(
     "opportunities", Job, key="opportunity (job) id", key_of=lambda j: j.id,
-    listing=lambda ks: ks.opportunities.list(), project=lambda j: j,
+    listing=lambda ks: ks.opportunities.list(), project=kept,
     voided_by=_changes(Change.CUSTOMER_GLUE, _GONE), parse=Job.from_json,
 )  # fmt: skip
 PAYMENT_INDEX: Index[Payment, Payment] = Index(
     "payments", Payment, key="payment id", key_of=lambda p: p.id,
-    listing=lambda ks: ks.payments.list(), project=lambda p: p,
+    listing=lambda ks: ks.payments.list(), project=kept,
     voided_by=_changes(Change.CUSTOMER_GLUE, _GONE), parse=Payment.from_json,
 )  # fmt: skip
 

@@ -13,6 +13,7 @@ import pytest
 from kickserv import Customer, Vendor
 from resolvers import resources
 from resolvers.cache import CacheKey, MemoryStore, SharedCache
+from resolvers.kept import kept
 from resolvers.resources import INDEXES, RESOURCES, Change, Index, Listing, Record
 from resolvers.tenant import Tenant
 
@@ -108,6 +109,7 @@ async def test_a_primed_record_is_found_under_the_key_a_read_asks_for() -> None:
         raise AssertionError("fetched although primed")
 
     assert await t.record(resources.VENDOR, 5, never) == vendor
-    assert await t.record(resources.CUSTOMER, 7, never) == customer
-    assert await t.peek(resources.CUSTOMER_ID, 10) == customer
+    # The cache keeps the typed fields, not the raw payload (resolvers.kept)
+    assert await t.record(resources.CUSTOMER, 7, never) == kept(customer)
+    assert await t.peek(resources.CUSTOMER_ID, 10) == kept(customer)
     assert await t.peek(resources.JOB_ID, 10) is None  # another resource, another entry
