@@ -367,8 +367,10 @@ class PersistedQueries:
         digest = sha256_hex(query)
         if digest in self._trusted or digest in self._apollo or query in self._trusted_bodies:
             return ResolvedDocument(query, "manifest", digest)
-        if len(query.encode()) <= self.apq_max_query_bytes and any(
-            sha256_hex(body) in self._apollo for body in apollo_bodies(query)
+        if (
+            self._apollo
+            and len(query.encode()) <= self.apq_max_query_bytes
+            and any(sha256_hex(body) in self._apollo for body in apollo_bodies(query))
         ):  # a manifest operation, in another order or spacing: its id now names it here
             self._aliases.put(digest, query, _apq_bytes(query))
             return ResolvedDocument(query, "manifest", digest)

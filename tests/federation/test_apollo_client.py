@@ -94,6 +94,11 @@ class Recorder:
         return sum("query" in body for body, _ in self.requests)
 
 
+@pytest.fixture(autouse=True)
+def apollo_tools() -> None:
+    require_apollo_client()
+
+
 @pytest.fixture(scope="module")
 def manifest_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("manifest") / "manifest.json"
@@ -150,7 +155,6 @@ def apollo_client(url: str, files: list[str], ids: str = "link") -> list[dict[st
 def test_apollo_client_runs_the_partner_operations_by_id_alone(
     manifest_path: Path, tmp_path: Path
 ) -> None:
-    require_apollo_client()
     with partner_server(manifest_path, tmp_path) as (url, recorder):
         card, scheduled = apollo_client(url, ["customer_card.graphql", "scheduled_jobs.graphql"])
 
@@ -167,7 +171,6 @@ def test_apollo_client_runs_the_partner_operations_by_id_alone(
 def test_definitions_sorted_at_runtime_match_the_manifest_of_a_fragment_first_file(
     manifest_path: Path, tmp_path: Path
 ) -> None:
-    require_apollo_client()
     with partner_server(manifest_path, tmp_path) as (url, recorder):
         (board,) = apollo_client(url, ["dispatch_board.graphql"], ids="sorted")
 
@@ -179,7 +182,6 @@ def test_definitions_sorted_at_runtime_match_the_manifest_of_a_fragment_first_fi
 def test_the_plain_link_sends_a_fragment_first_file_once_then_its_id_alone(
     manifest_path: Path, tmp_path: Path
 ) -> None:
-    require_apollo_client()
     with partner_server(manifest_path, tmp_path) as (url, recorder):
         first, again = apollo_client(url, ["dispatch_board.graphql", "dispatch_board.graphql"])
 
@@ -192,7 +194,6 @@ def test_the_plain_link_sends_a_fragment_first_file_once_then_its_id_alone(
 
 
 def test_apollos_manifest_generator_writes_the_same_manifest(manifest_path: Path) -> None:
-    require_apollo_client()
     apollos = json.loads(node("apollo_manifest.mjs", str(OPERATIONS)))
 
     assert apollos == json.loads(manifest_path.read_text())
