@@ -78,6 +78,13 @@ class UpstreamCall:
 
 
 Observer = Callable[[UpstreamCall], None]
+AttemptTrace = Callable[
+    [str, str, int, dict[str, str]], contextlib.AbstractContextManager[Callable[[int], None]]
+]
+"""Wraps each HTTP attempt, for tracing (kickserv knows nothing of how): called with the method, the
+URL without its query string, the attempt's number (1 first) and its headers, which it may add to
+(a W3C `traceparent`); yields a callable told the answer's status. An attempt that gets no answer
+leaves the block with its exception (a cancellation when the read's deadline passed)."""
 Sleep = Callable[[float], Awaitable[None]]
 
 
@@ -146,6 +153,7 @@ class TransportOptions(TypedDict, total=False):
     governor: Governor | None
     breaker: Breaker | None
     clock: Callable[[], float]
+    trace: AttemptTrace | None
 
 
 class Transport:
@@ -156,7 +164,7 @@ class Transport:
     per credential), else one of this transport's own; `breaker` is shared by the clients of one
     account, else one of its own; `timeout` None leaves the AsyncClient's own; `draw` gives the
     random fraction of each backoff's jitter; `clock` and `sleep` time deadlines and waits (and
-    those of the governor made here).
+    those of the governor made here); `trace` wraps each HTTP attempt (`AttemptTrace`).
     """
 
     def __init__(
@@ -176,6 +184,7 @@ class Transport:
         governor: Governor | None = None,
         breaker: Breaker | None = None,
         clock: Callable[[], float] = time.monotonic,
+        trace: AttemptTrace | None = None,
     ) -> None:
         if not account or "/" in account:
             raise ValueError(f"account should be a Kickserv account slug, got {account!r}")
@@ -198,6 +207,7 @@ class Transport:
         self._timeout = timeout
         self._draw = draw
         self._clock = clock
+        self._trace = trace
         self.governor = governor if governor is not None else Governor(clock=clock, sleep=sleep)
         self.breaker = breaker if breaker is not None else Breaker(name=account, clock=clock)
 
@@ -247,14 +257,8 @@ class Transport:
                     if self.governor.stale(permit):
                         raise _Requeue()
                     sent = True
-                    response = await self._http.request(
-                        method,
-                        self._origin + path,
-                        params=query,
-                        content=content,
-                        headers=headers,
-                        auth=self._auth,
-                        **extra,
+                    response = await self._exchange(
+                        method, path, attempt, query, content, headers, extra
                     )
             except _Requeue:  # paused while it waited for a slot: nothing sent, a new turn
                 attempt -= 1
@@ -299,6 +303,35 @@ class Transport:
             if wait.sleep > 0:
                 await self._sleep(wait.sleep)
             waited += wait.counted
+
+    async def _exchange(
+        self,
+        method: str,
+        path: str,
+        attempt: int,
+        query: Mapping[str, str],
+        content: bytes | None,
+        headers: dict[str, str],
+        extra: dict[str, Any],
+    ) -> httpx.Response:
+        """One HTTP exchange, inside the `trace` hook when there is one."""
+        url = self._origin + path
+        if self._trace is None:
+            trace: AttemptTrace = _untraced
+        else:
+            trace, headers = self._trace, dict(headers)  # the hook adds this attempt's own
+        with trace(method, url, attempt, headers) as answered:
+            response = await self._http.request(
+                method,
+                url,
+                params=query,
+                content=content,
+                headers=headers,
+                auth=self._auth,
+                **extra,
+            )
+            answered(response.status_code)
+        return response
 
     async def _turn(self, method: str, path: str, deadline: float | None, *, probe: bool) -> Permit:
         """This attempt's turn: the breaker lets it go, then the governor (within `deadline`).
@@ -410,6 +443,16 @@ class Transport:
     ) -> None:
         if self._on_response is not None:
             self._on_response(UpstreamCall(method, path, status, elapsed, attempt, retried))
+
+
+def _untraced(
+    method: str, url: str, attempt: int, headers: dict[str, str]
+) -> contextlib.AbstractContextManager[Callable[[int], None]]:
+    return contextlib.nullcontext(_ignore_status)
+
+
+def _ignore_status(status: int) -> None:
+    pass
 
 
 class _Requeue(Exception):

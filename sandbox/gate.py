@@ -40,6 +40,13 @@ def basic_token(scope: Scope) -> str | None:
     return None
 
 
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
 class Gate:
     def __init__(self, app: ASGIApp, state: SandboxState) -> None:
         self.app = app
@@ -95,6 +102,7 @@ class Gate:
                     time=arrived.isoformat(timespec="milliseconds"),
                     duration_ms=round((time.perf_counter() - started) * 1000, 3),
                     concurrent=concurrent,
+                    traceparent=_header(scope, b"traceparent"),
                 )
             )
 

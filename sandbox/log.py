@@ -24,6 +24,7 @@ class LoggedRequest:
     time: str  # when the request arrived, ISO-8601 UTC
     duration_ms: float
     concurrent: int  # requests in flight when this one arrived, itself included
+    traceparent: str | None = None  # the W3C trace context the caller sent, if any
 
 
 class RequestLog:

@@ -37,6 +37,7 @@ from graph.server.http import (
     ResultHook,
     query_text_only,
 )
+from graph.server.otel import Tracing
 from graph.server.requests import accepts_html
 from graph.server.response_cache import ResponseCache
 from graph.server.sandboxed import embedded_sandbox
@@ -124,8 +125,10 @@ def create_app(
     state: Callable[[], AbstractAsyncContextManager[None]] | None = None,
     state_problem: Callable[[], Awaitable[str | None]] | None = None,
     circuit: Callable[[Upstream], tuple[bool, str]] | None = None,
+    otel: Tracing | None = None,
 ) -> Starlette:
-    """The whole server. ``upstream_transport`` replaces the network (or the sandbox) in tests."""
+    """The whole server. ``upstream_transport`` replaces the network (or the sandbox) in tests;
+    ``otel`` traces each /graphql request (graph.server.otel)."""
     endpoint = GraphQLEndpoint(
         schema,
         context_factory,
@@ -138,6 +141,7 @@ def create_app(
         check_operation=check_operation,
         response_cache=response_cache,
         classify_error=classify_error,
+        otel=otel,
     )
     readiness = ReadinessProbe()
 
@@ -146,6 +150,9 @@ def create_app(
         async with AsyncExitStack() as stack:
             if state is not None:
                 await stack.enter_async_context(state())
+            if otel is not None:
+                # The last spans exported (the exporter's own timeout bounds it), off the loop.
+                stack.push_async_callback(asyncio.to_thread, otel.shutdown)
             transport = upstream_transport
             if settings.sandbox_mode:
                 base_url, account, token = sandboxed.BASE_URL, sandboxed.ACCOUNT, sandboxed.TOKEN
@@ -200,7 +207,7 @@ def create_app(
         routes=[
             Route("/", index, methods=["GET"]),
             # No method filter: the endpoint answers every method itself, 405s GraphQL-shaped.
-            Route("/graphql", endpoint),
+            Route("/graphql", endpoint if otel is None else otel.asgi(endpoint, "/graphql")),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             Mount("/static", app=StaticFiles(directory=STATIC_DIRECTORY), name="static"),

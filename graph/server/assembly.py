@@ -30,6 +30,7 @@ from graph.schema.query import build_schema, graphql_schema
 from graph.server.app import Upstream, create_app, upstream_of
 from graph.server.auth import ApiKeys, Authenticator, Caller, caller_of, map_refused_pass_through
 from graph.server.limits import IntrospectionDisabled, Limits, MeasuredCosts, enforce
+from graph.server.otel import Tracing, tracing_from
 from graph.server.persisted import Manifest, PersistedQueries
 from graph.server.requests import GraphQLParams
 from graph.server.response_cache import ResponseCache
@@ -69,6 +70,7 @@ class Server:
     costs: MeasuredCosts
     classify_error: ErrorClassifier
     registry: TenantRegistry | None = None  # built on the first request, over the app's client
+    otel: Tracing | None = None  # OpenTelemetry traces, when settings or the caller ask for them
     store: StateStore | None = None  # while the app runs, when state outlives the process
 
     @property
@@ -120,6 +122,7 @@ class Server:
                 max_concurrency=self.settings.kickserv_concurrency,
                 index_ttl=120.0 if self.settings.cache_enabled else 0.0,
                 protection=self.protection(),
+                trace=None if self.otel is None else self.otel.attempt,
             )
         return registry
 
@@ -157,9 +160,11 @@ def build_app(
     settings: Settings | None = None,
     *,
     write_policy: WritePolicy | None = None,
+    otel: Tracing | None = None,
     **create_kwargs: Any,
 ) -> Starlette:
-    """The whole server for ``settings`` (default: from the environment)."""
+    """The whole server for ``settings`` (default: from the environment). ``otel``: traces over a
+    provider of the caller's (tests); default: as ``GRAPH_TRACES`` says (graph.server.otel)."""
     settings = settings or Settings.from_env()
     schema = build_schema()
     limits = Limits(
@@ -186,6 +191,7 @@ def build_app(
         costs=MeasuredCosts(graphql_schema(schema), max_first=limits.max_first),
         # A pass-through caller's refused credential is theirs, not our outage: asked first.
         classify_error=ErrorClassifier((map_refused_pass_through, *SCHEMA_ERROR_MAPPERS)),
+        otel=otel or tracing_from(settings),
     )
 
     async def authenticate(request: Request) -> Caller:
@@ -245,6 +251,7 @@ def build_app(
         state=server.state,
         state_problem=server.state_problem,
         circuit=server.circuit,
+        otel=server.otel,
         **create_kwargs,
     )
     app.state.server = server

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
 from graphql import (
@@ -16,6 +17,7 @@ from graphql import (
 )
 
 from graph.schema.errors import ErrorCode
+from graph.server.otel import Tracing
 from resolvers.bounded import BytesLRU
 
 
@@ -53,8 +55,10 @@ class DocumentCache:
         max_bytes: int = 64 * 1024 * 1024,
         max_tokens: int | None = None,
         validation_rules: Collection[type[ASTValidationRule]] = (),
+        tracing: Tracing | None = None,
     ) -> None:
         self._graphql_schema = schema
+        self._tracing = tracing
         self._max_tokens = max_tokens
         self._rules = (*specified_rules, *validation_rules)
         self._entries: BytesLRU[str, CachedDocument] = BytesLRU(max_bytes, maxsize)
@@ -66,6 +70,8 @@ class DocumentCache:
 
     def get(self, query: str) -> CachedDocument:
         entry = self._entries.get(query)
+        if self._tracing is not None:  # a hit has no parse or validate span: say why
+            self._tracing.mark("kickserv_graph.document_cache", "miss" if entry is None else "hit")
         if entry is not None:
             self.hits += 1
             return entry
@@ -78,9 +84,13 @@ class DocumentCache:
     def bytes(self) -> int:
         return self._entries.bytes
 
+    def _phase(self, name: str) -> AbstractContextManager[object]:
+        return nullcontext() if self._tracing is None else self._tracing.phase(name)
+
     def _build(self, query: str) -> CachedDocument:
         try:
-            document = parse(query, max_tokens=self._max_tokens)
+            with self._phase("graphql.parse"):
+                document = parse(query, max_tokens=self._max_tokens)
         except GraphQLError as error:
             too_big = error.message.startswith(_TOO_BIG_PREFIXES)
             code = ErrorCode.QUERY_TOO_COMPLEX if too_big else ErrorCode.GRAPHQL_PARSE_FAILED
@@ -88,7 +98,8 @@ class DocumentCache:
         except RecursionError:
             return _too_deep()
         try:
-            errors = validate(self._graphql_schema, document, self._rules)
+            with self._phase("graphql.validate"):
+                errors = validate(self._graphql_schema, document, self._rules)
         except RecursionError:
             return _too_deep()
         if errors:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Collection, Mapping
+from contextlib import nullcontext
 from decimal import Decimal
 from inspect import isawaitable
 from typing import Any, TypeGuard, cast
@@ -55,6 +56,7 @@ from graph.schema.errors import (
 from graph.schema.query import graphql_schema
 from graph.server.documents import DocumentCache
 from graph.server.graphiql import CONTENT_SECURITY_POLICY, render_graphiql_page
+from graph.server.otel import Tracing
 from graph.server.requests import (
     GRAPHQL_RESPONSE_JSON,
     GraphQLParams,
@@ -126,8 +128,10 @@ class GraphQLEndpoint:
         federated_tracing: bool = True,
         response_cache: ResponseCache | None = None,
         classify_error: ErrorClassifier = DEFAULT_CLASSIFIER,
+        otel: Tracing | None = None,
     ) -> None:
         self.schema = schema
+        self.otel = otel
         self.classify_error = classify_error
         self.context_factory = context_factory
         self.settings = settings or Settings()
@@ -146,6 +150,7 @@ class GraphQLEndpoint:
             max_bytes=document_cache_bytes or self.settings.document_cache_max_bytes,
             max_tokens=max_tokens,
             validation_rules=validation_rules,
+            tracing=otel,
         )
         self._executor_class = schema.execution_context_class
         self._pages: dict[tuple[str, str], bytes] = {}
@@ -218,6 +223,8 @@ class GraphQLEndpoint:
             return request_error_status, self._request_errors(cached.errors, cached.error_code)
         operation = get_operation_ast(cached.document, params.operation_name)
         if operation is not None:
+            if self.otel is not None:
+                self.otel.operation(operation)
             _check_operation_allowed(operation, request.method)
         if cached.errors:
             return request_error_status, self._request_errors(cached.errors, cached.error_code)
@@ -239,23 +246,26 @@ class GraphQLEndpoint:
             if response_key is not None:
                 body = self.response_cache.get(response_key)
                 if body is not None:
+                    if self.otel is not None:
+                        self.otel.mark("kickserv_graph.response_cache", "hit")
                     return 200, body
 
         context = await self._make_context(request)
         tracer = TraceRecorder() if tracing else None
-        result = execute(
-            self._graphql_schema,
-            cached.document,
-            context_value=context,
-            variable_values=params.variables,
-            operation_name=params.operation_name,
-            executor_class=self._executor_class,
-            is_awaitable=_is_awaitable,
-            operation_extensions=params.extensions,
-            middleware=None if tracer is None else [tracer],
-        )
-        if isawaitable(result):
-            result = await result
+        with nullcontext() if self.otel is None else self.otel.phase("graphql.execute", operation):
+            result = execute(
+                self._graphql_schema,
+                cached.document,
+                context_value=context,
+                variable_values=params.variables,
+                operation_name=params.operation_name,
+                executor_class=self._executor_class,
+                is_awaitable=_is_awaitable,
+                operation_extensions=params.extensions,
+                middleware=None if tracer is None else [tracer],
+            )
+            if isawaitable(result):
+                result = await result
         assert isinstance(result, ExecutionResult)
         if result.data is None and result.errors and all(e.path is None for e in result.errors):
             # Variable coercion failed: nothing executed, so this is a request error.

@@ -9,6 +9,7 @@ one, beside its siblings; split, the documentation of one setting would live in 
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -20,6 +21,8 @@ from resolvers.state import default_state_dir
 Environment = Literal["development", "production"]
 SafelistName = Literal["open", "audit", "persisted-only"]
 _SAFELISTS: tuple[SafelistName, ...] = ("open", "audit", "persisted-only")
+TracesName = Literal["off", "otlp", "console"]
+_TRACES: tuple[TracesName, ...] = ("off", "otlp", "console")
 
 
 class SettingsError(ValueError):
@@ -72,6 +75,14 @@ ENVIRONMENT: tuple[EnvVar, ...] = (
         "(`1`/`0`, `true`/`false`).",
     ),
     EnvVar("GRAPH_LOG_LEVEL", "INFO", "Python log level (`DEBUG`, `INFO`, `WARNING`, ...)."),
+    EnvVar(
+        "GRAPH_TRACES",
+        "`otlp` when `OTEL_EXPORTER_OTLP_ENDPOINT` or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` is set, "
+        "else `off`",
+        "OpenTelemetry traces (README, Operating it): `otlp` exports them over OTLP/HTTP "
+        "(protobuf) as the standard `OTEL_*` variables say, `console` prints them, `off` loads "
+        "nothing. Needs the `otel` extra (`pip install 'kickserv-graph[otel]'`; the image has it).",
+    ),
     EnvVar(
         "GRAPH_CACHE",
         "on",
@@ -281,6 +292,7 @@ class Settings:
     body_timeout: float = 10.0  # seconds; 0: none
     upstream_extensions: bool = True
     log_level: str = "INFO"
+    traces: TracesName = "off"
     sandbox_customers: int = 200
     sandbox_seed: int = 1
     sandbox_latency_ms: float = 0.0
@@ -366,6 +378,7 @@ class Settings:
             body_timeout=_float(env, "GRAPH_BODY_TIMEOUT_S", default.body_timeout),
             upstream_extensions=_bool(env, "GRAPH_UPSTREAM_EXTENSIONS", mode == "development"),
             log_level=level,
+            traces=_traces(env),
             sandbox_customers=_int(env, "SANDBOX_CUSTOMERS", default.sandbox_customers, minimum=1),
             sandbox_seed=_int(env, "SANDBOX_SEED", default.sandbox_seed, minimum=0),
             sandbox_latency_ms=_float(env, "SANDBOX_LATENCY_MS", default.sandbox_latency_ms),
@@ -440,6 +453,31 @@ class Settings:
             max_root_fields=_int(env, "GRAPH_MAX_ROOT_FIELDS", default.max_root_fields, minimum=1),
             query_budget=_int(env, "GRAPH_QUERY_BUDGET", default.query_budget, minimum=1),
         )
+
+
+def _traces(env: Mapping[str, str]) -> TracesName:
+    """``GRAPH_TRACES``, checked against what is installed (looked up, not imported)."""
+    endpoint = any(env.get(f"OTEL_EXPORTER_OTLP{part}_ENDPOINT") for part in ("", "_TRACES"))
+    raw = env.get("GRAPH_TRACES", "").strip().lower() or ("otlp" if endpoint else "off")
+    traces = next((name for name in _TRACES if name == raw), None)
+    if traces is None:
+        raise SettingsError(f"GRAPH_TRACES is {raw!r}; use one of {list(_TRACES)}.")
+    wanted = {"off": (), "console": ("opentelemetry.sdk",)}.get(
+        traces, ("opentelemetry.sdk", "opentelemetry.exporter.otlp.proto.http")
+    )
+    if not all(_installed(module) for module in wanted):
+        raise SettingsError(
+            f"GRAPH_TRACES is {traces!r} but OpenTelemetry is not installed: install the otel "
+            "extra (pip install 'kickserv-graph[otel]'), or set GRAPH_TRACES=off."
+        )
+    return traces
+
+
+def _installed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:  # its parent package is missing
+        return False
 
 
 def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int) -> int:

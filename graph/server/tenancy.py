@@ -40,6 +40,7 @@ from kickserv import (
 from kickserv.breaker import Breaker, BreakerPolicy, BreakerSnapshot
 from kickserv.client import credential_fingerprint
 from kickserv.governor import Governor, GovernorPolicy, GovernorSnapshot, RateShare
+from kickserv.transport import AttemptTrace
 from resolvers.cache import MemoryStore, SharedCache
 from resolvers.data import RequestData
 from resolvers.state import StateStore, StateUnavailable, rate_update
@@ -111,6 +112,7 @@ class TenantRegistry:
     index_ttl: float = 120.0
     max_tenants: int = 1000
     protection: UpstreamProtection = field(default_factory=UpstreamProtection)
+    trace: AttemptTrace | None = None  # wraps each HTTP attempt (graph.server.otel's client spans)
     _tenants: LRUCache[tuple[str, str], Tenant] = field(init=False)
     # Kept apart from the tenants (and as many): a tenant dropped and made again finds them.
     _governors: LRUCache[str, Governor] = field(init=False)
@@ -143,6 +145,7 @@ class TenantRegistry:
                 retry=RetryPolicy(deadline=self.protection.deadline),
                 governor=self.governor(account, fingerprint),
                 breaker=self.breaker(account),
+                trace=self.trace,
             )
             tenant = Tenant(
                 account,
