@@ -1,8 +1,10 @@
 """The GraphiQL page browsers get at GET /graphql, served entirely from our own static files.
 
 Stock Strawberry's page pulls its scripts from a public CDN and stays a blank "Loading..." page
-offline. Ours loads React, ReactDOM and GraphiQL from ``graph/static/graphiql/`` (vendored, see its
-README) and forbids every other origin with a Content-Security-Policy, so nothing leaves the host.
+offline. Ours loads React, ReactDOM, GraphiQL and its Explorer plugin from
+``graph/server/static/graphiql/`` (vendored, see its README) and forbids every other origin with a
+Content-Security-Policy, so nothing leaves the host. ``boot.js`` there starts it; the page's
+``#graphiql-notice`` is where it says why the schema is missing (introspection refused, no key).
 """
 
 from __future__ import annotations
@@ -55,16 +57,30 @@ _PAGE = """\
     <title>{title}</title>
     <link rel="icon" href="data:,">
     <link rel="stylesheet" href="{static}/graphiql.min.css">
+    <link rel="stylesheet" href="{static}/graphiql-plugin-explorer.css">
     <style>
       html, body {{ height: 100%; margin: 0; }}
-      #graphiql {{ height: 100vh; }}
+      body {{ display: flex; flex-direction: column; }}
+      #graphiql {{ flex: 1; min-height: 0; }}
+      #graphiql-notice {{
+        display: flex; gap: 1em; align-items: center; padding: 0.6em 1em;
+        font: 14px/1.4 system-ui, sans-serif; background: #fff4d6; color: #4a3b00;
+        border-bottom: 1px solid #e8d48a;
+      }}
+      #graphiql-notice[hidden] {{ display: none; }}
+      #graphiql-notice .graphiql-notice-text {{ flex: 1; }}
     </style>
   </head>
   <body>
+    <div id="graphiql-notice" role="alert" hidden>
+      <span class="graphiql-notice-text"></span>
+      <button type="button" aria-label="Dismiss">&times;</button>
+    </div>
     <div id="graphiql" data-endpoint="{endpoint}" data-default-query="{default_query}">Loading…</div>
     <script src="{static}/react.production.min.js"></script>
     <script src="{static}/react-dom.production.min.js"></script>
     <script src="{static}/graphiql.min.js"></script>
+    <script src="{static}/graphiql-plugin-explorer.umd.js"></script>
     <script src="{static}/boot.js"></script>
   </body>
 </html>
