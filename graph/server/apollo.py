@@ -7,7 +7,8 @@ Apollo Client's persisted-queries link hashes ``print(document)`` after its cach
 17 instead and writes ``{ a: 1 }`` and long lists on several lines where 16 writes ``{a: 1}`` and
 one line, so this module has its own printer of executable documents, byte for byte graphql-js 16's.
 ``print_document(document, js17=True)`` is graphql-js 17's text (graphql-core's ``print_ast``), the
-one a client with graphql 17 hashes.
+one a client with graphql 17 hashes (but for arguments holding characters beyond U+FFFF near the
+80-column wrap: graphql-core counts them once, JavaScript twice; such a client sends its text once).
 """
 
 from __future__ import annotations
