@@ -14,6 +14,7 @@ Clients branch on ``extensions.code``, never on messages, so the codes below are
     ├── PersistedQueryNotFound      PERSISTED_QUERY_NOT_FOUND
     ├── PersistedQueryNotAllowed    PERSISTED_QUERY_NOT_ALLOWED
     ├── RequestTooLarge             REQUEST_TOO_LARGE
+    ├── (batching off)              BATCHING_NOT_ENABLED: a JSON array of operations refused
     ├── (writes, graph/mutations)   IDEMPOTENCY_KEY_REUSED, IDEMPOTENCY_KEY_IN_USE, TOTALS_MISMATCH
     ├── (state store down)          STATE_UNAVAILABLE: a write refused (idempotency records unreachable)
     └── InternalServerError         INTERNAL_SERVER_ERROR
@@ -55,6 +56,7 @@ class ErrorCode(StrEnum):
     PERSISTED_QUERY_NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
     PERSISTED_QUERY_NOT_ALLOWED = "PERSISTED_QUERY_NOT_ALLOWED"
     REQUEST_TOO_LARGE = "REQUEST_TOO_LARGE"
+    BATCHING_NOT_ENABLED = "BATCHING_NOT_ENABLED"
     IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
     IDEMPOTENCY_KEY_IN_USE = "IDEMPOTENCY_KEY_IN_USE"
     TOTALS_MISMATCH = "TOTALS_MISMATCH"

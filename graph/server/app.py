@@ -37,6 +37,7 @@ from graph.server.http import (
     ResultHook,
     query_text_only,
 )
+from graph.server.http_headers import cors_middleware
 from graph.server.otel import Tracing
 from graph.server.requests import accepts_html
 from graph.server.response_cache import ResponseCache
@@ -212,6 +213,7 @@ def create_app(
             Route("/readyz", readyz, methods=["GET"]),
             Mount("/static", app=StaticFiles(directory=STATIC_DIRECTORY), name="static"),
         ],
+        middleware=cors_middleware(settings.cors_origins),  # none unless GRAPH_CORS_ORIGINS
         lifespan=lifespan,
     )
 

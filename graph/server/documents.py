@@ -1,4 +1,11 @@
-"""Parse and validate once per distinct query text: the LRU of documents the endpoint executes."""
+"""Parse and validate once per distinct query text: the LRU of documents the endpoint executes.
+
+Two limits stop the parser itself: ``max_tokens`` lexical tokens (comments included) and
+graphql-core's nesting depth (``MAX_NESTING``). Both refuse as every limit does
+(graph.server.limits.limit_exceeded): ``QUERY_TOO_COMPLEX`` with rule ``tokens`` or ``nesting``, the
+limit, and as the measure the count where parsing stopped (the limit + 1: counting further would
+cost what the limit is there to spare).
+"""
 
 from __future__ import annotations
 
@@ -17,8 +24,14 @@ from graphql import (
 )
 
 from graph.schema.errors import ErrorCode
+from graph.server.limits import limit_exceeded
 from graph.server.otel import Tracing
 from resolvers.bounded import BytesLRU
+
+try:  # graphql-core's own cap on nesting (brackets within brackets), where it has one
+    from graphql.language.parser import MAX_NESTING_DEPTH as MAX_NESTING
+except ImportError:  # pragma: no cover - older graphql-core: the recursion limit stops it
+    MAX_NESTING = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,9 +105,16 @@ class DocumentCache:
             with self._phase("graphql.parse"):
                 document = parse(query, max_tokens=self._max_tokens)
         except GraphQLError as error:
-            too_big = error.message.startswith(_TOO_BIG_PREFIXES)
-            code = ErrorCode.QUERY_TOO_COMPLEX if too_big else ErrorCode.GRAPHQL_PARSE_FAILED
-            return CachedDocument(None, (error,), code)
+            if error.message.startswith(_TOO_MANY_TOKENS) and self._max_tokens is not None:
+                return _refused(
+                    "tokens",
+                    self._max_tokens,
+                    f"The document has more than {self._max_tokens} tokens (comments included); "
+                    "parsing stopped there.",
+                )
+            if error.message.startswith(_TOO_DEEP):
+                return _too_deep()
+            return CachedDocument(None, (error,), ErrorCode.GRAPHQL_PARSE_FAILED)
         except RecursionError:
             return _too_deep()
         try:
@@ -108,13 +128,23 @@ class DocumentCache:
 
 
 # graphql-core's own guards (max_tokens, nesting depth): a limit hit, not a typo.
-_TOO_BIG_PREFIXES = (
-    "Syntax Error: Document contains more than",
-    "Syntax Error: Document is nested too deeply",
-)
+_TOO_MANY_TOKENS = "Syntax Error: Document contains more than"
+_TOO_DEEP = "Syntax Error: Document is nested too deeply"
+
+
+def _refused(rule: str, limit: int, message: str) -> CachedDocument:
+    """A limit the parser hit: measured where it stopped, one past the limit."""
+    refusal = limit_exceeded(rule, limit + 1, limit, message)
+    error = GraphQLError(refusal.message, extensions=refusal.to_extensions())
+    return CachedDocument(None, (error,), ErrorCode.QUERY_TOO_COMPLEX)
 
 
 def _too_deep() -> CachedDocument:
-    """Pathologically nested documents exhaust the recursive parser: a client error, not a crash."""
-    error = GraphQLError("The document is nested too deeply.")
-    return CachedDocument(None, (error,), ErrorCode.QUERY_TOO_COMPLEX)
+    """Pathologically nested documents: graphql-core stops past ``MAX_NESTING`` levels (or the
+    recursive parser or validator exhausts the stack): a client error, not a crash."""
+    return _refused(
+        "nesting",
+        MAX_NESTING,
+        f"The document is nested too deeply: more than {MAX_NESTING} levels (selections, lists "
+        "and input objects within each other); parsing stopped there.",
+    )

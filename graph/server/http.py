@@ -14,13 +14,23 @@ Results that executed get 200. A mutation over GET gets 405 with ``Allow: POST``
 
 With a ``ResponseCache`` (graph.server.response_cache), a query whose identical response is cached is
 answered with its stored bytes right after the limits: no context, no execution, no serialization.
+
+The caller is authenticated once per HTTP request (``__call__``); ``_run`` serves one operation. A
+POST of a JSON array (graph.server.requests.Batch) runs each operation through ``_run`` concurrently,
+as Apollo Server and Router do, each measured by the limits and the caller's budget on its own, and
+answers a JSON array of their results in order, with 200: an operation's errors, even those that
+would refuse a request of its own (an APQ miss, a limit), stay in its own result. Every answer
+carries ``Cache-Control`` and ``Vary`` (graph.server.http_headers): a batch the most restrictive of
+its operations'.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from contextlib import nullcontext
+from dataclasses import dataclass
 from decimal import Decimal
 from inspect import isawaitable
 from typing import Any, TypeGuard, cast
@@ -56,9 +66,11 @@ from graph.schema.errors import (
 from graph.schema.query import graphql_schema
 from graph.server.documents import DocumentCache
 from graph.server.graphiql import CONTENT_SECURITY_POLICY, render_graphiql_page
+from graph.server.http_headers import CachePolicy
 from graph.server.otel import Tracing
 from graph.server.requests import (
     GRAPHQL_RESPONSE_JSON,
+    Batch,
     GraphQLParams,
     check_content_type,
     negotiate_media_type,
@@ -96,6 +108,17 @@ OperationCheck = Callable[
 """Runs on a valid operation before the context exists: limits, introspection; raises GraphError."""
 
 
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """What one request (or one operation of a batch) answers: its HTTP status, its body (built,
+    already serialized by the response cache, or a batch's list of either), and for how many more
+    seconds it may be reused (0: not at all)."""
+
+    status: int
+    payload: dict[str, Any] | bytes | list[dict[str, Any] | bytes]
+    fresh_for: float = 0.0
+
+
 async def query_text_only(request: Request, params: GraphQLParams) -> str:
     """The default document resolver: the ``query`` parameter, which must be there."""
     if params.query is None:
@@ -129,6 +152,7 @@ class GraphQLEndpoint:
         response_cache: ResponseCache | None = None,
         classify_error: ErrorClassifier = DEFAULT_CLASSIFIER,
         otel: Tracing | None = None,
+        cache_policy: CachePolicy | None = None,
     ) -> None:
         self.schema = schema
         self.otel = otel
@@ -143,6 +167,8 @@ class GraphQLEndpoint:
         self.federated_tracing = federated_tracing
         self.response_cache = response_cache
         self.max_body_bytes = self.settings.max_body_bytes
+        self.max_batch = self.settings.max_batch
+        self.cache_policy = cache_policy or CachePolicy.of(self.settings)
         self._graphql_schema: GraphQLSchema = graphql_schema(schema)
         self.documents = DocumentCache(
             self._graphql_schema,
@@ -167,7 +193,7 @@ class GraphQLEndpoint:
                 if wants_graphiql(self.graphiql, pairs, accept):
                     await self._send_graphiql(scope, send)
                     return
-                params = params_from_query_string(pairs)
+                params: GraphQLParams | Batch = params_from_query_string(pairs)
             elif method == "POST":
                 check_content_type(headers.get("content-type"))
                 body = await read_body(
@@ -176,13 +202,18 @@ class GraphQLEndpoint:
                     self.max_body_bytes,
                     self.settings.body_timeout,
                 )
-                params = params_from_body(body)
+                params = params_from_body(body, self.max_batch)
             else:
                 raise GraphError(
                     f"Method {method} is not allowed on this endpoint; use GET or POST.",
                     http_status=405,
                 )
-            status, payload = await self._run(request, params, media_type, headers)
+            if self.authenticate is not None:
+                request.state.caller = await self.authenticate(request)
+            if isinstance(params, Batch):
+                answer = await self._run_batch(request, params, media_type, headers)
+            else:
+                answer = await self._run(request, params, media_type, headers)
         except GraphError as error:
             allow = "POST" if error.http_status == 405 and method == "GET" else "GET, POST"
             extra: tuple[tuple[bytes, bytes], ...] = ()
@@ -193,6 +224,7 @@ class GraphQLEndpoint:
                 extra = ((b"connection", b"close"),)
             elif error.http_status == 401:
                 extra = ((b"www-authenticate", b"Bearer"),)
+            extra += self.cache_policy.headers()
             await _send_json(
                 send, error.http_status, {"errors": [error.to_dict()]}, media_type, extra
             )
@@ -203,9 +235,40 @@ class GraphQLEndpoint:
             # A bug of ours or of a hook: masked, logged, and still a GraphQL-shaped answer.
             logger.exception("Unexpected error while serving a GraphQL request")
             masked = InternalServerError(UNEXPECTED_ERROR_MESSAGE)
-            await _send_json(send, 500, {"errors": [masked.to_dict()]}, media_type)
+            no_store = self.cache_policy.headers()
+            await _send_json(send, 500, {"errors": [masked.to_dict()]}, media_type, no_store)
             return
-        await _send_json(send, status, payload, media_type)
+        cache_headers = self.cache_policy.headers(answer.fresh_for)
+        await _send_json(send, answer.status, answer.payload, media_type, cache_headers)
+
+    async def _run_batch(
+        self, request: Request, batch: Batch, media_type: str, headers: Mapping[str, str]
+    ) -> Answer:
+        """The operations of a batch, concurrently; their results in order."""
+        answers = await asyncio.gather(
+            *(self._run_item(request, item, media_type, headers) for item in batch.items)
+        )
+        fresh_for = min(answer.fresh_for for answer in answers)
+        return Answer(200, [cast("dict[str, Any] | bytes", a.payload) for a in answers], fresh_for)
+
+    async def _run_item(
+        self,
+        request: Request,
+        item: GraphQLParams | GraphError,
+        media_type: str,
+        headers: Mapping[str, str],
+    ) -> Answer:
+        """One operation of a batch: whatever refuses it is its own result, not the batch's."""
+        try:
+            if isinstance(item, GraphError):
+                raise item
+            return await self._run(request, item, media_type, headers)
+        except GraphError as error:
+            return Answer(error.http_status, {"errors": [error.to_dict()]})
+        except Exception:
+            logger.exception("Unexpected error while serving an operation of a batch")
+            masked = InternalServerError(UNEXPECTED_ERROR_MESSAGE)
+            return Answer(500, {"errors": [masked.to_dict()]})
 
     async def _run(
         self,
@@ -213,23 +276,21 @@ class GraphQLEndpoint:
         params: GraphQLParams,
         media_type: str,
         headers: Mapping[str, str],
-    ) -> tuple[int, dict[str, Any] | bytes]:
-        if self.authenticate is not None:
-            request.state.caller = await self.authenticate(request)
+    ) -> Answer:
         query = await self.document_resolver(request, params)
         cached = self.documents.get(query)
         request_error_status = 400 if media_type == GRAPHQL_RESPONSE_JSON else 200
         if cached.document is None:
-            return request_error_status, self._request_errors(cached.errors, cached.error_code)
+            return self._request_errors(cached.errors, cached.error_code, request_error_status)
         operation = get_operation_ast(cached.document, params.operation_name)
         if operation is not None:
             if self.otel is not None:
                 self.otel.operation(operation)
             _check_operation_allowed(operation, request.method)
         if cached.errors:
-            return request_error_status, self._request_errors(cached.errors, cached.error_code)
+            return self._request_errors(cached.errors, cached.error_code, request_error_status)
         if operation is None:
-            return request_error_status, _operation_not_found(params.operation_name)
+            return Answer(request_error_status, _operation_not_found(params.operation_name))
         if self.check_operation is not None:
             self.check_operation(request, cached.document, operation, params.variables)
 
@@ -244,11 +305,11 @@ class GraphQLEndpoint:
                 request, query, params.operation_name, params.variables
             )
             if response_key is not None:
-                body = self.response_cache.get(response_key)
-                if body is not None:
+                hit = self.response_cache.lookup(response_key)
+                if hit is not None:
                     if self.otel is not None:
                         self.otel.mark("kickserv_graph.response_cache", "hit")
-                    return 200, body
+                    return Answer(200, hit.body, self.response_cache.fresh_for(hit.expires_at))
 
         context = await self._make_context(request)
         tracer = TraceRecorder() if tracing else None
@@ -269,8 +330,8 @@ class GraphQLEndpoint:
         assert isinstance(result, ExecutionResult)
         if result.data is None and result.errors and all(e.path is None for e in result.errors):
             # Variable coercion failed: nothing executed, so this is a request error.
-            return request_error_status, self._request_errors(
-                result.errors, ErrorCode.BAD_USER_INPUT
+            return self._request_errors(
+                result.errors, ErrorCode.BAD_USER_INPUT, request_error_status
             )
 
         payload: dict[str, Any] = {"data": result.data}
@@ -280,8 +341,19 @@ class GraphQLEndpoint:
                 for e in result.errors
             ]
         extensions = dict(result.extensions or {})
-        if response_key is not None and not result.errors and result.data is not None:
-            self._remember(response_key, context, result.data, extensions)
+        fresh_for = 0.0
+        if (
+            self.response_cache is not None
+            and operation.operation is OperationType.QUERY
+            and not tracing
+            and not result.errors
+            and result.data is not None
+        ):
+            expires_at = self.response_cache.expires_at(context)
+            if expires_at is not None:
+                fresh_for = self.response_cache.fresh_for(expires_at)
+                if response_key is not None:
+                    self._remember(response_key, expires_at, result.data, extensions)
         if self.on_result is not None:
             extensions.update(await self.on_result(context, result) or {})
         if tracer is not None:
@@ -289,17 +361,16 @@ class GraphQLEndpoint:
             extensions["ftv1"] = tracer.finish()
         if extensions:
             payload["extensions"] = extensions
-        return 200, payload
+            if "stale" in extensions:  # served from the cache past its freshness: not to be kept
+                fresh_for = 0.0
+        return Answer(200, payload, fresh_for)
 
     def _remember(
-        self, key: ResponseKey, context: Any, data: dict[str, Any], extensions: dict[str, Any]
+        self, key: ResponseKey, expires_at: float, data: dict[str, Any], extensions: dict[str, Any]
     ) -> None:
         """Store what a hit on ``key`` answers: this data, with the cache's hit extensions."""
         cache = self.response_cache
         assert cache is not None
-        expires_at = cache.expires_at(context)
-        if expires_at is None:
-            return
         payload: dict[str, Any] = {"data": data}
         if extensions or cache.hit_extensions:
             payload["extensions"] = {**extensions, **cache.hit_extensions}
@@ -310,10 +381,15 @@ class GraphQLEndpoint:
         cache.put(key, body, expires_at)
 
     def _request_errors(
-        self, errors: Collection[GraphQLError], code: ErrorCode | None
-    ) -> dict[str, Any]:
+        self, errors: Collection[GraphQLError], code: ErrorCode | None, status: int
+    ) -> Answer:
+        """Errors that stopped the request before execution, with ``status`` (the media type's);
+        a limit (``QUERY_TOO_COMPLEX``, from the parser or a validation rule) is 400 under both."""
         default = code or ErrorCode.BAD_REQUEST
-        return {"errors": [format_error(e, default, self.classify_error) for e in errors]}
+        formatted = [format_error(e, default, self.classify_error) for e in errors]
+        if any(e["extensions"].get("code") == ErrorCode.QUERY_TOO_COMPLEX for e in formatted):
+            status = 400
+        return Answer(status, {"errors": formatted})
 
     async def _make_context(self, request: Request) -> Any:
         try:
@@ -365,15 +441,18 @@ def _operation_not_found(operation_name: str | None) -> dict[str, Any]:
 async def _send_json(
     send: Send,
     status: int,
-    payload: dict[str, Any] | bytes,
+    payload: dict[str, Any] | bytes | list[dict[str, Any] | bytes],
     media_type: str,
     extra_headers: tuple[tuple[bytes, bytes], ...] = (),
 ) -> None:
     if isinstance(payload, bytes):  # already serialized (a response cache hit)
         body = payload
     else:
+        document: Any = payload
+        if isinstance(payload, list):  # a batch: hits go in as they were stored
+            document = [orjson.Fragment(p) if isinstance(p, bytes) else p for p in payload]
         try:
-            body = orjson.dumps(payload, default=_json_default)
+            body = orjson.dumps(document, default=_json_default)
         except TypeError:
             logger.exception("A GraphQL response could not be serialized")
             status, body = 500, _UNSERIALIZABLE

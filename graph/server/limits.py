@@ -1,5 +1,11 @@
-"""Limits checked before execution: depth, aliases, root fields, the cap on ``first``, introspection,
-and a budget of estimated upstream (Kickserv) calls. (Tokens are capped while parsing, in graph.server.http.)
+"""Limits checked before execution: depth, aliases, root fields, the page size (``first``),
+introspection, and a budget of estimated upstream (Kickserv) calls. Tokens and nesting are capped
+while parsing (graph.server.documents), the operations of a batch by graph.server.requests.
+
+Every limit refuses the same way, whatever the media type: HTTP 400 ``QUERY_TOO_COMPLEX`` with
+``extensions.rule`` (which limit), ``extensions.limit`` and ``extensions.measure`` (what the request
+had; for the limits that stop the parser, where it stopped counting: the limit + 1), built by
+``limit_exceeded``.
 
 The cost model, per operation, computed from the document, the variables and the schema alone:
 
@@ -58,7 +64,7 @@ from graphql import (
 from graphql.pyutils import Undefined
 
 from graph.schema.connections import MAX_FIRST
-from graph.schema.errors import BadUserInput, ErrorCode, GraphError, QueryTooComplex
+from graph.schema.errors import ErrorCode, GraphError, QueryTooComplex
 
 PAGE_SIZE = 100  # items per upstream page (KICKSERV_MAX_PER_PAGE's default)
 DEFAULT_LIST_SIZE = 5
@@ -224,9 +230,14 @@ class _Walk:
         if not isinstance(value, int) or isinstance(value, bool):
             return self.max_first  # absent or ill-typed (execution will say so): assume the most
         if value > self.max_first:
-            raise BadUserInput(
-                f"`first` is {value} on {coordinate}; at most {self.max_first} items per page.",
-                extensions={"argument": "first", "field": coordinate, "limit": self.max_first},
+            raise limit_exceeded(
+                "pageSize",
+                value,
+                self.max_first,
+                f"`first` is {value} on {coordinate}; at most {self.max_first} items per page "
+                "(page with `after` for more).",
+                argument="first",
+                field=coordinate,
             )
         return max(value, 0)
 
@@ -301,7 +312,8 @@ def measure(
 ) -> OperationCost:
     """Depth, aliases, root fields and estimated upstream calls of a validated operation.
 
-    Raises ``BadUserInput`` for a ``first`` over the cap: refused before anything runs.
+    Raises ``QueryTooComplex`` (rule ``pageSize``) for a ``first`` over the cap: refused before
+    anything runs.
     """
     root = schema.get_root_type(operation.operation)
     assert root is not None  # validated
@@ -364,23 +376,34 @@ class MeasuredCosts:
         )
 
 
+def limit_exceeded(
+    rule: str, measure: int, limit: int, message: str, **extensions: Any
+) -> QueryTooComplex:
+    """The refusal of every limit: 400 ``QUERY_TOO_COMPLEX`` naming the rule, the limit and the
+    measure (and whatever else locates it, e.g. the field of a ``first``)."""
+    return QueryTooComplex(
+        message, extensions={"rule": rule, "limit": limit, "measure": measure, **extensions}
+    )
+
+
 def enforce(cost: OperationCost, limits: Limits, budget: int) -> None:
-    """Raise ``QueryTooComplex`` (with the limit and the measure in ``extensions``) when over."""
-    for rule, actual, limit in (
+    """Raise ``QueryTooComplex`` (with the rule, the limit and the measure) when over a limit."""
+    for rule, measure, limit in (
         ("depth", cost.depth, limits.max_depth),
         ("aliases", cost.aliases, limits.max_aliases),
         ("rootFields", cost.root_fields, limits.max_root_fields),
     ):
-        if actual > limit:
-            raise QueryTooComplex(
-                f"The operation's {rule} is {actual}; the limit is {limit}.",
-                extensions={"rule": rule, "actual": actual, "limit": limit},
+        if measure > limit:
+            raise limit_exceeded(
+                rule, measure, limit, f"The operation's {rule} is {measure}; the limit is {limit}."
             )
     if cost.estimate > budget:
-        raise QueryTooComplex(
+        raise limit_exceeded(
+            "budget",
+            cost.estimate,
+            budget,
             f"The operation is estimated to cost {cost.estimate} upstream calls; the budget is "
             f"{budget}. Ask for fewer items (`first`) or fewer nested lists.",
-            extensions={"rule": "budget", "estimate": cost.estimate, "limit": budget},
         )
 
 

@@ -1,7 +1,13 @@
 """From an HTTP request to GraphQL parameters: headers read once, media type negotiated, the body
 read within its limit, and ``query``, ``variables``, ``operationName``, ``extensions`` and
 ``documentId`` type-checked (GraphQL over HTTP, https://graphql.github.io/graphql-over-http/draft/).
-Everything wrong here is the client's: a ``GraphError`` with its HTTP status."""
+Everything wrong here is the client's: a ``GraphError`` with its HTTP status.
+
+A POST body may also be a JSON array of such objects (operation batching, as Apollo Client's
+BatchHttpLink and Apollo Router's subgraph batching send it): a ``Batch``, at most ``max_batch``
+operations (more: 400 ``QUERY_TOO_COMPLEX``, rule ``batchSize``; ``max_batch`` 0: 400
+``BATCHING_NOT_ENABLED``, as Apollo Router answers with batching off). An item that is not a valid
+operation is refused alone, in its own place of the answer."""
 
 from __future__ import annotations
 
@@ -17,7 +23,8 @@ from graphql.language import Lexer, Token, TokenKind
 from starlette.requests import ClientDisconnect
 from starlette.types import Receive, Scope
 
-from graph.schema.errors import BadRequest, BadUserInput, GraphError, RequestTooLarge
+from graph.schema.errors import BadRequest, BadUserInput, ErrorCode, GraphError, RequestTooLarge
+from graph.server.limits import limit_exceeded
 from graph.server.tracing import TRACE_HEADER
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
@@ -34,6 +41,23 @@ class GraphQLParams:
     operation_name: str | None
     extensions: dict[str, Any] | None
     document_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """A JSON array of operations: each item its parameters, or the error refusing that item."""
+
+    items: tuple[GraphQLParams | GraphError, ...]
+
+
+class BatchingNotEnabled(GraphError):
+    code = ErrorCode.BATCHING_NOT_ENABLED
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Batched requests (a JSON array of operations) are not enabled on this server "
+            "(GRAPH_MAX_BATCH is 0): send one JSON object per request."
+        )
 
 
 _OWN_HEADERS = frozenset({b"accept", b"content-type", b"content-length", TRACE_HEADER.encode()})
@@ -120,16 +144,23 @@ def params_from_query_string(pairs: Mapping[str, str]) -> GraphQLParams:
     )
 
 
-def params_from_body(body: bytes) -> GraphQLParams:
+def params_from_body(body: bytes, max_batch: int = 0) -> GraphQLParams | Batch:
+    """One operation (a JSON object), or a batch of at most ``max_batch`` (a JSON array)."""
     try:
         payload = orjson.loads(body)
     except orjson.JSONDecodeError:
         raise BadRequest("The request body is not valid JSON.") from None
+    if isinstance(payload, list):
+        return _batch(payload, max_batch)
     if not isinstance(payload, dict):
         raise BadRequest(
-            "The request body must be a JSON object with a 'query' (batched requests are not "
-            "supported)."
+            "The request body must be a JSON object with a 'query' (or a JSON array of them, "
+            "a batch)."
         )
+    return _params_of(payload)
+
+
+def _params_of(payload: dict[str, Any]) -> GraphQLParams:
     return _checked_params(
         payload.get("query"),
         payload.get("variables"),
@@ -137,6 +168,30 @@ def params_from_body(body: bytes) -> GraphQLParams:
         payload.get("extensions"),
         payload.get("documentId"),
     )
+
+
+def _batch(payload: list[Any], max_batch: int) -> Batch:
+    if max_batch == 0:
+        raise BatchingNotEnabled()
+    if not payload:
+        raise BadRequest("The batch is empty: send at least one operation in the JSON array.")
+    if len(payload) > max_batch:
+        raise limit_exceeded(
+            "batchSize",
+            len(payload),
+            max_batch,
+            f"The batch has {len(payload)} operations; at most {max_batch} per request.",
+        )
+    items: list[GraphQLParams | GraphError] = []
+    for item in payload:
+        if not isinstance(item, dict):
+            items.append(BadRequest("Each operation of a batch must be a JSON object."))
+            continue
+        try:
+            items.append(_params_of(item))
+        except GraphError as error:
+            items.append(error)
+    return Batch(tuple(items))
 
 
 def _json_param(pairs: Mapping[str, str], name: str) -> Any:

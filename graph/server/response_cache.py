@@ -114,6 +114,11 @@ class ResponseCache:
         return (*tenant, digest, operation_name, canonical)
 
     def get(self, key: ResponseKey) -> bytes | None:
+        entry = self.lookup(key)
+        return None if entry is None else entry.body
+
+    def lookup(self, key: ResponseKey) -> CachedResponse | None:
+        """The stored response under ``key`` while it is valid (its body and until when)."""
         entry = self._entries.get(key)
         if entry is None:
             self.counters.misses += 1
@@ -123,7 +128,11 @@ class ResponseCache:
             self.counters.misses += 1
             return None
         self.counters.hits += 1
-        return entry.body
+        return entry
+
+    def fresh_for(self, expires_at: float) -> float:
+        """Seconds left until ``expires_at`` (on this cache's clock): what HTTP may reuse it for."""
+        return max(0.0, expires_at - self.clock())
 
     def expires_at(self, context: Any) -> float | None:
         """Until when a response built in ``context`` may be served again; None: not at all."""

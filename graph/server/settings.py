@@ -20,6 +20,7 @@ from resolvers.state import default_state_dir
 
 Environment = Literal["development", "production"]
 SafelistName = Literal["open", "audit", "persisted-only"]
+LogFormat = Literal["json", "text"]
 _SAFELISTS: tuple[SafelistName, ...] = ("open", "audit", "persisted-only")
 TracesName = Literal["off", "otlp", "console"]
 _TRACES: tuple[TracesName, ...] = ("off", "otlp", "console")
@@ -74,7 +75,29 @@ ENVIRONMENT: tuple[EnvVar, ...] = (
         "Report upstream cost (Kickserv calls, cache hits) in the response's `extensions` "
         "(`1`/`0`, `true`/`false`).",
     ),
-    EnvVar("GRAPH_LOG_LEVEL", "INFO", "Python log level (`DEBUG`, `INFO`, `WARNING`, ...)."),
+    EnvVar(
+        "GRAPH_LOG_LEVEL",
+        "INFO",
+        "Python log level (`DEBUG`, `INFO`, `WARNING`, ...). The access log (one line per request, "
+        "README: Operating it) is at `INFO`; probes, `/metrics` and static files at `DEBUG`.",
+    ),
+    EnvVar(
+        "GRAPH_LOG_FORMAT",
+        "`json` in production, `text` in development",
+        "`json`: every log line one JSON object (access lines with their fields); `text`: a "
+        "readable line, an access line's fields as `name=value`.",
+    ),
+    EnvVar(
+        "GRAPH_METRICS",
+        "on",
+        "Serve Prometheus metrics at `/metrics` (`on`/`off`).",
+    ),
+    EnvVar(
+        "GRAPH_METRICS_TOKEN",
+        "(unset)",
+        "When set, `/metrics` answers only `Authorization: Bearer <token>` (Prometheus: "
+        "`authorization: {credentials: …}` in the scrape config); others get 401.",
+    ),
     EnvVar(
         "GRAPH_TRACES",
         "`otlp` when `OTEL_EXPORTER_OTLP_ENDPOINT` or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` is set, "
@@ -92,6 +115,13 @@ ENVIRONMENT: tuple[EnvVar, ...] = (
         "GRAPH_CACHE_MAX_ENTRIES",
         "50000",
         "Most upstream answers (pages and records) the in-process cache keeps; least recently used go first.",
+    ),
+    EnvVar(
+        "GRAPH_CACHE_MAX_BYTES",
+        "67108864",
+        "Memory the in-process cache of upstream answers (pages and records) may hold, in bytes "
+        "(estimated; at least 8 MiB); least recently used go first, and an answer above a tenth "
+        "of it is not kept. It keeps the typed fields the graph reads, not Kickserv's raw JSON.",
     ),
     EnvVar(
         "GRAPH_RESPONSE_CACHE",
@@ -246,6 +276,22 @@ ENVIRONMENT: tuple[EnvVar, ...] = (
     ),
     EnvVar("GRAPH_MAX_ROOT_FIELDS", "20", "Most root fields in one operation."),
     EnvVar(
+        "GRAPH_MAX_BATCH",
+        "10",
+        "Most operations in one batched request (a JSON array POSTed, as Apollo Client's "
+        "BatchHttpLink and Apollo Router's subgraph batching send; 10 is BatchHttpLink's own "
+        "`batchMax`). Each operation is measured by the limits and the budget on its own, so a "
+        "batch may cost this many times one request. `0`: arrays are refused "
+        "(`BATCHING_NOT_ENABLED`).",
+    ),
+    EnvVar(
+        "GRAPH_CORS_ORIGINS",
+        "(unset)",
+        "Origins whose pages may call the graph from a browser (CORS), separated by commas, each "
+        "`scheme://host[:port]` as browsers send it (`*`: any). Unset: no CORS headers, and "
+        "preflights are refused.",
+    ),
+    EnvVar(
         "GRAPH_QUERY_BUDGET",
         "1000",
         "Most upstream (Kickserv) calls an operation may be estimated to cost before it runs "
@@ -292,6 +338,9 @@ class Settings:
     body_timeout: float = 10.0  # seconds; 0: none
     upstream_extensions: bool = True
     log_level: str = "INFO"
+    log_format: LogFormat = "text"
+    metrics_enabled: bool = True
+    metrics_token: str | None = field(default=None, repr=False)
     traces: TracesName = "off"
     sandbox_customers: int = 200
     sandbox_seed: int = 1
@@ -299,6 +348,7 @@ class Settings:
     sandbox_today: date | None = None
     cache_enabled: bool = True
     cache_max_entries: int = 50_000
+    cache_max_bytes: int = 64 * 1024 * 1024
     response_cache_enabled: bool = True
     response_cache_max_entries: int = 1000
     response_cache_max_bytes: int = 64 * 1024 * 1024
@@ -331,6 +381,8 @@ class Settings:
     max_tokens: int = 5000
     max_root_fields: int = 20
     query_budget: int = 1000
+    max_batch: int = 10  # 0: batches refused
+    cors_origins: tuple[str, ...] = ()
 
     @property
     def sandbox_mode(self) -> bool:
@@ -378,6 +430,9 @@ class Settings:
             body_timeout=_float(env, "GRAPH_BODY_TIMEOUT_S", default.body_timeout),
             upstream_extensions=_bool(env, "GRAPH_UPSTREAM_EXTENSIONS", mode == "development"),
             log_level=level,
+            log_format=_log_format(text("GRAPH_LOG_FORMAT"), mode),
+            metrics_enabled=_bool(env, "GRAPH_METRICS", True),
+            metrics_token=text("GRAPH_METRICS_TOKEN"),
             traces=_traces(env),
             sandbox_customers=_int(env, "SANDBOX_CUSTOMERS", default.sandbox_customers, minimum=1),
             sandbox_seed=_int(env, "SANDBOX_SEED", default.sandbox_seed, minimum=0),
@@ -386,6 +441,9 @@ class Settings:
             cache_enabled=_bool(env, "GRAPH_CACHE", True),
             cache_max_entries=_int(
                 env, "GRAPH_CACHE_MAX_ENTRIES", default.cache_max_entries, minimum=1
+            ),
+            cache_max_bytes=_int(
+                env, "GRAPH_CACHE_MAX_BYTES", default.cache_max_bytes, minimum=8 * 1024 * 1024
             ),
             response_cache_enabled=_bool(env, "GRAPH_RESPONSE_CACHE", True),
             response_cache_max_entries=_int(
@@ -452,6 +510,8 @@ class Settings:
             max_tokens=_int(env, "GRAPH_MAX_TOKENS", default.max_tokens, minimum=1),
             max_root_fields=_int(env, "GRAPH_MAX_ROOT_FIELDS", default.max_root_fields, minimum=1),
             query_budget=_int(env, "GRAPH_QUERY_BUDGET", default.query_budget, minimum=1),
+            max_batch=_int(env, "GRAPH_MAX_BATCH", default.max_batch, minimum=0),
+            cors_origins=_origins(text("GRAPH_CORS_ORIGINS")),
         )
 
 
@@ -478,6 +538,29 @@ def _installed(module: str) -> bool:
         return importlib.util.find_spec(module) is not None
     except ModuleNotFoundError:  # its parent package is missing
         return False
+
+
+def _origins(raw: str | None) -> tuple[str, ...]:
+    """``GRAPH_CORS_ORIGINS``: origins exactly as a browser's ``Origin`` header names them."""
+    origins = tuple(o.strip() for o in (raw or "").split(",") if o.strip())
+    for origin in origins:
+        scheme, _, rest = origin.partition("://")
+        if origin != "*" and (scheme not in ("http", "https") or not rest or "/" in rest):
+            raise SettingsError(
+                f"GRAPH_CORS_ORIGINS has {origin!r}; an origin is scheme://host[:port] with no "
+                "path or trailing slash (say https://app.example.com), or * for any."
+            )
+    return origins
+
+
+def _log_format(raw: str | None, mode: str) -> LogFormat:
+    """``GRAPH_LOG_FORMAT``; unset: JSON lines in production, readable lines in development."""
+    value = (raw or ("json" if mode == "production" else "text")).lower()
+    if value == "json":
+        return "json"
+    if value == "text":
+        return "text"
+    raise SettingsError(f"GRAPH_LOG_FORMAT is {value!r}; use 'json' or 'text'.")
 
 
 def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int) -> int:

@@ -76,6 +76,10 @@ class Outcome:
         found: list[str] = []
         if self.status >= 500:
             found.append(f"HTTP {self.status}")
+        if isinstance(self.body, list) and self.body and self.status == 200:  # a batch's results
+            for result in self.body:
+                found += Outcome(self.name, 200, result).problems()
+            return found
         if not isinstance(self.body, dict) or not ("errors" in self.body or "data" in self.body):
             return [*found, f"not a GraphQL response: {str(self.body)[:200]}"]
         errors = self.body.get("errors") or []

@@ -249,7 +249,8 @@ async def test_unknown_operation_name_is_a_request_error(client):
         (b'{"query": "{ hello }", "variables": "{}"}', "The 'variables' parameter must be"),
         (b'{"query": "{ hello }", "operationName": 3}', "The 'operationName' parameter"),
         (b'{"query": "{ hello }", "extensions": 1}', "The 'extensions' parameter"),
-        (b'[{"query": "{ hello }"}]', "batched requests are not supported"),
+        (b"[]", "The batch is empty"),
+        (b"42", "must be a JSON object with a 'query'"),
     ],
 )
 async def test_malformed_post_bodies_are_400(client, headers, body, message):
@@ -476,17 +477,24 @@ class NoBoom(ValidationRule):
             )
 
 
-async def test_extra_validation_rules_and_token_limit():
+@pytest.mark.parametrize("headers", [GRAPHQL_RESPONSE, LEGACY_JSON])
+async def test_extra_validation_rules_and_token_limit(headers):
     app, _ = build_app(validation_rules=[NoBoom], max_tokens=20)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
-        ruled = await c.post("/graphql", json={"query": "{ boom }"}, headers=GRAPHQL_RESPONSE)
+        ruled = await c.post("/graphql", json={"query": "{ boom }"}, headers=headers)
         long = "{ " + " ".join(f"a{i}: hello" for i in range(10)) + " }"
-        too_long = await c.post("/graphql", json={"query": long}, headers=GRAPHQL_RESPONSE)
-        fine = await c.post("/graphql", json={"query": "{ hello }"}, headers=GRAPHQL_RESPONSE)
+        too_long = await c.post("/graphql", json={"query": long}, headers=headers)
+        fine = await c.post("/graphql", json={"query": "{ hello }"}, headers=headers)
+    # a limit is 400 under both media types, a rule's own or the parser's
     assert ruled.status_code == 400
     assert ruled.json()["errors"][0]["extensions"] == {"code": "QUERY_TOO_COMPLEX"}
     assert too_long.status_code == 400
-    assert too_long.json()["errors"][0]["extensions"] == {"code": "QUERY_TOO_COMPLEX"}
+    assert too_long.json()["errors"][0]["extensions"] == {
+        "code": "QUERY_TOO_COMPLEX",
+        "rule": "tokens",
+        "limit": 20,
+        "measure": 21,
+    }
     assert fine.status_code == 200
 
 
@@ -608,7 +616,12 @@ async def test_pathologically_nested_document_is_a_client_error():
     assert response.status_code == 400
     (error,) = response.json()["errors"]
     assert "nested too deeply" in error["message"]
-    assert error["extensions"] == {"code": "QUERY_TOO_COMPLEX"}
+    assert error["extensions"] == {
+        "code": "QUERY_TOO_COMPLEX",
+        "rule": "nesting",
+        "limit": 200,
+        "measure": 201,
+    }
 
 
 async def test_a_failing_hook_is_a_masked_500():

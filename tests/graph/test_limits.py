@@ -1,6 +1,8 @@
-"""Limits before execution (depth, aliases, tokens, root fields, the cap on `first`, the upstream-call
-budget per API key), introspection switched off, masking, and GraphQL over HTTP, all against the
-real app over real HTTP with a real sandbox behind it (so "refused before execution" is counted)."""
+"""Limits before execution (depth, aliases, tokens, nesting, root fields, the page size, the
+upstream-call budget per API key, the batch size), introspection switched off, masking, and GraphQL
+over HTTP, all against the real app over real HTTP with a real sandbox behind it (so "refused before
+execution" is counted). Every limit answers 400 QUERY_TOO_COMPLEX with its rule, limit and measure
+under both media types."""
 
 from __future__ import annotations
 
@@ -75,8 +77,9 @@ def keyed(sandbox: RunningSandbox, tmp_path_factory: pytest.TempPathFactory) -> 
         max_depth=8,
         max_aliases=3,
         max_root_fields=3,
-        max_tokens=300,
+        max_tokens=500,
         query_budget=200,
+        max_batch=3,
     )
     with uvicorn_in_thread(build_app(settings)) as base_url:
         yield f"{base_url}/graphql"
@@ -118,7 +121,7 @@ def cost_of(query: str, variables: dict[str, Any] | None = None) -> int:
 
 
 @pytest.mark.parametrize(
-    ("query", "rule", "actual", "limit"),
+    ("query", "rule", "measure", "limit"),
     [
         (
             "{ invoices { nodes { job { customer { jobs { nodes { tasks { customer { name } } } } } } } } }",
@@ -142,7 +145,7 @@ def cost_of(query: str, variables: dict[str, Any] | None = None) -> int:
     ],
 )
 def test_shape_limits_refuse_before_any_upstream_call(
-    keyed: str, sandbox: RunningSandbox, query: str, rule: str, actual: int, limit: int
+    keyed: str, sandbox: RunningSandbox, query: str, rule: str, measure: int, limit: int
 ) -> None:
     sandbox.reset_requests()
     error = refused(post(keyed, query))
@@ -150,20 +153,66 @@ def test_shape_limits_refuse_before_any_upstream_call(
     assert error["extensions"] == {
         "code": "QUERY_TOO_COMPLEX",
         "rule": rule,
-        "actual": actual,
+        "measure": measure,
         "limit": limit,
     }
     assert sandbox.request_count() == 0
 
 
 def test_too_many_tokens_is_refused_while_parsing(keyed: str, sandbox: RunningSandbox) -> None:
-    query = "{ customers { nodes { " + " ".join(["id"] * 400) + " } } }"
+    query = "{ customers { nodes { " + " ".join(["id"] * 600) + " } } }"
     sandbox.reset_requests()
 
     error = refused(post(keyed, query))
 
     assert error["extensions"]["code"] == "QUERY_TOO_COMPLEX"
-    assert "more than 300 tokens" in error["message"]
+    assert "more than 500 tokens" in error["message"]
+    assert sandbox.request_count() == 0
+
+
+DEEP = (
+    "{ invoices { nodes { job { customer { jobs { nodes { tasks { customer { name } } } } } } } } }"
+)
+ALIASES = "{ a: customer(number: 1) { id } b: customer(number: 2) { id } c: customer(number: 3) { id } d: customer(number: 4) { id } }"
+ROOTS = "{ employees { id } jobTypes { id } jobChargeTypes { id } vendors { totalCount } }"
+NESTED = "{ customers(filter: " + "[" * 201 + "]" * 201 + ") { totalCount } }"
+TOKENS = "{ customers { nodes { " + " ".join(["id"] * 600) + " } } }"
+EVERY_LIMIT = {
+    # rule: (body, limit, measure)
+    "tokens": ({"query": TOKENS}, 500, 501),
+    "nesting": ({"query": NESTED}, 200, 201),
+    "depth": ({"query": DEEP}, 8, 9),
+    "aliases": ({"query": ALIASES}, 3, 4),
+    "rootFields": ({"query": ROOTS}, 3, 4),
+    "pageSize": ({"query": "{ customers(first: 101) { totalCount } }"}, 100, 101),
+    "budget": (
+        {"query": DASHBOARD, "variables": {"customers": 100, "jobs": 50}},
+        200,
+        1 + 100 * (2 + 50) + 1,
+    ),
+    "batchSize": ([{"query": "{ __typename }"}] * 4, 3, 4),
+}
+
+
+@pytest.mark.parametrize("accept", [GRAPHQL_RESPONSE, "application/json"])
+@pytest.mark.parametrize("rule", EVERY_LIMIT)
+def test_every_limit_is_a_400_with_rule_limit_and_measure_under_both_media_types(
+    keyed: str, sandbox: RunningSandbox, rule: str, accept: str
+) -> None:
+    body, limit, measure = EVERY_LIMIT[rule]
+    sandbox.reset_requests()
+
+    response = httpx.post(keyed, json=body, headers={"x-api-key": STANDARD, "accept": accept})
+
+    error = refused(response)
+    assert response.headers["content-type"] == f"{accept}; charset=utf-8"
+    assert response.headers["cache-control"] == "no-store"
+    assert {k: error["extensions"][k] for k in ("code", "rule", "limit", "measure")} == {
+        "code": "QUERY_TOO_COMPLEX",
+        "rule": rule,
+        "limit": limit,
+        "measure": measure,
+    }
     assert sandbox.request_count() == 0
 
 
@@ -175,8 +224,14 @@ def test_first_over_the_cap_is_refused_before_execution(
         post(keyed, "query($n: Int!) { customers(first: $n) { totalCount } }", {"n": 500})
     )
 
-    assert error["extensions"]["code"] == "BAD_USER_INPUT"
-    assert error["extensions"]["limit"] == 100
+    assert error["extensions"] == {
+        "code": "QUERY_TOO_COMPLEX",
+        "rule": "pageSize",
+        "limit": 100,
+        "measure": 500,
+        "argument": "first",
+        "field": "Query.customers",
+    }
     assert "`first` is 500 on Query.customers" in error["message"]
     assert sandbox.request_count() == 0
 
@@ -193,10 +248,10 @@ def test_over_budget_reports_the_estimate_and_the_limit(
     assert error["extensions"] == {
         "code": "QUERY_TOO_COMPLEX",
         "rule": "budget",
-        "estimate": cost_of(DASHBOARD, big),
+        "measure": cost_of(DASHBOARD, big),
         "limit": 200,
     }
-    assert error["extensions"]["estimate"] == 1 + 100 * (2 + 50) + 1
+    assert error["extensions"]["measure"] == 1 + 100 * (2 + 50) + 1
     assert within.status_code == 200 and "errors" not in within.json()
     assert within.json()["extensions"]["upstream"]["calls"] <= cost_of(DASHBOARD)
 
