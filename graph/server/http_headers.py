@@ -1,11 +1,11 @@
 """What browsers and HTTP caches are told: CORS, and ``Cache-Control`` / ``Vary`` on GraphQL answers.
 
 CORS (Starlette's ``CORSMiddleware``) is on only for the origins ``GRAPH_CORS_ORIGINS`` lists. It
-allows GET and POST with the headers our clients send (``CORS_HEADERS``) and no credentials: an API
-key travels in ``Authorization`` or ``X-API-Key``, which a page sets itself and a preflight allows;
-credentials in the CORS sense are cookies and HTTP authentication the browser adds on its own, which
-this server never reads, so ``Access-Control-Allow-Credentials`` would only widen what a page of an
-allowed origin could do with a visitor's ambient credentials elsewhere.
+allows GET and POST with the headers our clients send (``CORS_HEADERS``), and no credentials: an API
+key travels in ``Authorization`` or ``X-API-Key``, headers the page sets itself, which a preflight
+allows without them. Credentials in the CORS sense are what the browser adds on its own (cookies,
+HTTP authentication, client certificates); this server reads none, so allowing them would gain
+nothing and would let pages of the listed origins send a visitor's cookies for this host along.
 
 Caching, the way Apollo Server's cache-control plugin answers and Apollo Router's response cache
 reads a subgraph's answers:

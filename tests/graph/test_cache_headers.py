@@ -17,6 +17,8 @@ from starlette.applications import Starlette
 from graph.server.assembly import build_app, server_of
 from graph.server.http_headers import CachePolicy
 from graph.server.settings import Settings
+from sandbox.app import SandboxConfig
+from sandbox.testing import running_sandbox
 from tests.graph.conftest import uvicorn_in_thread
 
 KEY = "cache-headers-key-0123456"
@@ -135,6 +137,29 @@ def test_errors_apq_misses_and_mutations_are_no_store(
     assert response.headers["vary"] == "Accept"
     if case == "APQ miss":
         assert response.json()["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_FOUND"
+
+
+def test_stale_data_is_no_store() -> None:
+    customer = {"query": "{ customer(number: 3) { number name } }"}
+    with running_sandbox(SandboxConfig(customers=5, seed=4)) as sb:
+        settings = Settings(
+            kickserv_account="demo",
+            kickserv_api_token="demo-token",
+            kickserv_base_url=sb.base_url,
+            kickserv_breaker_failures=1,
+        )
+        app = build_app(settings)
+        now = frozen(app)
+        with uvicorn_in_thread(app) as base_url:
+            fresh = httpx.get(f"{base_url}/graphql", params=customer)
+            now[0] += 120  # past the record's 60 s, within the stale window
+            sb.state.knobs.update({"error_rate": 1.0})  # Kickserv fails: the cache serves stale
+            stale = httpx.get(f"{base_url}/graphql", params=customer)
+
+    assert fresh.headers["cache-control"] == "public, max-age=60"
+    assert stale.json()["data"] == fresh.json()["data"]
+    assert stale.json()["extensions"]["stale"]["values"] == 1
+    assert stale.headers["cache-control"] == "no-store"
 
 
 def test_without_the_shared_cache_nothing_is_known_fresh() -> None:
