@@ -245,6 +245,8 @@ class GraphQLEndpoint:
         self, request: Request, batch: Batch, media_type: str, headers: Mapping[str, str]
     ) -> Answer:
         """The operations of a batch, concurrently; their results in order."""
+        if self.otel is not None:
+            self.otel.mark("kickserv_graph.batch_size", len(batch.items))
         answers = await asyncio.gather(
             *(self._run_item(request, item, media_type, headers) for item in batch.items)
         )
@@ -262,7 +264,10 @@ class GraphQLEndpoint:
         try:
             if isinstance(item, GraphError):
                 raise item
-            return await self._run(request, item, media_type, headers)
+            if self.otel is None:
+                return await self._run(request, item, media_type, headers)
+            with self.otel.phase("graphql.operation"):  # its own name, type and phases
+                return await self._run(request, item, media_type, headers)
         except GraphError as error:
             return Answer(error.http_status, {"errors": [error.to_dict()]})
         except Exception:

@@ -253,6 +253,45 @@ def test_a_retried_kickserv_read_is_one_client_span_per_attempt(
     ]
 
 
+def test_each_operation_of_a_batch_is_a_span_with_its_own_name_and_phases(
+    sb: RunningSandbox, exporter: InMemorySpanExporter, live_server: Live
+) -> None:
+    # given: a traced server, and a batch of two named operations (as Apollo Router sends)
+    app = traced_app(sb, exporter)
+    batch = [
+        {"query": "query Few { customers(first: 2) { nodes { number } } }"},
+        {"query": "query Staff { employees { number } }"},
+    ]
+
+    # when: the batch is POSTed
+    with live_server(app) as url:
+        response = httpx.post(f"{url}/graphql", json=batch, headers=FROM_ROUTER)
+    assert response.status_code == 200, response.text
+    assert all("errors" not in answer for answer in response.json()), response.text
+    spans = list(exporter.get_finished_spans())
+
+    # then: the request span says it was a batch, and names no one operation
+    request = one(spans, kind=SpanKind.SERVER)
+    assert request.attributes is not None
+    assert request.attributes["kickserv_graph.batch_size"] == 2
+    assert "graphql.operation.name" not in request.attributes
+
+    # and: each operation is a span under it, with its name, its phases and its Kickserv calls
+    operations = [s for s in spans if s.name == "graphql.operation"]
+    assert {parent_id(o) for o in operations} == {request.context.span_id}
+    names = {dict(o.attributes or {})["graphql.operation.name"]: o for o in operations}
+    assert sorted(names) == ["Few", "Staff"]
+    for name, path in (("Few", "GET customers.json"), ("Staff", "GET employees.json")):
+        below = [s for s in spans if parent_id(s) == names[name].context.span_id]
+        assert sorted(s.name for s in below) == [
+            "graphql.execute",
+            "graphql.parse",
+            "graphql.validate",
+        ]
+        execute = one(below, name="graphql.execute")
+        assert [s.name for s in spans if parent_id(s) == execute.context.span_id] == [path]
+
+
 # --- export over OTLP ------------------------------------------------------------------------
 
 
