@@ -22,6 +22,7 @@ class UpstreamStats:
     cache_hits: int = 0
     shared: int = 0
     ms: float = 0.0
+    replays: int = 0  # mutations answered from their idempotency key's recorded outcome
     fresh_until: float = math.inf
 
     def as_extension(self) -> dict[str, int | float]:
@@ -57,6 +58,13 @@ def record_cache_hit(shared: bool = False) -> None:
         stats.cache_hits += 1
         if shared:
             stats.shared += 1
+
+
+def record_replay() -> None:
+    """A mutation was answered from its idempotency key's recorded outcome (for metrics)."""
+    stats = current_stats.get()
+    if stats is not None:
+        stats.replays += 1
 
 
 def record_fresh_until(until: float) -> None:

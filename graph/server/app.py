@@ -18,6 +18,7 @@ from typing import TypedDict
 import httpx
 from graphql import ASTValidationRule
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
@@ -38,6 +39,8 @@ from graph.server.http import (
     query_text_only,
 )
 from graph.server.http_headers import cors_middleware
+from graph.server.metrics import Metrics
+from graph.server.observe import ObserveMiddleware
 from graph.server.otel import Tracing
 from graph.server.requests import accepts_html
 from graph.server.response_cache import ResponseCache
@@ -127,9 +130,11 @@ def create_app(
     state_problem: Callable[[], Awaitable[str | None]] | None = None,
     circuit: Callable[[Upstream], tuple[bool, str]] | None = None,
     otel: Tracing | None = None,
+    metrics: Metrics | None = None,
 ) -> Starlette:
     """The whole server. ``upstream_transport`` replaces the network (or the sandbox) in tests;
-    ``otel`` traces each /graphql request (graph.server.otel)."""
+    ``otel`` traces each /graphql request (graph.server.otel); ``metrics`` are served at
+    /metrics. Every request gets an access-log line and an X-Request-Id (graph.server.observe)."""
     endpoint = GraphQLEndpoint(
         schema,
         context_factory,
@@ -151,6 +156,8 @@ def create_app(
         async with AsyncExitStack() as stack:
             if state is not None:
                 await stack.enter_async_context(state())
+            if metrics is not None:
+                await stack.enter_async_context(metrics.running())
             if otel is not None:
                 # The last spans exported (the exporter's own timeout bounds it), off the loop.
                 stack.push_async_callback(asyncio.to_thread, otel.shutdown)
@@ -212,8 +219,12 @@ def create_app(
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             Mount("/static", app=StaticFiles(directory=STATIC_DIRECTORY), name="static"),
+            *([] if metrics is None else [Route("/metrics", metrics.endpoint, methods=["GET"])]),
         ],
-        middleware=cors_middleware(settings.cors_origins),  # none unless GRAPH_CORS_ORIGINS
+        middleware=[
+            Middleware(ObserveMiddleware, metrics=metrics),  # outermost: sees every answer
+            *cors_middleware(settings.cors_origins),  # none unless GRAPH_CORS_ORIGINS
+        ],
         lifespan=lifespan,
     )
 

@@ -30,6 +30,8 @@ from graph.schema.query import build_schema, graphql_schema
 from graph.server.app import Upstream, create_app, upstream_of
 from graph.server.auth import ApiKeys, Authenticator, Caller, caller_of, map_refused_pass_through
 from graph.server.limits import IntrospectionDisabled, Limits, MeasuredCosts, enforce
+from graph.server.metrics import Metrics
+from graph.server.observe import note_caller, note_document, note_operation
 from graph.server.otel import Tracing, tracing_from
 from graph.server.persisted import Manifest, PersistedQueries
 from graph.server.requests import GraphQLParams
@@ -71,6 +73,7 @@ class Server:
     classify_error: ErrorClassifier
     registry: TenantRegistry | None = None  # built on the first request, over the app's client
     otel: Tracing | None = None  # OpenTelemetry traces, when settings or the caller ask for them
+    metrics: Metrics | None = None  # Prometheus series at /metrics (GRAPH_METRICS)
     store: StateStore | None = None  # while the app runs, when state outlives the process
 
     @property
@@ -123,6 +126,7 @@ class Server:
                 index_ttl=120.0 if self.settings.cache_enabled else 0.0,
                 protection=self.protection(),
                 trace=None if self.otel is None else self.otel.attempt,
+                on_call=None if self.metrics is None else self.metrics.observe_upstream,
             )
         return registry
 
@@ -194,14 +198,25 @@ def build_app(
         otel=otel or tracing_from(settings),
     )
 
+    if settings.metrics_enabled:
+        server.metrics = Metrics(token=settings.metrics_token)
+        server.metrics.watch(
+            tenants=lambda: server.registry,
+            cache=cache,
+            response_cache=lambda: server.response_cache,
+        )
+
     async def authenticate(request: Request) -> Caller:
         upstream = upstream_of(request)
-        return server.authenticator(request, (upstream.account, upstream.token))
+        caller = server.authenticator(request, (upstream.account, upstream.token))
+        note_caller(caller.name, caller.account)
+        return caller
 
     async def resolve_document(request: Request, params: GraphQLParams) -> str:
         resolved = await server.persisted.resolve(
             params.query, params.document_id, params.extensions, caller_of(request).policy
         )
+        note_document(resolved.source, resolved.document_id)
         return resolved.query
 
     def check_operation(
@@ -210,6 +225,7 @@ def build_app(
         operation: OperationDefinitionNode,
         variables: Mapping[str, Any] | None,
     ) -> None:
+        note_operation(operation.name.value if operation.name else None, operation.operation.value)
         caller = caller_of(request)
         cost = server.costs.measure(document, operation, variables)
         if cost.introspection and not caller.introspection:
@@ -252,6 +268,7 @@ def build_app(
         state_problem=server.state_problem,
         circuit=server.circuit,
         otel=server.otel,
+        metrics=server.metrics,
         **create_kwargs,
     )
     app.state.server = server

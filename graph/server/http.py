@@ -67,6 +67,7 @@ from graph.schema.query import graphql_schema
 from graph.server.documents import DocumentCache
 from graph.server.graphiql import CONTENT_SECURITY_POLICY, render_graphiql_page
 from graph.server.http_headers import CachePolicy
+from graph.server.observe import note_response, note_response_cache_hit
 from graph.server.otel import Tracing
 from graph.server.requests import (
     GRAPHQL_RESPONSE_JSON,
@@ -312,6 +313,7 @@ class GraphQLEndpoint:
             if response_key is not None:
                 hit = self.response_cache.lookup(response_key)
                 if hit is not None:
+                    note_response_cache_hit()
                     if self.otel is not None:
                         self.otel.mark("kickserv_graph.response_cache", "hit")
                     return Answer(200, hit.body, self.response_cache.fresh_for(hit.expires_at))
@@ -461,6 +463,7 @@ async def _send_json(
         except TypeError:
             logger.exception("A GraphQL response could not be serialized")
             status, body = 500, _UNSERIALIZABLE
+    note_response(status, payload)  # the access log's outcome and error codes
     headers = [
         (b"content-type", f"{media_type}; charset=utf-8".encode()),
         (b"content-length", str(len(body)).encode()),

@@ -49,6 +49,7 @@ from graphql.language import Visitor
 
 from graph.schema.errors import BadRequest, PersistedQueryNotAllowed, PersistedQueryNotFound
 from graph.server.apollo import apollo_bodies, apollo_print
+from graph.server.observe import current_key
 from resolvers.bounded import BytesLRU
 from resolvers.state import StateStore, StateUnavailable
 
@@ -375,7 +376,9 @@ class PersistedQueries:
             return ResolvedDocument(query, "manifest", digest)
         if policy is SafelistPolicy.AUDIT:
             logger.warning(
-                "audit: document %s is not in any trusted-document manifest", digest[:16]
+                "audit: key %s sent document %s, which is not in any trusted-document manifest",
+                current_key(),
+                digest[:16],
             )
             return ResolvedDocument(query, "query")
         raise PersistedQueryNotAllowed(

@@ -27,6 +27,7 @@ import httpx
 from cachetools import LRUCache
 
 from graph.schema.context import GraphContext
+from graph.server.observe import note_stats
 from graph.server.response_cache import DEFAULT_MAX_BYTES, DEFAULT_MAX_ENTRIES, ResponseCache
 from kickserv import (
     KickservClient,
@@ -40,7 +41,8 @@ from kickserv import (
 from kickserv.breaker import Breaker, BreakerPolicy, BreakerSnapshot
 from kickserv.client import credential_fingerprint
 from kickserv.governor import Governor, GovernorPolicy, GovernorSnapshot, RateShare
-from kickserv.transport import AttemptTrace
+from kickserv.transport import AttemptTrace, Observer
+from resolvers.cache import DEFAULT_MAX_BYTES as DEFAULT_CACHE_BYTES
 from resolvers.cache import MemoryStore, SharedCache
 from resolvers.data import RequestData
 from resolvers.state import StateStore, StateUnavailable, rate_update
@@ -113,6 +115,7 @@ class TenantRegistry:
     max_tenants: int = 1000
     protection: UpstreamProtection = field(default_factory=UpstreamProtection)
     trace: AttemptTrace | None = None  # wraps each HTTP attempt (graph.server.otel's client spans)
+    on_call: Observer | None = None  # told of every HTTP attempt too (graph.server.metrics)
     _tenants: LRUCache[tuple[str, str], Tenant] = field(init=False)
     # Kept apart from the tenants (and as many): a tenant dropped and made again finds them.
     _governors: LRUCache[str, Governor] = field(init=False)
@@ -141,7 +144,7 @@ class TenantRegistry:
                 base_url=self.base_url,
                 http=self.http,
                 max_concurrency=self.max_concurrency,
-                on_response=count_upstream_call,
+                on_response=self._count_call,
                 retry=RetryPolicy(deadline=self.protection.deadline),
                 governor=self.governor(account, fingerprint),
                 breaker=self.breaker(account),
@@ -159,6 +162,11 @@ class TenantRegistry:
 
     def __len__(self) -> int:
         return len(self._tenants)
+
+    def _count_call(self, call: UpstreamCall) -> None:
+        count_upstream_call(call)
+        if self.on_call is not None:
+            self.on_call(call)
 
     def governor(self, account: str, fingerprint: str) -> Governor:
         """The one rate governor of a credential (account + token fingerprint) in this process."""
@@ -247,9 +255,11 @@ def record_stale(seconds_past_fresh: float) -> None:
         staleness.seconds_past_fresh = max(staleness.seconds_past_fresh, seconds_past_fresh)
 
 
-def make_cache(enabled: bool = True, max_entries: int = 50_000) -> SharedCache:
+def make_cache(
+    enabled: bool = True, max_entries: int = 50_000, max_bytes: int = DEFAULT_CACHE_BYTES
+) -> SharedCache:
     return SharedCache(
-        store=MemoryStore(maxsize=max_entries),
+        store=MemoryStore(maxsize=max_entries, max_bytes=max_bytes),
         is_outage=is_outage,
         enabled=enabled,
         on_fresh_until=record_fresh_until,  # what a request read bounds its cached response
@@ -277,6 +287,7 @@ def make_context_factory(
             await synced(tenant)
         stats = UpstreamStats()
         current_stats.set(stats)
+        note_stats(stats)  # the access log and metrics read it when the request ends
         current_staleness.set(Staleness())
         return GraphContext(
             data=RequestData(tenant, loaders_enabled=loaders_enabled),

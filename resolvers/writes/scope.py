@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 from kickserv import KickservClient
 from resolvers.data import Loader, RequestData
+from resolvers.stats import record_replay
 from resolvers.tenant import Tenant
 from resolvers.writes.errors import RecordedFailure
 from resolvers.writes.idempotency import IdempotencyLedger, Replay
@@ -77,6 +78,7 @@ class WriteScope:
                 self.tenant.key, self.key, operation, fingerprint(payload)
             )
             if isinstance(got, Replay):
+                record_replay()
                 if got.outcome.get("error") is not None:
                     raise RecordedFailure.from_json(got.outcome["error"])
                 return load(got.outcome["result"])

@@ -282,5 +282,6 @@ def test_audit_key_runs_unknown_documents_and_logs_them(
     assert from_manifest.status_code == 200
     audit_lines = [r.getMessage() for r in caplog.records if r.name == "graph.server.persisted"]
     assert audit_lines == [
-        f"audit: document {sha256(CUSTOMERS)[:16]} is not in any trusted-document manifest"
+        f"audit: key 'audited' sent document {sha256(CUSTOMERS)[:16]}, which is not in any "
+        "trusted-document manifest"
     ]
