@@ -253,6 +253,31 @@ def test_a_retried_kickserv_read_is_one_client_span_per_attempt(
     ]
 
 
+def test_a_get_request_leaves_its_query_string_out_of_its_span(
+    sb: RunningSandbox, exporter: InMemorySpanExporter, live_server: Live
+) -> None:
+    # given: a traced server, and a query whose variables travel in a GET's query string
+    name = customer_with_jobs(sb)
+    app = traced_app(sb, exporter)
+    params = {"query": NAMED, "variables": json.dumps({"customerName": name})}
+
+    # when: it is sent with GET
+    with live_server(app) as url:
+        response = httpx.get(
+            f"{url}/graphql", params=params, headers={"accept": "application/json"}
+        )
+    assert response.status_code == 200 and "errors" not in response.json(), response.text
+
+    # then: the request span has the path, the method and the operation, and no variable at all
+    spans = list(exporter.get_finished_spans())
+    request = one(spans, kind=SpanKind.SERVER)
+    assert request.attributes is not None
+    assert request.name == "GET /graphql" and request.attributes["url.path"] == "/graphql"
+    assert request.attributes["graphql.operation.name"] == "CustomersNamed"
+    said = everything_said(spans)
+    assert name not in said and "customerName" not in said and "variables" not in said
+
+
 def test_each_operation_of_a_batch_is_a_span_with_its_own_name_and_phases(
     sb: RunningSandbox, exporter: InMemorySpanExporter, live_server: Live
 ) -> None:
