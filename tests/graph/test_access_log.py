@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import subprocess
 import time
@@ -28,6 +27,7 @@ from graph.server.persisted import build_manifest
 from graph.server.settings import Settings, SettingsError
 from sandbox.config import SandboxConfig
 from sandbox.testing import running_sandbox
+from tests.graph.children import environment, stop
 from tests.replicas.harness import KICKSERV_GRAPH
 from tests.state.conftest import free_port
 
@@ -88,12 +88,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         json.dumps(build_manifest([("ops.graphql", "query Staff { employees { number } }")]))
     )
     with running_sandbox(SandboxConfig(customers=10, seed=2, today=TODAY)) as sandbox:
-        env = {
-            k: v
-            for k, v in os.environ.items()
-            if not k.startswith(("GRAPH_", "KICKSERV_", "SANDBOX_", "PROMETHEUS_"))
-        }
-        env.update(
+        env = environment(
             GRAPH_ENV="production",
             KICKSERV_ACCOUNT="demo",
             KICKSERV_API_TOKEN=KICKSERV_TOKEN,
@@ -119,12 +114,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
             wait_ready(url, process, stderr)
             yield Served(url, stderr)
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop(process)
 
 
 def wait_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> None:

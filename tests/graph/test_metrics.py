@@ -9,7 +9,6 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -29,6 +28,7 @@ from graph.server.persisted import build_manifest
 from graph.server.settings import Settings
 from sandbox.config import SandboxConfig
 from sandbox.testing import RunningSandbox, running_sandbox
+from tests.graph.children import environment
 from tests.replicas.harness import KICKSERV_GRAPH, Process
 from tests.state.conftest import free_port
 
@@ -219,7 +219,7 @@ def test_the_metrics_token_guards_the_endpoint_and_nothing_secret_is_exposed(
     keys.write_text(f'[[keys]]\nname = "partner-acme"\nkey = "{key}"\n')
     app = app_on(sb, api_keys_file=str(keys), metrics_token=SCRAPE_TOKEN)
     with live_server(app) as url:
-        assert "errors" not in post(url, FEW, **{"x-api-key": key})
+        assert "errors" not in post(url, FEW, None, **{"x-api-key": key})
         # when: scraped without the token, with a wrong one, with it
         bare = httpx.get(f"{url}/metrics")
         wrong = httpx.get(f"{url}/metrics", headers={"authorization": "Bearer nope"})
@@ -255,13 +255,12 @@ def prometheus_or_skip() -> str:
 
 @dataclass
 class Prometheus:
-    url: str
-    process: subprocess.Popen[bytes]
-    log: Path
+    process: Process
 
     def query(self, promql: str) -> float | None:
         """The single value of an instant query, or None while Prometheus has no sample."""
-        response = httpx.get(f"{self.url}/api/v1/query", params={"query": promql}, timeout=5)
+        url = f"{self.process.url}/api/v1/query"
+        response = httpx.get(url, params={"query": promql}, timeout=5)
         assert response.status_code == 200, response.text
         result = response.json()["data"]["result"]
         return float(result[0]["value"][1]) if result else None
@@ -271,13 +270,10 @@ class Prometheus:
         not a timed assertion); fails with Prometheus's log."""
         deadline = time.monotonic() + 60
         while not check():
-            assert self.process.poll() is None, f"prometheus exited:\n{self.tail()}"
+            assert self.process.running, f"prometheus exited:\n{self.process.log_tail()}"
             if time.monotonic() > deadline:
-                pytest.fail(f"prometheus: not {what} within 60 s:\n{self.tail()}")
+                pytest.fail(f"prometheus: not {what} within 60 s:\n{self.process.log_tail()}")
             time.sleep(0.2)
-
-    def tail(self) -> str:
-        return self.log.read_text()[-3000:]
 
 
 @contextmanager
@@ -292,39 +288,19 @@ def prometheus(directory: Path, target: str, token: str) -> Iterator[Prometheus]
         f"    static_configs:\n      - targets: ['{target}']\n"
     )
     port = free_port()
-    log = (directory / "prometheus.log").open("wb")
-    process = subprocess.Popen(
-        [
-            binary,
-            f"--config.file={config}",
-            f"--storage.tsdb.path={directory / 'data'}",
-            f"--web.listen-address=127.0.0.1:{port}",
-            "--log.level=warn",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    running = Prometheus(f"http://127.0.0.1:{port}", process, directory / "prometheus.log")
+    command = [
+        binary,
+        f"--config.file={config}",
+        f"--storage.tsdb.path={directory / 'data'}",
+        f"--web.listen-address=127.0.0.1:{port}",
+        "--log.level=warn",
+    ]
+    process = Process("prometheus", command, environment(), directory, port, "/-/ready")
+    process.start()
     try:
-        running.until(lambda: _ready(running.url), "ready")
-        yield running
+        yield Prometheus(process)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
-
-
-def _ready(url: str) -> bool:
-    try:
-        return httpx.get(f"{url}/-/ready", timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False
+        process.stop()
 
 
 def test_a_real_prometheus_scrapes_the_server_and_answers_a_counter_the_test_moved(
@@ -355,16 +331,11 @@ def test_a_real_prometheus_scrapes_the_server_and_answers_a_counter_the_test_mov
 @contextmanager
 def served(tmp_path: Path, *, workers: int, **env: str) -> Iterator[Process]:
     """``kickserv-graph serve --workers N`` with its built-in sandbox, in production mode."""
-    environment = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("GRAPH_", "KICKSERV_", "SANDBOX_", "PROMETHEUS_"))
-    }
-    environment.update(GRAPH_ENV="production", SANDBOX_TODAY=TODAY.isoformat(), **env)
+    variables = environment(GRAPH_ENV="production", SANDBOX_TODAY=TODAY.isoformat(), **env)
     port = free_port()
     command = [KICKSERV_GRAPH, "serve", "--port", str(port), "--customers", "10"]
     command += ["--workers", str(workers)]
-    process = Process("serve", command, environment, tmp_path, port, "/healthz")
+    process = Process("serve", command, variables, tmp_path, port, "/healthz")
     process.start()
     try:
         yield process
