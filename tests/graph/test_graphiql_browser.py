@@ -298,8 +298,10 @@ def test_headers_outlive_a_reload_only_once_persist_headers_is_on(browser, hello
         page.get_by_label("Open settings dialog").click()
         page.locator("#enable-persist-headers").click()
         page.keyboard.press("Escape")
-        page.wait_for_function(
-            f"() => (localStorage.getItem('graphiql:headers') || '').includes('{key}')"
+        page.wait_for_function(  # both places GraphiQL restores headers from
+            """key => ["graphiql:headers", "graphiql:tabState"].every(
+                name => (localStorage.getItem(name) || "").includes(key))""",
+            arg=key,
         )
 
         # when
