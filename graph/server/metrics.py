@@ -53,6 +53,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from kickserv import UpstreamCall
+from kickserv.breaker import BreakerSnapshot
+from kickserv.governor import GovernorSnapshot
 
 if TYPE_CHECKING:
     from graph.server.observe import RequestRecord
@@ -244,6 +246,9 @@ class Metrics:
         self._endpoints = Bounded(MAX_ENDPOINTS)
         self._codes = Bounded(MAX_ERROR_CODES)
         self._deltas = Deltas()
+        # Label children by label values (as bounded as the values themselves).
+        self._request_children: dict[tuple[str, str, str], tuple[Any, Any]] = {}
+        self._upstream_children: dict[tuple[str, str, str], tuple[Any, Any]] = {}
         self._tenants: Callable[[], TenantRegistry | None] = lambda: None
         self._cache: SharedCache | None = None
         self._response_cache: Callable[[], ResponseCache | None] = lambda: None
@@ -263,9 +268,13 @@ class Metrics:
     # --- counted as they happen --------------------------------------------------------------
 
     def observe_request(self, record: RequestRecord, duration: float) -> None:
-        operation = self.operation_label(record)
-        self.requests.labels(operation, record.key or NONE, record.outcome).inc()
-        self.duration.labels(operation).observe(duration)
+        labels = (self.operation_label(record), record.key or NONE, record.outcome)
+        children = self._request_children.get(labels)
+        if children is None:  # labels() costs more than the count: once per label set
+            children = (self.requests.labels(*labels), self.duration.labels(labels[0]))
+            self._request_children[labels] = children
+        children[0].inc()
+        children[1].observe(duration)
         for code in record.error_codes:
             self.errors.labels(self._codes(code)).inc()
         if record.replays:
@@ -283,8 +292,16 @@ class Metrics:
         account, template = endpoint_of(call.path)
         endpoint = self._endpoints(template)
         status = "none" if call.status is None else str(call.status)
-        self.upstream_calls.labels(call.method, endpoint, status).inc()
-        self.upstream_duration.labels(call.method, endpoint).observe(call.elapsed)
+        labels = (call.method, endpoint, status)
+        children = self._upstream_children.get(labels)
+        if children is None:
+            children = (
+                self.upstream_calls.labels(*labels),
+                self.upstream_duration.labels(*labels[:2]),
+            )
+            self._upstream_children[labels] = children
+        children[0].inc()
+        children[1].observe(call.elapsed)
         if call.retried:
             self.retries.labels(endpoint).inc()
         if call.status == 429:
@@ -317,28 +334,31 @@ class Metrics:
             self._refresh_breakers(snapshot.breakers)
             self._refresh_governors(snapshot.governors)
 
-    def _refresh_breakers(self, breakers: Mapping[str, Any]) -> None:
+    def _refresh_breakers(self, breakers: Mapping[str, BreakerSnapshot]) -> None:
         states: dict[str, int] = {}
         for account, breaker in breakers.items():
             label = self._accounts(account)
             state = BREAKER_STATES.get(breaker.state, 2)
             states[label] = max(states.get(label, 0), state)
-            self.breaker_opened.labels(label).inc(self._deltas(("opened", account), breaker.opened))
+            self.breaker_opened.labels(label).inc(
+                self._deltas(("breaker.opened", account), breaker.opened)
+            )
             self.breaker_refused.labels(label).inc(
-                self._deltas(("refused", account), breaker.refused)
+                self._deltas(("breaker.refused", account), breaker.refused)
             )
         for label, state in states.items():
             self.breaker_state.labels(label).set(state)
 
-    def _refresh_governors(self, governors: Mapping[str, Any]) -> None:
-        by_account: dict[str, list[Any]] = {}
+    def _refresh_governors(self, governors: Mapping[str, GovernorSnapshot]) -> None:
+        by_account: dict[str, list[GovernorSnapshot]] = {}
         for key, governor in governors.items():
-            account = key.partition(":")[0]  # account:credential fingerprint; the account only
-            by_account.setdefault(self._accounts(account), []).append(governor)
-            label = self._accounts(account)
-            self.governor_pauses.labels(label).inc(self._deltas(("pauses", key), governor.pauses))
+            label = self._accounts(key.partition(":")[0])  # account:fingerprint → the account
+            by_account.setdefault(label, []).append(governor)
+            self.governor_pauses.labels(label).inc(
+                self._deltas(("governor.pauses", key), governor.pauses)
+            )
             self.governor_refused.labels(label).inc(
-                self._deltas(("refused", key), governor.refused)
+                self._deltas(("governor.refused", key), governor.refused)
             )
         for label, snapshots in by_account.items():
             rates = [s.rate for s in snapshots if s.rate is not None]
