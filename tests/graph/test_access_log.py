@@ -10,6 +10,7 @@ import json
 import logging
 import re
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
@@ -342,6 +343,31 @@ def test_development_lines_are_readable_with_the_same_fields(
     assert "graph.access: POST /graphql 200 request_id=dev-1 duration_ms=" in line
     assert "key=anonymous account=demo operation=Few operation_type=query" in line
     assert "upstream_calls=1" in line and "outcome=ok" in line
+
+
+@pytest.mark.parametrize(
+    ("level", "shown"),
+    [("WARNING", ["warning"]), ("INFO", ["access", "warning"]), ("DEBUG", ["access", "warning"])],
+)
+def test_the_log_level_is_what_serve_configures_every_worker_with(
+    level: str, shown: list[str]
+) -> None:
+    # given: what serve hands uvicorn, applied in a fresh interpreter as uvicorn does in a worker
+    script = (
+        "import logging, logging.config\n"
+        "from graph.server.observe import logging_config\n"
+        f"logging.config.dictConfig(logging_config({level!r}, 'json'))\n"
+        "logging.getLogger('graph.access').info('access')\n"
+        "logging.getLogger('graph.server.persisted').warning('warning')\n"
+        "logging.getLogger('httpx').info('httpx')\n"
+    )
+    # when
+    ran = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
+    )
+    # then: the lines at or above the level, as JSON; httpx's per-call line never
+    lines = [json.loads(line) for line in ran.stderr.splitlines()]
+    assert [line["message"] for line in lines] == shown
 
 
 def test_the_log_format_follows_the_environment_and_is_checked() -> None:
