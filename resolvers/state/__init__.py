@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from resolvers.state.base import (
     APQ_MAX_BYTES,
     APQ_TTL,
+    EVENT_RETENTION,
     GENERATION_TTL,
     StateStore,
     StateStoreError,
@@ -65,6 +66,7 @@ def open_state_store(
     apq_ttl: float = APQ_TTL,
     apq_max_bytes: int = APQ_MAX_BYTES,
     generation_ttl: float = GENERATION_TTL,
+    event_retention: float = EVENT_RETENTION,
 ) -> StateStore:
     """The store ``where`` names:
 
@@ -86,6 +88,7 @@ def open_state_store(
             apq_ttl=apq_ttl,
             apq_max_bytes=apq_max_bytes,
             generation_ttl=generation_ttl,
+            event_retention=event_retention,
         )
     if text.startswith("sqlite://"):
         path = Path(text.removeprefix("sqlite://"))
@@ -100,6 +103,7 @@ def open_state_store(
         apq_ttl=apq_ttl,
         apq_max_bytes=apq_max_bytes,
         generation_ttl=generation_ttl,
+        event_retention=event_retention,
     )
 
 

@@ -11,7 +11,12 @@ A state store keeps what every worker process and replica must agree on:
   all tenants so a number is never handed out twice; ``0`` for a tenant with no write (or none for
   ``generation_ttl`` seconds, after which its entry expires);
 - **rate state**: one small JSON value per upstream credential (a fingerprint, never the secret),
-  changed only by compare-and-set (``rate_swap``; ``rate_update`` loops over it).
+  changed only by compare-and-set (``rate_swap``; ``rate_update`` loops over it);
+- **change events**: the ``EventLog`` of ``resolvers.events``, one log per tenant (an id appended
+  once, a seq never reused), kept ``event_retention`` seconds (default 7 days, longer than webhooks
+  retry) and at most ``event_cap`` events per tenant; ``wait`` wakes across processes and replicas;
+- **leases**: ``lease(name, holder, ttl)`` takes a named lease or renews the holder's own (the
+  watcher's one-per-tenant rule), ``release`` gives it up.
 
 Values are JSON (objects, arrays, strings, numbers, booleans, null): anything else (``Decimal``,
 ``datetime``, dataclasses, non-string object keys) is refused with ``TypeError`` when stored, never
@@ -38,11 +43,14 @@ from typing import Any, Protocol
 import orjson
 
 from resolvers.cache import CacheStore, Entry
+from resolvers.events import EventLog
 
 # Defaults shared by both backends.
 APQ_TTL = 7 * 24 * 3600.0
 APQ_MAX_BYTES = 32 * 1024 * 1024
 GENERATION_TTL = 30 * 24 * 3600.0
+EVENT_RETENTION = 7 * 24 * 3600.0
+EVENT_CAP = 100_000
 
 _DIGEST = re.compile(r"[0-9a-f]{64}")
 _JSON_OPTIONS = (
@@ -64,7 +72,7 @@ class StateUnavailable(StateStoreError):
     code = "STATE_UNAVAILABLE"
 
 
-class StateStore(CacheStore, Protocol):
+class StateStore(CacheStore, EventLog, Protocol):
     """What the embedded (SQLite) and the Redis store both do; see the module docstring."""
 
     @property
@@ -97,6 +105,15 @@ class StateStore(CacheStore, Protocol):
         self, credential: str, expected: Any | None, value: Any, ttl: float
     ) -> bool:
         """Replace the rate state only if it still equals ``expected`` (None: only if absent)."""
+        ...
+
+    async def lease(self, name: str, holder: str, ttl: float) -> bool:
+        """Take the lease ``name`` for ``ttl`` seconds if it is free or lapsed, or renew it if
+        ``holder`` has it; False while another holder's lease lasts."""
+        ...
+
+    async def release(self, name: str, holder: str) -> None:
+        """Give the lease up now, if ``holder`` has it."""
         ...
 
     async def ping(self) -> None:

@@ -13,6 +13,8 @@ is escaped (``%`` and ``:``) so no tenant or resource name can reach into anothe
     {prefix}:rate:{credential}               upstream rate state: "0|<canonical JSON>"
     {prefix}:apq:e:{digest}                  APQ query text
     {prefix}:apq:index, :apq:sizes, :apq:bytes   when each was stored, its size, the total
+    {prefix}:t:{tenant}:ev, :ev:ids, :ev:seq      change events (``resolvers.state.redis_events``)
+    {prefix}:lease:{name}                    a lease's holder
 
 ``add`` is ``SET NX PX``; ``swap``, ``get``, the generation bump and the APQ put are Lua scripts, so
 each is atomic and one round-trip (scripts are re-sent by themselves when Redis restarted and forgot
@@ -29,7 +31,7 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any, Concatenate, ParamSpec, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
@@ -39,9 +41,12 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
 from resolvers.cache import CacheKey, Entry
+from resolvers.events import ChangeEvent
 from resolvers.state.base import (
     APQ_MAX_BYTES,
     APQ_TTL,
+    EVENT_CAP,
+    EVENT_RETENTION,
     GENERATION_TTL,
     StateStoreOpenError,
     StateUnavailable,
@@ -53,6 +58,7 @@ from resolvers.state.base import (
     loads,
     stored_entry,
 )
+from resolvers.state.redis_events import RedisEvents
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -140,7 +146,7 @@ def _guard(
     return guarded
 
 
-class RedisStateStore:
+class RedisStateStore(RedisEvents):
     """The Redis ``StateStore`` (see the module docstring). Creating it does no I/O; ``ping``
     checks that Redis answers."""
 
@@ -152,6 +158,8 @@ class RedisStateStore:
         apq_ttl: float = APQ_TTL,
         apq_max_bytes: int = APQ_MAX_BYTES,
         generation_ttl: float = GENERATION_TTL,
+        event_retention: float = EVENT_RETENTION,
+        event_cap: int = EVENT_CAP,
         connect_timeout: float = 2.0,
         timeout: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
@@ -161,6 +169,8 @@ class RedisStateStore:
         self.apq_ttl = check_ttl(apq_ttl)
         self.apq_max_bytes = apq_max_bytes
         self.generation_ttl = check_ttl(generation_ttl)
+        self.event_retention, self.event_cap = check_ttl(event_retention), event_cap
+        self._timeout = timeout
         self._clock = clock
         try:
             self._redis: Redis = Redis.from_url(
@@ -184,6 +194,7 @@ class RedisStateStore:
         self._swap_script = self._redis.register_script(_SWAP)
         self._bump_script = self._redis.register_script(_BUMP)
         self._apq_script = self._redis.register_script(_APQ_PUT)
+        self._init_events()
 
     @property
     def description(self) -> str:
@@ -202,6 +213,12 @@ class RedisStateStore:
 
     def _rate_key(self, credential: str) -> str:
         return f"{self.prefix}:rate:{_part(credential)}"
+
+    def _events_key(self, tenant: str) -> str:
+        return f"{self.prefix}:t:{_part(tenant)}:ev"
+
+    def _lease_key(self, name: str) -> str:
+        return f"{self.prefix}:lease:{_part(name)}"
 
     # -- records (the CacheStore protocol) ----------------------------------------------------
 
@@ -326,6 +343,32 @@ class RedisStateStore:
         if expected is None:
             return await self._add(name, value, ttl)
         return await self._swap(name, expected, value, ttl)
+
+    # -- change events and leases (resolvers.state.redis_events) -------------------------------
+
+    @_guard
+    async def append(self, tenant: str, events: Sequence[ChangeEvent]) -> list[ChangeEvent]:
+        return await self._append(tenant, events)
+
+    @_guard
+    async def after(self, tenant: str, seq: int, limit: int = 100) -> list[ChangeEvent]:
+        return await self._after(tenant, seq, limit)
+
+    @_guard
+    async def last_seq(self, tenant: str) -> int:
+        return await self._last_seq(tenant)
+
+    @_guard
+    async def wait(self, tenant: str, seq: int, within: float) -> bool:
+        return await self._wait(tenant, seq, within)
+
+    @_guard
+    async def lease(self, name: str, holder: str, ttl: float) -> bool:
+        return await self._lease(name, holder, ttl)
+
+    @_guard
+    async def release(self, name: str, holder: str) -> None:
+        await self._release(name, holder)
 
     # -- lifecycle -----------------------------------------------------------------------------
 

@@ -42,6 +42,7 @@ from resolvers.state.base import (
     loads,
     stored_entry,
 )
+from resolvers.state.sqlite_events import EVENT_CAP, EVENT_RETENTION, EVENTS_SCHEMA, SQLiteEvents
 
 T = TypeVar("T")
 
@@ -89,7 +90,7 @@ WHERE ns = ? AND tenant = ? AND resource = ? AND key = ? AND expires > ?
 _DELETE = "DELETE FROM records WHERE ns = ? AND tenant = ? AND resource = ? AND key = ?"
 
 
-class SQLiteStateStore:
+class SQLiteStateStore(SQLiteEvents):
     """The embedded ``StateStore`` (see the module docstring); opening is blocking (at start)."""
 
     def __init__(
@@ -99,6 +100,9 @@ class SQLiteStateStore:
         apq_ttl: float = APQ_TTL,
         apq_max_bytes: int = APQ_MAX_BYTES,
         generation_ttl: float = GENERATION_TTL,
+        event_retention: float = EVENT_RETENTION,
+        event_cap: int = EVENT_CAP,
+        event_poll: float = 0.2,
         busy_timeout: float = 10.0,
         purge_every: float = 30.0,
         check: bool = True,
@@ -109,6 +113,7 @@ class SQLiteStateStore:
         self.apq_ttl = check_ttl(apq_ttl)
         self.apq_max_bytes = apq_max_bytes
         self.generation_ttl = check_ttl(generation_ttl)
+        self._init_events(event_retention, event_cap, event_poll)
         self.purge_every = purge_every
         self._clock = clock
         self._wall = wall
@@ -165,7 +170,7 @@ class SQLiteStateStore:
                 if problems != ["ok"]:
                     raise sqlite3.DatabaseError("; ".join(str(p) for p in problems))
             with _immediate(db):
-                for statement in _SCHEMA.split(";"):
+                for statement in (_SCHEMA + EVENTS_SCHEMA).split(";"):
                     if statement.strip():
                         db.execute(statement)
                 row = db.execute("SELECT value FROM meta WHERE name = 'schema'").fetchone()

@@ -102,3 +102,46 @@ def open_together(paths: list[str], barrier: Any, out: Any) -> None:
         return opened
 
     out.put(_run(barrier, run))
+
+
+def append_events(where: str, prefix: str, count: int, barrier: Any, out: Any) -> None:
+    """Append the same ``count`` events as the other processes, one call per event, all released
+    together; report the ids this process appended, with their seq."""
+    from resolvers.events import ChangeEvent, EventType, event_id
+
+    async def run() -> list[tuple[str, int]]:
+        store = open_state_store(where, prefix=prefix)
+        await store.ping()
+        barrier.wait(timeout=60)
+        appended = []
+        for n in range(count):
+            subject = {"jobNumber": n}
+            event = ChangeEvent(
+                event_id("tenant", EventType.JOB_CREATED, subject, "v1"),
+                "tenant",
+                EventType.JOB_CREATED,
+                "2026-01-01T00:00:00Z",
+                subject,
+            )
+            appended += [(e.id, e.seq) for e in await store.append("tenant", [event])]
+        await store.aclose()
+        return appended
+
+    out.put(_run(barrier, run))
+
+
+def append_later(where: str, prefix: str, barrier: Any, out: Any) -> None:
+    """Once the parent waits (the barrier), append one event of tenant "waited"."""
+    from resolvers.events import ChangeEvent, EventType
+
+    async def run() -> int:
+        store = open_state_store(where, prefix=prefix)
+        await store.ping()
+        barrier.wait(timeout=60)
+        await asyncio.sleep(0.3)
+        event = ChangeEvent("evt_late", "waited", EventType.CUSTOMER_UPDATED, "", {"n": 1})
+        appended = await store.append("waited", [event])
+        await store.aclose()
+        return len(appended)
+
+    out.put(_run(barrier, run))
