@@ -11,6 +11,12 @@ appends what changed) and the parts that push them (GraphQL subscriptions, signe
   subscriber or a webhook endpoint resumes where it was, across restarts and replicas.
 - Events hold numbers (Kickserv's URL numbers) and the changed values a consumer filters on, never
   a credential, and only the tenant's own data: a log is per tenant, and readers name the tenant.
+
+A log's tenant is ``Tenant.key`` (``resolvers.tenant.tenant_key``: the account and its credential's
+fingerprint): the watcher reads Kickserv through one credential and sees what that Kickserv user
+sees, so a caller reads the log of the credential it is served with. Both state store backends are
+``EventLog``s (``resolvers.state``); without a store, ``resolvers.state.memory_events.MemoryEvents``
+(one process). The server's log is ``Server.events`` (``graph.server.assembly``).
 """
 
 from __future__ import annotations
