@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import math
+import os
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
@@ -139,3 +141,77 @@ INACTIVE_EMPLOYEES_MAY_LOG_IN = False
 def token_fingerprint(token: str) -> str:
     """What the request log shows instead of a token."""
     return hashlib.sha256(token.encode()).hexdigest()[:8]
+
+
+# --- the sandbox's two personalities --------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Personality:
+    """Every [I]/[?] behaviour that has a more conservative plausible alternative, as one switch
+    each. ``LENIENT`` (the default) is the sandbox as first written: it honours what the reference
+    leaves open. ``STRICT`` (``kickserv-graph sandbox --reference-strict``) takes the alternative a
+    real Kickserv could just as well show, so the graph is tested against it too. Each field names
+    the reference's words; docs/sandbox-client-contract.md lists both behaviours and what the client
+    does about them."""
+
+    # /jobs.json documents job_type_id, scheduled, page, per_page: `status` is not documented.
+    jobs_status_filter: bool
+    # /schedule.json documents employee_number and task_type_id: `from`/`to` are not documented.
+    schedule_date_filter: bool
+    # /tasks.json documents job_id, from, to, mapping + employee_number: `task_type_id` is not.
+    tasks_task_type_filter: bool
+    # /customers.json's only paging example is `customers_page`; whether `page` works is unknown.
+    customers_page_param: bool
+    # Write URLs the reference never shows: PUT tags, job notes, POST /jobs/{n}/payments.json,
+    # PUT/DELETE /jobs/{n}/job_charges/{id}.json. Off: they answer the unknown-route 404.
+    unconfirmed_write_routes: bool
+    # Keys the reference never shows: `taxable` on a job charge, `notes` embedded in a job detail,
+    # `errors: {}` on vendor *list* entries (write answers carry it: confirmed).
+    charge_taxable_key: bool
+    job_detail_notes_key: bool
+    vendor_list_errors_key: bool
+    # Payments embed "the full customer object" (VDG-PAY): a 10-key summary or the record itself.
+    payment_customer_summary: bool
+    # Every seeded customer active, or some with `is_active: false` (never exercised otherwise).
+    all_customers_active: bool
+
+
+LENIENT = Personality(
+    jobs_status_filter=True,
+    schedule_date_filter=True,
+    tasks_task_type_filter=True,
+    customers_page_param=True,
+    unconfirmed_write_routes=True,
+    charge_taxable_key=True,
+    job_detail_notes_key=True,
+    vendor_list_errors_key=True,
+    payment_customer_summary=True,
+    all_customers_active=True,
+)
+STRICT = Personality(
+    jobs_status_filter=False,
+    schedule_date_filter=False,
+    tasks_task_type_filter=False,
+    customers_page_param=False,
+    unconfirmed_write_routes=False,
+    charge_taxable_key=False,
+    job_detail_notes_key=False,
+    vendor_list_errors_key=False,
+    payment_customer_summary=False,
+    all_customers_active=False,
+)
+
+# In strict mode, every INACTIVE_CUSTOMER_EVERY-th customer (by number) is inactive.
+INACTIVE_CUSTOMER_EVERY = 7
+STRICT_ENV = "SANDBOX_REFERENCE_STRICT"
+
+
+def personality(strict: bool) -> Personality:
+    return STRICT if strict else LENIENT
+
+
+def strict_from_env() -> bool:
+    """SANDBOX_REFERENCE_STRICT=1: the default of SandboxConfig.reference_strict (how a test run,
+    `serve` in sandbox mode and `kickserv-graph sandbox` all pick the strict sandbox)."""
+    return os.environ.get(STRICT_ENV, "").strip().lower() in ("1", "true", "yes", "on")

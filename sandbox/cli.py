@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from datetime import date
 
+from sandbox import choices
 from sandbox.app import create_app, sandbox_state
 from sandbox.config import DEFAULT_HOST, DEFAULT_PORT, SandboxConfig
 
@@ -36,11 +37,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--today", type=date.fromisoformat, default=None, help="pin the sandbox clock (YYYY-MM-DD)"
     )
+    parser.add_argument(
+        "--reference-strict",
+        action="store_true",
+        default=choices.strict_from_env(),
+        help="take the most conservative alternative of every behaviour the Kickserv reference "
+        "leaves open (docs/sandbox-client-contract.md; default: SANDBOX_REFERENCE_STRICT)",
+    )
 
 
 def config_from(args: argparse.Namespace) -> SandboxConfig:
     flags = {name: getattr(args, name) for name, _, _ in _CONFIG_FLAGS}
-    return SandboxConfig(today=args.today, **flags)
+    return SandboxConfig(today=args.today, reference_strict=args.reference_strict, **flags)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -51,7 +59,8 @@ def run(args: argparse.Namespace) -> int:
     state = sandbox_state(app)
     sizes = ", ".join(f"{slug}: {len(s.customers)} customers" for slug, s in state.stores.items())
     base = f"http://{args.host}:{args.port}"
-    print(f"Kickserv sandbox seeded in {time.perf_counter() - started:.2f}s ({sizes})")
+    mode = "strict reference mode" if state.config.reference_strict else "lenient mode"
+    print(f"Kickserv sandbox seeded in {time.perf_counter() - started:.2f}s ({sizes}; {mode})")
     print(f"  API    {base}/demo/api/v2/customers.json   (curl -u demo-token:demo-token …)")
     print(f"  tokens {base}/__sandbox/tokens   knobs {base}/__sandbox/config")
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")

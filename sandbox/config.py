@@ -27,6 +27,8 @@ class SandboxConfig:
     rate_limit_window_s: float = 1.0
     max_per_page: int = choices.DEFAULT_MAX_PER_PAGE
     faults: list[FaultRule] = field(default_factory=list)
+    # The strict reference mode (sandbox/choices.py STRICT); unset, SANDBOX_REFERENCE_STRICT decides.
+    reference_strict: bool = field(default_factory=choices.strict_from_env)
 
     def account_sizes(self) -> dict[str, int]:
         return {"demo": self.customers, "acme": self.acme_customers}

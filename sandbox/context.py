@@ -10,9 +10,11 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from sandbox import choices
+from sandbox.choices import Personality
 from sandbox.data import AccountStore, Customer, Employee, Job, Task
 from sandbox.envelopes import PageRequest, page_request
-from sandbox.errors import invalid, invalid_field, missing
+from sandbox.errors import ApiError, invalid, invalid_field, missing
 from sandbox.state import SandboxState
 
 
@@ -23,6 +25,7 @@ class Api:
         self.account: str = request.path_params["account"]
         self.store: AccountStore = self.state.store(self.account)
         self.employee: Employee = request.state.employee
+        self.choices: Personality = self.state.choices
         self._visible: set[int] | None = None
         self._visible_known = False
 
@@ -46,8 +49,16 @@ class Api:
         except ValueError:
             raise invalid_field(name, "is not a number") from None
 
-    def page(self, *aliases: str) -> PageRequest:
-        return page_request(self.request, self.state.knobs.max_per_page, aliases)
+    def page(self, *aliases: str, plain_page: bool = True) -> PageRequest:
+        """`plain_page=False`: only the aliases name the page (`page` is ignored)."""
+        return page_request(self.request, self.state.knobs.max_per_page, aliases, plain_page)
+
+    def unconfirmed_write(self) -> None:
+        """A write URL the reference never shows: the strict personality answers the unknown-route
+        404 a Kickserv without it would."""
+        if not self.choices.unconfirmed_write_routes:
+            body = choices.error_list_body(choices.UNKNOWN_ROUTE_MESSAGE)
+            raise ApiError(choices.UNKNOWN_ROUTE_STATUS, body)
 
     async def payload(self) -> dict[str, Any]:
         """The JSON object body; anything else is a 422 on `base`."""

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from decimal import Decimal
 
+from sandbox.choices import LENIENT, Personality
+
 ZERO = Decimal("0")
 
 
@@ -250,6 +252,8 @@ class AccountStore:
     payments: dict[int, Payment] = field(default_factory=dict)
     tasks: dict[int, Task] = field(default_factory=dict)
     notes: dict[int, Note] = field(default_factory=dict)
+    # The sandbox's personality (lenient or strict, sandbox/choices.py), read when shaping JSON.
+    choices: Personality = LENIENT
     _tasks_by_start: list[Task] | None = None
 
     def new_id(self) -> int:

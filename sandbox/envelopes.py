@@ -36,11 +36,14 @@ def _positive_int(raw: str | None) -> int | None:
     return value if value is not None and value > 0 else None
 
 
-def page_request(request: Request, max_per_page: int, aliases: Sequence[str] = ()) -> PageRequest:
+def page_request(
+    request: Request, max_per_page: int, aliases: Sequence[str] = (), plain_page: bool = True
+) -> PageRequest:
     """Unreadable or non-positive values fall back to the defaults; per_page above the maximum is
-    clamped silently (the envelope then reports the clamped value)."""
+    clamped silently (the envelope then reports the clamped value). Without `plain_page` only the
+    aliases name the page."""
     params = request.query_params
-    page = _positive_int(params.get("page"))
+    page = _positive_int(params.get("page")) if plain_page else None
     for alias in aliases:
         page = page or _positive_int(params.get(alias))
     per_page = _positive_int(params.get("per_page")) or choices.DEFAULT_PER_PAGE

@@ -28,6 +28,8 @@ def notes_and_tags_routes(
         api = Api(request)
         owner = owner_at(api, api.path_int("number"))
         if request.method == "POST":
+            if kind == "Job":  # customer notes' POST is confirmed; job notes' URL is not
+                api.unconfirmed_write()
             note = _add_note(api, await api.sent_record("note"), kind, owner.id)
             owner.note_ids.append(note.id)
             return ok(shapes.note(api.store, note))
@@ -39,6 +41,7 @@ def notes_and_tags_routes(
         api = Api(request)
         owner = owner_at(api, api.path_int("number"))
         if request.method == "PUT":
+            api.unconfirmed_write()
             owner.tags = _read_tags(await api.payload())
             owner.updated_at = api.now()
         return ok({"tags": list(owner.tags)})

@@ -34,7 +34,11 @@ async def vendors(request: Request) -> JSONResponse:
     if request.method == "POST":
         return await _save_vendor(api, None)
     found = sorted(api.store.vendors.values(), key=lambda v: v.name.lower())
-    return ok(paginate("vendors", found, api.page(), lambda v: shapes.vendor(api.store, v, {})))
+    return ok(
+        paginate(
+            "vendors", found, api.page(), lambda v: shapes.vendor(api.store, v, {}, listed=True)
+        )
+    )
 
 
 async def vendor_detail(request: Request) -> JSONResponse:

@@ -44,7 +44,9 @@ async def list_customers(request: Request) -> JSONResponse:
     api = Api(request)
     params = {k: v for k in FILTERS if (v := api.param(k)) is not None}
     found = [c for c in api.store.customers_by_number.values() if not params or _matches(c, params)]
-    paging = api.page(*choices.PAGE_ALIASES["customers"])
+    paging = api.page(
+        *choices.PAGE_ALIASES["customers"], plain_page=api.choices.customers_page_param
+    )
     return ok(paginate("customers", found, paging, lambda c: shapes.customer(api.store, c)))
 
 

@@ -34,6 +34,7 @@ async def job_charges(request: Request) -> JSONResponse:
 async def job_charge_detail(request: Request) -> JSONResponse:
     """PUT edits one charge; DELETE removes it and answers the deleted charge."""
     api = Api(request)
+    api.unconfirmed_write()
     job = api.job(api.path_int("number"))
     charge = _charge_of(api, job, api.path_int("charge_id"))
     if request.method == "DELETE":
@@ -65,6 +66,7 @@ async def job_payments(request: Request) -> JSONResponse:
     api = Api(request)
     job = api.job(api.path_int("number"))
     if request.method == "POST":
+        api.unconfirmed_write()
         payment = record_payment(api, job, await api.sent_record("payment"))
         return ok(shapes.payment(api.store, payment))
     payments = [api.store.payments[p] for p in job.payment_ids]

@@ -10,6 +10,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from sandbox import choices
 from sandbox.data import (
     AccountStore,
     Customer,
@@ -97,6 +98,15 @@ def customer_glue(customer: Customer) -> JsonObject:
 
 
 def customer(store: AccountStore, c: Customer) -> JsonObject:
+    """The customer record; in the strict personality some customers are inactive."""
+    return {**_customer_columns(store, c), "is_active": is_active(store, c)}
+
+
+def is_active(store: AccountStore, c: Customer) -> bool:
+    return store.choices.all_customers_active or c.number % choices.INACTIVE_CUSTOMER_EVERY != 0
+
+
+def _customer_columns(store: AccountStore, c: Customer) -> JsonObject:
     children = [store.customers[i] for i in c.children if i in store.customers]
     return {
         "id": c.id, "account_id": store.account_id, "customer_number": c.number,
@@ -174,8 +184,15 @@ def job_detail(store: AccountStore, j: Job) -> JsonObject:
         "payments": [payment(store, store.payments[p]) for p in j.payment_ids],
         "payment_request": payment_request(store, j),
         "tags": list(j.tags),
-        "notes": [note(store, store.notes[n]) for n in j.note_ids],
+        **_embedded_notes(store, j),
     }
+
+
+def _embedded_notes(store: AccountStore, j: Job) -> JsonObject:
+    """A job detail's `notes` (the reference only guesses it embeds them: strict leaves them out)."""
+    if not store.choices.job_detail_notes_key:
+        return {}
+    return {"notes": [note(store, store.notes[n]) for n in j.note_ids]}
 
 
 def invoice(store: AccountStore, j: Job) -> JsonObject:
@@ -195,6 +212,14 @@ def payment_request(store: AccountStore, j: Job) -> JsonObject | None:
 
 
 def job_charge(store: AccountStore, c: JobCharge) -> JsonObject:
+    """A job charge; `taxable` is a key the reference never shows (strict leaves it out)."""
+    shaped = _charge_columns(store, c)
+    if not store.choices.charge_taxable_key:
+        del shaped["taxable"]
+    return shaped
+
+
+def _charge_columns(store: AccountStore, c: JobCharge) -> JsonObject:
     item_record = store.items.get(c.item_id) if c.item_id is not None else None
     return {
         "id": c.id, "job_id": c.job_id, "account_id": store.account_id,
@@ -217,8 +242,13 @@ def payment(store: AccountStore, p: Payment) -> JsonObject:
         "created_at": stamp(p.created_at), "updated_at": stamp(p.created_at),
         "updated_by": p.updated_by, "stripe_payment_id": f"ch_sandbox{p.id}" if online else None,
         "qb_error": None, "status": "credit_card_transaction_complete" if online else None,
-        "customer": customer_glue(store.customers[p.customer_id]),
+        "customer": _payer(store, store.customers[p.customer_id]),
     }  # fmt: skip
+
+
+def _payer(store: AccountStore, c: Customer) -> JsonObject:
+    """The reference says a payment embeds the full customer object: strict does just that."""
+    return customer_glue(c) if store.choices.payment_customer_summary else customer(store, c)
 
 
 def task(store: AccountStore, t: Task) -> JsonObject:
@@ -290,13 +320,20 @@ def formatted_price(price: Decimal) -> str:
     return f"${price:,.2f}"
 
 
-def vendor(store: AccountStore, v: Vendor | None, errors: JsonObject) -> JsonObject:
-    """Vendor answers always carry an `errors` key (empty on success)."""
-    return {
+def vendor(
+    store: AccountStore, v: Vendor | None, errors: JsonObject, listed: bool = False
+) -> JsonObject:
+    """Vendor write answers carry an `errors` key (empty on success), as the reference says; list
+    entries (`listed`) carry it too, except in the strict personality (the reference's list
+    example has none)."""
+    shaped: JsonObject = {
         "id": v.id if v else None, "account_id": store.account_id, "name": v.name if v else None,
         "active": v.active if v else True, "created_at": stamp(v.created_at) if v else None,
-        "updated_at": stamp(v.updated_at) if v else None, "list_id": None, "errors": errors,
+        "updated_at": stamp(v.updated_at) if v else None, "list_id": None,
     }  # fmt: skip
+    if not listed or store.choices.vendor_list_errors_key:
+        shaped["errors"] = errors
+    return shaped
 
 
 def job_type(store: AccountStore, t: JobType) -> JsonObject:

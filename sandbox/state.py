@@ -18,10 +18,13 @@ class SandboxState:
     def __init__(self, config: SandboxConfig) -> None:
         self.config = config
         self.clock = SandboxClock(config.today)
+        self.choices = choices.personality(config.reference_strict)
         seed_day = config.today or datetime.now(UTC).date()
         self.stores: dict[str, AccountStore] = build_accounts(
             config.seed, config.account_sizes(), seed_day
         )
+        for store in self.stores.values():
+            store.choices = self.choices
         self.knobs = config.knobs()
         self.log = RequestLog()
         self.rate_limiter = RateLimiter()

@@ -18,7 +18,9 @@ DEMO = ("demo-token", "demo-token")
 
 
 def small_config(**changes: Any) -> SandboxConfig:
-    settings: dict[str, Any] = {"customers": 40, "acme_customers": 12, "today": TODAY}
+    settings: dict[str, Any] = {
+        "customers": 40, "acme_customers": 12, "today": TODAY, "reference_strict": False,
+    }  # fmt: skip
     return SandboxConfig(**{**settings, **changes})
 
 
