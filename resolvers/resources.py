@@ -223,6 +223,11 @@ EMPLOYEES: Listing[Employee, None] = Listing(
     "employees", Employee, params="none (active employees)", lifetime=REFERENCE,
     voided_by=_changes(),
 )  # fmt: skip
+# An employee by number: /employees/{n}.json answers inactive employees too, which the list omits.
+EMPLOYEE: Record[int, Employee] = Record(
+    "employee", Employee, key="employee number", key_of=lambda e: e.employee_number,
+    lifetime=REFERENCE, voided_by=_changes(),
+)  # fmt: skip
 JOB_TYPES: Listing[JobType, None] = Listing(
     "job_types", JobType, params="none (inactive ones included)", lifetime=REFERENCE,
     voided_by=_changes(),
@@ -248,7 +253,7 @@ RESOURCES: tuple[Record[Any, Any] | Listing[Any, Any], ...] = (
     JOB, JOB_ID, JOBS, CUSTOMER_JOBS, OPPORTUNITIES,
     TASK, TASKS, SCHEDULE,
     INVOICES, PAYMENTS,
-    EMPLOYEES, JOB_TYPES, JOB_CHARGE_TYPES, ITEMS, VENDORS, VENDOR,
+    EMPLOYEES, EMPLOYEE, JOB_TYPES, JOB_CHARGE_TYPES, ITEMS, VENDORS, VENDOR,
 )  # fmt: skip
 
 # Client-side indexes (lookups by global id that Kickserv lacks). A write puts what it answered with

@@ -65,10 +65,10 @@ class JobChargeType:
 class Item:
     id: strawberry.ID = strawberry.field(description="Global Kickserv id.")
     name: str | None = strawberry.field(description="Name.")
-    full_name: str | None = strawberry.field(description="Name with its category path.")
     description: str | None = strawberry.field(description="Description.")
     price: Decimal | None = strawberry.field(description="Unit price.")
     taxable: bool | None = strawberry.field(description="Whether tax applies.")
+    _full_name: strawberry.Private[str | None]
 
     @classmethod
     def from_record(cls, r: ItemRecord | ItemRef) -> Item:
@@ -76,11 +76,20 @@ class Item:
         return cls(
             id=graph_id(r.id),
             name=r.name,
-            full_name=r.full_name,
             description=r.description,
             price=r.price,
             taxable=r.taxable if isinstance(r, ItemRecord) else None,
+            _full_name=r.full_name,
         )
+
+    @strawberry.field(description="Name with its category path.")
+    async def full_name(self, info: GraphInfo) -> str | None:
+        """A name search (`/items.json?name=`) answers entries without `full_name`: then it is
+        read from the whole catalogue (reference data, cached), keyed by the item's id."""
+        if self._full_name is not None:
+            return self._full_name
+        record = await info.context.data.item_by_id.get(int(self.id))
+        return None if record is None else record.full_name
 
     @classmethod
     async def resolve_reference(cls, info: GraphInfo, id: strawberry.ID) -> Item:

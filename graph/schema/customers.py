@@ -12,6 +12,7 @@ from graph.schema import billing, jobs, people
 from graph.schema.common import Address, GraphInfo, graph_id
 from graph.schema.connections import Connection, connection, window_args
 from graph.schema.selection import asked
+from graph.schema.statuses import JobStatus
 from kickserv import Address as AddressRecord
 from kickserv import Customer as CustomerRecord
 from kickserv import CustomerRef
@@ -149,10 +150,11 @@ class Customer:
         info: GraphInfo,
         first: int = 25,
         after: str | None = None,
-        status: str | None = None,
+        status: JobStatus | None = None,
     ) -> Connection[JobT] | None:
         offset, first = window_args(first, after)
-        window = await info.context.data.customer_jobs(self.number, offset, first, status)
+        wanted = None if status is None else status.value
+        window = await info.context.data.customer_jobs(self.number, offset, first, wanted)
         return connection(window, jobs.Job.from_record)
 
     @strawberry.field(description="This customer's opportunities (estimates), newest first.")

@@ -26,13 +26,15 @@ from graph.schema.connections import (
 from graph.schema.customers import Customer, Location
 from graph.schema.errors import BadUserInput, ErrorCode, NotFound
 from graph.schema.jobs import Job, Opportunity
+from graph.schema.lookups import LookupQuery
+from graph.schema.lookups import int_id as _int_id
 from graph.schema.people import Employee
 from graph.schema.schedule import Task
+from graph.schema.statuses import JobStatus, OpportunityStatus
 from resolvers.parsing import (
     NumberError,
     bounded_decimal,
     bounded_year,
-    kickserv_id,
     moment_text,
     quoted,
 )
@@ -57,16 +59,6 @@ class CustomerFilter:
     )
     service_state: str | None = strawberry.field(default=None, description="Service address state.")
     number: int | None = strawberry.field(default=None, description="Exact customer number.")
-
-
-@strawberry.enum(description="Where a job is in its life.")
-class JobStatus(Enum):
-    UNSCHEDULED = "unscheduled"
-    SCHEDULED = "scheduled"
-    IN_PROGRESS = "in_progress"
-    ON_HOLD = "on_hold"
-    COMPLETE = "complete"
-    CANCELED = "canceled"
 
 
 @strawberry.enum(description="Kickserv's named date ranges for scheduled jobs.")
@@ -94,15 +86,6 @@ class JobFilter:
     )
 
 
-@strawberry.enum(description="Where an opportunity is in its life.")
-class OpportunityStatus(Enum):
-    NEW = "new"
-    SENT = "sent"
-    VIEWED = "viewed"
-    WON = "won"
-    LOST = "lost"
-
-
 @strawberry.enum(description="Order of payments.")
 class PaymentSort(Enum):
     NEWEST_FIRST = "date:DESC"
@@ -116,17 +99,6 @@ def _one_of(**given: Any) -> None:
     if sum(v is not None for v in given.values()) != 1:
         names = " or ".join(f"`{k}`" for k in given)
         raise BadUserInput(f"Give exactly one of {names}.")
-
-
-def _int_id(value: strawberry.ID, argument: str) -> int:
-    """A Kickserv id argument (ASCII digits, 1 to 2^53 - 1), or BAD_USER_INPUT naming it."""
-    try:
-        return kickserv_id(str(value))
-    except NumberError as exc:
-        raise BadUserInput(
-            f"`{argument}` must be a Kickserv id ({exc}), got {quoted(str(value))}.",
-            extensions={"argument": argument},
-        ) from None
 
 
 MAX_FILTER_TEXT = 1000  # characters of a filter Kickserv gets in its URL
@@ -206,7 +178,7 @@ SCALARS: dict[object, type | ScalarWrapper | ScalarDefinition] = {
 
 
 @strawberry.type(description="Kickserv data as one graph.")
-class Query:
+class Query(LookupQuery):
     @strawberry.field(description="One customer, by number or global id.")
     async def customer(
         self, info: GraphInfo, number: int | None = None, id: strawberry.ID | None = None
@@ -217,6 +189,7 @@ class Query:
         if number is not None:
             # No round waits for the record: its listings start with it.
             start_listings(data, number, prefetch.customer_listings(info))
+        data.job_tasks.start(prefetch.job_tasks_bound(info, "customer"))
         record = await by_number_or_id(
             data.customer_by_number, data.customer_by_id, number, global_id, "Customer"
         )
@@ -231,6 +204,7 @@ class Query:
         after: str | None = None,
     ) -> Connection[Customer] | None:
         offset, first = window_args(first, after)
+        info.context.data.job_tasks.start(prefetch.job_tasks_bound(info, "customers"))
         f = filter or CustomerFilter()
         window = await info.context.data.customers(
             offset,
@@ -262,6 +236,7 @@ class Query:
         after: str | None = None,
     ) -> Connection[Job] | None:
         offset, first = window_args(first, after)
+        info.context.data.job_tasks.start(prefetch.job_tasks_bound(info, "jobs"))
         f = filter or JobFilter()
         window = await info.context.data.jobs(
             offset,
@@ -292,9 +267,19 @@ class Query:
         )
         return connection(window, Opportunity.from_record)
 
-    @strawberry.field(description="One scheduled visit, by global id.")
-    async def task(self, info: GraphInfo, id: strawberry.ID) -> Task | None:
-        record = await one(info.context.data.task_by_id, _int_id(id, "id"), "Task")
+    @strawberry.field(
+        description="One scheduled visit, by global id; with `jobNumber`, only if it is a visit "
+        "of that job (Kickserv's `/jobs/{n}/tasks/{id}.json`), else NOT_FOUND."
+    )
+    async def task(
+        self, info: GraphInfo, id: strawberry.ID, job_number: int | None = None
+    ) -> Task | None:
+        data = info.context.data
+        record = await one(data.task_by_id, _int_id(id, "id"), "Task")
+        if job_number is not None:
+            job = await one(data.job_by_number, job_number, "Job")
+            if record.job_id != job.id:
+                raise NotFound(f"Task {id} is not a visit of job {job_number}.")
         return Task.from_record(record)
 
     @strawberry.field(
@@ -308,13 +293,17 @@ class Query:
         employee_number: int | None = None,
         first: int = 25,
         after: str | None = None,
+        task_type_id: strawberry.ID | None = None,
     ) -> Connection[Task] | None:
         if to <= from_:
             raise BadUserInput(
                 "`to` must be after `from` (it is exclusive).", extensions={"argument": "to"}
             )
         offset, first = window_args(first, after)
-        window = await info.context.data.schedule(from_, to, employee_number, offset, first)
+        task_type = None if task_type_id is None else _int_id(task_type_id, "taskTypeId")
+        window = await info.context.data.schedule(
+            from_, to, employee_number, offset, first, task_type_id=task_type
+        )
         return connection(window, Task.from_record)
 
     @strawberry.field(
@@ -356,11 +345,11 @@ class Query:
     async def employees(self, info: GraphInfo) -> list[Employee] | None:
         return [Employee.from_record(e) for e in await info.context.data.employees()]
 
-    @strawberry.field(description="One active employee, by employee number.")
+    @strawberry.field(description="One employee, by employee number (inactive ones too).")
     async def employee(self, info: GraphInfo, number: int) -> Employee | None:
         record = await info.context.data.employee_by_number.get(number)
         if record is None:
-            raise NotFound(f"Employee {number} was not found among active employees.")
+            raise NotFound(f"Employee {number} was not found.")
         return Employee.from_record(record)
 
     @strawberry.field(description="Catalogue items; `name` matches part of the name.")

@@ -87,3 +87,9 @@ async def vendor_saved(scope: WriteScope, vendor: Vendor) -> None:
     await scope.tenant.changed(Change.VENDOR)
     await scope.tenant.wrote_record(resources.VENDOR, vendor)
     scope.clear_loaders()
+
+
+async def vendor_deleted(scope: WriteScope, vendor_id: int) -> None:
+    await scope.tenant.changed(Change.VENDOR)
+    await scope.tenant.forget_record(resources.VENDOR, vendor_id)
+    scope.clear_loaders()

@@ -1,14 +1,15 @@
-"""Vendors: create and update. Kickserv refuses a second vendor of the same name, so the name is
+"""Vendors: create, update and delete. Kickserv refuses a second vendor of the same name, so the name is
 the natural key that finds a vendor whose POST had an unknown outcome."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from kickserv import Vendor
 from resolvers.writes import invalidation
 from resolvers.writes.scope import WriteScope
-from resolvers.writes.steps import Saga, created_step, raw_of, record_step
+from resolvers.writes.steps import Saga, created_step, deleted_step, raw_of, record_step
 from resolvers.writes.validation import Checks, GivenFields, upstream_path
 
 
@@ -66,3 +67,25 @@ async def update_vendor(scope: WriteScope, vendor_id: int, spec: VendorFields) -
 
     payload = {"vendor": vendor_id, "fields": cleaned.fields()}
     return await scope.run("updateVendor", payload, body, raw_of, Vendor.from_json)
+
+
+async def delete_vendor(scope: WriteScope, vendor_id: int) -> Vendor:
+    """``DELETE /vendors/{id}.json`` (the reference lists the verb); answers the vendor as it was."""
+
+    async def body(saga: Saga) -> Vendor:
+        async def read() -> dict[str, Any]:
+            return raw_of(await scope.ks.vendors.get(vendor_id))
+
+        before = Vendor.from_json(await saga.remember("before", read))
+
+        async def send() -> Vendor:
+            await scope.ks.vendors.delete(vendor_id)
+            return before
+
+        await saga.run(
+            deleted_step(before, send, Vendor.from_json, lambda: scope.ks.vendors.get(vendor_id))
+        )
+        await invalidation.vendor_deleted(scope, vendor_id)
+        return before
+
+    return await scope.run("deleteVendor", {"vendor": vendor_id}, body, raw_of, Vendor.from_json)

@@ -1106,6 +1106,20 @@ update_vendor = Case(
 )  # fmt: skip
 
 
+delete_vendor = Case(
+    a_vendor,
+    """mutation($vid: ID!) { deleteVendor(id: $vid) { id } }""",
+    (
+        read_entity("_entities Vendor(id)", "Vendor", "id", "vid", "name",
+                    at("_entities", 0, "name"), NOT_FOUND),
+        Read("vendor(id)", "query($vid: ID!) { vendor(id: $vid) { id } }", at("vendor", "id"),
+              NOT_FOUND),
+        Read("vendors", "{ vendors(first: 100) { nodes { id } } }",
+              has("vendors", "nodes", key="id", var="vid"), GONE),
+    ),
+)  # fmt: skip
+
+
 # -- the walk ----------------------------------------------------------------------------------------
 
 CASES: dict[str, Case] = {
@@ -1131,6 +1145,7 @@ CASES: dict[str, Case] = {
     "recordPayment": record_payment,
     "createVendor": create_vendor,
     "updateVendor": update_vendor,
+    "deleteVendor": delete_vendor,
 }
 
 

@@ -52,3 +52,14 @@ class BillingMutations:
         spec = input.to_spec()
         scope = write_scope(info, idempotency_key)
         return Vendor.from_record(await vendors.update_vendor(scope, vendor_id, spec))
+
+    @strawberry.mutation(
+        description="Delete a vendor; answers it as it was. (`updateVendor(input: {active: "
+        "false})` retires one and keeps its history.)"
+    )
+    async def delete_vendor(
+        self, info: GraphInfo, id: strawberry.ID, idempotency_key: Key = None
+    ) -> Vendor:
+        vendor_id = required_id(id, ("id",))
+        scope = write_scope(info, idempotency_key)
+        return Vendor.from_record(await vendors.delete_vendor(scope, vendor_id))

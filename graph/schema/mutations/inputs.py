@@ -13,7 +13,7 @@ from decimal import Decimal
 import strawberry
 
 from graph.schema.billing import InvoiceStatus
-from graph.schema.query import JobStatus
+from graph.schema.statuses import JobStatus
 from resolvers.parsing import NumberError, quoted
 from resolvers.parsing import kickserv_id as parse_id
 from resolvers.writes.customers import CustomerFields
