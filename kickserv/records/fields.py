@@ -123,6 +123,10 @@ class Fields:
         key, value = self._find(keys)
         return None if value is None else self._to_str(key, value)
 
+    def str_or(self, default: str, *keys: str) -> str:
+        found = self.optional_str(*keys)
+        return default if found is None else found
+
     # decimals -----------------------------------------------------------------------------
     def _to_decimal(self, key: str, value: Any) -> Decimal:
         if isinstance(value, bool):
@@ -148,6 +152,11 @@ class Fields:
 
     def optional_decimal(self, *keys: str) -> Decimal | None:
         return self._optional(keys, self._to_decimal)
+
+    def optional_float(self, *keys: str) -> float | None:
+        """A decimal (in any of its variants) as a float: coordinates."""
+        found = self.optional_decimal(*keys)
+        return None if found is None else float(found)
 
     # booleans -----------------------------------------------------------------------------
     def _to_bool(self, key: str, value: Any) -> bool:

@@ -5,11 +5,12 @@ other records. Only `id` is required; Kickserv sometimes sends a full object, so
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 from kickserv.records.fields import Fields
+from kickserv.records.record import Record, raw_json, reads, record
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,106 +40,68 @@ class Address:
         return not any((self.street, self.street_2, self.city, self.state, self.zip_code))
 
 
-def _glue_fields(data: object, record: str) -> Fields:
-    """Glue sent as a bare id (``"children": [12, 13]``) is read as ``{"id": 12}``."""
-    if isinstance(data, int | str) and not isinstance(data, bool):
-        return Fields({"id": data}, record)
-    return Fields(data, record)
+class Glue(Record):
+    __slots__ = ()
+    bare_id: ClassVar[bool] = True
+
+    @classmethod
+    def id_of(cls, data: object) -> int:
+        """The id of the glue in ``data``, without reading the rest of it."""
+        return cls.fields_of(data).required_int("id")
 
 
-@dataclass(frozen=True, slots=True)
-class CustomerRef:
+@record
+class CustomerRef(Glue):
     """A customer as embedded in tasks, invoices, opportunities, payments and `children`."""
 
-    id: int
-    customer_number: int | None
-    name: str | None
-    service_address: Address
-    raw: Mapping[str, Any] = field(repr=False, hash=False)
-
-    @classmethod
-    def from_json(cls, data: object) -> CustomerRef:
-        f = _glue_fields(data, "CustomerRef")
-        return cls(
-            id=f.required_int("id"),
-            customer_number=f.optional_int("customer_number"),
-            name=f.optional_str("name", "full_name", "company_name"),
-            service_address=Address.from_prefix(f, "service"),
-            raw=f.raw,
-        )
+    id: int = reads(Fields.required_int, "id")
+    customer_number: int | None = reads(Fields.optional_int, "customer_number")
+    name: str | None = reads(Fields.optional_str, "name", "full_name", "company_name")
+    service_address: Address = reads(Address.from_prefix, "service")
+    raw: Mapping[str, Any] = raw_json()
 
 
-@dataclass(frozen=True, slots=True)
-class JobRef:
+@record
+class JobRef(Glue):
     """A job as embedded in tasks: {id, job_number, name, status, customer_id}."""
 
-    id: int
-    job_number: int | None
-    name: str | None
-    status: str | None
-    customer_id: int | None
-    raw: Mapping[str, Any] = field(repr=False, hash=False)
-
-    @classmethod
-    def from_json(cls, data: object) -> JobRef:
-        f = _glue_fields(data, "JobRef")
-        return cls(
-            id=f.required_int("id"),
-            job_number=f.optional_int("job_number", "number"),
-            name=f.optional_str("name"),
-            status=f.optional_str("status"),
-            customer_id=f.optional_int("customer_id"),
-            raw=f.raw,
-        )
+    id: int = reads(Fields.required_int, "id")
+    job_number: int | None = reads(Fields.optional_int, "job_number", "number")
+    name: str | None = reads(Fields.optional_str, "name")
+    status: str | None = reads(Fields.optional_str, "status")
+    customer_id: int | None = reads(Fields.optional_int, "customer_id")
+    raw: Mapping[str, Any] = raw_json()
 
 
-@dataclass(frozen=True, slots=True)
-class EmployeeRef:
+@record
+class EmployeeRef(Glue):
     """An employee as embedded in tasks: {id, employee_number, name}."""
 
-    id: int
-    employee_number: int | None
-    name: str | None
-    raw: Mapping[str, Any] = field(repr=False, hash=False)
-
-    @classmethod
-    def from_json(cls, data: object) -> EmployeeRef:
-        f = _glue_fields(data, "EmployeeRef")
-        return cls(
-            id=f.required_int("id"),
-            employee_number=f.optional_int("employee_number", "number"),
-            name=f.optional_str("name"),
-            raw=f.raw,
-        )
+    id: int = reads(Fields.required_int, "id")
+    employee_number: int | None = reads(Fields.optional_int, "employee_number", "number")
+    name: str | None = reads(Fields.optional_str, "name")
+    raw: Mapping[str, Any] = raw_json()
 
 
-@dataclass(frozen=True, slots=True)
-class ItemRef:
+@record
+class ItemRef(Glue):
     """The catalogue item embedded in a job charge."""
 
-    id: int
-    name: str | None
-    full_name: str | None
-    description: str | None
-    price: Decimal | None
-    raw: Mapping[str, Any] = field(repr=False, hash=False)
-
-    @classmethod
-    def from_json(cls, data: object) -> ItemRef:
-        f = _glue_fields(data, "ItemRef")
-        return cls(
-            id=f.required_int("id"),
-            name=f.optional_str("name"),
-            full_name=f.optional_str("full_name"),
-            description=f.optional_str("description"),
-            price=f.optional_decimal("price"),
-            raw=f.raw,
-        )
+    id: int = reads(Fields.required_int, "id")
+    name: str | None = reads(Fields.optional_str, "name")
+    full_name: str | None = reads(Fields.optional_str, "full_name")
+    description: str | None = reads(Fields.optional_str, "description")
+    price: Decimal | None = reads(Fields.optional_decimal, "price")
+    raw: Mapping[str, Any] = raw_json()
 
 
-def customer_of(f: Fields) -> tuple[CustomerRef | None, int | None]:
-    """A record's customer glue and customer id; the id falls back to the glue's when only that
-    was sent (jobs, invoices and payments all carry one, the other, or both)."""
-    customer = f.optional_object("customer", CustomerRef.from_json)
-    customer_id = f.optional_int("customer_id")
-    return customer, customer_id if customer_id is not None else (customer.id if customer else None)
+def customer_glue(f: Fields) -> CustomerRef | None:
+    """A record's customer glue (jobs, invoices, payments, tasks)."""
+    return f.optional_object("customer", CustomerRef.from_json)
+
+
+def customer_id_or_glue(f: Fields) -> int | None:
+    """A record's customer id, or its glue's when only that was sent (jobs, invoices and payments
+    all carry one, the other, or both)."""
+    found = f.optional_int("customer_id")
+    return found if found is not None else f.optional_object("customer", CustomerRef.id_of)

@@ -3,44 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from kickserv.records.fields import Fields
+from kickserv.records.record import Record, raw_json, reads, record
 
 
-@dataclass(frozen=True, slots=True)
-class Employee:
+@record
+class Employee(Record):
     """An employee. `employee_number` is what URLs and filters take; `id` is what tasks carry."""
 
-    id: int
-    employee_number: int
-    name: str
-    email_address: str | None
-    username: str | None
-    admin: bool
-    active: bool
-    limit_access_to_assignments: bool
-    is_account_owner: bool | None
-    created_at: datetime | None
-    updated_at: datetime | None
-    raw: Mapping[str, Any] = field(repr=False, hash=False)
-
-    @classmethod
-    def from_json(cls, data: object) -> Employee:
-        f = Fields(data, "Employee")
-        return cls(
-            id=f.required_int("id"),
-            employee_number=f.required_int("employee_number", "number"),
-            name=f.required_str("name", "full_name"),
-            email_address=f.optional_str("email_address", "email"),
-            username=f.optional_str("username"),
-            admin=f.bool_or(False, "admin"),
-            active=f.bool_or(True, "active"),
-            limit_access_to_assignments=f.bool_or(False, "limit_access_to_assignments"),
-            is_account_owner=f.optional_bool("is_account_owner"),
-            created_at=f.created_at(),
-            updated_at=f.updated_at(),
-            raw=f.raw,
-        )
+    id: int = reads(Fields.required_int, "id")
+    employee_number: int = reads(Fields.required_int, "employee_number", "number")
+    name: str = reads(Fields.required_str, "name", "full_name")
+    email_address: str | None = reads(Fields.optional_str, "email_address", "email")
+    username: str | None = reads(Fields.optional_str, "username")
+    admin: bool = reads(Fields.bool_or, False, "admin")
+    active: bool = reads(Fields.bool_or, True, "active")
+    limit_access_to_assignments: bool = reads(Fields.bool_or, False, "limit_access_to_assignments")
+    is_account_owner: bool | None = reads(Fields.optional_bool, "is_account_owner")
+    created_at: datetime | None = reads(Fields.created_at)
+    updated_at: datetime | None = reads(Fields.updated_at)
+    raw: Mapping[str, Any] = raw_json()

@@ -1,0 +1,76 @@
+"""Declaring a record: each field says once, beside its type, where in Kickserv's JSON it comes from.
+
+    @record
+    class Vendor(Record):
+        id: int = reads(Fields.required_int, "id")
+        active: bool = reads(Fields.bool_or, True, "active")
+        raw: Mapping[str, Any] = raw_json()
+
+``Vendor.from_json(data)`` reads the fields in their order, each by its reader: a ``Fields`` method
+(or any function taking ``Fields`` first) and the arguments after it. mypy checks what the reader
+answers against the field's type. A record is a frozen, slotted dataclass; ``raw`` keeps every key
+Kickserv sent.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from functools import partial
+from typing import Any, ClassVar, Concatenate, ParamSpec, Self, TypeVar, cast, dataclass_transform
+
+from kickserv.records.fields import Fields
+
+P = ParamSpec("P")
+T = TypeVar("T")
+R = TypeVar("R", bound="Record")
+
+Reader = tuple[Callable[..., Any], tuple[Any, ...]]  # a function taking Fields first, its arguments
+_READ = "kickserv.read"
+
+
+def reads(read: Callable[Concatenate[Fields, P], T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+    """A field of a record, read from its JSON by ``read(fields, *args, **kwargs)``."""
+    reader: Reader = (partial(read, **kwargs) if kwargs else read, args)
+    return cast(T, dataclasses.field(metadata={_READ: reader}))
+
+
+def _raw(fields: Fields) -> Mapping[str, Any]:
+    return fields.raw
+
+
+def raw_json() -> Mapping[str, Any]:
+    """A record's ``raw``: every key Kickserv sent (left out of repr and hash)."""
+    reader: Reader = (_raw, ())
+    return cast(
+        "Mapping[str, Any]", dataclasses.field(repr=False, hash=False, metadata={_READ: reader})
+    )
+
+
+class Record:
+    """What every record shares: ``from_json``."""
+
+    __slots__ = ()
+    # Glue may come as a bare id (``"children": [12, 13]``), read as ``{"id": 12}``.
+    bare_id: ClassVar[bool] = False
+    _readers: ClassVar[tuple[Reader, ...]] = ()  # one a field, in their order
+
+    @classmethod
+    def fields_of(cls, data: object) -> Fields:
+        if cls.bare_id and isinstance(data, int | str) and not isinstance(data, bool):
+            data = {"id": data}
+        return Fields(data, cls.__name__)
+
+    @classmethod
+    def from_json(cls, data: object) -> Self:
+        fields = cls.fields_of(data)
+        make: Callable[..., Self] = cls
+        return make(*[read(fields, *args) for read, args in cls._readers])
+
+
+@dataclass_transform(frozen_default=True, field_specifiers=(reads, raw_json))
+def record(cls: type[R]) -> type[R]:
+    """Makes ``cls`` a frozen, slotted dataclass whose ``from_json`` reads each field."""
+    made = dataclasses.dataclass(frozen=True, slots=True)(cls)
+    made._readers = tuple(f.metadata[_READ] for f in dataclasses.fields(cast(Any, made)))
+    return made
