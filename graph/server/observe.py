@@ -163,6 +163,18 @@ def request_id_of(scope: Scope) -> str:
     return os.urandom(16).hex()
 
 
+MAX_PATH = 256
+
+
+def loggable(path: str) -> str:
+    """A request path as it may stand in a line: control characters escaped (a decoded ``%0A``
+    would forge a line of its own in the text format), at most ``MAX_PATH`` characters. The query
+    string, where a GET's variables travel, is never logged."""
+    if not path.isprintable():
+        path = path.encode("unicode_escape").decode("ascii")
+    return path if len(path) <= MAX_PATH else path[:MAX_PATH] + "..."
+
+
 class ObserveMiddleware:
     """Gives each HTTP request a ``RequestRecord`` and, when it ends, logs it and counts it."""
 
@@ -175,7 +187,7 @@ class ObserveMiddleware:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        record = RequestRecord(request_id_of(scope), scope["method"], scope["path"])
+        record = RequestRecord(request_id_of(scope), scope["method"], loggable(scope["path"]))
         echoed = record.request_id.encode("latin-1")
         status = 0
 

@@ -318,6 +318,15 @@ def test_every_line_the_server_writes_is_json(served: Served) -> None:
     assert "httpx" not in loggers  # one line per upstream call is the access line's job
 
 
+def test_a_path_cannot_forge_a_line(live_server: Live, caplog: pytest.LogCaptureFixture) -> None:
+    app = build_app(Settings(sandbox_customers=5, state_dir="memory"))
+    with caplog.at_level(logging.INFO, logger="graph.access"), live_server(app) as url:
+        httpx.get(f"{url}/nope%0A2026-12-03 INFO graph.access: forged")
+    (record,) = [r for r in caplog.records if r.name == "graph.access"]
+    line = TextFormatter().format(record)
+    assert "\n" not in line and "/nope\\n2026-12-03" in line
+
+
 def test_probes_are_logged_at_debug_only(served: Served) -> None:
     response = httpx.get(f"{served.url}/healthz", headers={"x-request-id": "req-probe"})
     assert response.headers["x-request-id"] == "req-probe"
