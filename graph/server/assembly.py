@@ -176,7 +176,7 @@ def build_app(
         max_aliases=settings.max_aliases,
         max_root_fields=settings.max_root_fields,
     )
-    cache = make_cache(settings.cache_enabled, settings.cache_max_entries)
+    cache = make_cache(settings.cache_enabled, settings.cache_max_entries, settings.cache_max_bytes)
     keys = ApiKeys.load(settings.api_keys_file) if settings.api_keys_file else None
     server = Server(
         settings=settings,
@@ -192,7 +192,11 @@ def build_app(
             apq_max_bytes=settings.apq_max_bytes,
         ),
         limits=limits,
-        costs=MeasuredCosts(graphql_schema(schema), max_first=limits.max_first),
+        costs=MeasuredCosts(
+            graphql_schema(schema),
+            max_first=limits.max_first,
+            max_bytes=settings.document_cache_max_bytes,  # its entries hold documents
+        ),
         # A pass-through caller's refused credential is theirs, not our outage: asked first.
         classify_error=ErrorClassifier((map_refused_pass_through, *SCHEMA_ERROR_MAPPERS)),
         otel=otel or tracing_from(settings),

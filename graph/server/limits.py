@@ -33,8 +33,8 @@ into each other exponentially costs its size, not its expansion, to measure.
 
 from __future__ import annotations
 
+import hashlib
 import math
-from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -65,6 +65,7 @@ from graphql.pyutils import Undefined
 
 from graph.schema.connections import MAX_FIRST
 from graph.schema.errors import ErrorCode, GraphError, QueryTooComplex
+from resolvers.bounded import BytesLRU
 
 PAGE_SIZE = 100  # items per upstream page (KICKSERV_MAX_PER_PAGE's default)
 DEFAULT_LIST_SIZE = 5
@@ -330,17 +331,34 @@ def measure(
 
 class MeasuredCosts:
     """``measure`` remembered per (operation, variables): a repeated request (a response cache
-    hit above all) pays a dictionary lookup, not a walk of its document. Bounded, LRU.
+    hit above all) pays a dictionary lookup, not a walk of its document. Bounded, LRU, in entries
+    and in bytes.
 
     Keyed by the operation node's identity (documents are parsed once per text, graph.server.documents)
-    and the variables' canonical JSON; the entry holds the node, so its id cannot be reused."""
+    and the variables' canonical JSON; the entry holds the node, so its id cannot be reused. The node
+    keeps its whole document alive (its source text and tokens), so an entry weighs what the
+    document cache estimates that document at, plus the variables' key (a digest when they are
+    long): a document too large to keep (over a tenth of ``max_bytes``) is measured every time."""
 
-    def __init__(self, schema: GraphQLSchema, *, max_first: int = MAX_FIRST, maxsize: int = 1024):
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        *,
+        max_first: int = MAX_FIRST,
+        maxsize: int = 1024,
+        max_bytes: int = 64 * 1024 * 1024,
+    ):
         self._graphql_schema = schema
         self._max_first = max_first
-        self._maxsize = maxsize
-        self._costs: OrderedDict[tuple[int, bytes], tuple[OperationDefinitionNode, OperationCost]]
-        self._costs = OrderedDict()
+        self._costs: BytesLRU[tuple[int, bytes], tuple[OperationDefinitionNode, OperationCost]]
+        self._costs = BytesLRU(max_bytes, maxsize)
+
+    def __len__(self) -> int:
+        return len(self._costs)
+
+    @property
+    def bytes(self) -> int:
+        return self._costs.bytes
 
     def measure(
         self,
@@ -349,17 +367,16 @@ class MeasuredCosts:
         variables: Mapping[str, Any] | None,
     ) -> OperationCost:
         try:
-            key = (id(operation), orjson.dumps(variables or {}, option=orjson.OPT_SORT_KEYS))
+            given = orjson.dumps(variables or {}, option=orjson.OPT_SORT_KEYS)
         except TypeError:
             return self._measure(document, operation, variables)
+        # Long variables are remembered by their digest: the key must not keep a client's megabytes.
+        key = (id(operation), given if len(given) <= 1024 else hashlib.sha256(given).digest())
         known = self._costs.get(key)
         if known is not None and known[0] is operation:
-            self._costs.move_to_end(key)
             return known[1]
         cost = self._measure(document, operation, variables)
-        self._costs[key] = (operation, cost)
-        if len(self._costs) > self._maxsize:
-            self._costs.popitem(last=False)
+        self._costs.put(key, (operation, cost), len(key[1]) + _retained(operation))
         return cost
 
     def _measure(
@@ -374,6 +391,14 @@ class MeasuredCosts:
         return measure(
             self._graphql_schema, fragments, operation, variables, max_first=self._max_first
         )
+
+
+def _retained(operation: OperationDefinitionNode) -> int:
+    """What remembering ``operation`` keeps alive: its whole document, as the document cache
+    estimates it (its node holds the source text and the token chain)."""
+    from graph.server.documents import document_bytes  # (documents imports this module)
+
+    return 0 if operation.loc is None else document_bytes(operation.loc.source.body)
 
 
 def limit_exceeded(

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import hashlib
 
+from graphql import OperationDefinitionNode, parse
+
 from graph.schema.query import build_schema, graphql_schema
 from graph.server.documents import DocumentCache, document_bytes
+from graph.server.limits import MeasuredCosts
 from graph.server.persisted import PersistedQueries
 from graph.server.response_cache import ResponseCache
 from resolvers.bounded import BytesLRU
@@ -59,3 +62,24 @@ async def test_large_apq_documents_are_bounded_in_bytes():
         ext = {"persistedQuery": {"version": 1, "sha256Hash": digest}}
         await persisted.resolve(query, None, ext)
     assert persisted._apq.bytes <= 1_000_000 and persisted.apq_size < 20
+
+
+def test_remembered_costs_are_bounded_by_the_documents_they_hold():
+    # Each remembered cost holds its operation node, and the node its whole document: 600 requests
+    # of ~950 KB documents kept ~1.1 GB through 1,024 entries bounded by count (fault run,
+    # 2026-12-03). Long variables are remembered by digest.
+    costs = MeasuredCosts(SCHEMA, maxsize=1024, max_bytes=2 * 1024 * 1024)
+    for i in range(60):
+        query = "#" + "x" * 1_000 + f"\nquery Q{i} {{ employees {{ id }} }}"
+        document = parse(query)
+        (operation,) = document.definitions
+        assert isinstance(operation, OperationDefinitionNode)
+        costs.measure(document, operation, {"big": "z" * 500_000, "i": i})
+        assert costs.bytes <= 2 * 1024 * 1024
+    assert 0 < len(costs) < 60
+    large = parse("#" + "x" * 100_000 + "\n{ employees { id } }")  # over a tenth: never kept
+    (operation,) = large.definitions
+    assert isinstance(operation, OperationDefinitionNode)
+    before = len(costs)
+    costs.measure(large, operation, None)
+    assert len(costs) == before and costs.bytes <= 2 * 1024 * 1024
