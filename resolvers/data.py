@@ -363,6 +363,22 @@ class RequestData:
         listing = self.ks.job_types.list(all=True)
         window = await self.tenant.everything(resources.JOB_TYPES, listing, None)
         return window.items if include_inactive else tuple(t for t in window.items if t.active)
+    async def customer_tags(self, customer_number: int) -> tuple[str, ...] | None:
+        """The customer's tags (None when Kickserv has no such customer)."""
+
+        async def fetch() -> resources.CustomerTags:
+            tags = await self.ks.customers.tags(customer_number)
+            return resources.CustomerTags(customer_number, tags)
+
+        found = await self.tenant.record(resources.CUSTOMER_TAGS, customer_number, fetch)
+        return None if found is None else found.tags
+
+    async def all_customers(self, **given: Any) -> tuple[Customer, ...]:
+        """Every customer Kickserv's own filters (``given``) let through, all pages."""
+        listing = self.ks.customers.list(**given)
+        window = await self.tenant.everything(resources.CUSTOMERS, listing, filters(**given))
+        return window.items
+
 
     async def job_charge_types(self) -> tuple[JobChargeType, ...]:
         window = await self.tenant.everything(

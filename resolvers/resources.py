@@ -101,6 +101,14 @@ class Change(Enum):
     """A vendor was created or changed."""
 
 
+@dataclass(frozen=True, slots=True)
+class CustomerTags:
+    """A customer's tag set (``/customers/{n}/tags.json``; Kickserv replaces it wholesale)."""
+
+    customer_number: int
+    tags: tuple[str, ...]
+
+
 def _changes(*kinds: Change) -> frozenset[Change]:
     return frozenset(kinds)
 
@@ -162,6 +170,10 @@ CUSTOMERS: Listing[Customer, Filters] = Listing(
     "customers", Customer, params="filters: name, q, begins_with, service_state, customer_number",
     lifetime=RECORD,
     voided_by=_changes(Change.CUSTOMER, Change.CUSTOMER_GLUE, Change.CUSTOMER_BALANCE, _GONE),
+)  # fmt: skip
+CUSTOMER_TAGS: Record[int, CustomerTags] = Record(
+    "customer.tags", CustomerTags, key="customer number", key_of=lambda t: t.customer_number,
+    lifetime=RECORD, voided_by=_changes(Change.CUSTOMER, _GONE),
 )  # fmt: skip
 CUSTOMER_NOTES: Listing[Note, int] = Listing(
     "customer.notes", Note, params="customer number", lifetime=RECORD,
@@ -249,7 +261,7 @@ VENDOR: Record[int, Vendor] = Record(
 )  # fmt: skip
 
 RESOURCES: tuple[Record[Any, Any] | Listing[Any, Any], ...] = (
-    CUSTOMER, CUSTOMER_ID, CUSTOMERS, CUSTOMER_NOTES,
+    CUSTOMER, CUSTOMER_ID, CUSTOMERS, CUSTOMER_TAGS, CUSTOMER_NOTES,
     JOB, JOB_ID, JOBS, CUSTOMER_JOBS, OPPORTUNITIES,
     TASK, TASKS, SCHEDULE,
     INVOICES, PAYMENTS,

@@ -107,6 +107,22 @@ class Invoice:
     async def _detail(self, info: GraphInfo) -> JobRecord:
         return await relations.job_detail(info.context.data, self._job, self.number)
 
+    @strawberry.field(description="Notes printed on the invoice.")
+    async def notes(self, info: GraphInfo) -> str | None:
+        return (await self._listed(info)).invoice_notes
+
+    @strawberry.field(description="Sales tax percentage applied to the taxable lines.")
+    async def tax_rate(self, info: GraphInfo) -> Decimal | None:
+        return (await self._listed(info)).sales_tax_percentage
+
+    @strawberry.field(description="The customer's purchase order number.")
+    async def po_number(self, info: GraphInfo) -> str | None:
+        return (await self._listed(info)).po_number
+
+    async def _listed(self, info: GraphInfo) -> JobRecord:
+        """The invoiced job's record (the invoice index keeps only what lists need)."""
+        return await relations.job_listed(info.context.data, self._job, self.number)
+
     @strawberry.field(description="The invoiced job.")
     async def job(self, info: GraphInfo) -> JobT | None:
         return jobs.Job.from_record(self._job or await self._detail(info))

@@ -11,6 +11,7 @@ import strawberry
 from graph.schema import billing, jobs, people
 from graph.schema.common import Address, GraphInfo, graph_id
 from graph.schema.connections import Connection, connection, window_args
+from graph.schema.contacts import PrimaryContact
 from graph.schema.selection import asked
 from graph.schema.statuses import JobStatus
 from kickserv import Address as AddressRecord
@@ -174,6 +175,21 @@ class Customer:
         offset, first = window_args(first, after)
         window = await info.context.data.payments(self.number, None, None, offset, first)
         return connection(window, billing.Payment.from_record)
+
+    @strawberry.field(
+        description="Tags on this customer (`/customers/{n}/tags.json`; null when Kickserv has "
+        "no tag set for it)."
+    )
+    async def tags(self, info: GraphInfo) -> list[str] | None:
+        found = await info.context.data.customer_tags(self.number)
+        return None if found is None else list(found)
+
+    @strawberry.field(
+        description="Who to talk to: the customer's contact person (Kickserv's `contact`), with "
+        "the customer's email and phone. Null when the customer names no contact."
+    )
+    async def primary_contact(self, info: GraphInfo) -> PrimaryContact | None:
+        return PrimaryContact.of(await self._full(info))
 
     @strawberry.field(description="Notes on this customer (never shown to the customer).")
     async def notes(self, info: GraphInfo) -> list[NoteT] | None:

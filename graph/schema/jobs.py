@@ -163,6 +163,19 @@ class Job:
         return list(record.tags or ())
 
 
+    @strawberry.field(description="The customer's purchase order number.")
+    async def po_number(self, info: GraphInfo) -> str | None:
+        return (await relations.job_listed(info.context.data, self._record, self.number)).po_number
+
+    @strawberry.field(description="Sales tax percentage applied to the job's taxable lines.")
+    async def tax_rate(self, info: GraphInfo) -> Decimal | None:
+        record = await relations.job_listed(info.context.data, self._record, self.number)
+        return record.sales_tax_percentage
+
+    @strawberry.field(description="When work started (set when the job moves to IN_PROGRESS).")
+    async def started_on(self, info: GraphInfo) -> datetime | None:
+        return (await relations.job_listed(info.context.data, self._record, self.number)).started_on
+
 @strawberry.federation.type(
     keys=["id", "number"],
     description="An opportunity (an estimate): a job in status new, sent, viewed, won or lost.",

@@ -31,6 +31,7 @@ from graph.schema.lookups import int_id as _int_id
 from graph.schema.people import Employee
 from graph.schema.schedule import Task
 from graph.schema.statuses import JobStatus, OpportunityStatus
+from resolvers.customer_search import CustomerCriteria, TooManyToCheck, matching_customers
 from resolvers.parsing import (
     NumberError,
     bounded_decimal,
@@ -40,6 +41,7 @@ from resolvers.parsing import (
 )
 from resolvers.prefetch import customer_listings as start_listings
 from resolvers.relations import by_number_or_id, one
+from resolvers.tenant import Window
 
 
 @strawberry.type(
@@ -59,6 +61,30 @@ class CustomerFilter:
     )
     service_state: str | None = strawberry.field(default=None, description="Service address state.")
     number: int | None = strawberry.field(default=None, description="Exact customer number.")
+    email: str | None = strawberry.field(
+        default=None,
+        description="Email address, whole and case-insensitive (checked by the graph).",
+    )
+    phone: str | None = strawberry.field(
+        default=None,
+        description="Phone or mobile number, by its digits: punctuation and a leading +1 do not "
+        "matter (checked by the graph).",
+    )
+    active: bool | None = strawberry.field(
+        default=None, description="Only active (true) or inactive (false) customers."
+    )
+    tags: list[str] | None = strawberry.field(
+        default=None,
+        description="Only customers carrying every one of these tags (each candidate's tags are "
+        "read: combine with another filter when the account is large).",
+    )
+
+    def criteria(self) -> CustomerCriteria:
+        """What the graph checks itself: Kickserv v2 documents none of these filters."""
+        for argument, value in (("filter.email", self.email), ("filter.phone", self.phone)):
+            _filter_text(value, argument)
+        tags = tuple(_filter_text(t, "filter.tags") or "" for t in self.tags or ())
+        return CustomerCriteria(self.email, self.phone, self.active, tags)
 
 
 @strawberry.enum(description="Kickserv's named date ranges for scheduled jobs.")
@@ -206,16 +232,25 @@ class Query(LookupQuery):
         offset, first = window_args(first, after)
         info.context.data.job_tasks.start(prefetch.job_tasks_bound(info, "customers"))
         f = filter or CustomerFilter()
-        window = await info.context.data.customers(
-            offset,
-            first,
-            name=_filter_text(f.name, "filter.name"),
-            q=_filter_text(f.search, "filter.search"),
-            begins_with=_filter_text(f.begins_with, "filter.beginsWith"),
-            service_state=_filter_text(f.service_state, "filter.serviceState"),
-            customer_number=f.number,
-        )
-        return connection(window, Customer.from_record)
+        given: dict[str, Any] = {
+            "name": _filter_text(f.name, "filter.name"),
+            "q": _filter_text(f.search, "filter.search"),
+            "begins_with": _filter_text(f.begins_with, "filter.beginsWith"),
+            "service_state": _filter_text(f.service_state, "filter.serviceState"),
+            "customer_number": f.number,
+        }
+        criteria = f.criteria()
+        if not criteria.given:
+            window = await info.context.data.customers(offset, first, **given)
+            return connection(window, Customer.from_record)
+        try:
+            found = await matching_customers(info.context.data, criteria, **given)
+        except TooManyToCheck as exc:
+            raise BadUserInput(
+                str(exc), extensions={"argument": "filter.tags", "candidates": exc.candidates}
+            ) from None
+        page = Window(tuple(found[offset : offset + first]), offset, len(found))
+        return connection(page, Customer.from_record)
 
     @strawberry.field(description="One job (or opportunity), by number or global id.")
     async def job(

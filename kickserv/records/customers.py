@@ -25,6 +25,7 @@ class Customer(Record):
     email_address: str | None = reads(Fields.optional_str, "email_address", "email")
     phone_number: str | None = reads(Fields.optional_str, "phone_number", "phone")
     mobile: str | None = reads(Fields.optional_str, "mobile")
+    contact: str | None = reads(Fields.optional_str, "contact")  # the contact person's name
     service_address: Address = reads(Address.from_prefix, "service")
     billing_address: Address = reads(Address.from_prefix, "billing")
     parent_id: int | None = reads(Fields.optional_int, "parent_id")
