@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import logging
 import os
 import socket
 import subprocess
@@ -31,6 +30,8 @@ from datetime import date
 import uvicorn
 from starlette.applications import Starlette
 
+from graph.server.metrics import multiprocess_directory
+from graph.server.observe import logging_config
 from graph.server.settings import Settings, SettingsError
 
 
@@ -179,7 +180,8 @@ def describe_upstream(settings: Settings) -> str:
 def run(args: argparse.Namespace) -> int:
     export_sandbox_options(args)
     try:
-        with shared_sandbox(args):
+        # Several workers: each imports prometheus-client with PROMETHEUS_MULTIPROC_DIR set.
+        with shared_sandbox(args), multiprocess_directory(args.workers):
             return _serve(args, check_configuration())
     except SettingsError as exc:
         print(f"kickserv-graph serve: {exc}", file=sys.stderr)
@@ -193,11 +195,6 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     print(f"GraphiQL: http://{shown_host}:{port}/graphql", flush=True)
     print(f"Serving {describe_upstream(settings)}.", flush=True)
     print("Runs until Ctrl-C; use a second terminal for anything else.", flush=True)
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    # httpx logs every upstream call at INFO: that is our access log's job, not the console's.
-    logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLogger().level))
     uvicorn.run(
         "graph.server.serve:create_app_from_env",
         factory=True,
@@ -208,7 +205,10 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         http="httptools",
         lifespan="on",
         log_level=settings.log_level.lower(),
-        access_log=settings.env == "development",
+        # Applied in every worker: one format for all lines; graph.access replaces uvicorn's own
+        # access log, and httpx's line per upstream call is left out.
+        log_config=logging_config(settings.log_level, settings.log_format),
+        access_log=False,
         server_header=False,
     )
     return 0
