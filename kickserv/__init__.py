@@ -24,6 +24,7 @@ from kickserv.errors import (
     Timeout,
     TransportError,
     Unauthorized,
+    UnsupportedRoute,
     Validation,
 )
 from kickserv.pages import Page, Paginator
@@ -84,6 +85,7 @@ __all__ = [
     "Timeout",
     "TransportError",
     "Unauthorized",
+    "UnsupportedRoute",
     "UpstreamCall",
     "Validation",
     "Vendor",

@@ -9,6 +9,8 @@ KickservError                 anything this package raises on purpose
     ├── Unauthorized          401: wrong account slug or token
     ├── Forbidden             403: the token's employee may not do this
     ├── NotFound              404, or 400 "Invalid customer." (Kickserv's v1-style missing record)
+    ├── UnsupportedRoute      405, or a 404 that is no missing record on a route the reference does
+    │                         not confirm: this Kickserv lacks the route (`route` names it)
     ├── BadRequest            any other 400
     ├── Validation            422: `field_errors` says which fields to fix
     ├── RateLimited           429: `retry_after` seconds, when Kickserv said
@@ -42,6 +44,7 @@ __all__ = [
     "Timeout",
     "TransportError",
     "Unauthorized",
+    "UnsupportedRoute",
     "Validation",
     "error_for_status",
 ]
@@ -136,6 +139,35 @@ class Forbidden(APIError):
 
 class NotFound(APIError):
     """404, or 400 with a message such as "Invalid customer." (how Kickserv reports a missing record)."""
+
+
+class UnsupportedRoute(APIError):
+    """This Kickserv does not serve the route: a 405, or a 404 (not "Invalid job.") on a URL the
+    reference does not confirm. `route` is the route's pattern ("PUT /jobs/{n}/tags.json")."""
+
+    route: str = ""
+
+
+def unsupported(exc: APIError, route: str) -> UnsupportedRoute:
+    """`exc` (a 404 or 405 of a route the reference does not confirm) as an UnsupportedRoute."""
+    error = UnsupportedRoute(
+        f"{exc.method} {exc.path} answered {exc.status}: this Kickserv does not serve {route} "
+        "(the reference does not confirm that route).",
+        method=exc.method,
+        path=exc.path,
+        status=exc.status,
+        request_id=exc.request_id,
+        messages=exc.messages,
+    )
+    error.route = route
+    return error
+
+
+def is_missing_route(exc: APIError) -> bool:
+    """A 405, or a 404 that does not say a record is missing ("Invalid job." is a missing job)."""
+    if exc.status == 405:
+        return True
+    return exc.status == 404 and not any(m.startswith("Invalid ") for m in exc.messages)
 
 
 class BadRequest(APIError):
@@ -235,6 +267,7 @@ _HINTS: dict[type[APIError], str] = {
         "sees only jobs with a task assigned to them."
     ),
     BadRequest: "Kickserv refused the parameters; check the query string and body.",
+    UnsupportedRoute: "This Kickserv does not serve that verb on that URL.",
     Validation: "Fix the fields named in field_errors and send again.",
     ServerError: "Kickserv failed on its side; try again later.",
     APIError: "Kickserv did not expect this request.",
@@ -246,6 +279,8 @@ def _error_class(status: int, first_message: str) -> type[APIError]:
     way of saying a record is missing; a 2xx reaches here only when a write carried `errors`."""
     if status == 401:
         return Unauthorized
+    if status == 405:
+        return UnsupportedRoute
     if status == 403:
         return Forbidden
     if status == 404 or (status == 400 and first_message.startswith("Invalid ")):

@@ -42,6 +42,7 @@ from resolvers.invoice_index import IndexedInvoice
 from resolvers.plan import JobTasksPlanner
 from resolvers.resources import Record, filters
 from resolvers.tenant import Tenant, Window
+from resolvers.verify import Unconfirmed, verified_window
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -277,9 +278,22 @@ class RequestData:
         return window
 
     async def jobs(self, offset: int, first: int, **given: Any) -> Window[Job]:
-        window = await self.tenant.window(
-            resources.JOBS, self.ks.jobs.list(**given), filters(**given), offset, first
-        )
+        status = given.get("status")
+        if status is None:
+            window = await self.tenant.window(
+                resources.JOBS, self.ks.jobs.list(**given), filters(**given), offset, first
+            )
+        else:  # /jobs.json does not document `status`: send it, check what comes back
+            plain = {**given, "status": None}
+            window = await verified_window(
+                self.tenant,
+                resources.JOBS,
+                Unconfirmed[Job]("jobs.json", "status", lambda job: job.status == status),
+                (self.ks.jobs.list(**given), filters(**given)),
+                (self.ks.jobs.list(**plain), filters(**plain)),
+                offset,
+                first,
+            )
         await self._prime_jobs(window)
         return window
 

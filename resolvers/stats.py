@@ -12,7 +12,14 @@ from __future__ import annotations
 
 import contextvars
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+
+class PlannedLevel(Protocol):
+    """A level's access path as ``resolvers.plan`` chose it."""
+
+    def as_extension(self) -> dict[str, Any]: ...
 
 
 @dataclass(slots=True)
@@ -24,14 +31,22 @@ class UpstreamStats:
     ms: float = 0.0
     replays: int = 0  # mutations answered from their idempotency key's recorded outcome
     fresh_until: float = math.inf
+    plan: list[PlannedLevel] = field(default_factory=list)  # levels whose path was chosen
+    # Filters the reference does not confirm, as this request verified them (resolvers.verify).
+    verified_filters: list[dict[str, Any]] = field(default_factory=list)
 
-    def as_extension(self) -> dict[str, int | float]:
-        return {
+    def as_extension(self) -> dict[str, Any]:
+        extension: dict[str, Any] = {
             "calls": self.calls,
             "pages": self.pages,
             "cacheHits": self.cache_hits,
             "ms": round(self.ms, 1),
         }
+        if self.plan:
+            extension["plan"] = [level.as_extension() for level in self.plan]
+        if self.verified_filters:
+            extension["verifiedFilters"] = list(self.verified_filters)
+        return extension
 
 
 current_stats: contextvars.ContextVar[UpstreamStats | None] = contextvars.ContextVar(
@@ -58,6 +73,23 @@ def record_cache_hit(shared: bool = False) -> None:
         stats.cache_hits += 1
         if shared:
             stats.shared += 1
+
+
+def record_plan(level: PlannedLevel) -> None:
+    """The planner chose a level's access path (``extensions.upstream.plan``, development only)."""
+    stats = current_stats.get()
+    if stats is not None:
+        stats.plan.append(level)
+
+
+def record_verified_filter(name: str, verdict: str, *, locally: bool) -> None:
+    """An unconfirmed filter was verified (``verdict``: what Kickserv is known to do with it) and
+    answered by Kickserv's filtering or, ``locally``, by ours over the unfiltered listing."""
+    stats = current_stats.get()
+    if stats is not None:
+        note = {"filter": name, "verdict": verdict, "filteredLocally": locally}
+        if note not in stats.verified_filters:
+            stats.verified_filters.append(note)
 
 
 def record_replay() -> None:

@@ -24,6 +24,7 @@ from kickserv import (
     Timeout,
     TransportError,
     Unauthorized,
+    UnsupportedRoute,
     Validation,
 )
 from kickserv import NotFound as KickservNotFound
@@ -36,6 +37,14 @@ def map_kickserv_error(exc: BaseException) -> GraphError | None:
     """Messages name what failed upstream; they never carry the credential (the client's do not)."""
     if not isinstance(exc, KickservError):
         return None
+    if isinstance(exc, UnsupportedRoute):
+        return GraphError(
+            f"This Kickserv does not serve {exc.route or 'that route'} (the reference does not "
+            "confirm it), so nothing was done.",
+            code=ErrorCode.UPSTREAM_UNSUPPORTED,
+            http_status=501,
+            extensions={"route": exc.route},
+        )
     if isinstance(exc, KickservNotFound):
         return NotFound("Kickserv has no such record, or this credential may not see it.")
     if isinstance(exc, RateLimited):

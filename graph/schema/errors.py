@@ -10,6 +10,8 @@ Clients branch on ``extensions.code``, never on messages, so the codes below are
     ├── NotFound                    NOT_FOUND
     ├── UpstreamRateLimited         UPSTREAM_RATE_LIMITED (extensions.retryAfter, seconds)
     ├── UpstreamUnavailable         UPSTREAM_UNAVAILABLE
+    ├── (Kickserv lacks a route)    UPSTREAM_UNSUPPORTED (extensions.route): a 404/405 on a URL the
+    │                               reference does not confirm; nothing was applied
     ├── QueryTooComplex             QUERY_TOO_COMPLEX
     ├── PersistedQueryNotFound      PERSISTED_QUERY_NOT_FOUND
     ├── PersistedQueryNotAllowed    PERSISTED_QUERY_NOT_ALLOWED
@@ -53,6 +55,7 @@ class ErrorCode(StrEnum):
     UPSTREAM_RATE_LIMITED = "UPSTREAM_RATE_LIMITED"
     UPSTREAM_UNAVAILABLE = "UPSTREAM_UNAVAILABLE"
     QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
+    UPSTREAM_UNSUPPORTED = "UPSTREAM_UNSUPPORTED"
     PERSISTED_QUERY_NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
     PERSISTED_QUERY_NOT_ALLOWED = "PERSISTED_QUERY_NOT_ALLOWED"
     REQUEST_TOO_LARGE = "REQUEST_TOO_LARGE"

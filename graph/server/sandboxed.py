@@ -15,6 +15,7 @@ import httpx
 from graph.server.settings import Settings
 from sandbox.app import SandboxConfig
 from sandbox.app import create_app as create_sandbox_app
+from sandbox.choices import strict_from_env
 
 BASE_URL = "http://sandbox.local"
 ACCOUNT = "demo"
@@ -30,6 +31,9 @@ async def embedded_sandbox(settings: Settings) -> AsyncIterator[httpx.AsyncBaseT
             seed=settings.sandbox_seed,
             latency_ms=settings.sandbox_latency_ms,
             today=settings.sandbox_today,
+            # Off, the environment still decides (SANDBOX_REFERENCE_STRICT): a test's own Settings()
+            # then runs the sandbox of the suite's mode.
+            reference_strict=settings.sandbox_reference_strict or strict_from_env(),
         )
     )
     async with sandbox.router.lifespan_context(sandbox):

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
-from kickserv.errors import ResponseShape
+from kickserv.errors import APIError, ResponseShape, is_missing_route, unsupported
 from kickserv.pages import Page, Paginator, parse_page
 from kickserv.transport import Transport
 
@@ -32,17 +32,30 @@ class Resource:
         parse: Callable[[object], T],
         params: Mapping[str, object] | None = None,
         per_page: int | None = None,
+        page_aliases: tuple[str, ...] = (),
     ) -> Paginator[T]:
+        """`page_aliases` name the page too (customers' `customers_page`): every name is sent, and
+        an envelope that says it served another page than the one asked is refused, never read as
+        the page asked for."""
         transport = self._transport
         filters = dict(params or {})
 
         async def fetch(number: int, size: int | None) -> Page[T]:
-            query = {**filters, "page": number, "per_page": size}
+            names = dict.fromkeys(("page", *page_aliases), number)
+            query = {**filters, **names, "per_page": size}
             body = await transport.request("GET", endpoint, params=query)
             try:
-                return parse_page(body, keys, parse, asked_page=number, asked_per_page=size)
+                page = parse_page(body, keys, parse, asked_page=number, asked_per_page=size)
             except ResponseShape as exc:
                 raise exc.at("GET", transport.prefix + endpoint) from None
+            if isinstance(body, Mapping) and page.number != number:
+                raise ResponseShape(
+                    f"GET {transport.prefix}{endpoint} served page {page.number} when asked for "
+                    f"page {number}: Kickserv ignored the page parameter.",
+                    method="GET",
+                    path=transport.prefix + endpoint,
+                )
+            return page
 
         return Paginator(fetch, per_page=per_page, lookahead=2 * transport.max_concurrency)
 
@@ -77,6 +90,16 @@ class Resource:
             return parse(unwrap(data, wrapper))
         except ResponseShape as exc:
             raise exc.at(method, self._transport.prefix + endpoint) from None
+
+    async def _unconfirmed(self, route: str, call: Awaitable[T]) -> T:
+        """A call to a route the reference does not confirm (`route`, its pattern: "PUT
+        /jobs/{n}/tags.json"): a 405, or a 404 that names no missing record, is UnsupportedRoute."""
+        try:
+            return await call
+        except APIError as exc:
+            if is_missing_route(exc):
+                raise unsupported(exc, route) from None
+            raise
 
     async def _send(
         self, method: str, endpoint: str, body: Mapping[str, object] | None = None

@@ -37,8 +37,14 @@ class Customers(NotesAndTags):
             "begins_with": begins_with,
             "q": q,
         }
+        # The only paging example names the page `customers_page`: both names are sent.
         return self._paginate(
-            "customers.json", ("customers",), Customer.from_json, filters, per_page
+            "customers.json",
+            ("customers",),
+            Customer.from_json,
+            filters,
+            per_page,
+            page_aliases=("customers_page",),
         )
 
     async def get(self, customer_number: int) -> Customer:

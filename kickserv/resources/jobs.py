@@ -57,18 +57,26 @@ class Jobs(NotesAndTags):
         )
 
     async def update_charge(self, job_number: int, charge_id: int, **fields: Any) -> JobCharge:
-        return await self._save(
-            "PUT",
-            f"jobs/{job_number}/job_charges/{charge_id}.json",
-            "job_charge",
-            JobCharge.from_json,
-            fields,
+        """The reference does not confirm this URL: UnsupportedRoute where Kickserv lacks it."""
+        return await self._unconfirmed(
+            "PUT /jobs/{n}/job_charges/{id}.json",
+            self._save(
+                "PUT",
+                f"jobs/{job_number}/job_charges/{charge_id}.json",
+                "job_charge",
+                JobCharge.from_json,
+                fields,
+            ),
         )
 
     async def delete_charge(self, job_number: int, charge_id: int) -> JobCharge | None:
-        """Answers the deleted charge when Kickserv sends it back."""
-        return await self._delete(
-            f"jobs/{job_number}/job_charges/{charge_id}.json", "job_charge", JobCharge.from_json
+        """Answers the deleted charge when Kickserv sends it back. The reference does not confirm
+        this URL: UnsupportedRoute where Kickserv lacks it."""
+        return await self._unconfirmed(
+            "DELETE /jobs/{n}/job_charges/{id}.json",
+            self._delete(
+                f"jobs/{job_number}/job_charges/{charge_id}.json", "job_charge", JobCharge.from_json
+            ),
         )
 
     def tasks(self, job_number: int, *, per_page: int | None = None) -> Paginator[Task]:
@@ -83,7 +91,11 @@ class Jobs(NotesAndTags):
         )
 
     async def create_payment(self, job_number: int, **fields: Any) -> Payment:
-        """Records a payment against this job (the job is known only through this URL)."""
-        return await self._save(
-            "POST", f"jobs/{job_number}/payments.json", "payment", Payment.from_json, fields
+        """Records a payment against this job (the job is known only through this URL). The
+        reference does not confirm this URL: UnsupportedRoute where Kickserv lacks it."""
+        return await self._unconfirmed(
+            "POST /jobs/{n}/payments.json",
+            self._save(
+                "POST", f"jobs/{job_number}/payments.json", "payment", Payment.from_json, fields
+            ),
         )

@@ -24,9 +24,14 @@ class NotesAndTags(Resource):
         )
 
     async def create_note(self, number: int, **fields: Any) -> Note:
-        return await self._save(
+        """Confirmed for customers; for jobs the reference does not confirm the URL
+        (UnsupportedRoute where Kickserv lacks it)."""
+        call = self._save(
             "POST", f"{self.collection}/{number}/notes.json", "note", Note.from_json, fields
         )
+        if self.collection == "customers":
+            return await call
+        return await self._unconfirmed(f"POST /{self.collection}/{{n}}/notes.json", call)
 
     async def tags(self, number: int) -> tuple[str, ...]:
         return await self._tags(number)
@@ -40,7 +45,11 @@ class NotesAndTags(Resource):
         endpoint = f"{self.collection}/{number}/tags.json"
         method = "GET" if tags is None else "PUT"
         body = None if tags is None else {"tags": tags}
-        data = await self._transport.request(method, endpoint, body=body)
+        # Tags are wipe-and-replace (confirmed), but no source shows their URL.
+        data = await self._unconfirmed(
+            f"{method} /{self.collection}/{{n}}/tags.json",
+            self._transport.request(method, endpoint, body=body),
+        )
         try:
             return parse_tags(data)
         except ResponseShape as exc:

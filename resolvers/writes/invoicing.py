@@ -5,6 +5,15 @@ Kickserv keeps invoices as jobs with invoice fields, so invoicing is one PUT of 
 values, safe to send twice. The answer's totals are then recomputed with ``Decimal`` from the
 job's charges (line = quantity x price - discount, rounded to the cent; tax on taxable lines at
 the job's ``sales_tax_percentage``, rounded once) and must equal Kickserv's to the cent.
+
+What the check relies on, and what it does not. The charges' quantity, price and discount, the job's
+subtotal, tax and balance remaining, and the payments' amounts are confirmed keys. A charge's
+``taxable`` is not: the reference never shows it. When every charge says whether it is taxable, the
+tax is checked to the cent; when some do not, the tax is only known to lie between the tax on the
+lines known to be taxable (plus any negative unknown lines) and the tax on those plus every positive
+unknown line, and that range is what is checked (the subtotal, the total and the balance still to the
+cent). ``sales_tax_percentage`` and ``total`` come from the v1 job (assumed in v2): without the rate
+the tax is not checked, without ``total`` the balance still is.
 """
 
 from __future__ import annotations
@@ -66,6 +75,45 @@ def exact_totals(job: Job) -> Totals:
     return Totals(subtotal, tax, total, total - paid)
 
 
+@dataclass(frozen=True, slots=True)
+class TaxRange:
+    """What the job's tax may be: ``low == high`` when every line says whether it is taxable."""
+
+    low: Decimal | None  # None: no tax rate known, any tax is possible
+    high: Decimal | None
+
+    def allows(self, tax: Decimal) -> bool:
+        if self.low is None or self.high is None:
+            return True
+        return self.low <= tax <= self.high
+
+    def as_json(self) -> str:
+        if self.low is None or self.high is None:
+            return "unchecked (no sales_tax_percentage)"
+        return str(self.low) if self.low == self.high else f"{self.low}..{self.high}"
+
+
+def tax_range(job: Job) -> TaxRange:
+    """The tax the job's lines allow, with lines that do not say whether they are taxable taken
+    either way (see the module's docstring)."""
+    given = job.raw.get("sales_tax_percentage")
+    if given in (None, ""):
+        return TaxRange(None, None)
+    rate = Decimal(str(given))
+    known = low = high = ZERO
+    for charge in job.job_charges or ():
+        quantity = charge.quantity if charge.quantity is not None else Decimal(1)
+        line = cents(quantity * (charge.price_per_unit or ZERO) - (charge.discount or ZERO))
+        flag = charge.raw.get("taxable")
+        if isinstance(flag, bool):
+            known += line if flag else ZERO
+        elif line < 0:
+            low += line
+        else:
+            high += line
+    return TaxRange(cents((known + low) * rate / 100), cents((known + high) * rate / 100))
+
+
 def kickserv_totals(job: Job) -> Totals:
     return Totals(
         job.subtotal or ZERO, job.tax or ZERO, job.total or ZERO, job.balance_remaining or ZERO
@@ -73,15 +121,25 @@ def kickserv_totals(job: Job) -> Totals:
 
 
 def check_totals(job: Job) -> Totals:
-    """Kickserv's totals, if they equal the exact sum; a recorded TotalsMismatch otherwise."""
-    computed, answered = exact_totals(job), kickserv_totals(job)
-    if computed != answered:
+    """Kickserv's totals, if they equal the exact sum (the tax within what the lines allow, when
+    some do not say whether they are taxable); a recorded TotalsMismatch otherwise."""
+    computed, answered, tax = exact_totals(job), kickserv_totals(job), tax_range(job)
+    paid = computed.total - computed.balance_remaining
+    total_given = job.raw.get("total") is not None
+    consistent = (
+        answered.subtotal == computed.subtotal
+        and tax.allows(answered.tax)
+        and (not total_given or answered.total == answered.subtotal + answered.tax)
+        and answered.balance_remaining == answered.subtotal + answered.tax - paid
+    )
+    if not consistent:
+        shown = {**computed.as_json(), "tax": tax.as_json()}
         raise TotalsMismatch(
             f"Job {job.job_number} was invoiced, but Kickserv's totals differ from the sum of its "
             "line items; check its charges and tax rate in Kickserv.",
             {
                 "invoiceId": str(job.id),
-                "computed": computed.as_json(),
+                "computed": shown,
                 "kickserv": answered.as_json(),
             },
         )

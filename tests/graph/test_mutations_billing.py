@@ -117,3 +117,24 @@ def test_totals_are_summed_exactly_and_a_difference_is_refused():
         check_totals(Job.from_json({**raw, "tax": "0.03", "total": "19.33"}))
     assert caught.value.extensions["computed"]["tax"] == "0.02"
     assert caught.value.extensions["kickserv"]["tax"] == "0.03"
+
+
+def test_without_taxable_keys_the_tax_is_checked_within_what_the_lines_allow():
+    """The reference never shows a charge's `taxable`: a taxed job still checks (issue 14)."""
+    lines = [_charge("10.00", "1", True), _charge("20.00", "1", True)]
+    for line in lines:
+        del line["taxable"]
+    raw = {
+        "id": 9, "job_number": 9, "sales_tax_percentage": "10", "job_charges": lines,
+        "payments": [], "subtotal": "30.0", "tax": "2.0", "total": "32.0",
+        "balance_remaining": "32.0",
+    }  # fmt: skip
+    assert check_totals(Job.from_json(raw)).tax == Decimal("2.0")  # only the 20.00 line taxed
+    untotalled = {k: v for k, v in raw.items() if k != "total"}
+    assert check_totals(Job.from_json(untotalled)).balance_remaining == Decimal("32.0")
+    for tax in ("3.01", "-0.01"):  # above the tax on every line, or below none
+        with pytest.raises(TotalsMismatch) as caught:
+            check_totals(Job.from_json({**raw, "tax": tax, "total": str(30 + Decimal(tax))}))
+        assert caught.value.extensions["computed"]["tax"] == "0.00..3.00"
+    with pytest.raises(TotalsMismatch):  # the subtotal is still exact
+        check_totals(Job.from_json({**raw, "subtotal": "30.01", "total": "32.01"}))

@@ -70,11 +70,11 @@ def test_a_window_fetches_only_the_pages_it_overlaps_concurrently():
             async with graph_server(slow, kickserv_max_per_page=10) as graph:
                 # when: items 15..29 of a listing served 10 per page
                 run = await graph.run(PAGE, {"first": 15, "after": encode_cursor(14)})
-            # then: pages 2 and 3 only, sent together (one round)
+            # then: pages 2 and 3 only, sent together (one round); customers name the page twice
             assert run.errors == []
             assert sorted(e["query"] for e in run.log) == [
-                "page=2&per_page=10",
-                "page=3&per_page=10",
+                "page=2&customers_page=2&per_page=10",
+                "page=3&customers_page=3&per_page=10",
             ]
             assert count_rounds(run.log) == 1
             page = run.data["customers"]
