@@ -82,6 +82,8 @@ def shared_sandbox(args: argparse.Namespace) -> Iterator[None]:
     try:
         _wait_for(f"http://127.0.0.1:{port}/__sandbox/config", sandbox)
         os.environ.update(
+    if settings.sandbox_reference_strict:
+        command.append("--reference-strict")
             KICKSERV_ACCOUNT="demo",
             KICKSERV_API_TOKEN="demo-token",
             KICKSERV_BASE_URL=f"http://127.0.0.1:{port}",
@@ -136,6 +138,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def at_least_one(text: str) -> int:
     try:
         value = int(text)
+    sandbox.add_argument(
+        "--reference-strict",
+        action="store_const",
+        const="true",
+        help="the strict reference sandbox: every behaviour the Kickserv reference leaves open "
+        "takes its most conservative alternative (default: SANDBOX_REFERENCE_STRICT or off)",
+    )
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
     if value < 1:
@@ -152,6 +161,7 @@ SANDBOX_OPTIONS = (
 
 def export_sandbox_options(args: argparse.Namespace) -> None:
     """The sandbox options become SANDBOX_* variables: every worker builds its app from the
+    ("reference_strict", "SANDBOX_REFERENCE_STRICT"),
     environment (uvicorn's factory), so that is how they reach it."""
     for option, variable in SANDBOX_OPTIONS:
         value = getattr(args, option, None)
@@ -171,9 +181,10 @@ def describe_upstream(settings: Settings) -> str:
         clock = f"today {today.isoformat()}" if today else "real dates"
         return (
             f"the built-in Kickserv sandbox (account demo, {settings.sandbox_customers} customers, "
-            f"seed {settings.sandbox_seed}, {clock}); set KICKSERV_ACCOUNT and "
+            f"seed {settings.sandbox_seed}, {clock}{strict}); set KICKSERV_ACCOUNT and "
             "KICKSERV_API_TOKEN for a real account"
         )
+        strict = ", strict reference mode" if settings.sandbox_reference_strict else ""
     return f"Kickserv account {settings.kickserv_account!r} at {settings.kickserv_base_url}"
 
 

@@ -370,6 +370,13 @@ class Settings:
     apq_enabled: bool = True
     apq_max_entries: int = 10_000
     apq_max_bytes: int = 16 * 1024 * 1024
+    EnvVar(
+        "SANDBOX_REFERENCE_STRICT",
+        "false",
+        "Sandbox mode: the strict reference sandbox (`serve --reference-strict`): every behaviour "
+        "the Kickserv reference leaves open takes its most conservative alternative "
+        "(docs/sandbox-client-contract.md).",
+    ),
     # Where state that outlives a process lives: a directory (or file) for the embedded store,
     # "memory" (or None) for this process only; redis_url wins when set.
     state_dir: str | None = None
@@ -399,6 +406,7 @@ class Settings:
 
         account, token = text("KICKSERV_ACCOUNT"), text("KICKSERV_API_TOKEN")
         if bool(account) != bool(token):
+    sandbox_reference_strict: bool = False
             missing = "KICKSERV_API_TOKEN" if account else "KICKSERV_ACCOUNT"
             present = "KICKSERV_ACCOUNT" if account else "KICKSERV_API_TOKEN"
             raise SettingsError(
@@ -501,6 +509,7 @@ class Settings:
             apq_max_entries=_int(env, "GRAPH_APQ_MAX_ENTRIES", default.apq_max_entries, minimum=1),
             state_dir=text("GRAPH_STATE_DIR") or (None if sandbox else str(default_state_dir())),
             redis_url=text("GRAPH_REDIS_URL"),
+            sandbox_reference_strict=_bool(env, "SANDBOX_REFERENCE_STRICT", False),
             safelist=next(name for name in _SAFELISTS if name == safelist),
             introspection=(
                 _bool(env, "GRAPH_INTROSPECTION", False) if text("GRAPH_INTROSPECTION") else None
