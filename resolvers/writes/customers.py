@@ -15,7 +15,7 @@ from resolvers.resources import Change
 from resolvers.writes import invalidation
 from resolvers.writes.notes import checked_note_text, note_step
 from resolvers.writes.scope import WriteScope
-from resolvers.writes.steps import Saga, created_step, deleted_step, raw_of, record_step
+from resolvers.writes.steps import Saga, created_step, raw_of, record_step, run_delete
 from resolvers.writes.validation import Checks, GivenFields, camel
 
 TEXT_FIELDS = (
@@ -147,17 +147,12 @@ async def delete_customer(scope: WriteScope, number: int) -> Customer:
     """Answers the customer as it was (Kickserv's DELETE answers only a message)."""
 
     async def body(saga: Saga) -> Customer:
-        async def read() -> dict[str, Any]:
-            return raw_of(await scope.ks.customers.get(number))
-
-        before = Customer.from_json(await saga.remember("before", read))
-
-        async def send() -> Customer:
-            await scope.ks.customers.delete(number)
-            return before
-
-        await saga.run(
-            deleted_step(before, send, Customer.from_json, lambda: scope.ks.customers.get(number))
+        customers = scope.ks.customers
+        before = await run_delete(
+            saga,
+            Customer.from_json,
+            lambda: customers.get(number),
+            lambda: customers.delete(number),
         )
         await invalidation.customer_deleted(scope, before)
         return before

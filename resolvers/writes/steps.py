@@ -221,14 +221,24 @@ def created_step(
     return record_step(name, send, load, find=find, snapshot=snapshot, field_path=field_path)
 
 
-def deleted_step(
-    before: R,
-    send: Callable[[], Awaitable[R]],
+async def run_delete(
+    saga: Saga,
     load: Callable[[Any], R],
-    get: Callable[[], Awaitable[object]],
-) -> Step[R]:
-    """A delete, confirmed after an unknown outcome by the record being gone (``get()`` raising
-    NotFound); answers the record as it was, ``before``."""
+    get: Callable[[], Awaitable[R]],
+    delete: Callable[[], Awaitable[object]],
+) -> R:
+    """A delete as one journaled step; answers the record as it was. The record is read first and
+    kept in the journal (a retry answers the same); after an unknown outcome the delete is
+    confirmed by ``get()`` raising NotFound."""
+
+    async def read() -> dict[str, Any]:
+        return raw_of(await get())
+
+    before = load(await saga.remember("before", read))
+
+    async def send() -> R:
+        await delete()
+        return before
 
     async def find(_: Any) -> R | None:
         try:
@@ -237,4 +247,5 @@ def deleted_step(
             return before
         return None
 
-    return record_step("delete", send, load, find=find)
+    await saga.run(record_step("delete", send, load, find=find))
+    return before

@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any
 
 from kickserv import Customer, Job
+from kickserv.resources.notes_and_tags import NotesAndTags
 from resolvers.writes import invalidation
 from resolvers.writes.scope import WriteScope
 from resolvers.writes.steps import Saga, Step
@@ -60,41 +61,34 @@ async def merge_tags(
     return now
 
 
-async def _change(
-    scope: WriteScope, kind: str, number: int, add: list[str], remove: list[str],
-    read: Callable[[], Awaitable[tuple[str, ...]]],
-    write: Callable[[list[str]], Awaitable[tuple[str, ...]]],
-) -> tuple[str, ...]:  # fmt: skip
-    key = (scope.tenant.key, kind, number)
-    turn = _turns.get(key)
-    if turn is None:
-        turn = _turns[key] = asyncio.Lock()
-    async with turn:
-        return await merge_tags(read, write, add, remove)
+def tags_step(
+    scope: WriteScope, records: NotesAndTags, number: int, add: list[str], remove: list[str]
+) -> Step[list[str]]:
+    """The journaled step that changes the tags of record ``number`` of ``records`` (``ks.jobs``
+    or ``ks.customers``), taking turns with this process's other writers of them."""
+
+    async def send() -> list[str]:
+        key = (scope.tenant.key, records.collection, number)
+        turn = _turns.get(key)
+        if turn is None:
+            turn = _turns[key] = asyncio.Lock()
+        async with turn:
+            now = await merge_tags(
+                lambda: records.tags(number), lambda t: records.replace_tags(number, t), add, remove
+            )
+            return list(now)
+
+    return Step("tags", send=send, dump=tag_list, load=tag_list)
 
 
 async def tag_job(
     scope: WriteScope, job_number: int, add: Sequence[str], remove: Sequence[str]
 ) -> Job:
     adding, removing = check_tags(add, remove)
-    ks = scope.ks
 
     async def body(saga: Saga) -> Job:
-        async def send() -> list[str]:
-            return list(
-                await _change(
-                    scope,
-                    "job",
-                    job_number,
-                    adding,
-                    removing,
-                    lambda: ks.jobs.tags(job_number),
-                    lambda t: ks.jobs.replace_tags(job_number, t),
-                )
-            )
-
-        await saga.run(Step("tags", send=send, dump=tag_list, load=tag_list))
-        job = await ks.jobs.get(job_number)
+        await saga.run(tags_step(scope, scope.ks.jobs, job_number, adding, removing))
+        job = await scope.ks.jobs.get(job_number)
         await invalidation.job_saved(scope, job)
         return job
 
@@ -106,24 +100,11 @@ async def tag_customer(
     scope: WriteScope, number: int, add: Sequence[str], remove: Sequence[str]
 ) -> list[str]:
     adding, removing = check_tags(add, remove)
-    ks = scope.ks
 
     async def body(saga: Saga) -> list[str]:
-        async def send() -> list[str]:
-            return list(
-                await _change(
-                    scope,
-                    "customer",
-                    number,
-                    adding,
-                    removing,
-                    lambda: ks.customers.tags(number),
-                    lambda t: ks.customers.replace_tags(number, t),
-                )
-            )
-
-        tags: list[str] = await saga.run(Step("tags", send=send, dump=tag_list, load=tag_list))
-        customer: Customer = await ks.customers.get(number)
+        step = tags_step(scope, scope.ks.customers, number, adding, removing)
+        tags: list[str] = await saga.run(step)
+        customer: Customer = await scope.ks.customers.get(number)
         await invalidation.customer_saved(scope, customer)
         return tags
 

@@ -16,7 +16,7 @@ from kickserv import Job, NotFound, Task
 from resolvers.writes import invalidation
 from resolvers.writes.errors import Path
 from resolvers.writes.scope import WriteScope
-from resolvers.writes.steps import Saga, Step, created_step, deleted_step, raw_of, record_step
+from resolvers.writes.steps import Saga, Step, created_step, raw_of, record_step, run_delete
 from resolvers.writes.validation import Checks, upstream_path
 
 
@@ -160,23 +160,15 @@ async def reassign_task(scope: WriteScope, task_id: int, employee_ids: tuple[int
 
 
 async def delete_task(scope: WriteScope, task_id: int) -> Task:
-    """Answers the task as it was; Kickserv's DELETE answers it too."""
+    """Answers the task as it was."""
 
     async def body(saga: Saga) -> Task:
-        before = Task.from_json(await saga.remember("before", lambda: _raw_task(scope, task_id)))
-
-        async def send() -> Task:
-            return await scope.ks.tasks.delete(task_id) or before
-
-        await saga.run(
-            deleted_step(before, send, Task.from_json, lambda: scope.ks.tasks.get(task_id))
+        tasks = scope.ks.tasks
+        before = await run_delete(
+            saga, Task.from_json, lambda: tasks.get(task_id), lambda: tasks.delete(task_id)
         )
         job = await _job_of(scope, before)
         await invalidation.tasks_changed(scope, job, gone=task_id)
         return before
 
     return await scope.run("deleteTask", {"task": task_id}, body, raw_of, Task.from_json)
-
-
-async def _raw_task(scope: WriteScope, task_id: int) -> dict[str, Any]:
-    return raw_of(await scope.ks.tasks.get(task_id))

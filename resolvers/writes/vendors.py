@@ -4,12 +4,11 @@ the natural key that finds a vendor whose POST had an unknown outcome."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from kickserv import Vendor
 from resolvers.writes import invalidation
 from resolvers.writes.scope import WriteScope
-from resolvers.writes.steps import Saga, created_step, deleted_step, raw_of, record_step
+from resolvers.writes.steps import Saga, created_step, raw_of, record_step, run_delete
 from resolvers.writes.validation import Checks, GivenFields, upstream_path
 
 
@@ -73,17 +72,12 @@ async def delete_vendor(scope: WriteScope, vendor_id: int) -> Vendor:
     """``DELETE /vendors/{id}.json`` (the reference lists the verb); answers the vendor as it was."""
 
     async def body(saga: Saga) -> Vendor:
-        async def read() -> dict[str, Any]:
-            return raw_of(await scope.ks.vendors.get(vendor_id))
-
-        before = Vendor.from_json(await saga.remember("before", read))
-
-        async def send() -> Vendor:
-            await scope.ks.vendors.delete(vendor_id)
-            return before
-
-        await saga.run(
-            deleted_step(before, send, Vendor.from_json, lambda: scope.ks.vendors.get(vendor_id))
+        vendors = scope.ks.vendors
+        before = await run_delete(
+            saga,
+            Vendor.from_json,
+            lambda: vendors.get(vendor_id),
+            lambda: vendors.delete(vendor_id),
         )
         await invalidation.vendor_deleted(scope, vendor_id)
         return before
