@@ -175,6 +175,15 @@ class Personality:
     payment_customer_summary: bool
     # Every seeded customer active, or some with `is_active: false` (never exercised otherwise).
     all_customers_active: bool
+    # A job PUT's `started_on` / `completed_on` (lifecycle columns of the v1 fixture) are kept as
+    # sent; off, Kickserv stamps them itself when the status moves and ignores what was sent.
+    job_stamps_writable: bool
+    # POST /job_types.json: the reference lists the verb, never a request or answer. Off: 404.
+    job_type_create_route: bool
+    # POST /payments.json creates a payment (confirmed), its payload is not shown: `customer_id`
+    # carries the customer *number*, as the GET filter of the same name does. Off: it is read as
+    # the global id, so a number names no customer (422).
+    payment_post_customer_number: bool
 
 
 LENIENT = Personality(
@@ -188,6 +197,9 @@ LENIENT = Personality(
     vendor_list_errors_key=True,
     payment_customer_summary=True,
     all_customers_active=True,
+    job_stamps_writable=True,
+    job_type_create_route=True,
+    payment_post_customer_number=True,
 )
 STRICT = Personality(
     jobs_status_filter=False,
@@ -200,6 +212,9 @@ STRICT = Personality(
     vendor_list_errors_key=False,
     payment_customer_summary=False,
     all_customers_active=False,
+    job_stamps_writable=False,
+    job_type_create_route=False,
+    payment_post_customer_number=False,
 )
 
 # In strict mode, every INACTIVE_CUSTOMER_EVERY-th customer (by number) is inactive.

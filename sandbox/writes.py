@@ -124,6 +124,9 @@ def update_job(api: Api, job: Job, data: Any) -> None:
     if invoice_status and invoice_date is None and job.invoice_date is None:
         form.fail("invoice_date", "can't be blank")
     tax_rate = form.decimal("sales_tax_percentage", minimum=ZERO)
+    stamps = {
+        k: form.moment(k, api.store.tz) for k in ("started_on", "completed_on") if form.has(k)
+    }
     texts = {k: form.text(k) for k in ("name", "description", "invoice_terms", "invoice_notes",
                                        "po_number") if form.has(k)}  # fmt: skip
     charge_forms = form.data.get("job_charges") or []
@@ -144,6 +147,9 @@ def update_job(api: Api, job: Job, data: Any) -> None:
         job.sales_tax_percentage = tax_rate
     if status is not None and status != job.status:
         move_status(job, status, api)
+    if api.store.choices.job_stamps_writable:
+        for key, stamp in stamps.items():
+            setattr(job, key, stamp)
     for entry_form, charge in staged:
         apply_charge(api, job, entry_form, charge)
     if form.has("invoice_date"):

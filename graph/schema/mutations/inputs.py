@@ -207,6 +207,16 @@ class JobChangesInput:
     job_type_id: strawberry.ID | None = strawberry.field(
         default=None, description="The kind of work."
     )
+    started_at: datetime | None = strawberry.field(
+        default=None,
+        description="When work started (Kickserv's `started_on`; by default Kickserv stamps it "
+        "when the job moves to IN_PROGRESS). The answer's `startedOn` says what Kickserv kept.",
+    )
+    completed_at: datetime | None = strawberry.field(
+        default=None,
+        description="When work was completed (Kickserv's `completed_on`; by default stamped on "
+        "COMPLETE). The answer's `completedOn` says what Kickserv kept.",
+    )
     po_number: str | None = strawberry.field(default=None, description="Customer's PO number.")
 
     def to_spec(self) -> JobChanges:
@@ -215,6 +225,8 @@ class JobChangesInput:
             description=self.description,
             status=self.status.value if self.status is not None else None,
             job_type_id=kickserv_id(self.job_type_id, ("input", "jobTypeId")),
+            started_on=self.started_at,
+            completed_on=self.completed_at,
             po_number=self.po_number,
         )
 
