@@ -77,13 +77,13 @@ def shared_sandbox(args: argparse.Namespace) -> Iterator[None]:
     ]  # fmt: skip
     if settings.sandbox_today is not None:
         command += ["--today", settings.sandbox_today.isoformat()]
+    if settings.sandbox_reference_strict:
+        command.append("--reference-strict")
     sandbox = subprocess.Popen(command, stdout=subprocess.DEVNULL)
     state = tempfile.TemporaryDirectory(prefix="kickserv-graph-state-")
     try:
         _wait_for(f"http://127.0.0.1:{port}/__sandbox/config", sandbox)
         os.environ.update(
-    if settings.sandbox_reference_strict:
-        command.append("--reference-strict")
             KICKSERV_ACCOUNT="demo",
             KICKSERV_API_TOKEN="demo-token",
             KICKSERV_BASE_URL=f"http://127.0.0.1:{port}",
@@ -133,11 +133,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="the sandbox's date, which its data is seeded around (default: SANDBOX_TODAY or the "
         "real date)",
     )
-
-
-def at_least_one(text: str) -> int:
-    try:
-        value = int(text)
     sandbox.add_argument(
         "--reference-strict",
         action="store_const",
@@ -145,6 +140,11 @@ def at_least_one(text: str) -> int:
         help="the strict reference sandbox: every behaviour the Kickserv reference leaves open "
         "takes its most conservative alternative (default: SANDBOX_REFERENCE_STRICT or off)",
     )
+
+
+def at_least_one(text: str) -> int:
+    try:
+        value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
     if value < 1:
@@ -156,12 +156,12 @@ SANDBOX_OPTIONS = (
     ("customers", "SANDBOX_CUSTOMERS"),
     ("seed", "SANDBOX_SEED"),
     ("today", "SANDBOX_TODAY"),
+    ("reference_strict", "SANDBOX_REFERENCE_STRICT"),
 )
 
 
 def export_sandbox_options(args: argparse.Namespace) -> None:
     """The sandbox options become SANDBOX_* variables: every worker builds its app from the
-    ("reference_strict", "SANDBOX_REFERENCE_STRICT"),
     environment (uvicorn's factory), so that is how they reach it."""
     for option, variable in SANDBOX_OPTIONS:
         value = getattr(args, option, None)
@@ -179,12 +179,12 @@ def describe_upstream(settings: Settings) -> str:
     if settings.sandbox_mode:
         today = settings.sandbox_today
         clock = f"today {today.isoformat()}" if today else "real dates"
+        strict = ", strict reference mode" if settings.sandbox_reference_strict else ""
         return (
             f"the built-in Kickserv sandbox (account demo, {settings.sandbox_customers} customers, "
             f"seed {settings.sandbox_seed}, {clock}{strict}); set KICKSERV_ACCOUNT and "
             "KICKSERV_API_TOKEN for a real account"
         )
-        strict = ", strict reference mode" if settings.sandbox_reference_strict else ""
     return f"Kickserv account {settings.kickserv_account!r} at {settings.kickserv_base_url}"
 
 

@@ -319,6 +319,13 @@ ENVIRONMENT: tuple[EnvVar, ...] = (
         "seeded around: the same seed, size and date give the same answers on any day. Unset: "
         "the real date.",
     ),
+    EnvVar(
+        "SANDBOX_REFERENCE_STRICT",
+        "false",
+        "Sandbox mode: the strict reference sandbox (`serve --reference-strict`): every behaviour "
+        "the Kickserv reference leaves open takes its most conservative alternative "
+        "(docs/sandbox-client-contract.md).",
+    ),
 )
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -346,6 +353,7 @@ class Settings:
     sandbox_seed: int = 1
     sandbox_latency_ms: float = 0.0
     sandbox_today: date | None = None
+    sandbox_reference_strict: bool = False
     cache_enabled: bool = True
     cache_max_entries: int = 50_000
     cache_max_bytes: int = 64 * 1024 * 1024
@@ -370,13 +378,6 @@ class Settings:
     apq_enabled: bool = True
     apq_max_entries: int = 10_000
     apq_max_bytes: int = 16 * 1024 * 1024
-    EnvVar(
-        "SANDBOX_REFERENCE_STRICT",
-        "false",
-        "Sandbox mode: the strict reference sandbox (`serve --reference-strict`): every behaviour "
-        "the Kickserv reference leaves open takes its most conservative alternative "
-        "(docs/sandbox-client-contract.md).",
-    ),
     # Where state that outlives a process lives: a directory (or file) for the embedded store,
     # "memory" (or None) for this process only; redis_url wins when set.
     state_dir: str | None = None
@@ -406,7 +407,6 @@ class Settings:
 
         account, token = text("KICKSERV_ACCOUNT"), text("KICKSERV_API_TOKEN")
         if bool(account) != bool(token):
-    sandbox_reference_strict: bool = False
             missing = "KICKSERV_API_TOKEN" if account else "KICKSERV_ACCOUNT"
             present = "KICKSERV_ACCOUNT" if account else "KICKSERV_API_TOKEN"
             raise SettingsError(
@@ -446,6 +446,7 @@ class Settings:
             sandbox_seed=_int(env, "SANDBOX_SEED", default.sandbox_seed, minimum=0),
             sandbox_latency_ms=_float(env, "SANDBOX_LATENCY_MS", default.sandbox_latency_ms),
             sandbox_today=_date(env, "SANDBOX_TODAY"),
+            sandbox_reference_strict=_bool(env, "SANDBOX_REFERENCE_STRICT", False),
             cache_enabled=_bool(env, "GRAPH_CACHE", True),
             cache_max_entries=_int(
                 env, "GRAPH_CACHE_MAX_ENTRIES", default.cache_max_entries, minimum=1
@@ -509,7 +510,6 @@ class Settings:
             apq_max_entries=_int(env, "GRAPH_APQ_MAX_ENTRIES", default.apq_max_entries, minimum=1),
             state_dir=text("GRAPH_STATE_DIR") or (None if sandbox else str(default_state_dir())),
             redis_url=text("GRAPH_REDIS_URL"),
-            sandbox_reference_strict=_bool(env, "SANDBOX_REFERENCE_STRICT", False),
             safelist=next(name for name in _SAFELISTS if name == safelist),
             introspection=(
                 _bool(env, "GRAPH_INTROSPECTION", False) if text("GRAPH_INTROSPECTION") else None
