@@ -8,7 +8,7 @@ sum of its unpaid invoice balances. All Decimal, quantized to cents.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from sandbox.data import ZERO, AccountStore, Customer, Job, JobCharge
@@ -75,9 +75,13 @@ def total_balance(store: AccountStore, customer: Customer) -> Decimal:
     )
 
 
-def refresh_schedule(store: AccountStore, job: Job) -> None:
-    """A job's scheduled_on is its earliest task; adding the first task schedules an unscheduled job."""
+def refresh_schedule(store: AccountStore, job: Job, now: datetime) -> None:
+    """A job's scheduled_on is its earliest task; adding the first task schedules an unscheduled job.
+    A job whose schedule or status moved was updated ``now`` (its ``updated_at``, as Rails does)."""
+    before = (job.scheduled_on, job.status)
     starts = [store.tasks[t].starts_at for t in job.task_ids]
     job.scheduled_on = min(starts) if starts else None
     if starts and job.status == "unscheduled":
         job.status = "scheduled"
+    if (job.scheduled_on, job.status) != before:
+        job.updated_at = now

@@ -115,7 +115,7 @@ async def task_detail(request: Request) -> JSONResponse:
     if request.method == "DELETE":
         shaped = shapes.task(api.store, task)
         api.store.remove_task(task)
-        ledger.refresh_schedule(api.store, job)
+        ledger.refresh_schedule(api.store, job, api.now())
         return ok(shaped)
     if request.method in ("PUT", "PATCH"):
         _save_task(api, job, await api.sent_record("task"), task)
@@ -171,7 +171,7 @@ def _save_task(api: Api, job: Job, data: Any, task: Task | None) -> Task:
     if completed is not None:
         task.completed = completed
     task.updated_at = now
-    ledger.refresh_schedule(store, job)
+    ledger.refresh_schedule(store, job, now)
     return task
 
 

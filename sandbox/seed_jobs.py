@@ -272,7 +272,12 @@ class JobSeeder:
             amount=amount,
             notes=f"Payment for Job #{job.number}" if kind != "Cash" else None,
             ref_number=str(rng.int(1000, 9999)) if kind == "Check" else None,
-            created_at=datetime.combine(when, time(rng.int(9, 17)), store.tz),
+            # Recorded before the sandbox starts, whatever its time of day: a payment listing by
+            # created_at is in the order payments were recorded (the watcher relies on it).
+            created_at=min(
+                datetime.combine(when, time(rng.int(9, 17)), store.tz),
+                datetime.combine(self.today, time(0), store.tz),
+            ),
             updated_by=rng.pick(self.office),
         )
         store.payments[payment.id] = payment
