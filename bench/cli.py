@@ -49,6 +49,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="the state-modes part only (= --only state): the warm small query and the dashboard "
         "with no state store, the embedded store and Redis (needs redis-server)",
     )
+    parser.add_argument(
+        "--faults",
+        action="store_true",
+        help="the fault runs only (python -m bench.faults): reads under 500s, a rate limit and "
+        "latency; Kickserv hanging and returning; RSS after a hostile corpus",
+    )
     parser.add_argument("--results-dir", type=Path, help="where to write (default bench/results)")
     parser.add_argument(
         "--no-readme", action="store_true", help="do not refresh the table in bench/README.md"
@@ -163,6 +169,12 @@ def run(args: argparse.Namespace) -> int:
     from bench.redis_server import RedisMissing
     from bench.report import write
 
+    if args.faults:
+        from bench import faults
+
+        size = ["--tiny"] if args.tiny else ["--quick"] if args.quick else []
+        where = [] if args.results_dir is None else ["--results-dir", str(args.results_dir)]
+        return faults.main([*size, *where, *(["--no-readme"] if args.no_readme else [])])
     options = options_from(args)
     try:
         figures = execute(options)
