@@ -1,4 +1,5 @@
-"""``kickserv-graph serve``: the app under uvicorn with uvloop and httptools.
+"""``kickserv-graph serve``: the app under uvicorn with uvloop and httptools (its protocol with each
+request head bounded in bytes and in time: ``graph.server.protocol``).
 
 The plain asyncio/h11 stack stalls about 44 ms per request once several workers run, so both are
 fixed here rather than left to uvicorn's auto-detection. The app is built by a factory from the
@@ -30,15 +31,19 @@ from datetime import date
 import uvicorn
 from starlette.applications import Starlette
 
+from graph.server.allocator import return_large_blocks
 from graph.server.metrics import multiprocess_directory
 from graph.server.observe import logging_config
+from graph.server.protocol import GuardedHttpToolsProtocol
 from graph.server.settings import Settings, SettingsError
 
 
 def create_app_from_env() -> Starlette:
-    """uvicorn's app factory: the whole server, configured from the environment."""
+    """uvicorn's app factory: the whole server, configured from the environment (in each worker,
+    which also gives large requests' memory back to the system when done: graph.server.allocator)."""
     from graph.server.assembly import build_app
 
+    return_large_blocks()
     return build_app(Settings.from_env())
 
 
@@ -213,7 +218,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         port=port,
         workers=args.workers,
         loop="uvloop",
-        http="httptools",
+        http=GuardedHttpToolsProtocol,  # httptools, each request head bounded in bytes and time
         lifespan="on",
         log_level=settings.log_level.lower(),
         # Applied in every worker: one format for all lines; graph.access replaces uvicorn's own

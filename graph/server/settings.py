@@ -66,8 +66,21 @@ ENVIRONMENT: tuple[EnvVar, ...] = (
         "GRAPH_BODY_TIMEOUT_S",
         "10",
         "Seconds a request body may take to arrive once its headers are in; past that the "
-        "request gets 408 and its connection is closed (`0`: no limit). Headers themselves have "
-        "no read timeout in uvicorn: behind the internet, put a proxy with one in front.",
+        "request gets 408 and its connection is closed (`0`: no limit). Headers have their own: "
+        "`GRAPH_HEADER_TIMEOUT_S`.",
+    ),
+    EnvVar(
+        "GRAPH_HEADER_TIMEOUT_S",
+        "10",
+        "Seconds a request's head (request line and headers) may take to arrive, from the "
+        "connection's opening or the start of the head on a kept-alive connection; past that the "
+        "client gets 408 and its connection is closed (`0`: no limit). `kickserv-graph serve` only.",
+    ),
+    EnvVar(
+        "GRAPH_MAX_HEADER_BYTES",
+        "65536",
+        "Most bytes a request's head (request line and headers) may take; past that the client "
+        "gets 431 and its connection is closed. `kickserv-graph serve` only.",
     ),
     EnvVar(
         "GRAPH_UPSTREAM_EXTENSIONS",
@@ -343,6 +356,8 @@ class Settings:
     env: Environment = "development"
     max_body_bytes: int = 1_000_000
     body_timeout: float = 10.0  # seconds; 0: none
+    header_timeout: float = 10.0  # seconds; 0: none
+    max_header_bytes: int = 64 * 1024
     upstream_extensions: bool = True
     log_level: str = "INFO"
     log_format: LogFormat = "text"
@@ -436,6 +451,10 @@ class Settings:
             env="production" if mode == "production" else "development",
             max_body_bytes=_int(env, "GRAPH_MAX_BODY_BYTES", default.max_body_bytes, minimum=1),
             body_timeout=_float(env, "GRAPH_BODY_TIMEOUT_S", default.body_timeout),
+            header_timeout=_float(env, "GRAPH_HEADER_TIMEOUT_S", default.header_timeout),
+            max_header_bytes=_int(
+                env, "GRAPH_MAX_HEADER_BYTES", default.max_header_bytes, minimum=1024
+            ),
             upstream_extensions=_bool(env, "GRAPH_UPSTREAM_EXTENSIONS", mode == "development"),
             log_level=level,
             log_format=_log_format(text("GRAPH_LOG_FORMAT"), mode),

@@ -20,6 +20,7 @@ import graph.server.serve
 from graph.server.app import RequestContext, create_app
 from graph.server.cli import build_parser
 from graph.server.graphiql import DEFAULT_QUERY
+from graph.server.protocol import GuardedHttpToolsProtocol
 from graph.server.requests import GRAPHQL_RESPONSE_JSON
 from graph.server.settings import ENVIRONMENT, Settings, SettingsError, configuration_table
 
@@ -265,7 +266,7 @@ def test_serve_runs_uvicorn_with_uvloop_and_httptools(monkeypatch, capsys):
     assert args.handler(args) == 0
     # then
     (call,) = calls
-    assert call["loop"] == "uvloop" and call["http"] == "httptools"
+    assert call["loop"] == "uvloop" and call["http"] is GuardedHttpToolsProtocol  # httptools
     assert (call["host"], call["port"]) == ("127.0.0.1", 8123)
     assert call["app"] == "graph.server.serve:create_app_from_env" and call["factory"] is True
     out = capsys.readouterr().out
