@@ -99,6 +99,10 @@ class Change(Enum):
     """A task was created, moved, reassigned or deleted."""
     VENDOR = "vendor"
     """A vendor was created or changed."""
+    JOB_TYPE = "job type"
+    """A job type was created."""
+    PAYMENT = "payment"
+    """A payment of a customer was recorded, applied to no job (no invoice moves)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,10 +231,11 @@ INVOICES: Listing[Invoice, str | None] = Listing(
 )  # fmt: skip
 PAYMENTS: Listing[Payment, Filters] = Listing(
     "payments", Payment, params="filters: customer_number, sort_by, sort_order", lifetime=MONEY,
-    voided_by=_changes(Change.JOB_MONEY, Change.CUSTOMER_GLUE, _GONE),
+    voided_by=_changes(Change.JOB_MONEY, Change.PAYMENT, Change.CUSTOMER_GLUE, _GONE),
 )  # fmt: skip
 
-# Reference data. Nothing this server writes changes employees, job types, charge types or items.
+# Reference data. Nothing this server writes changes employees, charge types or items; a new job
+# type voids the job types.
 EMPLOYEES: Listing[Employee, None] = Listing(
     "employees", Employee, params="none (active employees)", lifetime=REFERENCE,
     voided_by=_changes(),
@@ -242,7 +247,7 @@ EMPLOYEE: Record[int, Employee] = Record(
 )  # fmt: skip
 JOB_TYPES: Listing[JobType, None] = Listing(
     "job_types", JobType, params="none (inactive ones included)", lifetime=REFERENCE,
-    voided_by=_changes(),
+    voided_by=_changes(Change.JOB_TYPE),
 )  # fmt: skip
 JOB_CHARGE_TYPES: Listing[JobChargeType, None] = Listing(
     "job_charge_types", JobChargeType, params="none", lifetime=REFERENCE, voided_by=_changes()

@@ -185,7 +185,9 @@ class JobCharge:
 @dataclass(slots=True)
 class Payment:
     id: int
-    job_id: int  # the sandbox knows; Kickserv's payment JSON does not say (see shapes.payment)
+    # the sandbox knows; Kickserv's payment JSON does not say (see shapes.payment). None: a payment
+    # POSTed to /payments.json for a customer, applied to no job.
+    job_id: int | None
     customer_id: int
     date: date
     payment_type: str
@@ -309,6 +311,8 @@ class AccountStore:
                 self.notes.pop(note_id, None)
         for note_id in customer.note_ids:
             self.notes.pop(note_id, None)
+        for payment in [p for p in self.payments.values() if p.customer_id == customer.id]:
+            del self.payments[payment.id]  # its payments applied to no job
         for child_id in customer.children:
             self.customers[child_id].parent_id = None
         if customer.parent_id is not None and customer.parent_id in self.customers:

@@ -18,7 +18,7 @@ from sandbox.context import Api, ok
 from sandbox.data import Job, Payment
 from sandbox.envelopes import paginate
 from sandbox.errors import invalid_field, missing
-from sandbox.writes import create_job, move_status
+from sandbox.writes import create_job, move_status, record_customer_payment
 
 
 async def list_invoices(request: Request) -> JSONResponse:
@@ -43,8 +43,12 @@ async def list_invoices(request: Request) -> JSONResponse:
 
 
 async def list_payments(request: Request) -> JSONResponse:
-    """`customer_id` takes a customer NUMBER (a documented quirk); meta.pagination envelope."""
+    """`customer_id` takes a customer NUMBER (a documented quirk); meta.pagination envelope. POST
+    records a payment of a customer, applied to no job (`sandbox.writes.record_customer_payment`)."""
     api = Api(request)
+    if request.method == "POST":
+        payment = record_customer_payment(api, await api.sent_record("payment"))
+        return ok(shapes.payment(api.store, payment))
     sort_by = api.param("sort_by") or choices.PAYMENT_DEFAULT_SORT[0]
     if sort_by not in choices.PAYMENT_SORT_KEYS:
         raise invalid_field("sort_by", "is not included in the list")
@@ -138,7 +142,7 @@ def _mark(api: Api, outcome: str) -> JSONResponse:
 
 ROUTES = [
     Route("/invoices.json", list_invoices, methods=["GET"]),
-    Route("/payments.json", list_payments, methods=["GET"]),
+    Route("/payments.json", list_payments, methods=["GET", "POST"]),
     Route("/opportunities.json", opportunities, methods=["GET", "POST"]),
     Route("/opportunities/{number:int}/mark_as_won.json", mark_as_won, methods=["PUT", "PATCH"]),
     Route("/opportunities/{number:int}/mark_as_lost.json", mark_as_lost, methods=["PUT", "PATCH"]),

@@ -6,9 +6,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from sandbox import shapes
+from sandbox import choices, shapes
 from sandbox.context import Api, ok
-from sandbox.data import Vendor
+from sandbox.data import JobType, Vendor
 from sandbox.envelopes import paginate
 from sandbox.errors import ApiError, missing
 from sandbox.forms import Form
@@ -91,8 +91,11 @@ async def items(request: Request) -> JSONResponse:
 
 
 async def job_types(request: Request) -> JSONResponse:
-    """Active job types by default; `inactive=true` only inactive ones; `all=true` both."""
+    """Active job types by default; `inactive=true` only inactive ones; `all=true` both. POST
+    creates one (the reference lists the verb only: the strict personality has no such route)."""
     api = Api(request)
+    if request.method == "POST":
+        return ok(shapes.job_type(api.store, _new_job_type(api, await api.sent_record("job_type"))))
     if (api.param("all") or "").lower() == "true":
         found = list(api.store.job_types.values())
     else:
@@ -100,6 +103,30 @@ async def job_types(request: Request) -> JSONResponse:
         found = [t for t in api.store.job_types.values() if t.active == want_active]
     found.sort(key=lambda t: (t.position, t.id))
     return ok(paginate("job_types", found, api.page(), lambda t: shapes.job_type(api.store, t)))
+
+
+def _new_job_type(api: Api, data: object) -> JobType:
+    if not api.choices.job_type_create_route:
+        raise ApiError(
+            choices.UNKNOWN_ROUTE_STATUS, choices.error_list_body(choices.UNKNOWN_ROUTE_MESSAGE)
+        )
+    form = Form(data)
+    name = form.text("name", required=True)
+    if name is not None and any(
+        t.name.lower() == name.lower() for t in api.store.job_types.values()
+    ):
+        form.fail("name", "has already been taken")
+    color = form.text("color")
+    description = form.text("description")
+    active = form.boolean("active")
+    form.check()
+    position = max((t.position for t in api.store.job_types.values()), default=0) + 1
+    job_type = JobType(
+        api.store.new_id(), name or "", color or "000", position,
+        True if active is None else active, description or "", api.now(),
+    )  # fmt: skip
+    api.store.job_types[job_type.id] = job_type
+    return job_type
 
 
 async def job_charge_types(request: Request) -> JSONResponse:
@@ -120,6 +147,6 @@ ROUTES = [
         "/vendors/{vendor_id:int}.json", vendor_detail, methods=["GET", "PUT", "PATCH", "DELETE"]
     ),
     Route("/items.json", items, methods=["GET"]),
-    Route("/job_types.json", job_types, methods=["GET"]),
+    Route("/job_types.json", job_types, methods=["GET", "POST"]),
     Route("/job_charge_types.json", job_charge_types, methods=["GET"]),
 ]

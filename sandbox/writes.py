@@ -237,7 +237,30 @@ def apply_charge(api: Api, job: Job, form: Form, charge: JobCharge | None) -> Jo
 
 
 def record_payment(api: Api, job: Job, data: Any) -> Payment:
+    payment = new_payment(api, Form(data), job.id, job.customer_id)
+    job.payment_ids.append(payment.id)
+    job.updated_at = api.now()
+    ledger.recompute_job(api.store, job, api.today())
+    return payment
+
+
+def record_customer_payment(api: Api, data: Any) -> Payment:
+    """POST /payments.json: a payment of a customer, applied to no job. The reference confirms the
+    verb, not the payload: `customer_id` names the customer by its number, as the GET filter of
+    the same name does (choices: the strict personality reads it as the global id)."""
     form = Form(data)
+    key = form.integer("customer_id", required=True)
+    if api.store.choices.payment_post_customer_number:
+        customer = api.store.customers_by_number.get(key) if key is not None else None
+    else:
+        customer = api.store.customers.get(key) if key is not None else None
+    if key is not None and customer is None:
+        form.fail("customer", "must exist")
+    return new_payment(api, form, None, customer.id if customer else 0)
+
+
+def new_payment(api: Api, form: Form, job_id: int | None, customer_id: int) -> Payment:
+    """A payment from the form's amount, date, payment_type, notes and ref_number (422 first)."""
     amount = form.decimal("amount")
     if amount is None and "amount" not in form.errors:
         form.fail("amount", "can't be blank")
@@ -250,12 +273,9 @@ def record_payment(api: Api, job: Job, data: Any) -> Payment:
     assert amount is not None
     store = api.store
     payment = Payment(
-        id=store.new_id(), job_id=job.id, customer_id=job.customer_id, date=when or api.today(),
+        id=store.new_id(), job_id=job_id, customer_id=customer_id, date=when or api.today(),
         payment_type=kind or "Check", amount=ledger.cents(amount), notes=notes,
         ref_number=ref_number, created_at=api.now(), updated_by=api.employee.id,
     )  # fmt: skip
     store.payments[payment.id] = payment
-    job.payment_ids.append(payment.id)
-    job.updated_at = api.now()
-    ledger.recompute_job(store, job, api.today())
     return payment

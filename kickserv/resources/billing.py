@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from kickserv.errors import ResponseShape
 from kickserv.pages import Paginator
@@ -54,3 +55,10 @@ class Payments(Resource):
         number). `sort_by`: date, created_at, amount...; `sort_order`: "ASC" or "DESC"."""
         filters = {"customer_id": customer_number, "sort_by": sort_by, "sort_order": sort_order}
         return self._paginate("payments.json", ("payments",), Payment.from_json, filters, per_page)
+
+    async def create(self, customer_number: int, **fields: Any) -> Payment:
+        """POST /payments.json: a payment of a customer, applied to no job. The reference confirms
+        that POST creates a payment, not its payload: the customer goes as `customer_id` holding
+        its number, as the GET filter of that name takes it."""
+        body = {"payment": {**fields, "customer_id": customer_number}}
+        return await self._call("POST", "payments.json", "payment", Payment.from_json, body)

@@ -63,6 +63,14 @@ class JobTypes(Resource):
             "job_types.json", ("job_types",), JobType.from_json, filters, per_page
         )
 
+    async def create(self, **fields: Any) -> JobType:
+        """POST /job_types.json. The reference lists the verb and shows no request: where Kickserv
+        lacks it, UnsupportedRoute."""
+        return await self._unconfirmed(
+            "POST /job_types.json",
+            self._save("POST", "job_types.json", "job_type", JobType.from_json, fields),
+        )
+
 
 class JobChargeTypes(Resource):
     def list(self, *, per_page: int | None = None) -> Paginator[JobChargeType]:

@@ -11,7 +11,7 @@ those records and puts them in its indexes when it syncs (``Tenant.wrote_record`
 
 from __future__ import annotations
 
-from kickserv import Customer, Invoice, Job, Note, Task, Vendor
+from kickserv import Customer, Invoice, Job, Note, Payment, Task, Vendor
 from resolvers import resources
 from resolvers.resources import Change
 from resolvers.writes.scope import WriteScope
@@ -93,3 +93,18 @@ async def vendor_deleted(scope: WriteScope, vendor_id: int) -> None:
     await scope.tenant.changed(Change.VENDOR)
     await scope.tenant.forget_record(resources.VENDOR, vendor_id)
     scope.clear_loaders()
+
+
+async def job_type_created(scope: WriteScope) -> None:
+    await scope.tenant.changed(Change.JOB_TYPE)
+    scope.clear_loaders()
+
+
+async def customer_payment_recorded(
+    scope: WriteScope, payment: Payment, customer: Customer
+) -> None:
+    """A payment applied to no job: the payment listings, and the customer read again (whether
+    Kickserv credits its balance is not documented)."""
+    await scope.tenant.changed(Change.PAYMENT)
+    scope.tenant.wrote_to_index(resources.PAYMENT_INDEX, payment)
+    await customer_saved(scope, customer)

@@ -15,6 +15,7 @@ from typing import Any
 from kickserv import Job, Payment
 from resolvers.resources import Change
 from resolvers.writes import invalidation
+from resolvers.writes.errors import RecordedFailure
 from resolvers.writes.scope import WriteScope
 from resolvers.writes.steps import Saga, created_step, raw_of
 from resolvers.writes.validation import Checks, GivenFields, upstream_path
@@ -52,7 +53,7 @@ def _load(data: dict[str, Any]) -> RecordedPayment:
     return RecordedPayment(Payment.from_json(data["payment"]), Job.from_json(data["job"]))
 
 
-async def record_payment(scope: WriteScope, job_number: int, spec: PaymentSpec) -> RecordedPayment:
+def _checked(spec: PaymentSpec) -> PaymentSpec:
     checks = Checks()
     checks.amount(("input", "amount"), spec.amount, positive=True, cents=True)
     cleaned = PaymentSpec(
@@ -63,6 +64,11 @@ async def record_payment(scope: WriteScope, job_number: int, spec: PaymentSpec) 
         checks.text(("input", "refNumber"), spec.ref_number),
     )
     checks.done()
+    return cleaned
+
+
+async def record_payment(scope: WriteScope, job_number: int, spec: PaymentSpec) -> RecordedPayment:
+    cleaned = _checked(spec)
 
     async def body(saga: Saga) -> RecordedPayment:
         payment = await saga.run(
@@ -82,3 +88,37 @@ async def record_payment(scope: WriteScope, job_number: int, spec: PaymentSpec) 
 
     payload = {"job": job_number, "payment": cleaned.fields()}
     return await scope.run("recordPayment", payload, body, _dump, _load)
+
+
+async def record_customer_payment(
+    scope: WriteScope, customer_number: int, spec: PaymentSpec
+) -> Payment:
+    """``POST /payments.json``: a payment of a customer, applied to no job (Kickserv ties a payment
+    to a job only through the job's URL). Found again after an unknown outcome among the customer's
+    payments that were not there before."""
+    cleaned = _checked(spec)
+
+    async def body(saga: Saga) -> Payment:
+        payment = await saga.run(
+            created_step(
+                "payment",
+                lambda: scope.ks.payments.create(customer_number, **cleaned.fields()),
+                Payment.from_json,
+                lambda: scope.ks.payments.list(customer_number=customer_number).all(),
+                cleaned.matches,
+                field_path=upstream_path(("input",)),
+            )
+        )
+        payer = payment.customer.customer_number if payment.customer is not None else None
+        if payer not in (None, customer_number):
+            raise RecordedFailure(
+                f"Kickserv recorded the payment for customer {payer}, not {customer_number}: "
+                "it read the customer key differently. Check the payment in Kickserv.",
+                {"payment": payment.id, "customer": payer},
+            )
+        customer = await scope.ks.customers.get(customer_number)
+        await invalidation.customer_payment_recorded(scope, payment, customer)
+        return payment
+
+    payload = {"customer": customer_number, "payment": cleaned.fields()}
+    return await scope.run("recordCustomerPayment", payload, body, raw_of, Payment.from_json)

@@ -6,13 +6,16 @@ from __future__ import annotations
 import strawberry
 
 from graph.schema.mutations.billing import BillingMutations
+from graph.schema.mutations.catalog import CatalogMutations
 from graph.schema.mutations.customers import CustomerMutations
 from graph.schema.mutations.jobs import JobMutations
 from graph.schema.mutations.schedule import ScheduleMutations
 
 
 @strawberry.type(description="Every Kickserv write, each happening once whatever the retries.")
-class Mutation(CustomerMutations, JobMutations, ScheduleMutations, BillingMutations):
+class Mutation(
+    CustomerMutations, JobMutations, ScheduleMutations, BillingMutations, CatalogMutations
+):
     """The domains' mutations as one root type."""
 
 
