@@ -1,5 +1,5 @@
 """Customers by what Kickserv v2 does not document a filter for: email, phone, active or inactive,
-and tags (Supergood's document lists them; the reference's v2 customer filters are name, number,
+tags, and when they last changed (Supergood's document lists them; the reference's v2 customer filters are name, number,
 service address and state, source, first letter and a name search).
 
 The graph filters on its own side, so an answer is never wrong whatever Kickserv does with an
@@ -14,7 +14,8 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
 from kickserv import Customer
@@ -44,10 +45,13 @@ class CustomerCriteria:
     phone: str | None = None
     active: bool | None = None
     tags: tuple[str, ...] = ()
+    updated_from: datetime | None = None  # inclusive, aware
+    updated_to: datetime | None = None  # exclusive, aware
 
     @property
     def given(self) -> bool:
-        return any(v is not None for v in (self.email, self.phone, self.active)) or bool(self.tags)
+        scalars = (self.email, self.phone, self.active, self.updated_from, self.updated_to)
+        return any(v is not None for v in scalars) or bool(self.tags)
 
 
 def digits(phone: str) -> str:
@@ -62,6 +66,13 @@ def _matches(c: Customer, criteria: CustomerCriteria, phone: str | None) -> bool
         return False
     if phone is not None and phone not in {digits(p) for p in (c.phone_number, c.mobile) if p}:
         return False
+    if criteria.updated_from is not None or criteria.updated_to is not None:
+        if c.updated_at is None:
+            return False
+        if criteria.updated_from is not None and c.updated_at < criteria.updated_from:
+            return False
+        if criteria.updated_to is not None and c.updated_at >= criteria.updated_to:
+            return False
     return criteria.active is None or c.is_active == criteria.active
 
 
@@ -71,7 +82,7 @@ async def matching_customers(
     """The customers Kickserv's filters (``given``) and ``criteria`` both let through, in
     Kickserv's order."""
     email = None if criteria.email is None else criteria.email.strip().lower()
-    checked = CustomerCriteria(email, criteria.phone, criteria.active, criteria.tags)
+    checked = replace(criteria, email=email)
     phone = None if criteria.phone is None else digits(criteria.phone)
     found = [c for c in await data.all_customers(**given) if _matches(c, checked, phone)]
     if not criteria.tags:

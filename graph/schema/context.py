@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from resolvers.data import RequestData
 from resolvers.stats import UpstreamStats
+from resolvers.webhooks.push import Push
 from resolvers.writes.steps import WritePolicy
 
 
@@ -20,3 +21,5 @@ class GraphContext:
     write_policy: WritePolicy = field(default_factory=WritePolicy)
     # graph.schema.selection's memo: a field's place in the query -> names selected under it
     selections: dict[tuple[str, ...], frozenset[str]] = field(default_factory=dict)
+    # Subscriptions and webhooks (the server sets it): the caller's tenant, key and event log
+    push: Push | None = None

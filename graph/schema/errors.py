@@ -19,6 +19,7 @@ Clients branch on ``extensions.code``, never on messages, so the codes below are
     ├── (batching off)              BATCHING_NOT_ENABLED: a JSON array of operations refused
     ├── (writes, graph/mutations)   IDEMPOTENCY_KEY_REUSED, IDEMPOTENCY_KEY_IN_USE, TOTALS_MISMATCH
     ├── (state store down)          STATE_UNAVAILABLE: a write refused (idempotency records unreachable)
+    ├── (graph.server.subscriptions) TOO_MANY_SUBSCRIPTIONS: a key's concurrent subscriptions cap
     └── InternalServerError         INTERNAL_SERVER_ERROR
 
 ``GRAPHQL_PARSE_FAILED`` and ``GRAPHQL_VALIDATION_FAILED`` come from graphql-core and are stamped by
@@ -64,6 +65,7 @@ class ErrorCode(StrEnum):
     IDEMPOTENCY_KEY_IN_USE = "IDEMPOTENCY_KEY_IN_USE"
     TOTALS_MISMATCH = "TOTALS_MISMATCH"
     STATE_UNAVAILABLE = "STATE_UNAVAILABLE"
+    TOO_MANY_SUBSCRIPTIONS = "TOO_MANY_SUBSCRIPTIONS"
     INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
 
 

@@ -30,6 +30,7 @@ from graph.schema.lookups import LookupQuery
 from graph.schema.lookups import int_id as _int_id
 from graph.schema.people import Employee
 from graph.schema.schedule import Task
+from graph.schema.webhooks import WebhookQueries
 from graph.schema.statuses import JobStatus, OpportunityStatus
 from resolvers.customer_search import CustomerCriteria, TooManyToCheck, matching_customers
 from resolvers.parsing import (
@@ -80,11 +81,29 @@ class CustomerFilter:
     )
 
     def criteria(self) -> CustomerCriteria:
+    updated_from: datetime | None = strawberry.field(
+        default=None, description="Only customers changed at or after this moment (with offset)."
+    )
+    updated_to: datetime | None = strawberry.field(
+        default=None, description="Only customers changed before this moment (with offset)."
+    )
+
         """What the graph checks itself: Kickserv v2 documents none of these filters."""
         for argument, value in (("filter.email", self.email), ("filter.phone", self.phone)):
             _filter_text(value, argument)
         tags = tuple(_filter_text(t, "filter.tags") or "" for t in self.tags or ())
-        return CustomerCriteria(self.email, self.phone, self.active, tags)
+        for argument, moment in (
+            ("filter.updatedFrom", self.updated_from),
+            ("filter.updatedTo", self.updated_to),
+        ):
+            if moment is not None and moment.utcoffset() is None:
+                raise BadUserInput(
+                    f"`{argument}` needs a UTC offset (2026-11-21T09:00:00-05:00).",
+                    extensions={"argument": argument},
+                )
+        return CustomerCriteria(
+            self.email, self.phone, self.active, tags, self.updated_from, self.updated_to
+        )
 
 
 @strawberry.enum(description="Kickserv's named date ranges for scheduled jobs.")
@@ -204,7 +223,7 @@ SCALARS: dict[object, type | ScalarWrapper | ScalarDefinition] = {
 
 
 @strawberry.type(description="Kickserv data as one graph.")
-class Query(LookupQuery):
+class Query(LookupQuery, WebhookQueries):
     @strawberry.field(description="One customer, by number or global id.")
     async def customer(
         self, info: GraphInfo, number: int | None = None, id: strawberry.ID | None = None
@@ -418,9 +437,14 @@ def build_schema() -> strawberry.federation.Schema:
     """The federation v2 schema of the running server (``_entities`` batched, see graph.schema.federation)."""
     from graph.schema.federation import FederatedSchema
     from graph.schema.mutations import Mutation  # imported here: the mutations import this module
+    from graph.schema.subscriptions import Subscription
 
     return FederatedSchema(
-        query=Query, mutation=Mutation, types=[Location], scalar_overrides=SCALARS
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        types=[Location],
+        scalar_overrides=SCALARS,
     )
 
 

@@ -21,7 +21,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from strawberry import Schema
 
@@ -149,6 +149,8 @@ def create_app(
         classify_error=classify_error,
         otel=otel,
     )
+    if metrics is not None:
+        endpoint.subscriptions.on_count = metrics.observe_subscriptions
     readiness = ReadinessProbe()
 
     @asynccontextmanager
@@ -216,6 +218,7 @@ def create_app(
             Route("/", index, methods=["GET"]),
             # No method filter: the endpoint answers every method itself, 405s GraphQL-shaped.
             Route("/graphql", endpoint if otel is None else otel.asgi(endpoint, "/graphql")),
+            WebSocketRoute("/graphql", endpoint.subscriptions.serve_websocket),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             Mount("/static", app=StaticFiles(directory=STATIC_DIRECTORY), name="static"),

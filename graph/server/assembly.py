@@ -15,9 +15,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from typing import Any
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any, cast
 
 import strawberry
 from graphql import DocumentNode, OperationDefinitionNode
@@ -25,6 +25,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 
 from graph.schema.error_mapping import SCHEMA_ERROR_MAPPERS
+from graph.schema.context import GraphContext
 from graph.schema.errors import ErrorClassifier
 from graph.schema.query import build_schema, graphql_schema
 from graph.server.app import Upstream, create_app, upstream_of
@@ -45,11 +46,19 @@ from graph.server.tenancy import (
     make_response_cache,
     protection_from,
     stale_extension,
+    synced,
     upstream_extension,
 )
-from resolvers.cache import SharedCache
+from resolvers.cache import CacheStore, MemoryStore, SharedCache
+from resolvers.data import RequestData
+from resolvers.events import EventLog
+from resolvers.events_memory import MemoryEventLog
 from resolvers.generations import TenantWrites
 from resolvers.state import StateStore, StateUnavailable, open_state_store
+from resolvers.tenant import Tenant
+from resolvers.webhooks.delivery import WebhookPolicy, Webhooks
+from resolvers.webhooks.push import Push
+from resolvers.webhooks.store import WebhookStore
 from resolvers.writes.steps import WritePolicy
 
 logger = logging.getLogger("graph.server.assembly")
@@ -75,6 +84,9 @@ class Server:
     otel: Tracing | None = None  # OpenTelemetry traces, when settings or the caller ask for them
     metrics: Metrics | None = None  # Prometheus series at /metrics (GRAPH_METRICS)
     store: StateStore | None = None  # while the app runs, when state outlives the process
+    # The tenants' change events (resolvers.events): the state store's log when there is one
+    events: EventLog = field(default_factory=MemoryEventLog)
+    webhooks: Webhooks | None = None  # endpoints and deliveries (graph.server.assembly.push_of)
 
     @property
     def state_location(self) -> str | None:
@@ -98,10 +110,49 @@ class Server:
             store, generation=store.bump_generation, current=store.generation
         )
         self.persisted.shared = store
+        if all(hasattr(store, name) for name in ("append", "after", "last_seq", "wait")):
+            self.events = cast(EventLog, store)  # both backends keep the durable log
+        self.webhooks = self.make_webhooks(store)
         try:
             yield
         finally:
             await store.aclose()
+
+    def make_webhooks(self, store: CacheStore) -> Webhooks:
+        settings = self.settings
+        policy = WebhookPolicy(
+            allow_private=settings.webhook_allow_private,
+            timeout=settings.webhook_timeout,
+            delays=settings.webhook_retry,
+            grace=settings.webhook_secret_grace,
+        )
+        on_outcome = None if self.metrics is None else self.metrics.observe_webhook
+        return Webhooks(WebhookStore(store), self.events, policy, on_outcome)
+
+    @asynccontextmanager
+    async def delivering(self) -> AsyncIterator[None]:
+        """The webhook deliverer, for as long as the app runs (entered after ``state``)."""
+        if self.webhooks is None:  # no state store: endpoints live in this process
+            self.webhooks = self.make_webhooks(MemoryStore(maxsize=1_000_000))
+        task = None
+        if self.settings.webhooks_enabled:
+            task = asyncio.create_task(self.webhooks.run(), name="webhook deliverer")
+        try:
+            yield
+        finally:
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+
+    async def state_problem(self) -> str | None:
+        """Why the state store cannot serve now (for readiness), or None."""
+        if self.store is None:
+            return None
+        try:
+            await self.store.ping()
+        except StateUnavailable as exc:
+            return f"unavailable ({exc})"
+        return None
 
     async def state_problem(self) -> str | None:
         """Why the state store cannot serve now (for readiness), or None."""
@@ -151,6 +202,25 @@ class Server:
         if registry is None or registry.http is not upstream.client:
             return True, "closed"
         return registry.circuit(upstream.account)
+
+
+def push_of(server: Server, tenant: Tenant, owner: str) -> Push:
+    """What subscriptions and webhook mutations of ``owner`` (an API key's name) use."""
+    loaders_enabled = server.settings.loaders_enabled
+
+    async def renew() -> RequestData:
+        await synced(tenant)
+        return RequestData(tenant, loaders_enabled=loaders_enabled)
+
+    return Push(tenant.key, owner, server.events, server.webhooks, renew)
+
+
+@asynccontextmanager
+async def _entered(*managers: AbstractAsyncContextManager[None]) -> AsyncIterator[None]:
+    async with AsyncExitStack() as stack:
+        for manager in managers:
+            await stack.enter_async_context(manager)
+        yield
 
 
 def server_of(app: Starlette) -> Server:
@@ -240,12 +310,17 @@ def build_app(
         caller = caller_of(request)
         return caller.account, caller.token
 
-    context_factory = make_context_factory(
+    tenant_context = make_context_factory(
         lambda request: server.registry_for(upstream_of(request)),
         credential_of,
         loaders_enabled=settings.loaders_enabled,
         write_policy=server.write_policy,
     )
+
+    async def context_factory(request: Any) -> GraphContext:
+        context: GraphContext = await tenant_context(request)
+        context.push = push_of(server, context.data.tenant, caller_of(request).name)
+        return context
 
     if settings.cache_enabled and settings.response_cache_enabled:
         server.response_cache = make_response_cache(
@@ -268,7 +343,7 @@ def build_app(
         check_operation=check_operation,
         response_cache=server.response_cache,
         classify_error=server.classify_error,
-        state=server.state,
+        state=lambda: _entered(server.state(), server.delivering()),
         state_problem=server.state_problem,
         circuit=server.circuit,
         otel=server.otel,

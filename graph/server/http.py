@@ -83,6 +83,7 @@ from graph.server.requests import (
 )
 from graph.server.response_cache import ResponseCache, ResponseKey
 from graph.server.settings import Settings
+from graph.server.subscriptions import RequestErrors, Subscriptions, wants_event_stream
 from graph.server.tracing import TraceRecorder, wants_trace
 from resolvers.parsing import quoted
 
@@ -181,6 +182,8 @@ class GraphQLEndpoint:
         )
         self._executor_class = schema.execution_context_class
         self._pages: dict[tuple[str, str], bytes] = {}
+        # graphql-transport-ws (the app's WebSocket route) and SSE (here) for subscriptions
+        self.subscriptions = Subscriptions(self, max_per_key=self.settings.max_subscriptions)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
@@ -211,6 +214,13 @@ class GraphQLEndpoint:
                 )
             if self.authenticate is not None:
                 request.state.caller = await self.authenticate(request)
+            if not isinstance(params, Batch) and wants_event_stream(accept):
+                try:
+                    await self.subscriptions.serve_sse(request, params, send, receive)
+                except RequestErrors as refused:
+                    no_store = self.cache_policy.headers()
+                    await _send_json(send, 400, {"errors": refused.errors}, media_type, no_store)
+                return
             if isinstance(params, Batch):
                 answer = await self._run_batch(request, params, media_type, headers)
             else:
@@ -429,7 +439,10 @@ class GraphQLEndpoint:
 
 def _check_operation_allowed(operation: OperationDefinitionNode, method: str) -> None:
     if operation.operation == OperationType.SUBSCRIPTION:
-        raise BadRequest("Subscriptions are not supported over this endpoint.")
+        raise BadRequest(
+            "Subscriptions go over WebSocket (graphql-transport-ws) or Server-Sent Events "
+            "(Accept: text/event-stream) on this endpoint."
+        )
     if method == "GET" and operation.operation != OperationType.QUERY:
         raise GraphError(
             f"A {operation.operation.value} cannot be sent with GET; use POST.", http_status=405

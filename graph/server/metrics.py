@@ -241,6 +241,15 @@ class Metrics:
             "Calls refused because their turn came after their deadline.",
             ("account",),
         )
+        self.webhook_deliveries = counter(
+            "webhook_deliveries",
+            "Webhook delivery attempts, by outcome (delivered, failed, timeout, gone: 410 and the "
+            "endpoint disabled, canceled: endpoint deleted or disabled).",
+            ("outcome",),
+        )
+        self.subscriptions = gauge(
+            "subscriptions", "Subscriptions open (WebSocket and SSE).", (), "livesum"
+        )
         self._operations = Bounded(MAX_OPERATION_NAMES)
         self._accounts = Bounded(MAX_ACCOUNTS)
         self._endpoints = Bounded(MAX_ENDPOINTS)
@@ -287,6 +296,12 @@ class Metrics:
             return NONE
         name = record.operations[0] or ANONYMOUS_OPERATION
         return name if record.document_source == "manifest" else self._operations(name)
+
+    def observe_webhook(self, outcome: str) -> None:
+        self.webhook_deliveries.labels(outcome).inc()
+
+    def observe_subscriptions(self, open_now: int) -> None:
+        self.subscriptions.set(open_now)
 
     def observe_upstream(self, call: UpstreamCall) -> None:
         account, template = endpoint_of(call.path)

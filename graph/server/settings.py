@@ -298,6 +298,70 @@ ENVIRONMENT: tuple[EnvVar, ...] = (
         "(`BATCHING_NOT_ENABLED`).",
     ),
     EnvVar(
+        "GRAPH_MAX_SUBSCRIPTIONS",
+        "100",
+        "Most subscriptions one API key may hold open at once in one server process (WebSocket "
+        "and SSE together); one more is refused with `TOO_MANY_SUBSCRIPTIONS`.",
+    ),
+    EnvVar(
+        "GRAPH_WEBHOOKS",
+        "on",
+        "Deliver webhooks (each server process takes its share of the durable queue). `off`: "
+        "endpoints can still be managed, nothing is sent from this process.",
+    ),
+    EnvVar(
+        "GRAPH_WEBHOOK_ALLOW_PRIVATE",
+        "off",
+        "Allow webhook URLs whose host is (or resolves to) a private, loopback, link-local or "
+        "multicast address. Off: such URLs are refused when registered and when delivered.",
+    ),
+    EnvVar(
+        "GRAPH_WEBHOOK_TIMEOUT_S",
+        "10",
+        "Seconds a webhook receiver has to answer a delivery; past that the attempt failed and is "
+        "retried.",
+    ),
+    EnvVar(
+        "GRAPH_WEBHOOK_RETRY_S",
+        "5,300,1800,7200,18000,36000,36000",
+        "Seconds before each retry of a failed webhook delivery (each +/-20% jitter), separated by "
+        "commas; after the last the delivery is given up. The default retries for more than 24 "
+        "hours.",
+    ),
+    EnvVar(
+        "GRAPH_WEBHOOK_SECRET_GRACE_S",
+        "86400",
+        "Seconds a webhook secret replaced by `rotateWebhookSecret` still signs deliveries (beside "
+        "the new one).",
+    ),
+    EnvVar(
+        "GRAPH_WATCH_INTERVAL_S",
+        "30",
+        "Seconds between two polls of Kickserv's listings by the watcher of each tenant (one "
+        "per tenant across all processes and replicas, a lease in the state store), which turns "
+        "changes made outside this server into events and fresh caches within about one interval. "
+        "`0` or `off`: no watcher.",
+    ),
+    EnvVar(
+        "GRAPH_WATCH_MAX_CALLS",
+        "50",
+        "Most Kickserv calls one watcher cycle of one tenant makes (pages of its listings); a "
+        "pass over an account larger than that goes on in the next cycles. The idle polling "
+        "cost of a tenant is at most this many calls per interval.",
+    ),
+    EnvVar(
+        "GRAPH_WATCH_IDLE_S",
+        "3600",
+        "Pass-through mode: a tenant (a caller's own Kickserv account and token) is watched "
+        "until no request has used it for this many seconds.",
+    ),
+    EnvVar(
+        "GRAPH_EVENT_RETENTION_S",
+        "604800",
+        "Seconds a change event stays in its tenant's log (for subscriptions resuming and "
+        "webhook retries, which last 24 hours); at most 100,000 events are kept per tenant.",
+    ),
+    EnvVar(
         "GRAPH_CORS_ORIGINS",
         "(unset)",
         "Origins whose pages may call the graph from a browser (CORS), separated by commas, each "
@@ -406,6 +470,12 @@ class Settings:
     query_budget: int = 1000
     max_batch: int = 10  # 0: batches refused
     cors_origins: tuple[str, ...] = ()
+    max_subscriptions: int = 100
+    webhooks_enabled: bool = True
+    webhook_allow_private: bool = False
+    webhook_timeout: float = 10.0
+    webhook_retry: tuple[float, ...] = (5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0)
+    webhook_secret_grace: float = 86400.0
 
     @property
     def sandbox_mode(self) -> bool:
@@ -540,6 +610,16 @@ class Settings:
             query_budget=_int(env, "GRAPH_QUERY_BUDGET", default.query_budget, minimum=1),
             max_batch=_int(env, "GRAPH_MAX_BATCH", default.max_batch, minimum=0),
             cors_origins=_origins(text("GRAPH_CORS_ORIGINS")),
+            max_subscriptions=_int(
+                env, "GRAPH_MAX_SUBSCRIPTIONS", default.max_subscriptions, minimum=1
+            ),
+            webhooks_enabled=_bool(env, "GRAPH_WEBHOOKS", True),
+            webhook_allow_private=_bool(env, "GRAPH_WEBHOOK_ALLOW_PRIVATE", False),
+            webhook_timeout=_positive(env, "GRAPH_WEBHOOK_TIMEOUT_S", default.webhook_timeout),
+            webhook_retry=_delays(text("GRAPH_WEBHOOK_RETRY_S"), default.webhook_retry),
+            webhook_secret_grace=_float(
+                env, "GRAPH_WEBHOOK_SECRET_GRACE_S", default.webhook_secret_grace
+            ),
         )
 
 
@@ -566,6 +646,22 @@ def _installed(module: str) -> bool:
         return importlib.util.find_spec(module) is not None
     except ModuleNotFoundError:  # its parent package is missing
         return False
+
+
+def _delays(raw: str | None, default: tuple[float, ...]) -> tuple[float, ...]:
+    """``GRAPH_WEBHOOK_RETRY_S``: positive seconds separated by commas."""
+    if raw is None:
+        return default
+    try:
+        delays = tuple(float(part) for part in raw.split(","))
+    except ValueError:
+        delays = ()
+    if not delays or not all(0 < d < 10 * 86400 for d in delays):
+        raise SettingsError(
+            f"GRAPH_WEBHOOK_RETRY_S is {raw!r}; use positive seconds separated by commas, "
+            "e.g. 5,300,1800."
+        )
+    return delays
 
 
 def _origins(raw: str | None) -> tuple[str, ...]:

@@ -94,3 +94,16 @@ async def test_primary_contact_and_tags_of_a_customer() -> None:
         without = next(c for c in h.store.customers.values() if c.contact is None)
         none = data_of(await h.gql(query, {"n": without.number}))["customer"]
         assert none["primaryContact"] is None
+
+
+async def test_by_when_they_last_changed() -> None:
+    async with graph_over_sandbox() as h:
+        stamps = sorted({c.updated_at for c in h.store.customers.values()})
+        middle = stamps[len(stamps) // 2]
+        since = {c.number for c in h.store.customers.values() if c.updated_at >= middle}
+        before = {c.number for c in h.store.customers.values() if c.updated_at < middle}
+        assert since and before
+        assert await numbers(h, updatedFrom=middle.isoformat()) == (since, len(since))
+        assert await numbers(h, updatedTo=middle.isoformat()) == (before, len(before))
+        naive = error_of(await h.gql(FIND, {"f": {"updatedFrom": "2026-11-01T00:00:00"}}))
+        assert naive["extensions"]["code"] == "BAD_USER_INPUT"

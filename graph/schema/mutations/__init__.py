@@ -10,11 +10,17 @@ from graph.schema.mutations.catalog import CatalogMutations
 from graph.schema.mutations.customers import CustomerMutations
 from graph.schema.mutations.jobs import JobMutations
 from graph.schema.mutations.schedule import ScheduleMutations
+from graph.schema.webhooks import WebhookMutations
 
 
 @strawberry.type(description="Every Kickserv write, each happening once whatever the retries.")
 class Mutation(
-    CustomerMutations, JobMutations, ScheduleMutations, BillingMutations, CatalogMutations
+    CustomerMutations,
+    JobMutations,
+    ScheduleMutations,
+    BillingMutations,
+    CatalogMutations,
+    WebhookMutations,
 ):
     """The domains' mutations as one root type."""
 
