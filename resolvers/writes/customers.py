@@ -8,6 +8,7 @@ Updates are absolute PUTs; a delete is confirmed by the customer being gone.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from kickserv import Customer, Note
@@ -15,7 +16,7 @@ from resolvers.resources import Change
 from resolvers.writes import invalidation
 from resolvers.writes.notes import checked_note_text, note_step
 from resolvers.writes.scope import WriteScope
-from resolvers.writes.steps import Saga, created_step, raw_of, record_step, run_delete
+from resolvers.writes.steps import created_step, record_step
 from resolvers.writes.validation import Checks, GivenFields, camel
 
 TEXT_FIELDS = (
@@ -102,76 +103,61 @@ async def create_customer(scope: WriteScope, spec: CustomerFields) -> Customer:
     fields = cleaned.fields()
     name = cleaned.display_name or ""
 
-    async def same_name() -> list[Customer]:
-        return await scope.ks.customers.list(name=name, per_page=100).all()
-
-    async def body(saga: Saga) -> Customer:
-        customer = await saga.run(
-            created_step(
-                "customer",
-                lambda: scope.ks.customers.create(**fields),
-                Customer.from_json,
-                same_name,
-                first=lambda c: c.customer_number,
-                field_path=_path,
-            )
-        )
-        # A new customer is embedded nowhere yet, unless it is a child: its parent embeds it.
-        also = (Change.CUSTOMER_GLUE,) if cleaned.parent_id is not None else ()
-        await invalidation.customer_saved(scope, customer, *also)
-        return customer
-
-    return await scope.run("createCustomer", fields, body, raw_of, Customer.from_json)
+    step = created_step(
+        "customer",
+        lambda: scope.ks.customers.create(**fields),
+        Customer.from_json,
+        lambda: scope.ks.customers.list(name=name, per_page=100).all(),
+        first=lambda c: c.customer_number,
+        field_path=_path,
+    )
+    # A new customer is embedded nowhere yet, unless it is a child: its parent embeds it.
+    also = (Change.CUSTOMER_GLUE,) if cleaned.parent_id is not None else ()
+    return await scope.run_step(
+        "createCustomer", fields, step, lambda c: invalidation.customer_saved(scope, c, *also)
+    )
 
 
 async def update_customer(scope: WriteScope, number: int, spec: CustomerFields) -> Customer:
     fields = check_customer(spec, creating=False).fields()
 
-    async def body(saga: Saga) -> Customer:
-        customer = await saga.run(
-            record_step(
-                "customer",
-                lambda: scope.ks.customers.update(number, **fields),
-                Customer.from_json,
-                field_path=_path,
-            )
-        )
-        await invalidation.customer_saved(scope, customer, *_changes(fields))
-        return customer
-
+    step = record_step(
+        "customer",
+        lambda: scope.ks.customers.update(number, **fields),
+        Customer.from_json,
+        field_path=_path,
+    )
     payload = {"customer": number, "fields": fields}
-    return await scope.run("updateCustomer", payload, body, raw_of, Customer.from_json)
+    return await scope.run_step(
+        "updateCustomer",
+        payload,
+        step,
+        lambda customer: invalidation.customer_saved(scope, customer, *_changes(fields)),
+    )
 
 
 async def delete_customer(scope: WriteScope, number: int) -> Customer:
     """Answers the customer as it was (Kickserv's DELETE answers only a message)."""
 
-    async def body(saga: Saga) -> Customer:
-        customers = scope.ks.customers
-        before = await run_delete(
-            saga,
-            Customer.from_json,
-            lambda: customers.get(number),
-            lambda: customers.delete(number),
-        )
-        await invalidation.customer_deleted(scope, before)
-        return before
-
-    return await scope.run("deleteCustomer", {"customer": number}, body, raw_of, Customer.from_json)
+    deleted = partial(invalidation.customer_deleted, scope)
+    payload = {"customer": number}
+    return await scope.run_delete(
+        "deleteCustomer", payload, Customer.from_json, scope.ks.customers, number, deleted
+    )
 
 
 async def add_customer_note(scope: WriteScope, number: int, body_text: str, public: bool) -> Note:
     text = checked_note_text(body_text)
 
-    async def body(saga: Saga) -> Note:
-        step = note_step(
-            lambda: scope.ks.customers.notes(number).all(),
-            lambda: scope.ks.customers.create_note(number, body=text, public=public),
-            text,
-        )
-        note = await saga.run(step)
-        await invalidation.customer_note_added(scope, number, note)
-        return note
-
+    step = note_step(
+        lambda: scope.ks.customers.notes(number).all(),
+        lambda: scope.ks.customers.create_note(number, body=text, public=public),
+        text,
+    )
     payload = {"customer": number, "body": text, "public": public}
-    return await scope.run("addCustomerNote", payload, body, raw_of, Note.from_json)
+    return await scope.run_step(
+        "addCustomerNote",
+        payload,
+        step,
+        lambda n: invalidation.customer_note_added(scope, number, n),
+    )

@@ -1,8 +1,9 @@
 """Where a write runs: its tenant, idempotency key, policy, and the one entry point ``run``.
 
 ``scope.run(operation, payload, body, dump, load)`` claims the key (or replays its outcome), runs
-``body(saga)`` (the steps) and records the outcome for ``retention``. ``payload`` is what makes two
-requests "the same input": everything the write depends on, except the key itself.
+``body(saga)`` (the steps) and records the outcome for ``retention``; ``run_step`` and
+``run_delete`` are its two common bodies, a write or a delete of one record. ``payload`` is what
+makes two requests "the same input": everything the write depends on, except the key itself.
 """
 
 from __future__ import annotations
@@ -23,9 +24,10 @@ from resolvers.stats import record_replay
 from resolvers.tenant import Tenant
 from resolvers.writes.errors import RecordedFailure
 from resolvers.writes.idempotency import IdempotencyLedger, Replay
-from resolvers.writes.steps import Saga, WritePolicy
+from resolvers.writes.steps import Deletable, R, Saga, Step, WritePolicy, delete_step, raw_of
 
 T = TypeVar("T")
+
 
 MARKER_PREFIX = "kg-"
 
@@ -96,6 +98,47 @@ class WriteScope:
         finally:
             # Whatever the outcome, Kickserv may have changed: responses cached before are void.
             await self.tenant.wrote()
+
+    async def run_step(
+        self,
+        operation: str,
+        payload: Mapping[str, Any],
+        step: Step[R],
+        then: Callable[[R], Awaitable[object]],
+    ) -> R:
+        """A write of one record in one step, ``then(record)`` after it (what it voids); answers
+        the record."""
+
+        async def body(saga: Saga) -> R:
+            record = await saga.run(step)
+            await then(record)
+            return record
+
+        return await self.run(operation, payload, body, raw_of, step.load)
+
+    async def run_delete(
+        self,
+        operation: str,
+        payload: Mapping[str, Any],
+        load: Callable[[Any], R],
+        records: Deletable[R],
+        key: int,
+        then: Callable[[R], Awaitable[object]],
+    ) -> R:
+        """The delete of record ``key`` of ``records``, ``then(record)`` after it; answers the
+        record as it was. The record is read first and kept in the journal, so a retry answers the
+        same."""
+
+        async def body(saga: Saga) -> R:
+            async def read() -> dict[str, Any]:
+                return raw_of(await records.get(key))
+
+            before = load(await saga.remember("before", read))
+            await saga.run(delete_step(before, load, records, key))
+            await then(before)
+            return before
+
+        return await self.run(operation, payload, body, raw_of, load)
 
     def clear_loaders(self) -> None:
         """The request's own loaders may hold what the write just changed."""

@@ -221,31 +221,30 @@ def created_step(
     return record_step(name, send, load, find=find, snapshot=snapshot, field_path=field_path)
 
 
-async def run_delete(
-    saga: Saga,
-    load: Callable[[Any], R],
-    get: Callable[[], Awaitable[R]],
-    delete: Callable[[], Awaitable[object]],
-) -> R:
-    """A delete as one journaled step; answers the record as it was. The record is read first and
-    kept in the journal (a retry answers the same); after an unknown outcome the delete is
-    confirmed by ``get()`` raising NotFound."""
+R_co = TypeVar("R_co", covariant=True)
 
-    async def read() -> dict[str, Any]:
-        return raw_of(await get())
 
-    before = load(await saga.remember("before", read))
+class Deletable(Protocol[R_co]):
+    """A Kickserv resource whose records are read and deleted by one key (``ks.customers``)."""
+
+    async def get(self, key: int, /) -> R_co: ...
+
+    async def delete(self, key: int, /) -> object: ...
+
+
+def delete_step(before: R, load: Callable[[Any], R], records: Deletable[R], key: int) -> Step[R]:
+    """The DELETE of record ``key``, confirmed after an unknown outcome by reading it (NotFound);
+    answers the record as it was, ``before``."""
 
     async def send() -> R:
-        await delete()
+        await records.delete(key)
         return before
 
     async def find(_: Any) -> R | None:
         try:
-            await get()
+            await records.get(key)
         except NotFound:
             return before
         return None
 
-    await saga.run(record_step("delete", send, load, find=find))
-    return before
+    return record_step("delete", send, load, find=find)

@@ -16,7 +16,7 @@ from kickserv import Job, NotFound, Task
 from resolvers.writes import invalidation
 from resolvers.writes.errors import Path
 from resolvers.writes.scope import WriteScope
-from resolvers.writes.steps import Saga, Step, created_step, raw_of, record_step, run_delete
+from resolvers.writes.steps import Saga, Step, created_step, raw_of, record_step
 from resolvers.writes.validation import Checks, upstream_path
 
 
@@ -117,19 +117,16 @@ async def schedule_task(scope: WriteScope, job_number: int, spec: TaskSpec) -> T
 async def _change_task(
     scope: WriteScope, operation: str, task_id: int, fields: dict[str, Any], base: Path
 ) -> Task:
-    async def body(saga: Saga) -> Task:
-        task = await saga.run(
-            record_step(
-                "task",
-                lambda: scope.ks.tasks.update(task_id, **fields),
-                Task.from_json,
-                field_path=_field_path(base),
-            )
-        )
+    async def changed(task: Task) -> None:
         await invalidation.tasks_changed(scope, await _job_of(scope, task), task)
-        return task
 
-    return await scope.run(operation, {"task": task_id, **fields}, body, raw_of, Task.from_json)
+    step = record_step(
+        "task",
+        lambda: scope.ks.tasks.update(task_id, **fields),
+        Task.from_json,
+        field_path=_field_path(base),
+    )
+    return await scope.run_step(operation, {"task": task_id, **fields}, step, changed)
 
 
 async def _job_of(scope: WriteScope, task: Task) -> Job:
@@ -162,13 +159,10 @@ async def reassign_task(scope: WriteScope, task_id: int, employee_ids: tuple[int
 async def delete_task(scope: WriteScope, task_id: int) -> Task:
     """Answers the task as it was."""
 
-    async def body(saga: Saga) -> Task:
-        tasks = scope.ks.tasks
-        before = await run_delete(
-            saga, Task.from_json, lambda: tasks.get(task_id), lambda: tasks.delete(task_id)
-        )
-        job = await _job_of(scope, before)
-        await invalidation.tasks_changed(scope, job, gone=task_id)
-        return before
+    async def deleted(before: Task) -> None:
+        await invalidation.tasks_changed(scope, await _job_of(scope, before), gone=task_id)
 
-    return await scope.run("deleteTask", {"task": task_id}, body, raw_of, Task.from_json)
+    payload = {"task": task_id}
+    return await scope.run_delete(
+        "deleteTask", payload, Task.from_json, scope.ks.tasks, task_id, deleted
+    )

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from kickserv import Vendor
 from resolvers.writes import invalidation
 from resolvers.writes.scope import WriteScope
-from resolvers.writes.steps import Saga, created_step, raw_of, record_step, run_delete
+from resolvers.writes.steps import created_step, record_step
 from resolvers.writes.validation import Checks, GivenFields, upstream_path
 
 
@@ -32,54 +32,43 @@ async def create_vendor(scope: WriteScope, spec: VendorFields) -> Vendor:
     cleaned = _check(spec, creating=True)
     name = (cleaned.name or "").lower()
 
-    async def body(saga: Saga) -> Vendor:
-        vendor = await saga.run(
-            created_step(
-                "vendor",
-                lambda: scope.ks.vendors.create(**cleaned.fields()),
-                Vendor.from_json,
-                lambda: scope.ks.vendors.list(per_page=100).all(),
-                lambda v: v.name.lower() == name,
-                field_path=upstream_path(("input",)),
-            )
-        )
-        await invalidation.vendor_saved(scope, vendor)
-        return vendor
-
-    return await scope.run("createVendor", cleaned.fields(), body, raw_of, Vendor.from_json)
+    step = created_step(
+        "vendor",
+        lambda: scope.ks.vendors.create(**cleaned.fields()),
+        Vendor.from_json,
+        lambda: scope.ks.vendors.list(per_page=100).all(),
+        lambda v: v.name.lower() == name,
+        field_path=upstream_path(("input",)),
+    )
+    return await scope.run_step(
+        "createVendor",
+        cleaned.fields(),
+        step,
+        lambda vendor: invalidation.vendor_saved(scope, vendor),
+    )
 
 
 async def update_vendor(scope: WriteScope, vendor_id: int, spec: VendorFields) -> Vendor:
     cleaned = _check(spec, creating=False)
-
-    async def body(saga: Saga) -> Vendor:
-        vendor = await saga.run(
-            record_step(
-                "vendor",
-                lambda: scope.ks.vendors.update(vendor_id, **cleaned.fields()),
-                Vendor.from_json,
-                field_path=upstream_path(("input",)),
-            )
-        )
-        await invalidation.vendor_saved(scope, vendor)
-        return vendor
-
+    step = record_step(
+        "vendor",
+        lambda: scope.ks.vendors.update(vendor_id, **cleaned.fields()),
+        Vendor.from_json,
+        field_path=upstream_path(("input",)),
+    )
     payload = {"vendor": vendor_id, "fields": cleaned.fields()}
-    return await scope.run("updateVendor", payload, body, raw_of, Vendor.from_json)
+    return await scope.run_step(
+        "updateVendor", payload, step, lambda vendor: invalidation.vendor_saved(scope, vendor)
+    )
 
 
 async def delete_vendor(scope: WriteScope, vendor_id: int) -> Vendor:
     """``DELETE /vendors/{id}.json`` (the reference lists the verb); answers the vendor as it was."""
 
-    async def body(saga: Saga) -> Vendor:
-        vendors = scope.ks.vendors
-        before = await run_delete(
-            saga,
-            Vendor.from_json,
-            lambda: vendors.get(vendor_id),
-            lambda: vendors.delete(vendor_id),
-        )
+    async def deleted(_: Vendor) -> None:
         await invalidation.vendor_deleted(scope, vendor_id)
-        return before
 
-    return await scope.run("deleteVendor", {"vendor": vendor_id}, body, raw_of, Vendor.from_json)
+    payload = {"vendor": vendor_id}
+    return await scope.run_delete(
+        "deleteVendor", payload, Vendor.from_json, scope.ks.vendors, vendor_id, deleted
+    )
