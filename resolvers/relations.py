@@ -48,6 +48,7 @@ __all__ = [
     "job_detail",
     "job_listed",
     "job_of_payment",
+    "job_tasks",
     "location_owner",
     "location_site",
     "one",
@@ -251,6 +252,12 @@ async def job_detail(data: RequestData, record: Job | None, number: int) -> Job:
 async def job_listed(data: RequestData, record: Job | None, number: int) -> Job:
     """At least the listing's record of a job (what glue lacks: job type, invoice fields)."""
     return record if record is not None else await job_detail(data, None, number)
+
+
+async def job_tasks(data: RequestData, job_id: int, tasks_count: int | None) -> tuple[Task, ...]:
+    """A job's tasks; ``tasks_count`` is what its listing said of them (the planner's check)."""
+    data.job_tasks.note(job_id, tasks_count)
+    return await data.tasks_by_job_id.get(job_id) or ()
 
 
 def assignees(

@@ -134,7 +134,8 @@ class Job:
 
     @strawberry.field(description="Scheduled visits (tasks) of this job, by start time.")
     async def tasks(self, info: GraphInfo) -> list[TaskT] | None:
-        tasks = await info.context.data.tasks_by_job_id.get(int(self.id)) or ()
+        count = None if self._record is None else self._record.tasks_count
+        tasks = await relations.job_tasks(info.context.data, int(self.id), count)
         return [schedule.Task.from_record(t) for t in tasks]
 
     @strawberry.field(description="What is charged: the job's line items.")
@@ -162,7 +163,6 @@ class Job:
         record = await self._detail(info)
         return list(record.tags or ())
 
-
     @strawberry.field(description="The customer's purchase order number.")
     async def po_number(self, info: GraphInfo) -> str | None:
         return (await relations.job_listed(info.context.data, self._record, self.number)).po_number
@@ -175,6 +175,7 @@ class Job:
     @strawberry.field(description="When work started (set when the job moves to IN_PROGRESS).")
     async def started_on(self, info: GraphInfo) -> datetime | None:
         return (await relations.job_listed(info.context.data, self._record, self.number)).started_on
+
 
 @strawberry.federation.type(
     keys=["id", "number"],

@@ -1,5 +1,6 @@
-"""What a ``customer(number:)`` query asks of the customer's listings, read from its selection, for
-``resolvers.prefetch`` to start them with the record (see there why)."""
+"""What a query asks ahead of its resolvers, read from its selection: a ``customer(number:)``'s
+listings, for ``resolvers.prefetch`` to start them with the record (see there why); and how many jobs
+at most a query asks the tasks of, for ``resolvers.plan`` to choose their access path early."""
 
 from __future__ import annotations
 
@@ -45,3 +46,48 @@ def customer_listings(info: Info[Any, Any]) -> CustomerListings:
             notes = notes or field.name == "notes"
             invoices = invoices or field.name == "invoices"
     return CustomerListings(wanted.jobs, wanted.payments, notes, invoices)
+
+
+def _first(field: SelectedField) -> int:
+    try:
+        return max(int((field.arguments or {}).get("first", 25)), 0)
+    except (TypeError, ValueError):
+        return 0  # the field itself will report the bad argument
+
+
+def _tasks_under_connection(selections: list[Selection], jobs: bool) -> int:
+    """Nodes of a connection (``nodes`` or ``edges { node }``) whose tasks are asked: how many
+    times per node (a customer's: per job of its ``jobs``; a job's: 1)."""
+    found = 0
+    for field in _fields(selections):
+        if field.name == "nodes":
+            found += _tasks_under_node(field.selections, jobs)
+        elif field.name == "edges":
+            for edge in _fields(field.selections):
+                if edge.name == "node":
+                    found += _tasks_under_node(edge.selections, jobs)
+    return found
+
+
+def _tasks_under_node(selections: list[Selection], job: bool) -> int:
+    found = 0
+    for field in _fields(selections):
+        if job and field.name == "tasks" and not field.arguments:
+            found += 1  # Job.tasks (Employee.tasks takes a date window)
+        elif not job and field.name == "jobs":
+            found += _first(field) * _tasks_under_connection(field.selections, True)
+    return found
+
+
+def job_tasks_bound(info: Info[Any, Any], root: str) -> int:
+    """At most how many jobs' tasks this root field asks: ``customers`` (``first`` customers x
+    ``first`` jobs each), ``customer`` (its ``first`` jobs), ``jobs`` (``first`` jobs)."""
+    bound = 0
+    for field in _fields(list(info.selected_fields)):
+        if root == "customers":
+            bound += _first(field) * _tasks_under_connection(field.selections, False)
+        elif root == "customer":
+            bound += _tasks_under_node(field.selections, False)
+        elif root == "jobs":
+            bound += _first(field) * _tasks_under_connection(field.selections, True)
+    return bound
