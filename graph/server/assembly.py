@@ -24,8 +24,8 @@ from graphql import DocumentNode, OperationDefinitionNode
 from starlette.applications import Starlette
 from starlette.requests import Request
 
-from graph.schema.error_mapping import SCHEMA_ERROR_MAPPERS
 from graph.schema.context import GraphContext
+from graph.schema.error_mapping import SCHEMA_ERROR_MAPPERS
 from graph.schema.errors import ErrorClassifier
 from graph.schema.query import build_schema, graphql_schema
 from graph.server.app import Upstream, create_app, upstream_of
@@ -143,16 +143,6 @@ class Server:
             if task is not None:
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
-
-    async def state_problem(self) -> str | None:
-        """Why the state store cannot serve now (for readiness), or None."""
-        if self.store is None:
-            return None
-        try:
-            await self.store.ping()
-        except StateUnavailable as exc:
-            return f"unavailable ({exc})"
-        return None
 
     async def state_problem(self) -> str | None:
         """Why the state store cannot serve now (for readiness), or None."""
