@@ -77,6 +77,7 @@ class Tenant:
     max_per_page: int = 100
     index_ttl: float = 120.0
     job_of_payment: dict[int, int] = field(default_factory=dict)  # payment id -> job number
+    used_at: float = 0.0  # time.monotonic() of the last request served (the watcher's pass-through)
     # What Kickserv does with filters the reference does not confirm (resolvers.verify), by name.
     filter_verdicts: dict[str, Any] = field(default_factory=dict)
     _indexes: dict[str, ListingIndex[Any, Any]] = field(default_factory=dict, repr=False)

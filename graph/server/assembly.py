@@ -49,6 +49,7 @@ from graph.server.tenancy import (
     synced,
     upstream_extension,
 )
+from graph.server.watching import after_lifespan, watched_tenants, watching
 from resolvers.cache import CacheStore, MemoryStore, SharedCache
 from resolvers.data import RequestData
 from resolvers.events import EventLog
@@ -56,6 +57,7 @@ from resolvers.events_memory import MemoryEventLog
 from resolvers.generations import TenantWrites
 from resolvers.state import StateStore, StateUnavailable, open_state_store
 from resolvers.tenant import Tenant
+from resolvers.watch import Watcher, WatchStats
 from resolvers.webhooks.delivery import WebhookPolicy, Webhooks
 from resolvers.webhooks.push import Push
 from resolvers.webhooks.store import WebhookStore
@@ -84,6 +86,7 @@ class Server:
     otel: Tracing | None = None  # OpenTelemetry traces, when settings or the caller ask for them
     metrics: Metrics | None = None  # Prometheus series at /metrics (GRAPH_METRICS)
     store: StateStore | None = None  # while the app runs, when state outlives the process
+    watch_stats: WatchStats = field(default_factory=WatchStats)  # graph.server.watching
     # The tenants' change events (resolvers.events): the state store's log when there is one
     events: EventLog = field(default_factory=MemoryEventLog)
     webhooks: Webhooks | None = None  # endpoints and deliveries (graph.server.assembly.push_of)
@@ -102,7 +105,8 @@ class Server:
         if where is None:
             yield
             return
-        store = await asyncio.to_thread(open_state_store, where)
+        retention = self.settings.event_retention
+        store = await asyncio.to_thread(lambda: open_state_store(where, event_retention=retention))
         logger.info("State store: %s", store.description)
         self.store = store
         self.cache.records = store
@@ -153,6 +157,16 @@ class Server:
         except StateUnavailable as exc:
             return f"unavailable ({exc})"
         return None
+
+    def watching(self, upstream: Upstream) -> AbstractAsyncContextManager[Watcher | None]:
+        """The watcher of outside changes (graph.server.watching), once the upstream client is up."""
+        tenants = watched_tenants(
+            self.settings,
+            self.registry_for(upstream),
+            self.authenticator.keys,
+            (upstream.account, upstream.token),
+        )
+        return watching(self.settings, self.store, self.events, tenants, self.watch_stats)
 
     def registry_for(self, upstream: Upstream) -> TenantRegistry:
         """The tenants served through ``upstream`` (rebuilt if the lifespan made a new client)."""
@@ -341,4 +355,5 @@ def build_app(
         **create_kwargs,
     )
     app.state.server = server
+    app.router.lifespan_context = after_lifespan(app.router.lifespan_context, server.watching)
     return app

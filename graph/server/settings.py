@@ -173,10 +173,11 @@ ENVIRONMENT: tuple[EnvVar, ...] = (
     ),
     EnvVar(
         "KICKSERV_CONCURRENCY",
-        "32",
+        "64",
         "Most requests in flight to Kickserv at once, per credential. A level of the graph (say the "
-        "tasks of 30 jobs) goes out as one round up to this many; Kickserv publishes no limit, and "
-        "a 429 is honoured (`Retry-After`), so lower it if your account is throttled.",
+        "tasks of 40 jobs, or the customers' job listings with the account's task pages) goes out "
+        "as one round up to this many; Kickserv publishes no limit: the rate governor slows the "
+        "credential after a 429, so lower this only if your account is throttled even so.",
     ),
     EnvVar(
         "KICKSERV_READ_DEADLINE_S",
@@ -442,7 +443,7 @@ class Settings:
     document_cache_max_bytes: int = 64 * 1024 * 1024
     loaders_enabled: bool = True
     kickserv_max_per_page: int = 100
-    kickserv_concurrency: int = 32
+    kickserv_concurrency: int = 64
     kickserv_read_deadline: float = 5.0  # seconds; 0: none
     kickserv_rate_increase: float = 2.0
     kickserv_rate_decrease: float = 0.7
@@ -476,6 +477,10 @@ class Settings:
     webhook_timeout: float = 10.0
     webhook_retry: tuple[float, ...] = (5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0)
     webhook_secret_grace: float = 86400.0
+    watch_interval: float = 30.0  # seconds; 0: no watcher
+    watch_max_calls: int = 50
+    watch_idle: float = 3600.0
+    event_retention: float = 7 * 24 * 3600.0
 
     @property
     def sandbox_mode(self) -> bool:
@@ -620,6 +625,12 @@ class Settings:
             webhook_secret_grace=_float(
                 env, "GRAPH_WEBHOOK_SECRET_GRACE_S", default.webhook_secret_grace
             ),
+            watch_interval=0.0
+            if text("GRAPH_WATCH_INTERVAL_S") == "off"
+            else _float(env, "GRAPH_WATCH_INTERVAL_S", default.watch_interval),
+            watch_max_calls=_int(env, "GRAPH_WATCH_MAX_CALLS", default.watch_max_calls, minimum=1),
+            watch_idle=_positive(env, "GRAPH_WATCH_IDLE_S", default.watch_idle),
+            event_retention=_positive(env, "GRAPH_EVENT_RETENTION_S", default.event_retention),
         )
 
 

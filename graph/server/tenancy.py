@@ -158,7 +158,14 @@ class TenantRegistry:
                 index_ttl=self.index_ttl,
             )
             self._tenants[key] = tenant
+        tenant.used_at = time.monotonic()
         return tenant
+
+    def recent(self, within: float) -> list[Tenant]:
+        """The tenants a request used in the last ``within`` seconds (the watcher's, in
+        pass-through mode)."""
+        since = time.monotonic() - within
+        return [tenant for tenant in list(self._tenants.values()) if tenant.used_at >= since]
 
     def __len__(self) -> int:
         return len(self._tenants)

@@ -3,13 +3,14 @@ working in Kickserv would, not through the graph), and the state store backends 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import date
 from typing import Any
 
 import httpx
 import pytest
 
+from resolvers.events import ChangeEvent
 from sandbox.config import SandboxConfig
 from sandbox.testing import RunningSandbox, running_sandbox
 from tests.state.conftest import (  # noqa: F401  (fixtures)
@@ -39,6 +40,43 @@ class Kickserv:
         items: list[dict[str, Any]] = self.call("GET", path, **params)[key]
         assert items, f"{path} {params} listed nothing"
         return items[0]
+
+
+def outside_changes(ks: Kickserv) -> dict[str, Any]:
+    """One change of each kind, made on the sandbox directly; what each touched."""
+    ks.call("POST", "customers.json", {"customer": {"first_name": "Ada", "last_name": "Watch"}})
+    renamed = ks.first("customers.json", "customers")["customer_number"]
+    ks.call("PUT", f"customers/{renamed}.json", {"customer": {"name": "Renamed Co"}})
+    jobs = ks.call("GET", "jobs.json", per_page=100)["jobs"]
+    started = next(j for j in jobs if j["status"] == "scheduled")["job_number"]
+    ks.call("PUT", f"jobs/{started}.json", {"job": {"status": "in_progress"}})
+    won = ks.first("opportunities.json", "opportunities", status="new")["job_number"]
+    ks.call("PUT", f"opportunities/{won}/mark_as_won.json")
+    invoice = ks.first("invoices.json", "invoices", invoice_status="unpaid")
+    payment = ks.call(
+        "POST",
+        f"jobs/{invoice['job_number']}/payments.json",
+        {"payment": {"amount": invoice["balance_remaining"]}},
+    )
+    return {
+        "renamed": renamed,
+        "started": started,
+        "won": won,
+        "paid": invoice["job_number"],
+        "payment": payment["id"],
+    }
+
+
+def kinds(events: Sequence[ChangeEvent]) -> list[tuple[str, Any]]:
+    key = {
+        "customer": "customerNumber",
+        "job": "jobNumber",
+        "opportunity": "jobNumber",
+        "invoice": "jobNumber",
+        "payment": "paymentId",
+        "task": "taskId",
+    }
+    return sorted((e.type.value, e.subject[key[e.type.value.split(".")[0]]]) for e in events)
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from resolvers.tenant import Tenant
 from resolvers.watch import TenantWatcher, WatchSettings, WatchStats
 from sandbox.testing import RunningSandbox
 from tests.state.conftest import Backend
-from tests.watch.conftest import ACCOUNT, TOKEN, Kickserv
+from tests.watch.conftest import ACCOUNT, TOKEN, Kickserv, kinds, outside_changes
 
 SETTINGS = WatchSettings(interval=1.0, max_calls=100)
 
@@ -48,43 +48,6 @@ async def rig(sandbox: RunningSandbox, kickserv: Kickserv) -> AsyncIterator[Rig]
     yield Rig(sandbox, kickserv, make)
     for client in clients:
         await client.aclose()
-
-
-def outside_changes(ks: Kickserv) -> dict[str, Any]:
-    """One change of each kind, made on the sandbox directly; what each touched."""
-    ks.call("POST", "customers.json", {"customer": {"first_name": "Ada", "last_name": "Watch"}})
-    renamed = ks.first("customers.json", "customers")["customer_number"]
-    ks.call("PUT", f"customers/{renamed}.json", {"customer": {"name": "Renamed Co"}})
-    jobs = ks.call("GET", "jobs.json", per_page=100)["jobs"]
-    started = next(j for j in jobs if j["status"] == "scheduled")["job_number"]
-    ks.call("PUT", f"jobs/{started}.json", {"job": {"status": "in_progress"}})
-    won = ks.first("opportunities.json", "opportunities", status="new")["job_number"]
-    ks.call("PUT", f"opportunities/{won}/mark_as_won.json")
-    invoice = ks.first("invoices.json", "invoices", invoice_status="unpaid")
-    payment = ks.call(
-        "POST",
-        f"jobs/{invoice['job_number']}/payments.json",
-        {"payment": {"amount": invoice["balance_remaining"]}},
-    )
-    return {
-        "renamed": renamed,
-        "started": started,
-        "won": won,
-        "paid": invoice["job_number"],
-        "payment": payment["id"],
-    }
-
-
-def kinds(events: list[ChangeEvent]) -> list[tuple[str, Any]]:
-    key = {
-        "customer": "customerNumber",
-        "job": "jobNumber",
-        "opportunity": "jobNumber",
-        "invoice": "jobNumber",
-        "payment": "paymentId",
-        "task": "taskId",
-    }
-    return sorted((e.type.value, e.subject[key[e.type.value.split(".")[0]]]) for e in events)
 
 
 async def test_the_first_cycle_is_a_baseline_then_each_outside_change_is_one_event(
