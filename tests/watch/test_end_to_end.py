@@ -82,7 +82,7 @@ def lease_holder(cluster: Cluster, tenant: str) -> str | None:
             )
         finally:
             client.close()
-        return None if found is None else bytes(found).decode()
+        return None if found is None else found.decode() if isinstance(found, bytes) else str(found)
     with sqlite3.connect(cluster.directory / "state" / "state.db") as db:
         row = db.execute(
             "SELECT holder FROM leases WHERE name = ? AND expires > ?", (name, time.time())
