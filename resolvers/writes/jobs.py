@@ -102,18 +102,20 @@ def check_new_job(spec: NewJob) -> NewJob:
     )
 
 
+def job_fields(spec: NewJob) -> dict[str, Any]:
+    """The job's own fields as Kickserv takes them at creation (without its items and tasks)."""
+    fields = {
+        "job_type_id": spec.job_type_id,
+        "name": spec.name,
+        "description": spec.description,
+        "po_number": spec.po_number,
+    }
+    return {k: v for k, v in fields.items() if v is not None}
+
+
 async def create_job(scope: WriteScope, spec: NewJob) -> Job:
     job_spec = check_new_job(spec)
-    fields = {
-        k: v
-        for k, v in {
-            "job_type_id": job_spec.job_type_id,
-            "name": job_spec.name,
-            "description": job_spec.description,
-            "po_number": job_spec.po_number,
-        }.items()
-        if v is not None
-    }
+    fields = job_fields(job_spec)
 
     async def body(saga: Saga) -> Job:
         job = await saga.run(marked_job_step(scope, job_spec.customer_number, fields, ("input",)))
@@ -160,19 +162,19 @@ async def update_job(scope: WriteScope, job_number: int, changes: JobChanges) ->
     if changes.status is not None and changes.status not in JOB_STATUSES:
         checks.fail(("input", "status"), f"must be one of {', '.join(JOB_STATUSES)}")
     checks.positive_id(("input", "jobTypeId"), changes.job_type_id)
-    cleaned = JobChanges(
-        name,
     started, completed = changes.started_on, changes.completed_on
     if started is not None and completed is not None and completed < started:
         checks.fail(("input", "completedAt"), "must not be before startedAt")
+    cleaned = JobChanges(
+        name,
         None if changes.description is None else changes.description.strip(),
         changes.status,
         changes.job_type_id,
         None if changes.po_number is None else changes.po_number.strip(),
-    )
-    fields = cleaned.fields()
         started,
         completed,
+    )
+    fields = cleaned.fields()
     if not fields:
         checks.fail(("input",), "must change at least one field")
     checks.done()

@@ -7,41 +7,22 @@ send twice.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from kickserv import Job
 from resolvers.resources import Change
 from resolvers.writes import invalidation
-from resolvers.writes.jobs import marked_job_step
+from resolvers.writes.jobs import NewJob, check_new_job, job_fields, marked_job_step
 from resolvers.writes.scope import WriteScope
 from resolvers.writes.steps import Saga, raw_of, record_step
-from resolvers.writes.validation import Checks
 
 
-@dataclass(frozen=True, slots=True)
-class NewOpportunity:
-    customer_number: int
-    job_type_id: int
-    name: str | None = None
-    description: str | None = None
-
-
-async def create_opportunity(scope: WriteScope, spec: NewOpportunity) -> Job:
-    checks = Checks()
-    checks.positive_id(("input", "customerNumber"), spec.customer_number)
-    checks.positive_id(("input", "jobTypeId"), spec.job_type_id)
-    name = checks.text(("input", "name"), spec.name)
-    description = checks.text(("input", "description"), spec.description)
-    checks.done()
-    fields = {"job_type_id": spec.job_type_id}
-    if name is not None:
-        fields["name"] = name  # type: ignore[assignment]
-    if description is not None:
-        fields["description"] = description  # type: ignore[assignment]
+async def create_opportunity(scope: WriteScope, spec: NewJob) -> Job:
+    """``spec`` is a new job's (an opportunity has no line items or tasks at creation)."""
+    cleaned = check_new_job(spec)
+    fields = job_fields(cleaned)
 
     async def body(saga: Saga) -> Job:
-        job = await saga.run(marked_job_step(scope, spec.customer_number, fields, ("input",)))
-        unmarked = {"status": "new", "description": description or ""}
+        job = await saga.run(marked_job_step(scope, cleaned.customer_number, fields, ("input",)))
+        unmarked = {"status": "new", "description": cleaned.description or ""}
         opportunity = await saga.run(
             record_step(
                 "status", lambda: scope.ks.jobs.update(job.job_number, **unmarked), Job.from_json
@@ -50,7 +31,7 @@ async def create_opportunity(scope: WriteScope, spec: NewOpportunity) -> Job:
         await invalidation.job_saved(scope, opportunity)
         return opportunity
 
-    payload = {"customer": spec.customer_number, "job": fields}
+    payload = {"customer": cleaned.customer_number, "job": fields}
     return await scope.run("createOpportunity", payload, body, raw_of, Job.from_json)
 
 
@@ -62,10 +43,11 @@ async def mark_opportunity(scope: WriteScope, number: int, outcome: str) -> Job:
         else scope.ks.opportunities.mark_as_lost
     )
 
-    async def body(saga: Saga) -> Job:
-        opportunity = await saga.run(record_step(outcome, lambda: mark(number), Job.from_json))
-        await invalidation.job_saved(scope, opportunity, Change.JOB_GLUE)  # its status
-        return opportunity
-
+    step = record_step(outcome, lambda: mark(number), Job.from_json)
     operation = "markOpportunityWon" if outcome == "won" else "markOpportunityLost"
-    return await scope.run(operation, {"opportunity": number}, body, raw_of, Job.from_json)
+    return await scope.run_step(
+        operation,
+        {"opportunity": number},
+        step,
+        lambda opportunity: invalidation.job_saved(scope, opportunity, Change.JOB_GLUE),  # status
+    )

@@ -21,7 +21,6 @@ from resolvers.writes.errors import FieldProblem, InvalidInput, Path
 from resolvers.writes.invoicing import InvoiceSpec
 from resolvers.writes.jobs import JobChanges, NewJob
 from resolvers.writes.line_items import LineItemSpec
-from resolvers.writes.opportunities import NewOpportunity
 from resolvers.writes.payments import PaymentSpec
 from resolvers.writes.tasks import TaskSpec
 from resolvers.writes.vendors import VendorFields
@@ -207,6 +206,7 @@ class JobChangesInput:
     job_type_id: strawberry.ID | None = strawberry.field(
         default=None, description="The kind of work."
     )
+    po_number: str | None = strawberry.field(default=None, description="Customer's PO number.")
     started_at: datetime | None = strawberry.field(
         default=None,
         description="When work started (Kickserv's `started_on`; by default Kickserv stamps it "
@@ -217,7 +217,6 @@ class JobChangesInput:
         description="When work was completed (Kickserv's `completed_on`; by default stamped on "
         "COMPLETE). The answer's `completedOn` says what Kickserv kept.",
     )
-    po_number: str | None = strawberry.field(default=None, description="Customer's PO number.")
 
     def to_spec(self) -> JobChanges:
         return JobChanges(
@@ -225,9 +224,9 @@ class JobChangesInput:
             description=self.description,
             status=self.status.value if self.status is not None else None,
             job_type_id=kickserv_id(self.job_type_id, ("input", "jobTypeId")),
+            po_number=self.po_number,
             started_on=self.started_at,
             completed_on=self.completed_at,
-            po_number=self.po_number,
         )
 
 
@@ -238,8 +237,8 @@ class CreateOpportunityInput:
     name: str | None = strawberry.field(default=None, description="Short title.")
     description: str | None = strawberry.field(default=None, description="What is proposed.")
 
-    def to_spec(self) -> NewOpportunity:
-        return NewOpportunity(
+    def to_spec(self) -> NewJob:
+        return NewJob(
             customer_number=self.customer_number,
             job_type_id=required_id(self.job_type_id, ("input", "jobTypeId")),
             name=self.name,
