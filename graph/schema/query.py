@@ -80,7 +80,6 @@ class CustomerFilter:
         "read: combine with another filter when the account is large).",
     )
 
-    def criteria(self) -> CustomerCriteria:
     updated_from: datetime | None = strawberry.field(
         default=None, description="Only customers changed at or after this moment (with offset)."
     )
@@ -88,10 +87,10 @@ class CustomerFilter:
         default=None, description="Only customers changed before this moment (with offset)."
     )
 
+    def criteria(self) -> CustomerCriteria:
         """What the graph checks itself: Kickserv v2 documents none of these filters."""
         for argument, value in (("filter.email", self.email), ("filter.phone", self.phone)):
             _filter_text(value, argument)
-        tags = tuple(_filter_text(t, "filter.tags") or "" for t in self.tags or ())
         for argument, moment in (
             ("filter.updatedFrom", self.updated_from),
             ("filter.updatedTo", self.updated_to),
@@ -101,6 +100,7 @@ class CustomerFilter:
                     f"`{argument}` needs a UTC offset (2026-11-21T09:00:00-05:00).",
                     extensions={"argument": argument},
                 )
+        tags = tuple(_filter_text(t, "filter.tags") or "" for t in self.tags or ())
         return CustomerCriteria(
             self.email, self.phone, self.active, tags, self.updated_from, self.updated_to
         )
