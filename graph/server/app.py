@@ -181,7 +181,11 @@ def create_app(
                     transport=transport,
                     base_url=base_url,
                     timeout=httpx.Timeout(30.0, connect=5.0),
-                    limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+                    # Keep a level's connections for the next level (no reconnects, no TLS).
+                    limits=httpx.Limits(
+                        max_connections=max(100, settings.kickserv_concurrency),
+                        max_keepalive_connections=settings.kickserv_concurrency,
+                    ),
                     headers={"user-agent": USER_AGENT},
                 )
             )

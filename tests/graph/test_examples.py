@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import math
 import os
 import re
 import shlex
@@ -166,12 +167,19 @@ def expected_dashboard(v: Visibility, customers: int = 20, jobs: int = 5) -> dic
 
 def dashboard_cost(v: Visibility, customers: int = 20, jobs: int = 5) -> tuple[int, int]:
     """1 customers page + 1 jobs listing per customer shown + 1 GET per child customer not on the
-    page (locations ask for its address) + 1 tasks listing per job shown; 3 levels."""
+    page (locations ask for its address), then the tasks (resolvers.plan): page 1 of the
+    account-wide /tasks.json with the customers page; the rest of its pages with the job listings
+    when fewer than the query's bound of jobs (customers x jobs), 2 levels (every job's tasks_count
+    agrees with its group in the sandbox); else 1 tasks listing per job shown, 3 levels."""
     shown = list(v.store.customers_by_number.values())[:customers]
     on_page = {c.id for c in shown}
     children = {k for c in shown for k in c.children if k not in on_page}
     jobs_shown = sum(len(v.customer_jobs(c)[:jobs]) for c in shown)
-    return 1 + len(shown) + len(children) + jobs_shown, 2 + (jobs_shown > 0)
+    visible = sum(len(j.task_ids) for j in v.store.jobs.values() if v.sees(j))
+    pages = max(1, math.ceil(visible / 100))
+    if pages - 1 < customers * jobs:
+        return 1 + len(shown) + len(children) + pages, 2
+    return 1 + len(shown) + len(children) + 1 + jobs_shown, 2 + (jobs_shown > 0)
 
 
 def week_tasks(v: Visibility, start: date, end: date) -> list[Task]:
