@@ -191,6 +191,12 @@ class Customer:
     async def primary_contact(self, info: GraphInfo) -> PrimaryContact | None:
         return PrimaryContact.of(await self._full(info))
 
+    @strawberry.field(
+        description="When this customer's last job was completed (Kickserv keeps it)."
+    )
+    async def last_job_completed_at(self, info: GraphInfo) -> datetime | None:
+        return (await self._full(info)).last_job_completed_at
+
     @strawberry.field(description="Notes on this customer (never shown to the customer).")
     async def notes(self, info: GraphInfo) -> list[NoteT] | None:
         notes = await info.context.data.customer_notes(self.number)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 
 from graph.schema import billing, catalog, customers, people, schedule
+from graph.schema.payment_requests import PaymentRequest
 from graph.schema.common import UPSTREAM, GraphInfo, graph_id, then
 from graph.schema.selection import asked
 from kickserv import Job as JobRecord
@@ -171,6 +172,11 @@ class Job:
     async def tax_rate(self, info: GraphInfo) -> Decimal | None:
         record = await relations.job_listed(info.context.data, self._record, self.number)
         return record.sales_tax_percentage
+
+    @strawberry.field(description="The latest online payment request sent for this job.")
+    async def payment_request(self, info: GraphInfo) -> PaymentRequest | None:
+        request = (await self._detail(info)).payment_request
+        return None if request is None else PaymentRequest.from_record(request)
 
     @strawberry.field(description="When work started (set when the job moves to IN_PROGRESS).")
     async def started_on(self, info: GraphInfo) -> datetime | None:

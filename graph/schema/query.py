@@ -61,6 +61,12 @@ class CustomerFilter:
         default=None, description="First letter of the name (case-insensitive)."
     )
     service_state: str | None = strawberry.field(default=None, description="Service address state.")
+    service_address: str | None = strawberry.field(
+        default=None, description="Exact service street address."
+    )
+    customer_source_id: strawberry.ID | None = strawberry.field(
+        default=None, description="How the customer found the business (Kickserv's source id)."
+    )
     number: int | None = strawberry.field(default=None, description="Exact customer number.")
     email: str | None = strawberry.field(
         default=None,
@@ -256,6 +262,12 @@ class Query(LookupQuery, WebhookQueries):
             "q": _filter_text(f.search, "filter.search"),
             "begins_with": _filter_text(f.begins_with, "filter.beginsWith"),
             "service_state": _filter_text(f.service_state, "filter.serviceState"),
+            "service_address": _filter_text(f.service_address, "filter.serviceAddress"),
+            "customer_source_id": (
+                None
+                if f.customer_source_id is None
+                else _int_id(f.customer_source_id, "filter.customerSourceId")
+            ),
             "customer_number": f.number,
         }
         criteria = f.criteria()

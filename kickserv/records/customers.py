@@ -33,6 +33,9 @@ class Customer(Record):
     balance: Decimal | None = reads(Fields.optional_decimal, "balance")
     total_balance: Decimal | None = reads(Fields.optional_decimal, "total_balance")
     is_active: bool = reads(Fields.bool_or, True, "is_active", "active")
+    last_job_completed_at: datetime | None = reads(
+        Fields.optional_datetime, "last_job_completed_at"
+    )
     latitude: float | None = reads(Fields.optional_float, "latitude")
     longitude: float | None = reads(Fields.optional_float, "longitude")
     created_at: datetime | None = reads(Fields.created_at)

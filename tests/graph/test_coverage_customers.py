@@ -107,3 +107,26 @@ async def test_by_when_they_last_changed() -> None:
         assert await numbers(h, updatedTo=middle.isoformat()) == (before, len(before))
         naive = error_of(await h.gql(FIND, {"f": {"updatedFrom": "2026-11-01T00:00:00"}}))
         assert naive["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+async def test_by_service_address_and_source_and_last_completed_job() -> None:
+    async with graph_over_sandbox() as h:
+        customer = next(c for c in h.store.customers.values() if c.customer_source_id)
+        found, _ = await numbers(h, serviceAddress=customer.service_address.upper())
+        assert customer.number in found
+        same_source = {
+            c.number
+            for c in h.store.customers.values()
+            if c.customer_source_id == customer.customer_source_id
+        }
+        source = str(customer.customer_source_id)
+        assert await numbers(h, customerSourceId=source) == (same_source, len(same_source))
+        done = next(
+            c for c in h.store.customers.values()
+            if any(h.store.jobs[j].completed_on for j in c.job_ids)
+        )  # fmt: skip
+        last = max(h.store.jobs[j].completed_on or h.store.jobs[j].created_at for j in done.job_ids
+                   if h.store.jobs[j].completed_on)  # fmt: skip
+        query = "query($n: Int!) { customer(number: $n) { lastJobCompletedAt } }"
+        answer = data_of(await h.gql(query, {"n": done.number}))["customer"]
+        assert answer["lastJobCompletedAt"] == last.isoformat()

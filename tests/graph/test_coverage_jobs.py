@@ -107,3 +107,16 @@ async def test_invoice_notes_tax_rate_and_po_number_are_read_back() -> None:
             assert Decimal(seen["taxRate"]) == Decimal("7.5")
         assert through_job["invoice"]["notes"] == want["notes"]
         assert Decimal(through_job["taxRate"]) == Decimal("7.5")
+
+
+async def test_a_jobs_payment_request() -> None:
+    async with graph_over_sandbox(customers=80) as h:  # enough invoices for a payment request
+        job = next(j for j in h.store.jobs.values() if j.payment_request_cents is not None)
+        other = next(j for j in h.store.jobs.values() if j.payment_request_cents is None)
+        query = "query($n: Int!) { job(number: $n) { paymentRequest { amount paid } } }"
+        found = data_of(await h.gql(query, {"n": job.number}))["job"]["paymentRequest"]
+        assert job.payment_request_cents is not None
+        assert Decimal(found["amount"]) == Decimal(job.payment_request_cents) / 100
+        assert found["paid"] is False
+        none = data_of(await h.gql(query, {"n": other.number}))["job"]["paymentRequest"]
+        assert none is None
