@@ -103,11 +103,12 @@ def execute(options: Options) -> dict[str, Any]:
     from bench.execution import measure_execution
     from bench.load import load_tool
     from bench.memory import measure_invoice_index
+    from bench.oracle import dataset_of
     from bench.runner import run_scenarios, say
+    from bench.sandbox_process import running_sandbox_process
     from bench.scale import measure_scale
     from bench.scenarios import facts_of, scenarios
     from sandbox.config import SandboxConfig
-    from sandbox.testing import running_sandbox
 
     if options.wants("state"):
         from bench.redis_server import require_redis
@@ -140,11 +141,15 @@ def execute(options: Options) -> dict[str, Any]:
     say(
         f"Sandbox: {options.customers} customers, {options.latency_ms:g} ± {options.jitter_ms:g} ms"
     )
-    with running_sandbox(config) as sandbox:
-        facts = facts_of(sandbox.store(), sandbox.state.today("demo"))
+    # The sandbox in its own process (not a thread of this one); its data rebuilt here from the seed.
+    with running_sandbox_process(config) as sandbox:
+        store = sandbox.store()
+        facts = facts_of(store, sandbox.today)
         run["meta"]["invoices"] = facts.invoices
+        run["meta"]["sandbox"] = "own process (python -m sandbox)"
         wanted = any(options.wants(s.key) for s in scenarios())
-        run["scenarios"] = run_scenarios(sandbox, facts, options) if wanted else []
+        data = dataset_of(store)
+        run["scenarios"] = run_scenarios(sandbox, data, facts, options) if wanted else []
         if options.wants("state"):
             from bench.state_modes import measure_state_modes
 

@@ -12,8 +12,8 @@ from bench.load import run_load
 from bench.options import Options
 from bench.processes import ServerProcess
 from bench.rounds import rounds_of, upstream_critical_ms
+from bench.sandbox_process import Upstream
 from bench.scenarios import Facts, Scenario
-from sandbox.testing import RunningSandbox
 
 
 def post(client: httpx.Client, url: str, query: str, variables: dict[str, Any]) -> dict[str, Any]:
@@ -40,7 +40,7 @@ def run_client(
 
 
 def measured_run(
-    server: ServerProcess, sandbox: RunningSandbox, scenario: Scenario, facts: Facts
+    server: ServerProcess, sandbox: Upstream, scenario: Scenario, facts: Facts
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Upstream calls (sandbox log), dependent rounds and wall time of one client run."""
     with httpx.Client() as client:
@@ -63,7 +63,7 @@ def measured_run(
 
 def warm_load(
     server: ServerProcess,
-    sandbox: RunningSandbox,
+    sandbox: Upstream,
     body: bytes,
     *,
     concurrency: int,
@@ -95,7 +95,7 @@ def warm_load(
 
 def scenario_load(
     server: ServerProcess,
-    sandbox: RunningSandbox,
+    sandbox: Upstream,
     scenario: Scenario,
     facts: Facts,
     *,

@@ -13,21 +13,25 @@ import orjson
 
 from bench.measure import measured_run, scenario_load
 from bench.options import Options
+from bench.oracle import Dataset
 from bench.processes import ServerProcess, reference_argv, running_ours, running_server
+from bench.sandbox_process import Upstream
 from bench.scenarios import Facts, Scenario, scenarios
-from sandbox.testing import RunningSandbox
 
 
 def say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def run_scenarios(sandbox: RunningSandbox, facts: Facts, options: Options) -> list[dict[str, Any]]:
+def run_scenarios(
+    sandbox: Upstream, data: Dataset, facts: Facts, options: Options
+) -> list[dict[str, Any]]:
     chosen = [s for s in scenarios() if options.wants(s.key)]
     bound_per_round = options.latency_ms
     results: dict[str, dict[str, Any]] = {}
     small_answer: bytes | None = None
     for scenario in chosen:
+        minimum = scenario.minimum(data, facts, options.upstream_concurrency)
         say(f"- {scenario.key}: our server, cold then warm")
         with running_ours(
             "ours",
@@ -38,7 +42,6 @@ def run_scenarios(sandbox: RunningSandbox, facts: Facts, options: Options) -> li
         ) as server:
             cold, responses = measured_run(server, sandbox, scenario, facts)
             warm, warm_responses = measured_run(server, sandbox, scenario, facts)
-            minimum = scenario.minimum(responses, facts)
             load = scenario_load(
                 server,
                 sandbox,
@@ -57,11 +60,9 @@ def run_scenarios(sandbox: RunningSandbox, facts: Facts, options: Options) -> li
         results[scenario.key] = {
             "key": scenario.key,
             "title": scenario.title,
-            "minimum": minimum.as_dict(options.upstream_concurrency),
-            "bound_ms": round(minimum.rounds * bound_per_round, 1),
-            "bound_with_cap_ms": round(
-                minimum.rounds_with_cap(options.upstream_concurrency) * bound_per_round, 1
-            ),
+            "minimum": minimum,
+            "bound_ms": round(minimum["rounds"] * bound_per_round, 1),
+            "bound_with_cap_ms": round(minimum["rounds_with_cap"] * bound_per_round, 1),
             "ours": {"cold": cold, "warm": warm, "load": load},
             "_answer": responses,
         }
@@ -100,7 +101,7 @@ def run_scenarios(sandbox: RunningSandbox, facts: Facts, options: Options) -> li
 
 def _stock_figures(
     stock: ServerProcess,
-    sandbox: RunningSandbox,
+    sandbox: Upstream,
     scenario: Scenario,
     facts: Facts,
     options: Options,
@@ -138,7 +139,7 @@ def _comparable(responses: list[dict[str, Any]]) -> Any:
 
 
 def _ceiling_load(
-    sandbox: RunningSandbox, facts: Facts, answer: bytes, options: Options
+    sandbox: Upstream, facts: Facts, answer: bytes, options: Options
 ) -> dict[str, Any]:
     small = next(s for s in scenarios() if s.key == "small")
     with tempfile.TemporaryDirectory() as tmp:

@@ -1,20 +1,22 @@
-"""The scenarios: what a client asks, and the fewest upstream calls and rounds that answer it.
+"""The scenarios: what a client asks, and what its answer needs of Kickserv.
 
-A minimum is derived from the answer itself plus facts of the seeded data (``Facts``), so it follows
-the data at any scale. The reasoning behind each is in bench/README.md ("Minimums").
+A scenario's minimum comes from bench.oracle over the seeded data (``Dataset``) and the facts the
+query is built from (``Facts``), never from a server's answer. The reasoning is in bench/README.md
+("Minimums").
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+from bench import oracle
+from bench.oracle import Dataset, Need
+
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-PER_PAGE = 100  # the largest page Kickserv serves
 
 
 def example(name: str) -> str:
@@ -51,107 +53,19 @@ def facts_of(store: Any, today: date, entity_count: int = 100) -> Facts:
 
 
 @dataclass(frozen=True)
-class Minimum:
-    """``levels``: the calls of each dependent round (a round needs an answer of the one before)."""
-
-    levels: tuple[int, ...]
-    why: str
-
-    @property
-    def calls(self) -> int:
-        return sum(self.levels)
-
-    @property
-    def rounds(self) -> int:
-        return len(self.levels)
-
-    def rounds_with_cap(self, concurrency: int) -> int:
-        """Rounds when at most ``concurrency`` calls may be in flight (KICKSERV_CONCURRENCY)."""
-        return sum(math.ceil(level / concurrency) for level in self.levels)
-
-    def as_dict(self, concurrency: int) -> dict[str, object]:
-        return {
-            "calls": self.calls,
-            "rounds": self.rounds,
-            "levels": list(self.levels),
-            "rounds_with_cap": self.rounds_with_cap(concurrency),
-            "why": self.why,
-        }
-
-
-@dataclass(frozen=True)
 class Scenario:
     key: str
     title: str
     query: str
     variables: Callable[[Facts], dict[str, Any]]
-    minimum: Callable[[list[dict[str, Any]], Facts], Minimum]
+    needs: Callable[[Dataset, Facts], list[Need]]  # what the answer needs (bench.oracle)
     concurrency: int = 8
     paginate: str | None = None  # root field whose pages the client follows with `after`
     stock: bool = False  # bench.stock serves this query too
 
-
-def _data(responses: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [r.get("data") or {} for r in responses]
-
-
-def _dashboard_minimum(responses: list[dict[str, Any]], facts: Facts) -> Minimum:
-    nodes = [e["node"] for d in _data(responses) for e in d["customers"]["edges"]]
-    listed = {n["id"] for n in nodes}
-    children = {loc["id"] for n in nodes for loc in n["locations"] if not loc["isPrimary"]} - listed
-    jobs = sum(len(n["jobs"]["nodes"]) for n in nodes)
-    levels = (1, len(children) + len(nodes), jobs)
-    return Minimum(
-        tuple(level for level in levels if level),
-        f"1 customer page + {len(children)} child customers not on it (their address) + "
-        f"{len(nodes)} job listings (one per customer) + {jobs} task listings (one per job); "
-        "assignees come with the tasks. Rounds: page -> children and jobs -> tasks.",
-    )
-
-
-def _dispatch_minimum(responses: list[dict[str, Any]], facts: Facts) -> Minimum:
-    total = _data(responses)[0]["schedule"]["totalCount"]
-    pages = len(responses)
-    calls = max(1, math.ceil(total / PER_PAGE))
-    return Minimum(
-        (1,) * (pages - 1) + (calls - pages + 1,),
-        f"{total} tasks in pages of {PER_PAGE}; job, customer, location and assignees come with "
-        f"each task. Rounds: the client follows {pages} page cursor(s) one after another.",
-    )
-
-
-def _history_minimum(responses: list[dict[str, Any]], facts: Facts) -> Minimum:
-    customer = _data(responses)[0]["customer"]
-    jobs = len(customer["jobs"]["nodes"])
-    listing = max(1, math.ceil(min(customer["jobs"]["totalCount"], PER_PAGE) / PER_PAGE))
-    return Minimum(
-        (2 + listing, jobs) if jobs else (2 + listing,),
-        f"the customer + {listing} job listing page + {jobs} job details (line items and "
-        "payments live only there) + 1 payments page; all but the details are keyed by the "
-        "customer number in the query. Rounds: customer, jobs and payments -> job details.",
-    )
-
-
-def _receivable_minimum(responses: list[dict[str, Any]], facts: Facts) -> Minimum:
-    invoices = len(_data(responses)[0]["invoices"]["nodes"])
-    return Minimum(
-        (1, invoices) if invoices else (1,),
-        f"1 unpaid-invoice page (it carries the customer and the total owed) + {invoices} job "
-        "details (an invoice's payments live only there). Rounds: page -> details.",
-    )
-
-
-def _entities_minimum(responses: list[dict[str, Any]], facts: Facts) -> Minimum:
-    pages = max(1, math.ceil(facts.invoices / PER_PAGE))
-    return Minimum(
-        (1, pages - 1) if pages > 1 else (1,),
-        f"Kickserv cannot fetch an invoice by id: the whole listing ({facts.invoices} invoices, "
-        f"{pages} pages) once. Rounds: page 1 (tells the page count) -> the rest.",
-    )
-
-
-def _small_minimum(responses: list[dict[str, Any]], facts: Facts) -> Minimum:
-    return Minimum((1,), "one customer page")
+    def minimum(self, data: Dataset, facts: Facts, concurrency: int) -> dict[str, Any]:
+        """The oracle's minimum over the seeded data (never from an answer)."""
+        return oracle.figures(self.needs(data, facts), concurrency)
 
 
 ENTITIES_QUERY = """query Entities($representations: [_Any!]!) {
@@ -172,7 +86,7 @@ def scenarios() -> list[Scenario]:
             "Dashboard: 20 customers, locations, latest 5 jobs, tasks, assignees",
             example("dashboard"),
             lambda f: {"customers": 20, "jobs": 5},
-            _dashboard_minimum,
+            lambda d, f: oracle.dashboard_needs(d, 20, 5),
             stock=True,
         ),
         Scenario(
@@ -180,7 +94,7 @@ def scenarios() -> list[Scenario]:
             "Dispatch week: every task of this week with job, customer, location, assignees",
             example("dispatch_week"),
             lambda f: {"from": f.week[0].isoformat(), "to": f.week[1].isoformat(), "first": 100},
-            _dispatch_minimum,
+            lambda d, f: oracle.dispatch_needs(d, f.week),
             paginate="schedule",
         ),
         Scenario(
@@ -188,14 +102,14 @@ def scenarios() -> list[Scenario]:
             "Customer history: one customer, all jobs, line items, invoices, payments",
             example("customer_history"),
             lambda f: {"number": f.history_customer},
-            _history_minimum,
+            lambda d, f: oracle.history_needs(d, f.history_customer),
         ),
         Scenario(
             "receivable",
             "Accounts receivable: unpaid invoices, customers, balances, payments",
             example("accounts_receivable"),
             lambda f: {"first": 50},
-            _receivable_minimum,
+            lambda d, f: oracle.receivable_needs(d, 50),
         ),
         Scenario(
             "entities",
@@ -204,14 +118,14 @@ def scenarios() -> list[Scenario]:
             lambda f: {
                 "representations": [{"__typename": "Invoice", "id": str(i)} for i in f.invoice_ids]
             },
-            _entities_minimum,
+            lambda d, f: oracle.entities_needs(d, f.invoice_ids),
         ),
         Scenario(
             "small",
             "Warm small query: customers(first: 10), 32 concurrent clients",
             SMALL_QUERY,
             lambda f: {},
-            _small_minimum,
+            lambda d, f: oracle.small_needs(d),
             concurrency=32,
             stock=True,
         ),

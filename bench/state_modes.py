@@ -40,9 +40,9 @@ from bench.options import Options
 from bench.processes import ServerProcess, running_ours
 from bench.record_cache import measure_record_cache
 from bench.redis_server import RedisServer, running_redis
+from bench.sandbox_process import Upstream
 from bench.scenarios import Facts, Scenario, scenarios
 from bench.state import fill_write_log
-from sandbox.testing import RunningSandbox
 
 MODES = ("memory", "embedded", "redis")
 LABELS = {
@@ -64,7 +64,7 @@ def _state_env(mode: str, directory: Path, redis: RedisServer, cache: bool) -> d
 
 
 def measure_state_modes(
-    sandbox: RunningSandbox, facts: Facts, options: Options, say: Any = print
+    sandbox: Upstream, facts: Facts, options: Options, say: Any = print
 ) -> dict[str, Any]:
     """Every mode, with the response cache on and (``options.state_cache_off``) off."""
     chosen = [s for s in scenarios() if s.key in SCENARIOS]
@@ -101,7 +101,7 @@ def measure_state_modes(
 
 @contextmanager
 def _servers(
-    sandbox: RunningSandbox, directory: Path, redis: RedisServer, cache: bool, options: Options
+    sandbox: Upstream, directory: Path, redis: RedisServer, cache: bool, options: Options
 ) -> Iterator[dict[str, ServerProcess]]:
     with ExitStack() as stack:
         yield {
@@ -122,7 +122,7 @@ def _servers(
 def _measure(
     servers: dict[str, ServerProcess],
     redis: RedisServer,
-    sandbox: RunningSandbox,
+    sandbox: Upstream,
     facts: Facts,
     chosen: list[Scenario],
     cache: bool,
@@ -186,7 +186,7 @@ def _measure(
 
 def _load(
     server: ServerProcess,
-    sandbox: RunningSandbox,
+    sandbox: Upstream,
     scenario: Scenario,
     facts: Facts,
     options: Options,
