@@ -27,6 +27,7 @@ from graph.schema.customers import Customer, Location
 from graph.schema.errors import BadUserInput, ErrorCode, NotFound
 from graph.schema.jobs import Job, Opportunity
 from graph.schema.lookups import LookupQuery
+from graph.schema.lean import make_lean
 from graph.schema.lookups import int_id as _int_id
 from graph.schema.people import Employee
 from graph.schema.schedule import Task
@@ -451,7 +452,7 @@ def build_schema() -> strawberry.federation.Schema:
     from graph.schema.mutations import Mutation  # imported here: the mutations import this module
     from graph.schema.subscriptions import Subscription
 
-    return FederatedSchema(
+    schema = FederatedSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
@@ -470,3 +471,11 @@ def graphql_schema(schema: strawberry.Schema) -> GraphQLSchema:
     if not isinstance(inner, GraphQLSchema):  # pragma: no cover - a Strawberry upgrade
         raise TypeError("strawberry.Schema._schema is no longer a GraphQLSchema")
     return inner
+    # Strawberry's per-field layers, where they do nothing here (see graph.schema.lean); not when
+    # exception handlers could map a resolver's errors (this schema configures none).
+    if not getattr(schema.schema_converter, "_exception_handler_specs", ()):
+        make_lean(graphql_schema(schema), schema.config.info_class, exempt=LEAN_EXEMPT)
+    return schema
+
+
+LEAN_EXEMPT = frozenset({"Subscription", "Mutation"})  # rare, and their resolvers take arguments

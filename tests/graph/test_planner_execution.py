@@ -1,0 +1,65 @@
+"""Lean resolvers (graph/schema/lean.py): which fields lose Strawberry's per-field layers, and that the
+answers do not change: the bench's wide dashboard executed on the schema as built and on one built
+without them, against the same sandbox, compared field by field."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from graphql import GraphQLObjectType, parse
+
+import graph.schema.query as query_module
+from bench.execution import EXECUTION_QUERY, InProcessExecution, sandbox_settings
+from graph.schema.query import build_schema, graphql_schema
+from graph.server.assembly import build_app
+from sandbox.app import SandboxConfig
+from sandbox.testing import RunningSandbox, running_sandbox
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Iterator[RunningSandbox]:
+    with running_sandbox(SandboxConfig(customers=40, seed=2)) as sb:
+        yield sb
+
+
+def resolver_of(type_name: str, field_name: str) -> Any:
+    graphql_type = graphql_schema(build_schema()).type_map[type_name]
+    assert isinstance(graphql_type, GraphQLObjectType)
+    return graphql_type.fields[field_name].resolve
+
+
+def test_plain_attributes_and_info_only_methods_are_lean() -> None:
+    assert resolver_of("Job", "number").__qualname__ == "_attribute.<locals>.resolve"
+    assert resolver_of("Job", "balanceRemaining").__qualname__ == "_attribute.<locals>.resolve"
+    assert resolver_of("Job", "tasks").__qualname__ == "_method.<locals>.resolve"
+    assert resolver_of("Task", "assignees").__qualname__ == "_method.<locals>.resolve"
+    # arguments to convert: Strawberry's own resolver
+    assert "from_resolver" in resolver_of("Customer", "jobs").__qualname__
+    assert "from_resolver" in resolver_of("Query", "customers").__qualname__
+
+
+async def _answer(base_url: str, lean: bool, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    with monkeypatch.context() as patch:
+        if not lean:
+            patch.setattr(query_module, "make_lean", lambda *args, **kwargs: 0)
+        app = build_app(sandbox_settings(base_url))
+    async with app.router.lifespan_context(app):
+        execution = await InProcessExecution.of(app)
+        job = execution.schema.type_map["Job"]
+        assert isinstance(job, GraphQLObjectType)
+        assert (job.fields["number"].resolve.__module__ == "graph.schema.lean") is lean
+        _, data = await execution.timed(parse(EXECUTION_QUERY), {"customers": 25, "jobs": 5})
+        return data
+
+
+async def test_lean_resolvers_answer_as_strawberry_does(
+    sandbox: RunningSandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    strawberry_answer = await _answer(sandbox.base_url, False, monkeypatch)
+    lean_answer = await _answer(sandbox.base_url, True, monkeypatch)
+    customers = lean_answer["customers"]["edges"]
+    assert len(customers) == 25
+    assert any(job["tasks"] for c in customers for job in c["node"]["jobs"]["nodes"])
+    assert lean_answer == strawberry_answer
