@@ -15,8 +15,8 @@ its own that awaits ours. Here each is replaced, once, when the schema is built:
 
 Everything else (arguments to convert, field extensions, permission classes, a custom default
 resolver, exception handlers) keeps Strawberry's resolver. What a field answers is unchanged: the same
-attribute, or the same method with the same arguments. ``tests/graph/test_schema.py`` checks that
-fields were made lean and answer as before.
+attribute, or the same method with the same arguments. ``tests/graph/test_planner_execution.py``
+checks which fields are lean and that they answer as before.
 """
 
 from __future__ import annotations
