@@ -19,7 +19,7 @@ from typing import Annotated, Any, TypeVar
 import orjson
 import strawberry
 
-from graph.schema.billing import Invoice, Payment
+from graph.schema.billing import Payment
 from graph.schema.common import GraphInfo
 from graph.schema.customers import Customer
 from graph.schema.errors import BadUserInput, GraphError
@@ -122,8 +122,17 @@ class Change:
         description="Its place in the tenant's log: subscribe with `after` set to it to resume."
     )
     type: ChangeType = strawberry.field(description="What kind of change.")
-    occurred_at: datetime = strawberry.field(description="When Kickserv says it happened.")
+    occurred_at: datetime | None = strawberry.field(
+        description="When Kickserv says it happened (null when Kickserv gave no time)."
+    )
     changes: list[FieldChange] = strawberry.field(description="What changed.")
+
+
+def _moment(text: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(text) if text else None
+    except ValueError:
+        return None
 
 
 def _base(event: ChangeEvent) -> dict[str, Any]:
@@ -131,7 +140,7 @@ def _base(event: ChangeEvent) -> dict[str, Any]:
         "id": strawberry.ID(event.id),
         "cursor": str(event.seq),
         "type": ChangeType(event.type.value),
-        "occurred_at": datetime.fromisoformat(event.occurred_at),
+        "occurred_at": _moment(event.occurred_at),
         "changes": _changes(event.data),
     }
 
@@ -173,14 +182,17 @@ class TaskChange(Change):
 
 @strawberry.type(description="An invoice created or paid in full.")
 class InvoiceChange(Change):
-    invoice_id: strawberry.ID | None = strawberry.field(description="The invoice's global id.")
-    invoice_number: int | None = strawberry.field(description="Its number.")
+    invoice_number: int | None = strawberry.field(
+        description="Its number (Kickserv's invoices are jobs: the job's number)."
+    )
     customer_number: int | None = strawberry.field(description="Its customer's number.")
+    balance_remaining: str | None = strawberry.field(
+        description="What is still owed after the change (a decimal, as text), if known."
+    )
 
-    @strawberry.field(description="The invoice as it is now.")
-    async def invoice(self, info: GraphInfo) -> Invoice | None:
-        key = None if self.invoice_id is None else int(self.invoice_id)
-        return await _load(info, "invoice_by_id", key, Invoice.from_record)
+    @strawberry.field(description="The invoiced job as it is now (its `invoice` is the invoice).")
+    async def job(self, info: GraphInfo) -> Job | None:
+        return await _load(info, "job_by_number", self.invoice_number, Job.from_record)
 
 
 @strawberry.type(description="A payment recorded.")
@@ -243,11 +255,12 @@ def payload(event: ChangeEvent) -> Change:
             employee_numbers=sorted(_employee_numbers(event)),
         )
     if kind == "invoice":
+        balance = _current(event, "balanceRemaining")
         return InvoiceChange(
             **base,
-            invoice_id=_id(event, "invoiceId"),
             invoice_number=_number(event, "invoiceNumber", "jobNumber"),
             customer_number=_number(event, "customerNumber"),
+            balance_remaining=None if balance is None else str(balance),
         )
     if kind == "payment":
         return PaymentRecorded(

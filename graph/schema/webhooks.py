@@ -7,6 +7,7 @@ secret field).
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 from enum import Enum
 from typing import Annotated, Any
@@ -132,6 +133,10 @@ def _maybe_id(value: Any) -> strawberry.ID | None:
 
 
 def _service(info: GraphInfo) -> tuple[Push, Webhooks]:
+    """The caller's push context and webhooks; an answer built from them is never reused (the
+    response cache and HTTP caches keep answers by what they read from Kickserv, and this is not
+    that)."""
+    info.context.stats.fresh_until = -math.inf
     push = info.context.push
     if push is None or push.webhooks is None:
         raise GraphError("Webhooks are not available on this server.")

@@ -53,9 +53,9 @@ from graph.server.watching import after_lifespan, watched_tenants, watching
 from resolvers.cache import CacheStore, MemoryStore, SharedCache
 from resolvers.data import RequestData
 from resolvers.events import EventLog
-from resolvers.events_memory import MemoryEventLog
 from resolvers.generations import TenantWrites
 from resolvers.state import StateStore, StateUnavailable, open_state_store
+from resolvers.state.memory_events import MemoryEvents
 from resolvers.tenant import Tenant
 from resolvers.watch import Watcher, WatchStats
 from resolvers.webhooks.delivery import WebhookPolicy, Webhooks
@@ -88,7 +88,7 @@ class Server:
     store: StateStore | None = None  # while the app runs, when state outlives the process
     watch_stats: WatchStats = field(default_factory=WatchStats)  # graph.server.watching
     # The tenants' change events (resolvers.events): the state store's log when there is one
-    events: EventLog = field(default_factory=MemoryEventLog)
+    events: EventLog = field(default_factory=MemoryEvents)
     webhooks: Webhooks | None = None  # endpoints and deliveries (graph.server.assembly.push_of)
 
     @property

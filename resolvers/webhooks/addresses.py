@@ -92,9 +92,9 @@ async def resolve_target(url: str, allow_private: bool) -> Target:
             )
         except (OSError, UnicodeError):
             raise TargetRefused(f"The host {host!r} does not resolve.") from None
+        addresses = [ipaddress.ip_address(str(info[4][0]).partition("%")[0]) for info in infos]
     if not addresses:
         raise TargetRefused(f"The host {host!r} does not resolve.")
-        addresses = [ipaddress.ip_address(info[4][0]) for info in infos]
     if not allow_private:
         refused = [str(a) for a in addresses if not is_public(a)]
         if refused:

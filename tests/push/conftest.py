@@ -58,9 +58,8 @@ class Served:
 
 
 @asynccontextmanager
-async def serving(settings: Settings) -> AsyncIterator[Served]:
-    """The app for ``settings`` on a free 127.0.0.1 port, in this event loop, until the block ends."""
-    app = build_app(settings)
+async def uvicorn_here(app: Any) -> AsyncIterator[str]:
+    """``app`` on a free 127.0.0.1 port, in this event loop, until the block ends; its URL."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
@@ -73,17 +72,25 @@ async def serving(settings: Settings) -> AsyncIterator[Served]:
                 task.result()
                 raise RuntimeError("uvicorn stopped before it started")
             await asyncio.sleep(0.01)
-        served = Served(app, f"http://127.0.0.1:{port}")
-        async with httpx.AsyncClient(base_url=served.url) as http:  # builds the tenant registry
-            response = await http.post(
-                "/graphql", json={"query": "{ __typename }"}, headers={"x-api-key": ALPHA_KEY}
-            )
-            assert response.status_code in (200, 401), response.text
-        yield served
+        yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         await task
         sock.close()
+
+
+@asynccontextmanager
+async def serving(settings: Settings) -> AsyncIterator[Served]:
+    """The whole server for ``settings``, its tenant registry built by a first request."""
+    app = build_app(settings)
+    async with uvicorn_here(app) as url:
+        served = Served(app, url)
+        async with httpx.AsyncClient(base_url=served.url) as http:
+            response = await http.post(
+                "/graphql", json={"query": "{ __typename }"}, headers={"x-api-key": ALPHA_KEY}
+            )
+            assert response.status_code == 200, response.text
+        yield served
 
 
 def manifest_with(path: Path, *bodies: tuple[str, str]) -> Path:
