@@ -285,10 +285,13 @@ class RequestData:
             )
         else:  # /jobs.json does not document `status`: send it, check what comes back
             plain = {**given, "status": None}
+            check: Unconfirmed[Job] = Unconfirmed(
+                "jobs.json", "status", lambda j: j.status == status
+            )
             window = await verified_window(
                 self.tenant,
                 resources.JOBS,
-                Unconfirmed[Job]("jobs.json", "status", lambda job: job.status == status),
+                check,
                 (self.ks.jobs.list(**given), filters(**given)),
                 (self.ks.jobs.list(**plain), filters(**plain)),
                 offset,
@@ -362,6 +365,13 @@ class RequestData:
         )
         params = filters(customer_number=customer_number, sort_by=sort_by, sort_order=sort_order)
         return await self.tenant.window(resources.PAYMENTS, listing, params, offset, first)
+
+    async def job_notes(self, job_number: int) -> tuple[Note, ...]:
+        """From /jobs/{n}/notes.json: for a Kickserv whose job record embeds no notes."""
+        window = await self.tenant.everything(
+            resources.JOB_NOTES, self.ks.jobs.notes(job_number), job_number
+        )
+        return window.items
 
     async def customer_notes(self, customer_number: int) -> tuple[Note, ...]:
         window = await self.tenant.everything(

@@ -197,6 +197,10 @@ JOB_ID: Record[int, Job] = Record(
     "job.id", Job, key="global id (no such lookup in Kickserv: primed, then peeked)",
     key_of=lambda j: j.id, lifetime=RECORD, voided_by=_changes(Change.CUSTOMER_GLUE, _GONE),
 )  # fmt: skip
+JOB_NOTES: Listing[Note, int] = Listing(
+    "job.notes", Note, params="job number (read when the job's record embeds no notes)",
+    lifetime=RECORD, voided_by=_changes(Change.JOB, _GONE),
+)  # fmt: skip
 JOBS: Listing[Job, Filters] = Listing(
     "jobs", Job, params="filters: status, job_type_id, scheduled", lifetime=RECORD,
     voided_by=_LISTED_JOB,
@@ -267,7 +271,7 @@ VENDOR: Record[int, Vendor] = Record(
 
 RESOURCES: tuple[Record[Any, Any] | Listing[Any, Any], ...] = (
     CUSTOMER, CUSTOMER_ID, CUSTOMERS, CUSTOMER_TAGS, CUSTOMER_NOTES,
-    JOB, JOB_ID, JOBS, CUSTOMER_JOBS, OPPORTUNITIES,
+    JOB, JOB_ID, JOB_NOTES, JOBS, CUSTOMER_JOBS, OPPORTUNITIES,
     TASK, TASKS, SCHEDULE,
     INVOICES, PAYMENTS,
     EMPLOYEES, EMPLOYEE, JOB_TYPES, JOB_CHARGE_TYPES, ITEMS, VENDORS, VENDOR,

@@ -33,17 +33,20 @@ class Resource:
         params: Mapping[str, object] | None = None,
         per_page: int | None = None,
         page_aliases: tuple[str, ...] = (),
+        unconfirmed: str | None = None,
     ) -> Paginator[T]:
         """`page_aliases` name the page too (customers' `customers_page`): every name is sent, and
         an envelope that says it served another page than the one asked is refused, never read as
-        the page asked for."""
+        the page asked for. `unconfirmed` is the route's pattern when the reference does not
+        confirm it (see ``_unconfirmed``)."""
         transport = self._transport
         filters = dict(params or {})
 
         async def fetch(number: int, size: int | None) -> Page[T]:
             names = dict.fromkeys(("page", *page_aliases), number)
             query = {**filters, **names, "per_page": size}
-            body = await transport.request("GET", endpoint, params=query)
+            call = transport.request("GET", endpoint, params=query)
+            body = await (call if unconfirmed is None else self._unconfirmed(unconfirmed, call))
             try:
                 page = parse_page(body, keys, parse, asked_page=number, asked_per_page=size)
             except ResponseShape as exc:

@@ -19,8 +19,16 @@ class NotesAndTags(Resource):
     collection: str  # the URL segment before the number: "customers" or "jobs"
 
     def notes(self, number: int, *, per_page: int | None = None) -> Paginator[Note]:
+        """Confirmed for customers; for jobs the URL is not (UnsupportedRoute where missing)."""
         return self._paginate(
-            f"{self.collection}/{number}/notes.json", ("notes",), Note.from_json, None, per_page
+            f"{self.collection}/{number}/notes.json",
+            ("notes",),
+            Note.from_json,
+            None,
+            per_page,
+            unconfirmed=None
+            if self.collection == "customers"
+            else f"GET /{self.collection}/{{n}}/notes.json",
         )
 
     async def create_note(self, number: int, **fields: Any) -> Note:

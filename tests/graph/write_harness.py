@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -17,8 +18,10 @@ import httpx
 from graph.server.assembly import build_app
 from graph.server.settings import Settings
 from resolvers.writes.steps import WritePolicy
+from sandbox import ledger
+from sandbox.choices import STRICT
 from sandbox.config import SandboxConfig
-from sandbox.data import AccountStore
+from sandbox.data import AccountStore, Payment
 from sandbox.testing import RunningSandbox, running_sandbox
 
 TODAY = date(2026, 11, 21)
@@ -48,6 +51,27 @@ class Harness:
         )
         body: dict[str, Any] = response.json()
         return body
+
+    @property
+    def strict(self) -> bool:
+        """The sandbox runs in its strict reference personality (SANDBOX_REFERENCE_STRICT)."""
+        return self.store.choices is STRICT
+
+    def seed_payment(self, job_number: int, amount: str) -> int:
+        """A payment made in Kickserv by other means (its web UI): how a test arranges a paid job
+        where POST /jobs/{n}/payments.json is missing (the strict sandbox). Call it before the
+        graph reads the job's money (before invoicing it); answers the payment's id."""
+        store = self.store
+        job = store.jobs_by_number[job_number]
+        now = self.sandbox.state.clock.now(store.tz)
+        payment = Payment(
+            store.new_id(), job.id, job.customer_id, now.date(), "Check", Decimal(amount), None,
+            None, now, next(iter(store.employees)),
+        )  # fmt: skip
+        store.payments[payment.id] = payment
+        job.payment_ids.append(payment.id)
+        ledger.recompute_job(store, job, now.date())
+        return payment.id
 
     def writes(self) -> list[dict[str, Any]]:
         """The sandbox's logged writes since the last reset."""
@@ -86,3 +110,10 @@ def error_of(body: dict[str, Any]) -> dict[str, Any]:
     assert body.get("errors"), body
     error: dict[str, Any] = body["errors"][0]
     return error
+
+
+def unsupported(body: dict[str, Any], route: str) -> None:
+    """The answer of a write to a URL the reference does not confirm, against a Kickserv without
+    it (the strict sandbox): UPSTREAM_UNSUPPORTED naming the route."""
+    error = error_of(body)
+    assert error["extensions"] == {"code": "UPSTREAM_UNSUPPORTED", "route": route}, error
