@@ -28,6 +28,8 @@ class Api:
         self.choices: Personality = self.state.choices
         self._visible: set[int] | None = None
         self._visible_known = False
+        self._write = request.method not in ("GET", "HEAD")
+        self._wrote()
 
     # --- request parts ----------------------------------------------------------------------------
 
@@ -63,6 +65,7 @@ class Api:
     async def payload(self) -> dict[str, Any]:
         """The JSON object body; anything else is a 422 on `base`."""
         raw = await self.request.body()
+        self._wrote()  # after the last await: no read comes between this and the write itself
         try:
             data = json.loads(raw) if raw.strip() else {}
         except (ValueError, UnicodeDecodeError):
@@ -70,6 +73,11 @@ class Api:
         if not isinstance(data, dict):
             raise invalid({"base": ["Request body must be a JSON object"]})
         return data
+
+    def _wrote(self) -> None:
+        """A write changes what listings hold: their indexes are rebuilt on the next read."""
+        if self._write:
+            self.store.writes += 1
 
     async def sent_record(self, wrapper: str) -> Any:
         """The record a write sends, wrapped (``{"job": {...}}``) or bare (``{...}``)."""

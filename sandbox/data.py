@@ -257,6 +257,10 @@ class AccountStore:
     # The sandbox's personality (lenient or strict, sandbox/choices.py), read when shaping JSON.
     choices: Personality = LENIENT
     _tasks_by_start: list[Task] | None = None
+    # Writes answered through the API (sandbox.context.Api counts them); the listings' indexes
+    # (sandbox/indexes.py) are rebuilt after one.
+    writes: int = 0
+    indexes: dict[str, object] = field(default_factory=dict)
 
     def new_id(self) -> int:
         self.next_global_id += 1

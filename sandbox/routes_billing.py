@@ -7,15 +7,14 @@ in status new/sent/viewed/won/lost.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from sandbox import choices, shapes
+from sandbox import choices, indexes, shapes
 from sandbox.context import Api, ok
-from sandbox.data import Job, Payment
+from sandbox.data import Job
 from sandbox.envelopes import paginate
 from sandbox.errors import invalid_field, missing
 from sandbox.writes import create_job, move_status, record_customer_payment
@@ -28,16 +27,11 @@ async def list_invoices(request: Request) -> JSONResponse:
     if status is not None and status not in choices.INVOICE_STATUSES:
         raise invalid_field("invoice_status", "is not included in the list")
     visible = api.visible_job_ids()
-    found = [
-        j
-        for j in api.store.jobs.values()
-        if j.invoice_date is not None
-        and (status is None or j.invoice_status == status)
-        and (visible is None or j.id in visible)
-    ]
-    found.sort(key=lambda j: (j.invoice_date, j.number), reverse=True)
+    found, owed = indexes.invoices(api.store, status)
+    if visible is not None:
+        found = [j for j in found if j.id in visible]
+        owed = sum((j.balance_remaining for j in found), Decimal(0))
     body = paginate("invoices", found, api.page(), lambda j: shapes.invoice(api.store, j))
-    owed = sum((j.balance_remaining for j in found), Decimal(0))
     body["total_balance_remaining"] = shapes.money(owed)
     return ok(body)
 
@@ -60,17 +54,9 @@ async def list_payments(request: Request) -> JSONResponse:
         customer = api.store.customers_by_number.get(number)
         customer_id = customer.id if customer else -1
     visible = api.visible_job_ids()
-    found = [
-        p
-        for p in api.store.payments.values()
-        if (customer_id is None or p.customer_id == customer_id)
-        and (visible is None or p.job_id in visible)
-    ]
-
-    def key(p: Payment) -> tuple[Any, int]:
-        return (getattr(p, sort_by), p.id)
-
-    found.sort(key=key, reverse=order == "DESC")
+    found = indexes.payments(api.store, customer_id, sort_by, order)
+    if visible is not None:
+        found = [p for p in found if p.job_id in visible]
     return ok(
         paginate(
             "payments",
@@ -101,7 +87,9 @@ async def opportunities(request: Request) -> JSONResponse:
             and (visible is None or job.id in visible)
         )
 
-    found = [j for j in reversed(api.store.jobs_by_number.values()) if wanted(j)]
+    listed = indexes.opportunities(api.store)
+    filtered = (status, job_type_id, visible) != (None, None, None)
+    found = [j for j in listed if wanted(j)] if filtered else listed
     return ok(
         paginate(
             "opportunities", found, api.page(), lambda j: shapes.job_with_customer(api.store, j)

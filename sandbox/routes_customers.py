@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from sandbox import choices, shapes
+from sandbox import choices, indexes, shapes
 from sandbox.context import Api, ok
 from sandbox.data import Customer
 from sandbox.envelopes import paginate
@@ -43,7 +45,14 @@ FILTERS = (
 async def list_customers(request: Request) -> JSONResponse:
     api = Api(request)
     params = {k: v for k in FILTERS if (v := api.param(k)) is not None}
-    found = [c for c in api.store.customers_by_number.values() if not params or _matches(c, params)]
+    if not params:
+        found: Sequence[Customer] = indexes.customers(api.store)
+    elif "customer_number" in params:  # at most one: the number's own record
+        number = params["customer_number"].strip()
+        one = api.store.customers_by_number.get(int(number)) if number.isdigit() else None
+        found = [one] if one is not None and _matches(one, params) else []
+    else:
+        found = [c for c in indexes.customers(api.store) if _matches(c, params)]
     paging = api.page(
         *choices.PAGE_ALIASES["customers"], plain_page=api.choices.customers_page_param
     )

@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from sandbox import choices, shapes
+from sandbox import choices, indexes, shapes
 from sandbox.clock import scheduled_window
 from sandbox.context import Api, ok
 from sandbox.data import Job
@@ -44,7 +44,9 @@ async def list_jobs(request: Request) -> JSONResponse:
             return job.scheduled_on is not None and window[0] <= job.scheduled_on.date() < window[1]
         return True
 
-    jobs = [job for job in reversed(api.store.jobs_by_number.values()) if wanted(job)]
+    listed = indexes.jobs(api.store)
+    filtered = (status, job_type_id, window, visible) != (None, None, None, None)
+    jobs = [job for job in listed if wanted(job)] if filtered else listed
     return ok(paginate("jobs", jobs, api.page(), lambda j: shapes.job(api.store, j)))
 
 
