@@ -143,6 +143,7 @@ def ours_env(
         "GRAPH_LOG_LEVEL": "WARNING",
         "GRAPH_LOADERS": "on" if loaders else "off",
         "GRAPH_CACHE": "on" if cache else "off",
+        "GRAPH_WATCH_INTERVAL_S": "0",  # no watcher's polls among the calls a scenario counts
     }
 
 

@@ -54,6 +54,9 @@ class Invoice:
     tax: Decimal | None = strawberry.field(description="Tax.")
     total: Decimal | None = strawberry.field(description="What the invoice asks for.")
     balance_remaining: Decimal | None = strawberry.field(description="What is still owed.")
+    updated_at: datetime | None = strawberry.field(
+        description="When the invoiced job last changed (null where Kickserv's answer lacked it)."
+    )
     _customer_ref: strawberry.Private[CustomerRef | None]
     _customer_id: strawberry.Private[int | None]
     _job: strawberry.Private[JobRecord | None]
@@ -76,6 +79,7 @@ class Invoice:
             tax=r.tax,
             total=r.total,
             balance_remaining=r.balance_remaining,
+            updated_at=getattr(r, "updated_at", None),
             _customer_ref=r.customer,
             _customer_id=r.customer_id,
             _job=None,

@@ -13,6 +13,7 @@ from graphql import GraphQLError, GraphQLSchema
 from strawberry.types.scalar import ScalarDefinition, ScalarWrapper
 
 from graph.schema import prefetch
+from graph.schema import sync as since_
 from graph.schema.billing import Invoice, InvoiceStatus, Payment
 from graph.schema.catalog import Item, JobChargeType, JobType, Vendor
 from graph.schema.common import FromDay, GraphInfo, ToDay
@@ -26,13 +27,13 @@ from graph.schema.connections import (
 from graph.schema.customers import Customer, Location
 from graph.schema.errors import BadUserInput, ErrorCode, NotFound
 from graph.schema.jobs import Job, Opportunity
-from graph.schema.lookups import LookupQuery
 from graph.schema.lean import make_lean
+from graph.schema.lookups import LookupQuery
 from graph.schema.lookups import int_id as _int_id
 from graph.schema.people import Employee
 from graph.schema.schedule import Task
-from graph.schema.webhooks import WebhookQueries
 from graph.schema.statuses import JobStatus, OpportunityStatus
+from graph.schema.webhooks import WebhookQueries
 from resolvers.customer_search import CustomerCriteria, TooManyToCheck, matching_customers
 from resolvers.parsing import (
     NumberError,
@@ -230,7 +231,7 @@ SCALARS: dict[object, type | ScalarWrapper | ScalarDefinition] = {
 
 
 @strawberry.type(description="Kickserv data as one graph.")
-class Query(LookupQuery, WebhookQueries):
+class Query(LookupQuery, WebhookQueries, since_.SyncQueries):
     @strawberry.field(description="One customer, by number or global id.")
     async def customer(
         self, info: GraphInfo, number: int | None = None, id: strawberry.ID | None = None
@@ -254,10 +255,12 @@ class Query(LookupQuery, WebhookQueries):
         filter: CustomerFilter | None = None,
         first: int = 25,
         after: str | None = None,
+        updated_since: since_.UpdatedSince = None,
     ) -> Connection[Customer] | None:
         offset, first = window_args(first, after)
         info.context.data.job_tasks.start(prefetch.job_tasks_bound(info, "customers"))
         f = filter or CustomerFilter()
+        f.updated_from = since_.later(f.updated_from, since_.aware(updated_since, "updatedSince"))
         given: dict[str, Any] = {
             "name": _filter_text(f.name, "filter.name"),
             "q": _filter_text(f.search, "filter.search"),
@@ -301,10 +304,15 @@ class Query(LookupQuery, WebhookQueries):
         filter: JobFilter | None = None,
         first: int = 25,
         after: str | None = None,
+        updated_since: since_.UpdatedSince = None,
     ) -> Connection[Job] | None:
         offset, first = window_args(first, after)
         info.context.data.job_tasks.start(prefetch.job_tasks_bound(info, "jobs"))
         f = filter or JobFilter()
+        if (since := since_.aware(updated_since, "updatedSince")) is not None:
+            return await since_.jobs(
+                info, since, offset, first, f.status, f.job_type_id, f.scheduled
+            )
         window = await info.context.data.jobs(
             offset,
             first,
@@ -387,8 +395,11 @@ class Query(LookupQuery, WebhookQueries):
         status: InvoiceStatus | None = None,
         first: int = 25,
         after: str | None = None,
+        updated_since: since_.UpdatedSince = None,
     ) -> InvoicePage | None:
         offset, first = window_args(first, after)
+        if (since := since_.aware(updated_since, "updatedSince")) is not None:
+            return await since_.invoices(info, since, status, offset, first, InvoicePage)
         window = await info.context.data.invoices(status.value if status else None, offset, first)
         return invoice_connection(window, Invoice.from_record, InvoicePage)
 
@@ -400,8 +411,11 @@ class Query(LookupQuery, WebhookQueries):
         sort: PaymentSort | None = None,
         first: int = 25,
         after: str | None = None,
+        updated_since: since_.RecordedSince = None,
     ) -> Connection[Payment] | None:
         offset, first = window_args(first, after)
+        if (since := since_.aware(updated_since, "updatedSince")) is not None:
+            return await since_.payments(info, since, offset, first, customer_number, sort)
         sort_by, sort_order = sort.value.split(":") if sort else (None, None)
         window = await info.context.data.payments(
             customer_number, sort_by, sort_order, offset, first
@@ -459,6 +473,14 @@ def build_schema() -> strawberry.federation.Schema:
         types=[Location],
         scalar_overrides=SCALARS,
     )
+    # Strawberry's per-field layers, where they do nothing here (see graph.schema.lean); not when
+    # exception handlers could map a resolver's errors (this schema configures none).
+    if not getattr(schema.schema_converter, "_exception_handler_specs", ()):
+        make_lean(graphql_schema(schema), schema.config.info_class, exempt=LEAN_EXEMPT)
+    return schema
+
+
+LEAN_EXEMPT = frozenset({"Subscription", "Mutation"})  # rare, and their resolvers take arguments
 
 
 def graphql_schema(schema: strawberry.Schema) -> GraphQLSchema:
@@ -471,11 +493,3 @@ def graphql_schema(schema: strawberry.Schema) -> GraphQLSchema:
     if not isinstance(inner, GraphQLSchema):  # pragma: no cover - a Strawberry upgrade
         raise TypeError("strawberry.Schema._schema is no longer a GraphQLSchema")
     return inner
-    # Strawberry's per-field layers, where they do nothing here (see graph.schema.lean); not when
-    # exception handlers could map a resolver's errors (this schema configures none).
-    if not getattr(schema.schema_converter, "_exception_handler_specs", ()):
-        make_lean(graphql_schema(schema), schema.config.info_class, exempt=LEAN_EXEMPT)
-    return schema
-
-
-LEAN_EXEMPT = frozenset({"Subscription", "Mutation"})  # rare, and their resolvers take arguments

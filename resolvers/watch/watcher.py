@@ -336,6 +336,9 @@ class Watcher:
             return None
 
     async def run(self) -> None:
+        """A cycle every ``interval``, the first one interval after the start (a process that
+        serves briefly, a test, polls nothing)."""
+        await asyncio.sleep(self.settings.interval)
         while True:
             started = time.monotonic()
             await self.cycle()

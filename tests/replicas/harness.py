@@ -249,6 +249,7 @@ def replica_env(
         # blindly): short, so the sandbox's "timeout" faults cost little.
         GRAPH_WRITE_TIMEOUT="0.5",
         GRAPH_LOG_LEVEL="WARNING",
+        GRAPH_WATCH_INTERVAL_S="0",  # no watcher's polls in the sandbox's log (tests/watch: on)
     )
     if state_dir is not None:
         env["GRAPH_STATE_DIR"] = str(state_dir)
