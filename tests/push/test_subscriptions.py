@@ -182,3 +182,26 @@ async def test_keys_limits_and_the_cap_apply(settings: Settings) -> None:
                 "/graphql", json={"query": ALL}, headers={"x-api-key": ALPHA_KEY}
             )
             assert plain.status_code == 400  # a subscription needs a streaming transport
+
+
+async def test_a_payload_links_the_record_as_it_is_now(settings: Settings) -> None:
+    async with serving(settings) as served:
+        async with httpx.AsyncClient(base_url=served.url) as http:
+            listed = await http.post(
+                "/graphql",
+                json={"query": "{ jobs(first: 1) { nodes { number name } } }"},
+                headers={"x-api-key": ALPHA_KEY},
+            )
+        (job,) = listed.json()["data"]["jobs"]["nodes"]
+        alpha = served.tenant()
+        async with ws_session(served.ws_url, {"X-API-Key": ALPHA_KEY}) as ws:
+            await ws.subscribe(
+                "j",
+                query='subscription { jobChanged(after: "0") { jobNumber job { number name } } }',
+            )
+            await served.append(alpha, status_change(alpha, job["number"], "open", "complete"))
+            message = await ws.next_of("j")
+            assert message["payload"]["data"]["jobChanged"] == {
+                "jobNumber": job["number"],
+                "job": job,
+            }

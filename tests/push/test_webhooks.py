@@ -15,7 +15,7 @@ import httpx
 
 from graph.server.settings import Settings
 from resolvers.events import EventType
-from tests.push.clients import GUARD
+from tests.push.clients import GUARD, ws_session
 from tests.push.conftest import ALPHA_KEY, BETA_KEY, Served, change, serving, status_change
 from tests.push.receiver import receiving
 
@@ -205,3 +205,24 @@ async def test_private_addresses_and_other_schemes_are_refused(
             (delivery,) = await deliveries_when(served, endpoint, lambda d: d and d[0]["attempts"])
             assert "private" in delivery["attempts"][0]["error"]
         assert receiver.received == []
+
+
+async def test_metrics_count_deliveries_by_outcome_and_open_subscriptions(
+    settings: Settings,
+) -> None:
+    async with (
+        receiving(500) as receiver,
+        serving(replace(settings, metrics_enabled=True)) as served,
+        ws_session(served.ws_url, {"X-API-Key": ALPHA_KEY}) as ws,
+    ):
+        endpoint, _ = await create(served, receiver.url)
+        await ws.subscribe("all", query='subscription { changes(after: "0") { id } }')
+        alpha = served.tenant()
+        await served.append(alpha, status_change(alpha, 3, "open", "complete"))
+        await ws.next_of("all")
+        await deliveries_when(served, endpoint, lambda d: d and d[0]["state"] == "DELIVERED")
+        async with httpx.AsyncClient(base_url=served.url) as http:
+            text = (await http.get("/metrics")).text
+        assert 'kickserv_graph_webhook_deliveries_total{outcome="failed"} 1.0' in text
+        assert 'kickserv_graph_webhook_deliveries_total{outcome="delivered"} 1.0' in text
+        assert "kickserv_graph_subscriptions 1.0" in text
