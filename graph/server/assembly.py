@@ -282,6 +282,7 @@ def build_app(
             tenants=lambda: server.registry,
             cache=cache,
             response_cache=lambda: server.response_cache,
+            watcher=lambda: server.watch_stats,
         )
 
     async def authenticate(request: Request) -> Caller:

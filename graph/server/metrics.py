@@ -61,6 +61,7 @@ if TYPE_CHECKING:
     from graph.server.response_cache import ResponseCache
     from graph.server.tenancy import TenantRegistry
     from resolvers.cache import SharedCache
+    from resolvers.watch import WatchStats
 
 # No `_created` twin of every counter (Prometheus does not read them).
 disable_created_metrics()  # type: ignore[no-untyped-call]
@@ -250,6 +251,17 @@ class Metrics:
         self.subscriptions = gauge(
             "subscriptions", "Subscriptions open (WebSocket and SSE).", (), "livesum"
         )
+        self.watch_cycles = counter("watch_cycles", "Watcher cycles run (over all tenants).")
+        self.watch_calls = counter(
+            "watch_upstream_calls", "Kickserv calls the watcher made (pages of listings)."
+        )
+        self.watch_events = counter(
+            "watch_events", "Change events the watcher appended, by type.", ("type",)
+        )
+        self.watch_errors = counter("watch_errors", "Watcher cycles that failed.")
+        self.watch_tenants = gauge(
+            "watch_tenants", "Tenants whose watcher lease this process holds.", (), "livesum"
+        )
         self._operations = Bounded(MAX_OPERATION_NAMES)
         self._accounts = Bounded(MAX_ACCOUNTS)
         self._endpoints = Bounded(MAX_ENDPOINTS)
@@ -261,6 +273,7 @@ class Metrics:
         self._tenants: Callable[[], TenantRegistry | None] = lambda: None
         self._cache: SharedCache | None = None
         self._response_cache: Callable[[], ResponseCache | None] = lambda: None
+        self._watcher: Callable[[], WatchStats | None] = lambda: None
 
     def watch(
         self,
@@ -268,11 +281,13 @@ class Metrics:
         tenants: Callable[[], TenantRegistry | None],
         cache: SharedCache,
         response_cache: Callable[[], ResponseCache | None],
+        watcher: Callable[[], WatchStats | None] = lambda: None,
     ) -> None:
-        """What ``refresh`` reads: the tenants (governors, breakers) and the caches."""
+        """What ``refresh`` reads: the tenants (governors, breakers), the caches, the watcher."""
         self._tenants = tenants
         self._cache = cache
         self._response_cache = response_cache
+        self._watcher = watcher
 
     # --- counted as they happen --------------------------------------------------------------
 
@@ -343,6 +358,14 @@ class Metrics:
         if response_cache is not None:
             self.response_hits.inc(grow("response.hits", response_cache.counters.hits))
             self.response_misses.inc(grow("response.misses", response_cache.counters.misses))
+        watched = self._watcher()
+        if watched is not None:
+            self.watch_cycles.inc(grow("watch.cycles", watched.cycles))
+            self.watch_calls.inc(grow("watch.calls", watched.calls))
+            self.watch_errors.inc(grow("watch.errors", watched.errors))
+            for kind, count in list(watched.events.items()):
+                self.watch_events.labels(kind).inc(grow(("watch.events", kind), count))
+            self.watch_tenants.set(len(watched.held))
         tenants = self._tenants()
         if tenants is not None:
             snapshot = tenants.upstream()
