@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 import uvicorn
 
+from sandbox.choices import strict_from_env
+
 
 @contextmanager
 def uvicorn_in_thread(app: Any) -> Iterator[str]:
@@ -39,3 +41,9 @@ def uvicorn_in_thread(app: Any) -> Iterator[str]:
 def live_server() -> Callable[[Any], AbstractContextManager[str]]:
     """``with live_server(app) as base_url:`` runs a real uvicorn for the length of the block."""
     return uvicorn_in_thread
+
+
+def pytest_report_header() -> str:
+    """Which sandbox the graph suites run against (scripts/test runs them in both)."""
+    mode = "strict reference" if strict_from_env() else "lenient (default)"
+    return f"sandbox: {mode} mode (SANDBOX_REFERENCE_STRICT)"
