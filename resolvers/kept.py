@@ -57,6 +57,8 @@ JOB_RAW_KEYS = frozenset(
         "updated_at",
         "updated_on",
         "sales_tax_percentage",
+        "po_number",
+        "invoice_notes",
     }
 )
 
