@@ -7,6 +7,7 @@ afterwards so the answer (and every cached view: invoice, job, customer) carries
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -17,7 +18,7 @@ from resolvers.resources import Change
 from resolvers.writes import invalidation
 from resolvers.writes.errors import RecordedFailure
 from resolvers.writes.scope import WriteScope
-from resolvers.writes.steps import Saga, created_step, raw_of
+from resolvers.writes.steps import Saga, Step, created_step, raw_of
 from resolvers.writes.validation import Checks, GivenFields, upstream_path
 
 
@@ -67,18 +68,28 @@ def _checked(spec: PaymentSpec) -> PaymentSpec:
     return cleaned
 
 
+def _payment_step(
+    sent: PaymentSpec,
+    send: Callable[[], Awaitable[Payment]],
+    listing: Callable[[], Awaitable[list[Payment]]],
+) -> Step[Payment]:
+    """The POST of a payment, found again after an unknown outcome among the payments ``listing``
+    answers that were not there before and match what was ``sent``."""
+    return created_step(
+        "payment", send, Payment.from_json, listing, sent.matches,
+        field_path=upstream_path(("input",)),
+    )  # fmt: skip
+
+
 async def record_payment(scope: WriteScope, job_number: int, spec: PaymentSpec) -> RecordedPayment:
     cleaned = _checked(spec)
 
     async def body(saga: Saga) -> RecordedPayment:
         payment = await saga.run(
-            created_step(
-                "payment",
+            _payment_step(
+                cleaned,
                 lambda: scope.ks.jobs.create_payment(job_number, **cleaned.fields()),
-                Payment.from_json,
                 lambda: scope.ks.jobs.payments(job_number).all(),
-                cleaned.matches,
-                field_path=upstream_path(("input",)),
             )
         )
         job = await scope.ks.jobs.get(job_number)
@@ -100,13 +111,10 @@ async def record_customer_payment(
 
     async def body(saga: Saga) -> Payment:
         payment = await saga.run(
-            created_step(
-                "payment",
+            _payment_step(
+                cleaned,
                 lambda: scope.ks.payments.create(customer_number, **cleaned.fields()),
-                Payment.from_json,
                 lambda: scope.ks.payments.list(customer_number=customer_number).all(),
-                cleaned.matches,
-                field_path=upstream_path(("input",)),
             )
         )
         payer = payment.customer.customer_number if payment.customer is not None else None
