@@ -60,6 +60,7 @@ async def test_a_status_change_records_start_and_completion_times() -> None:
         assert done["status"] == "complete"
         assert (read["startedOn"], read["completedOn"]) == (done["startedOn"], done["completedOn"])
         kept = h.store.jobs_by_number[number]
+        assert kept.completed_on is not None
         assert read["completedOn"] == kept.completed_on.isoformat()  # what Kickserv kept, shown
         if h.store.choices is STRICT:  # Kickserv stamps its own times and ignores the ones sent
             assert datetime.fromisoformat(read["startedOn"]) != datetime.fromisoformat(started)

@@ -7,6 +7,7 @@ port, in whichever personality runs: the strict one has no job-type create and r
 from __future__ import annotations
 
 from sandbox.choices import STRICT
+from sandbox.knobs import FaultRule
 from tests.graph.write_harness import data_of, error_of, graph_over_sandbox
 
 CREATE_TYPE = """mutation($input: JobTypeInput!) {
@@ -74,3 +75,21 @@ async def test_a_payment_of_nothing_is_refused_before_any_write() -> None:
         refused = error_of(await h.gql(PAY, {"c": customer.number, "input": {"amount": "0"}}))
         assert refused["extensions"]["code"] == "BAD_USER_INPUT"
         assert h.writes() == []
+
+
+async def test_a_customer_payment_whose_answer_is_lost_is_recorded_once() -> None:
+    async with graph_over_sandbox() as h:
+        if h.store.choices is STRICT:  # no payment is recorded there (see above)
+            return
+        customer = next(iter(h.store.customers.values()))
+        before = len(h.store.payments)
+        lost = FaultRule(
+            method="POST", path="*/payments.json", when="after", action="drop", times=1
+        )
+        h.sandbox.state.knobs.faults = [lost]
+        spec = {"amount": "20", "refNumber": "LOST-1"}
+        paid = data_of(await h.gql(PAY, {"c": customer.number, "input": spec}))
+        assert lost.times == 0  # the answer was dropped once, after Kickserv recorded it
+        mine = [p for p in h.store.payments.values() if p.ref_number == "LOST-1"]
+        assert len(mine) == 1 and len(h.store.payments) == before + 1
+        assert paid["recordCustomerPayment"]["id"] == str(mine[0].id)
