@@ -66,8 +66,14 @@ class Customers(NotesAndTags):
         await self._send("DELETE", f"customers/{customer_number}.json")
 
     def jobs(self, customer_number: int, *, per_page: int | None = None) -> Paginator[Job]:
+        """The reference confirms POST on this URL and guesses GET (UnsupportedRoute if not)."""
         return self._paginate(
-            f"customers/{customer_number}/jobs.json", ("jobs",), Job.from_json, None, per_page
+            f"customers/{customer_number}/jobs.json",
+            ("jobs",),
+            Job.from_json,
+            None,
+            per_page,
+            unconfirmed="GET /customers/{n}/jobs.json",
         )
 
     async def create_job(self, customer_number: int, **fields: Any) -> Job:

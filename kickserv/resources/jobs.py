@@ -43,12 +43,14 @@ class Jobs(NotesAndTags):
         return await self._save("PUT", f"jobs/{job_number}.json", "job", Job.from_json, fields)
 
     def charges(self, job_number: int, *, per_page: int | None = None) -> Paginator[JobCharge]:
+        # The reference confirms POST on this URL, not GET (UnsupportedRoute where it is missing).
         return self._paginate(
             f"jobs/{job_number}/job_charges.json",
             ("job_charges", "charges"),
             JobCharge.from_json,
             None,
             per_page,
+            unconfirmed="GET /jobs/{n}/job_charges.json",
         )
 
     async def create_charge(self, job_number: int, **fields: Any) -> JobCharge:
@@ -86,8 +88,14 @@ class Jobs(NotesAndTags):
         )
 
     def payments(self, job_number: int, *, per_page: int | None = None) -> Paginator[Payment]:
+        # Named by the reference ("see /jobs/{id}/payments.json"), never shown answering.
         return self._paginate(
-            f"jobs/{job_number}/payments.json", ("payments",), Payment.from_json, None, per_page
+            f"jobs/{job_number}/payments.json",
+            ("payments",),
+            Payment.from_json,
+            None,
+            per_page,
+            unconfirmed="GET /jobs/{n}/payments.json",
         )
 
     async def create_payment(self, job_number: int, **fields: Any) -> Payment:
