@@ -298,8 +298,9 @@ async def send_corpus(url: str, options: FaultOptions) -> Counter[str]:
 
     async def client(http: httpx.AsyncClient) -> None:
         for case in cases:
+            hostile = case()
             try:
-                response = await http.post(url, content=case.body, headers=case.headers)
+                response = await http.post(url, content=hostile.body, headers=hostile.headers)
                 statuses[str(response.status_code)] += 1
             except httpx.HTTPError as exc:
                 statuses[type(exc).__name__] += 1

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import orjson
@@ -49,23 +49,23 @@ def _raw(kind: str, body: bytes) -> Hostile:
     return Hostile(kind, body, JSON)
 
 
-def large_documents(count: int, size: int) -> Iterator[Hostile]:
+def large_documents(count: int, size: int, start: int = 0) -> Iterator[Hostile]:
     """Distinct valid documents of about ``size`` bytes (a comment makes each one its own)."""
-    for i in range(count):
+    for i in range(start, start + count):
         pad = "#" + "x" * size + "\n"
         yield _post("large document", {"query": f"{pad}query Q{i} {{ __typename }}"})
 
 
-def large_apq(count: int, size: int) -> Iterator[Hostile]:
-    for i in range(count):
+def large_apq(count: int, size: int, start: int = 0) -> Iterator[Hostile]:
+    for i in range(start, start + count):
         query = f"query A{i} {{ __typename }}\n#" + "y" * size
         digest = hashlib.sha256(query.encode()).hexdigest()
         ext = {"persistedQuery": {"version": 1, "sha256Hash": digest}}
         yield _post("large apq", {"query": query, "extensions": ext})
 
 
-def large_variables(count: int, size: int) -> Iterator[Hostile]:
-    for i in range(count):
+def large_variables(count: int, size: int, start: int = 0) -> Iterator[Hostile]:
+    for i in range(start, start + count):
         variables = {"after": "z" * size, "i": i}
         query = "query($after: String) { customers(first: 1, after: $after) { totalCount } }"
         yield _post("large variables", {"query": query, "variables": variables})
@@ -118,17 +118,30 @@ def malformed(draw: random.Random) -> Iterator[Hostile]:
     yield _post("many aliases", {"query": "{ " + aliases + " }"})
 
 
-def corpus(*, documents: int = 600, document_bytes: int = 950_000, seed: int = 1) -> list[Hostile]:
-    """The whole corpus: ``documents`` large documents of ``document_bytes``, and a tenth as many
-    of each other large kind (APQ, variables), plus distinct listings and the malformed cases."""
+def corpus(
+    *, documents: int = 600, document_bytes: int = 950_000, seed: int = 1
+) -> list[Callable[[], Hostile]]:
+    """The whole corpus, shuffled, each case made when called (the large ones are not all held at
+    once): ``documents`` large documents of ``document_bytes``, and a tenth as many of each other
+    large kind (APQ, variables), plus distinct listings and the malformed cases."""
     draw = random.Random(seed)
     share = max(1, documents // 10)
-    cases = [
-        *large_documents(documents, document_bytes),
-        *large_apq(share, document_bytes),
-        *large_variables(share, document_bytes),
-        *distinct_listings(documents, draw),
-        *malformed(draw),
+    large: list[Callable[[], Hostile]] = [
+        *(_one(large_documents, i, document_bytes) for i in range(documents)),
+        *(_one(large_apq, i, document_bytes) for i in range(share)),
+        *(_one(large_variables, i, document_bytes) for i in range(share)),
     ]
+    small = [*distinct_listings(documents, draw), *malformed(draw)]
+    cases = [*large, *(_made(case) for case in small)]
     draw.shuffle(cases)
     return cases
+
+
+def _one(
+    kind: Callable[[int, int, int], Iterator[Hostile]], i: int, size: int
+) -> Callable[[], Hostile]:
+    return lambda: next(kind(1, size, i))
+
+
+def _made(case: Hostile) -> Callable[[], Hostile]:
+    return lambda: case
