@@ -209,8 +209,7 @@ class Subscriptions:
         prepared = await self.prepare(request, params)
         if isinstance(prepared, list):
             raise RequestErrors(prepared)
-        caller = getattr(request.state, "caller", None)
-        with self.slot(getattr(caller, "name", "anonymous")):
+        with self.slot(_holder(request)):
             results = await self.start(prepared)
             headers = [
                 (b"content-type", b"text/event-stream; charset=utf-8"),
@@ -263,6 +262,13 @@ class Subscriptions:
             return
         await websocket.accept(subprotocol=PROTOCOL)
         await _Connection(self, websocket).run()
+
+
+def _holder(request: Request) -> str:
+    """Whose subscriptions the cap counts: the API key's name (pass-through callers: per account)."""
+    caller = getattr(request.state, "caller", None)
+    name = str(getattr(caller, "name", "anonymous"))
+    return f"{name}:{getattr(caller, 'account', '')}" if name == "pass-through" else name
 
 
 def wants_event_stream(accept: str) -> bool:
@@ -391,7 +397,6 @@ class _Connection:
     async def _operation(self, id_: str, payload: dict[str, Any]) -> None:
         assert self.request is not None
         request = _request_of(self.websocket.scope, {}, base=self.request)
-        caller = getattr(request.state, "caller", None)
         completed = False
         try:
             params = params_from_body(orjson.dumps(payload))
@@ -399,7 +404,7 @@ class _Connection:
             prepared = await self.subscriptions.prepare(request, params)
             if isinstance(prepared, list):
                 raise RequestErrors(prepared)
-            with self.subscriptions.slot(getattr(caller, "name", "anonymous")):
+            with self.subscriptions.slot(_holder(request)):
                 results = await self.subscriptions.start(prepared)
                 try:
                     async for result in results:

@@ -14,8 +14,8 @@ replicas without a lock. What is kept, per tenant (``CacheKey(tenant, resource, 
 - ``webhook.queue`` / ``due``: the ids of deliveries not finished yet;
 - ``webhook.log`` / endpoint id: the endpoint's last deliveries, newest last.
 
-And ``CacheKey("webhooks", "tenants", "all")``: the tenants that have endpoints. Everything lives
-``KEEP`` seconds after its last change.
+And ``CacheKey("webhooks", "tenants", "all")``: the tenants that have endpoints. Endpoints, the
+queue and the logs live ``KEEP`` seconds after their last change, a delivery ``DELIVERY_KEEP``.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from typing import Any
 from resolvers.cache import CacheKey, CacheStore
 
 KEEP = 400 * 24 * 3600.0
+DELIVERY_KEEP = 30 * 24 * 3600.0  # a delivery (and its body) is kept a month after its last change
 LOG_SIZE = 100
 MAX_ENDPOINTS_PER_OWNER = 20
 _ATTEMPTS = 64
@@ -155,7 +156,7 @@ class WebhookStore:
 
     async def enqueue(self, tenant: str, delivery: Doc) -> bool:
         """Queue a new delivery; False if one with its id exists already (queued once)."""
-        if not await self.store.add(_delivery_key(tenant, delivery["id"]), delivery, KEEP):
+        if not await self.store.add(_delivery_key(tenant, delivery["id"]), delivery, DELIVERY_KEEP):
             return False
         await self._update(_queue_key(tenant), lambda q: _with(q, delivery["id"]))
         await self._update(
@@ -184,7 +185,7 @@ class WebhookStore:
         if current["next_at"] > now or current.get("held_until", 0) > now:
             return None
         claimed = {**current, "held_until": now + hold}
-        if not await self.store.swap(key, current, claimed, KEEP):
+        if not await self.store.swap(key, current, claimed, DELIVERY_KEEP):
             return None
         return dict(claimed)
 
@@ -192,10 +193,10 @@ class WebhookStore:
         """Record what an attempt did (``updated``, from the claimed ``held``); a finished
         delivery leaves the queue."""
         key = _delivery_key(tenant, held["id"])
-        if not await self.store.swap(key, held, updated, KEEP):
+        if not await self.store.swap(key, held, updated, DELIVERY_KEEP):
             current = await self._get(key)
             if current is not None:  # changed meanwhile (held past its hold): ours is newer
-                await self.store.swap(key, current, updated, KEEP)
+                await self.store.swap(key, current, updated, DELIVERY_KEEP)
         if updated["state"] != "pending":
             await self._update(
                 _queue_key(tenant), lambda q: [d for d in q or [] if d != held["id"]]
