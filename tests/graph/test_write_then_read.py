@@ -470,13 +470,26 @@ async def a_customer(h: Harness) -> Ctx:
     return people(h, 9)
 
 
+def vip(*path: Step) -> Pick:
+    find = at(*path)
+    return lambda body, ctx: "vip" in (find(body, ctx) or ())
+
+
 tag_customer = Case(
     a_customer,
     """mutation($c: Int!) { tagCustomer(customerNumber: $c, add: ["vip"]) }""",
-    (),
-    unobservable="the graph reads no customer tags (Customer has no tags field; Kickserv's "
-    "customer record carries none): the mutation's own answer is the only view of them",
-)
+    (
+        Read("customer(number).tags", "query($c: Int!) { customer(number: $c) { tags } }",
+              vip("customer", "tags"), THERE),
+        Read("customer(id).tags", "query($cid: ID!) { customer(id: $cid) { tags } }",
+              vip("customer", "tags"), THERE),
+        Read("customers(filter: tags)",
+              """query($c: Int!) { customers(filter: {number: $c, tags: ["vip"]}) {
+                   nodes { number } } }""",
+              count("customers", "nodes"), is_(1)),
+    ),
+    strict_refusal="UPSTREAM_UNSUPPORTED",
+)  # fmt: skip
 
 
 # -- jobs ------------------------------------------------------------------------------------------
