@@ -80,3 +80,34 @@ async def test_a_405_is_unsupported(make_client: MakeClient):
     with pytest.raises(UnsupportedRoute) as caught:
         await ks.jobs.replace_tags(1, ["vip"])
     assert caught.value.route == "PUT /jobs/{n}/tags.json"
+
+
+async def test_both_shapes_of_what_the_reference_leaves_open_are_read(strict_sandbox):
+    """Vendor list entries with and without `errors`, a payment's customer as a summary or as the
+    record, inactive customers: the records of both personalities read alike."""
+    lenient_config = SandboxConfig(customers=20, acme_customers=3, today=date(2026, 3, 4))
+    lenient_config.reference_strict = False
+    with running_sandbox(lenient_config) as lenient:
+        seen = {}
+        for name, running in (("lenient", lenient), ("strict", strict_sandbox)):
+            async with KickservClient("demo", "demo-token", base_url=running.base_url) as client:
+                vendors = await client.vendors.list().all()
+                payments = await client.payments.list(per_page=5).page()
+                customers = await client.customers.list(per_page=100).all()
+            seen[name] = (
+                [(v.id, v.name, v.active) for v in vendors],
+                [
+                    (p.id, p.amount, p.customer_id, p.customer and p.customer.name)
+                    for p in payments.items
+                ],
+                {c.customer_number: c.is_active for c in customers},
+            )
+            assert all(("errors" in v.raw) == (name == "lenient") for v in vendors)
+            assert all(
+                ("is_active" in p.customer.raw) == (name == "strict")
+                for p in payments.items
+                if p.customer
+            )
+    assert seen["lenient"][:2] == seen["strict"][:2]
+    assert set(seen["lenient"][2].values()) == {True}
+    assert seen["strict"][2] == {n: n % 7 != 0 for n in seen["lenient"][2]}
