@@ -12,12 +12,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from graph.server.settings import Settings
 from resolvers.events import EventType
 from tests.push.clients import GUARD, ws_session
 from tests.push.conftest import ALPHA_KEY, BETA_KEY, Served, change, serving, status_change
 from tests.push.receiver import receiving
+from tests.state.conftest import RedisServer, private_redis, redis_binary  # noqa: F401
 
 CREATE = """mutation($url: String!, $types: [ChangeType!]) {
   createWebhookEndpoint(url: $url, eventTypes: $types, description: "dispatch") {
@@ -99,10 +101,14 @@ async def test_a_failing_receiver_gets_the_same_signed_webhook_until_it_succeeds
         assert stolen["errors"][0]["extensions"]["code"] == "NOT_FOUND"
 
 
+@pytest.mark.parametrize("backend", ["sqlite", "redis"])
 async def test_a_restart_between_a_failure_and_its_retry_still_delivers(
-    settings: Settings, tmp_path: Path
+    settings: Settings, tmp_path: Path, backend: str, request: pytest.FixtureRequest
 ) -> None:
     durable = replace(settings, state_dir=str(tmp_path / "state"), webhook_retry=(0.5,) * 20)
+    if backend == "redis":  # a server of its own: the default key prefix is the server's
+        redis: RedisServer = request.getfixturevalue("private_redis")
+        durable = replace(durable, redis_url=redis.url)
     async with receiving(*[500] * 100) as receiver:
         async with serving(durable) as served:
             endpoint, secret = await create(served, receiver.url)
