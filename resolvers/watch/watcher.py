@@ -247,41 +247,45 @@ class TenantWatcher:
         self, feed: Feed, state: dict[str, Any], budget: int, known: Known
     ) -> tuple[int, list[Found], list[Any], dict[str, Any] | None]:
         """A listing newest first by ``created_at`` (confirmed): pages until one reaches back past
-        the watermark. Ties at the watermark: the ids created at that instant are kept."""
+        the watermark. Ties at the watermark (the ids created at that instant, which may fill
+        pages) are kept. The baseline's watermark is the newest record's time, its ties read to
+        the first older record."""
+        baseline = bool(state.get("baseline"))
         mark: str = state.get("mark", "")
         at_mark: set[str] = set(state.get("at_mark", []))
         listing = feed.listing(self.tenant.client)
         per_page = self.tenant.max_per_page
         used, number, reached = 0, 1, False
         fresh: list[Any] = []
-        while used < budget:
+        while used < budget and not reached:
             page = await listing.page(number, per_page)
             used += 1
             for record in page.items:
                 created = feed.created_at(record)
+                if not baseline and not mark:
+                    mark = created  # the newest: the baseline's watermark
                 if created > mark or (created == mark and feed.key(record) not in at_mark):
                     fresh.append(record)
                 elif created < mark:
                     reached = True
-            if reached or number >= page.total_pages or not state.get("baseline"):
-                reached = True
-                break
+            reached = reached or number >= page.total_pages
             number += 1
+        if not baseline:  # what exists is no news: remember the ties at the newest instant
+            ids = {feed.key(r) for r in fresh if feed.created_at(r) == mark}
+            state.update(baseline=True, mark=mark, at_mark=sorted(ids))
+            return used, [], [], state
         found: list[Found] = []
-        if state.get("baseline"):
-            for record in fresh:
-                found += feed.diff(None, feed.snap(record), record, known)
+        for record in fresh:
+            found += feed.diff(None, feed.snap(record), record, known)
         if not reached:  # more new records than the budget: the same pages again next cycle
             return used, found, fresh, None
-        if fresh:
-            newest = max(feed.created_at(r) for r in fresh)
-            ids = {feed.key(r) for r in fresh if feed.created_at(r) == newest}
-            if newest == mark:
-                ids |= at_mark
-            state.update(mark=newest, at_mark=sorted(ids))
-        elif state.get("baseline"):
+        if not fresh:
             return used, found, fresh, None
-        state.update(baseline=True)
+        newest = max(feed.created_at(r) for r in fresh)
+        ids = {feed.key(r) for r in fresh if feed.created_at(r) == newest}
+        if newest == mark:
+            ids |= at_mark
+        state.update(mark=newest, at_mark=sorted(ids))
         return used, found, fresh, state
 
 

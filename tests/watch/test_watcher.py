@@ -19,6 +19,7 @@ from resolvers.state import StateStore
 from resolvers.state.memory_events import MemoryEvents
 from resolvers.tenant import Tenant
 from resolvers.watch import TenantWatcher, WatchSettings, WatchStats
+from resolvers.watch.feeds import FEED_NAMED
 from sandbox.testing import RunningSandbox
 from tests.state.conftest import Backend
 from tests.watch.conftest import ACCOUNT, TOKEN, Kickserv, kinds, outside_changes
@@ -38,12 +39,12 @@ async def rig(sandbox: RunningSandbox, kickserv: Kickserv) -> AsyncIterator[Rig]
     clients: list[KickservClient] = []
 
     def make(
-        store: Any, *, holder: str = "h1", settings: WatchSettings = SETTINGS
+        store: Any, *, holder: str = "h1", settings: WatchSettings = SETTINGS, **options: Any
     ) -> TenantWatcher:
         client = KickservClient(ACCOUNT, TOKEN, base_url=sandbox.base_url)
         clients.append(client)
         tenant = Tenant(ACCOUNT, client, make_cache())
-        return TenantWatcher(tenant, store, settings, holder=holder, stats=WatchStats())
+        return TenantWatcher(tenant, store, settings, holder=holder, stats=WatchStats(), **options)
 
     yield Rig(sandbox, kickserv, make)
     for client in clients:
@@ -197,3 +198,23 @@ async def test_a_store_of_either_backend_keeps_the_log(rig: Rig, backend: Backen
         assert kinds(log) == [("customer.updated", 5)]
     finally:
         await store.aclose()
+
+
+async def test_payments_recorded_at_one_instant_across_pages_are_no_news_then_one_more_is(
+    rig: Rig,
+) -> None:
+    watcher = rig.make(MemoryEvents(), feeds=[FEED_NAMED["payments"]])
+    watcher.tenant.max_per_page = 2  # the newest instant's payments (three) fill more than a page
+    newest = max(p.created_at for p in rig.sandbox.store().payments.values())
+    assert sum(p.created_at == newest for p in rig.sandbox.store().payments.values()) > 2
+    await watcher.cycle()
+    assert await watcher.cycle() == []
+    invoice = rig.kickserv.first("invoices.json", "invoices", invoice_status="unpaid")
+    payment = rig.kickserv.call(
+        "POST", f"jobs/{invoice['job_number']}/payments.json", {"payment": {"amount": "2.00"}}
+    )
+    events = await watcher.cycle()
+    assert events is not None
+    assert [e.subject["paymentId"] for e in events if e.type is EventType.PAYMENT_RECORDED] == [
+        payment["id"]
+    ]
