@@ -22,7 +22,8 @@ What the reference (``kickserv-api.md``) confirms, and what is verified instead:
 Cost model: calls, then rounds. On the account-wide path page 1 is read speculatively with the root
 of a query that asks a job's tasks under a list (its ``total_entries`` gives the page count; warm,
 it is a cache hit); the rest are committed when their count is below the query's upper bound of
-parents (``first`` x ``first`` along the path: the parents are not known yet). At the level itself
+parents (``first`` x ``first`` along the path: the parents are not known yet). The page count is
+remembered per tenant, so a query whose bound is below it does not spend page 1 again. At the level itself
 the choice is made again with the real parents, when nothing was committed. Without the shared
 cache (no single-flight, so a speculative page would be read twice) there is no speculation.
 
@@ -109,6 +110,9 @@ class JobTasksPlanner:
             return
         if not self.tenant.cache.enabled:
             return
+        known = _PAGES.get(self.tenant.key)
+        if known is not None and known - 1 >= bound:
+            return  # as this tenant's listing last stood, the pages are more calls than the jobs
         self._bound = bound
         self._first = asyncio.ensure_future(self._page_one())
         _consumed(self._first)
@@ -191,6 +195,9 @@ class JobTasksPlanner:
         if first.cancelled() or first.exception() is not None or self._all is not None:
             return
         page = first.result()
+        if len(_PAGES) >= _PAGES_KEPT:
+            _PAGES.clear()
+        _PAGES[self.tenant.key] = page.total_pages
         if self._bound is not None and page.total_pages - 1 < self._bound:
             self._early = True
             self._commit()
@@ -241,3 +248,8 @@ class JobTasksPlanner:
 
 
 _LISTINGS = {PER_PARENT: "/tasks.json?job_id=", ACCOUNT_WIDE: "/tasks.json"}
+
+# The page count of each tenant's account-wide task listing as last seen (by tenant key): a query
+# whose bound of jobs is below it reads per job without spending a speculative page 1 first.
+_PAGES: dict[str, int] = {}
+_PAGES_KEPT = 10_000  # tenants remembered (pass-through mode may see many); then start again

@@ -164,3 +164,17 @@ def test_a_job_whose_count_disagrees_is_read_on_its_own(
     (plan,) = after["extensions"]["upstream"]["plan"]
     assert plan["path"] == "account-wide" and plan["fallback"] == 1
     assert plan["verified"] == len(jobs_shown(after["data"])) - 1
+
+
+def test_a_bound_below_the_known_page_count_reads_per_job_without_page_one(
+    sandbox: RunningSandbox, server: Server
+) -> None:
+    pages = math.ceil(len(sandbox.store().tasks) / PER_PAGE)
+    owner = next(c for c in sandbox.store().customers.values() if len(c.job_ids) >= 2)
+    query = f"{{ customer(number: {owner.number}) {{ jobs(first: 2) {{ nodes {{ tasks {{ id }} }} }} }} }}"
+    assert pages - 1 >= 2  # the account-wide pages are more calls than two per-job listings
+    with server() as url:
+        run(sandbox, url, DASHBOARD)  # the tenant learns its task listing's page count
+        body, calls = run(sandbox, url, query)
+    assert calls["tasks"] == 0  # no speculative page 1
+    assert calls["tasks?job_id"] == len(body["data"]["customer"]["jobs"]["nodes"]) == 2
