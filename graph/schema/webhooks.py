@@ -16,7 +16,7 @@ import strawberry
 
 from graph.schema.common import GraphInfo
 from graph.schema.errors import BadUserInput, GraphError, NotFound
-from graph.schema.subscriptions import ChangeType
+from graph.schema.subscriptions import ChangeType  # noqa: F401  (the enum's GraphQL name)
 from resolvers.events import EventType
 from resolvers.webhooks.addresses import TargetRefused
 from resolvers.webhooks.delivery import WebhookNotFound, Webhooks
@@ -38,7 +38,7 @@ class WebhookDeliveryState(Enum):
 class WebhookEndpoint:
     id: strawberry.ID = strawberry.field(description="The endpoint's id.")
     url: str = strawberry.field(description="Where deliveries are POSTed.")
-    event_types: list[ChangeType] | None = strawberry.field(
+    event_types: list[EventType] | None = strawberry.field(
         description="The changes it receives; null: every type."
     )
     description: str | None = strawberry.field(description="The caller's note.")
@@ -55,7 +55,7 @@ class WebhookEndpoint:
         return cls(
             id=strawberry.ID(doc["id"]),
             url=doc["url"],
-            event_types=[ChangeType(t) for t in doc["event_types"]] or None,
+            event_types=[EventType(t) for t in doc["event_types"]] or None,
             description=doc["description"],
             enabled=doc["enabled"],
             disabled_reason=doc["disabled_reason"],
@@ -90,7 +90,7 @@ class WebhookDelivery:
     event_id: strawberry.ID = strawberry.field(
         description="The event's id, sent as `webhook-id`: the same on every attempt."
     )
-    event_type: ChangeType = strawberry.field(description="The event's type.")
+    event_type: EventType = strawberry.field(description="The event's type.")
     state: WebhookDeliveryState = strawberry.field(description="Where it is.")
     created_at: datetime = strawberry.field(description="When it was queued.")
     next_attempt_at: datetime | None = strawberry.field(description="When it is tried next.")
@@ -106,7 +106,7 @@ class WebhookDelivery:
             id=strawberry.ID(doc["id"]),
             endpoint_id=strawberry.ID(doc["endpoint_id"]),
             event_id=strawberry.ID(doc["event_id"]),
-            event_type=ChangeType(doc["event_type"]),
+            event_type=EventType(doc["event_type"]),
             state=WebhookDeliveryState(doc["state"]),
             created_at=datetime.fromisoformat(doc["created_at"]),
             next_attempt_at=_moment(doc["next_at"]) if pending else None,
@@ -143,8 +143,8 @@ def _service(info: GraphInfo) -> tuple[Push, Webhooks]:
     return push, push.webhooks
 
 
-def _types(types: list[ChangeType] | None) -> list[EventType]:
-    return [EventType(t.value) for t in types or ()]
+def _types(types: list[EventType] | None) -> list[EventType]:
+    return list(types or ())
 
 
 class _Refusals:
@@ -198,7 +198,7 @@ class WebhookMutations:
         info: GraphInfo,
         url: str,
         event_types: Annotated[
-            list[ChangeType] | None,
+            list[EventType] | None,
             strawberry.argument(description="The changes to receive; omitted or null: all."),
         ] = None,
         description: str | None = None,
@@ -216,7 +216,7 @@ class WebhookMutations:
         info: GraphInfo,
         id: EndpointId,
         url: str | None = None,
-        event_types: list[ChangeType] | None = None,
+        event_types: list[EventType] | None = None,
         enabled: bool | None = None,
         description: str | None = None,
     ) -> WebhookEndpoint:
