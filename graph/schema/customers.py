@@ -181,7 +181,8 @@ class Customer:
         "no tag set for it)."
     )
     async def tags(self, info: GraphInfo) -> list[str] | None:
-        found = await info.context.data.customer_tags(self.number)
+        number = self.number or (await self._full(info)).customer_number  # glue may lack it
+        found = await info.context.data.customer_tags(number)
         return None if found is None else list(found)
 
     @strawberry.field(
