@@ -76,7 +76,7 @@ class ServerProcess:
         return values.get("VmRSS"), values.get("VmHWM")
 
 
-def _wait_ready(server: ServerProcess, probe_path: str, timeout: float) -> None:
+def wait_ready(server: ServerProcess, probe_path: str, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     url = f"http://{HOST}:{server.port}{probe_path}"
     while time.monotonic() < deadline:
@@ -108,7 +108,7 @@ def running_server(
     )
     server = ServerProcess(name, process, port)
     try:
-        _wait_ready(server, probe_path, timeout)
+        wait_ready(server, probe_path, timeout)
         # A long-running server has run its code paths before: one request that needs no upstream
         # data, so "cold" below means cold caches, not a cold interpreter.
         httpx.post(server.url, json={"query": "{ __typename }"}, timeout=timeout)

@@ -14,9 +14,10 @@ import orjson
 from bench.measure import measured_run, scenario_load
 from bench.options import Options
 from bench.oracle import Dataset
-from bench.processes import ServerProcess, reference_argv, running_ours, running_server
+from bench.peer_runs import PEER_KEYS, comparable, run_peers
+from bench.processes import reference_argv, running_ours, running_server
 from bench.sandbox_process import Upstream
-from bench.scenarios import Facts, Scenario, scenarios
+from bench.scenarios import Facts, scenarios
 
 
 def say(message: str) -> None:
@@ -64,7 +65,7 @@ def run_scenarios(
             "bound_ms": round(minimum["rounds"] * bound_per_round, 1),
             "bound_with_cap_ms": round(minimum["rounds_with_cap"] * bound_per_round, 1),
             "ours": {"cold": cold, "warm": warm, "load": load},
-            "_answer": responses,
+            "_comparable": comparable(responses),
         }
 
     say("- every scenario again with GRAPH_LOADERS=off GRAPH_CACHE=off")
@@ -79,63 +80,22 @@ def run_scenarios(
             cold, _ = measured_run(off_server, sandbox, scenario, facts)
             results[scenario.key]["off"] = {"cold": cold}
 
-    stock_scenarios = [s for s in chosen if s.stock]
-    if stock_scenarios:
-        say("- stock Strawberry on the queries it serves")
-        with running_server(
-            "stock", reference_argv("stock", "--upstream", sandbox.base_url), probe_path="/"
-        ) as stock:
-            for scenario in stock_scenarios:
-                results[scenario.key]["stock"] = _stock_figures(
-                    stock, sandbox, scenario, facts, options, results[scenario.key]
-                )
+    say(
+        "- the peers: stock Strawberry (with and without a cache), a lean graphql-core handler, "
+        "GraphQL Mesh"
+    )
+    peers = run_peers(sandbox, facts, options, chosen, results, say)
+    for entry in results.values():
+        if peers and entry["key"] in PEER_KEYS:
+            entry["peers_meta"] = peers
 
     if small_answer is not None:
         say("- the HTTP ceiling: constant JSON on the same stack")
         results["small"]["ceiling"] = {"load": _ceiling_load(sandbox, facts, small_answer, options)}
 
     for entry in results.values():
-        entry.pop("_answer", None)
+        entry.pop("_comparable", None)
     return list(results.values())
-
-
-def _stock_figures(
-    stock: ServerProcess,
-    sandbox: Upstream,
-    scenario: Scenario,
-    facts: Facts,
-    options: Options,
-    ours: dict[str, Any],
-) -> dict[str, Any]:
-    cold, responses = measured_run(stock, sandbox, scenario, facts)
-    figures: dict[str, Any] = {
-        "cold": cold,
-        "same_answer": _comparable(responses) == _comparable(ours["_answer"]),
-    }
-    if scenario.key == "small":
-        figures["load"] = scenario_load(
-            stock,
-            sandbox,
-            scenario,
-            facts,
-            max_requests=options.small_requests,
-            max_seconds=options.small_seconds,
-            options=options,
-        )
-    return figures
-
-
-def _comparable(responses: list[dict[str, Any]]) -> Any:
-    """The data without cursors (opaque, ours and stock's differ by design)."""
-
-    def strip(value: Any) -> Any:
-        if isinstance(value, dict):
-            return {k: strip(v) for k, v in value.items() if k not in ("cursor", "endCursor")}
-        if isinstance(value, list):
-            return [strip(v) for v in value]
-        return value
-
-    return [strip(r.get("data")) for r in responses]
 
 
 def _ceiling_load(

@@ -19,10 +19,18 @@ AUTH = ("demo-token", "demo-token")
 
 
 async def _get(info: Info[Any, Any], path: str, **params: Any) -> Any:
+    """One Kickserv read; with a cache (``create_app(cached=True)``), each URL is read once."""
+    cache: dict[str, Any] | None = info.context["cache"]
+    key = f"{path}?{sorted(params.items())}"
+    if cache is not None and key in cache:
+        return cache[key]
     client: httpx.AsyncClient = info.context["client"]
     response = await client.get(f"{info.context['api_url']}{path}", params=params, auth=AUTH)
     response.raise_for_status()
-    return response.json()
+    body = response.json()
+    if cache is not None:
+        cache[key] = body
+    return body
 
 
 @strawberry.type
@@ -194,18 +202,26 @@ class Query:
         )
 
 
-def create_app(upstream_base_url: str) -> Any:
-    """Strawberry's ASGI app; the one httpx client lives on it (created lazily, inside the loop)."""
+def create_app(upstream_base_url: str, cached: bool = False) -> Any:
+    """Strawberry's ASGI app; the one httpx client lives on it (created lazily, inside the loop).
+    ``cached``: the usual next step, Kickserv's answers kept in a dict by URL after the first read
+    (stock Strawberry with a cache); the GraphQL execution stays Strawberry's own, every request."""
 
     class StockApp(GraphQL[Any, Any]):
         api_url = f"{upstream_base_url}/demo/api/v2"
         _client: httpx.AsyncClient | None = None
+        _cache: dict[str, Any] | None = {} if cached else None
 
         async def get_context(self, request: Any, response: Any) -> Any:
             if self._client is None:
                 self._client = httpx.AsyncClient(
                     timeout=30.0, limits=httpx.Limits(max_connections=100)
                 )
-            return {"request": request, "client": self._client, "api_url": self.api_url}
+            return {
+                "request": request,
+                "client": self._client,
+                "api_url": self.api_url,
+                "cache": self._cache,
+            }
 
     return StockApp(strawberry.Schema(query=Query), graphql_ide=None)

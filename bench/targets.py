@@ -1,9 +1,11 @@
-"""``python -m bench.targets {stock,ceiling} --port N``: the reference servers, on our HTTP stack.
+"""``python -m bench.targets {stock,stock-cached,lean,ceiling} --port N``: the reference servers, on our HTTP stack.
 
 Both run under uvicorn with uvloop and httptools, exactly as ``kickserv-graph serve`` does, so the
 differences measured are the application's, not the server's.
 
-- ``stock``: stock Strawberry (bench.stock) calling the sandbox at ``--upstream``.
+- ``stock``: stock Strawberry (bench.stock) calling the sandbox at ``--upstream``;
+  ``stock-cached`` the same with Kickserv's answers kept after their first read.
+- ``lean``: a lean graphql-core handler (bench.lean) over the same data, answers kept likewise.
 - ``ceiling``: answers every request with the same constant JSON bytes (``--body-file``), after
   reading the request body: the most any ASGI app can do on this stack (the HTTP ceiling).
 """
@@ -38,15 +40,20 @@ def constant_json_app(body: bytes) -> Any:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.targets")
-    parser.add_argument("kind", choices=("stock", "ceiling"))
+    parser.add_argument("kind", choices=("stock", "stock-cached", "lean", "ceiling"))
     parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--upstream", help="sandbox base URL (stock)")
+    parser.add_argument("--upstream", help="sandbox base URL (stock, stock-cached, lean)")
     parser.add_argument("--body-file", help="the constant answer (ceiling)")
     args = parser.parse_args(argv)
-    if args.kind == "stock":
+    app: Any
+    if args.kind in ("stock", "stock-cached"):
         from bench.stock import create_app
 
-        app = create_app(args.upstream)
+        app = create_app(args.upstream, cached=args.kind == "stock-cached")
+    elif args.kind == "lean":
+        from bench import lean
+
+        app = lean.create_app(args.upstream)
     else:
         app = constant_json_app(Path(args.body_file).read_bytes())
     uvicorn.run(
