@@ -258,6 +258,7 @@ class Subscriptions:
         """A WebSocket on /graphql (Starlette's ``WebSocketRoute`` hands it over)."""
         offered = websocket.scope.get("subprotocols") or []
         if PROTOCOL not in offered:
+            # Refused at the handshake (HTTP 403): not accepted, so no close code of the protocol.
             await websocket.close(4406, "Subprotocol not acceptable: use graphql-transport-ws.")
             return
         await websocket.accept(subprotocol=PROTOCOL)

@@ -33,6 +33,11 @@ class WsClient:
                 continue
             return message
 
+    async def connection_message(self) -> dict[str, Any]:
+        """The next message, pings and pongs included."""
+        message: dict[str, Any] = json.loads(await asyncio.wait_for(self.connection.recv(), GUARD))
+        return message
+
     async def subscribe(self, id_: str, **payload: Any) -> None:
         await self.send({"type": "subscribe", "id": id_, "payload": payload})
 

@@ -4,11 +4,15 @@ get none of them; keys, persisted-query policy, limits and the per-key cap apply
 
 from __future__ import annotations
 
+import asyncio
+import json
+from collections.abc import Mapping
 from dataclasses import replace
 
 import httpx
+import pytest
 from websockets.asyncio.client import connect
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.typing import Subprotocol
 
 from graph.server.settings import Settings
@@ -205,3 +209,48 @@ async def test_a_payload_links_the_record_as_it_is_now(settings: Settings) -> No
                 "jobNumber": job["number"],
                 "job": job,
             }
+
+
+async def close_code(ws_url: str, *messages: Mapping[str, object]) -> int | None:
+    """Send ``messages`` on a fresh connection; the close code the server answered with."""
+    async with connect(ws_url, subprotocols=[Subprotocol("graphql-transport-ws")]) as raw:
+        for message in messages:
+            await raw.send(json.dumps(message))
+        try:
+            while True:
+                await asyncio.wait_for(raw.recv(), 30)
+        except ConnectionClosed as closed:
+            return None if closed.rcvd is None else closed.rcvd.code
+
+
+async def test_the_protocol_rules_of_graphql_transport_ws(settings: Settings) -> None:
+    async with serving(settings) as served:
+        init = {"type": "connection_init", "payload": {"X-API-Key": ALPHA_KEY}}
+        subscribe = {"type": "subscribe", "id": "1", "payload": {"query": ALL}}
+        assert await close_code(served.ws_url, subscribe) == 4401  # before the init
+        assert await close_code(served.ws_url, init, init) == 4429  # a second init
+        assert await close_code(served.ws_url, init, subscribe, subscribe) == 4409  # a reused id
+        assert await close_code(served.ws_url, init, {"type": "nonsense"}) == 4400
+        with pytest.raises(InvalidStatus) as refused:  # the legacy protocol: not at the handshake
+            async with connect(served.ws_url, subprotocols=[Subprotocol("graphql-ws")]):
+                pass
+        assert refused.value.response.status_code == 403
+        async with ws_session(served.ws_url, {"X-API-Key": ALPHA_KEY}) as ws:
+            await ws.send({"type": "ping"})
+            assert (await ws.connection_message())["type"] == "pong"
+            # APQ with no query text: unknown hash first, then registered, then by hash alone
+            digest = sha256(ALL)
+            apq = {"persistedQuery": {"version": 1, "sha256Hash": digest}}
+            await ws.subscribe("a", extensions=apq, variables={"after": "0"})
+            missing = await ws.next_of("a")
+            assert missing["payload"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_FOUND"
+            await ws.subscribe("b", query=ALL, extensions=apq, variables={"after": "0"})
+            await ws.subscribe("c", extensions=apq, variables={"after": "0"})
+            alpha = served.tenant()
+            (event,) = await served.append(alpha, status_change(alpha, 2, "open", "complete"))
+            for id_ in ("b", "c"):
+                assert (await ws.next_of(id_))["payload"]["data"]["changes"]["id"] == event.id
+            # complete stops one subscription: the other still gets the next event
+            await ws.send({"type": "complete", "id": "b"})
+            (later,) = await served.append(alpha, status_change(alpha, 2, "complete", "open"))
+            assert (await ws.next_of("c"))["payload"]["data"]["changes"]["id"] == later.id
