@@ -68,13 +68,13 @@ def now_iso(seconds: float) -> str:
     return datetime.fromtimestamp(seconds, UTC).isoformat().replace("+00:00", "Z")
 
 
-def event_body(event: ChangeEvent) -> str:
-    """The JSON a receiver gets: the Standard Webhooks envelope (type, timestamp, data)."""
+def event_body(event: ChangeEvent, queued_at: float) -> str:
+    """The JSON a receiver gets: the Standard Webhooks envelope (type, timestamp, data); the
+    timestamp is when the change happened, or when it was queued if Kickserv gave no time."""
     data = event.to_json()
     del data["tenant"]  # the receiver's own account: not news, and not to be echoed around
-    return orjson.dumps(
-        {"type": event.type.value, "timestamp": event.occurred_at, "data": data}
-    ).decode()
+    timestamp = event.occurred_at or now_iso(queued_at)
+    return orjson.dumps({"type": event.type.value, "timestamp": timestamp, "data": data}).decode()
 
 
 class Webhooks:
@@ -268,13 +268,14 @@ class Webhooks:
                 for event in events:
                     if wanted and event.type.value not in wanted:
                         continue
+                    now = self.store.clock()
                     delivery = _new_delivery(
                         delivery_id(endpoint["id"], event.id),
                         endpoint["id"],
                         event.id,
                         event.type.value,
-                        event_body(event),
-                        self.store.clock(),
+                        event_body(event, now),
+                        now,
                     )
                     await self.store.enqueue(tenant, delivery)
                 cursor = events[-1].seq
