@@ -23,7 +23,8 @@ class Jobs(NotesAndTags):
         per_page: int | None = None,
     ) -> Paginator[Job]:
         """Jobs, newest job_number first. `scheduled` is one of today, tomorrow, this_week,
-        next_week, last_week, this_month, next_month, last_month."""
+        next_week, last_week, this_month, next_month, last_month. `status` is not documented for
+        /jobs.json: Kickserv may ignore it (the graph checks what comes back, resolvers/verify)."""
         filters = {"job_type_id": job_type_id, "scheduled": scheduled, "status": status}
         return self._paginate("jobs.json", ("jobs",), Job.from_json, filters, per_page)
 
