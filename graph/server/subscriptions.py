@@ -320,7 +320,7 @@ class _Connection:
 
     async def send(self, message: dict[str, Any]) -> None:
         async with self._send_lock:
-            await self.websocket.send_bytes(orjson.dumps(message, default=str))
+            await self.websocket.send_text(orjson.dumps(message, default=str).decode())
 
     async def run(self) -> None:
         try:

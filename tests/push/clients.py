@@ -25,9 +25,9 @@ class WsClient:
 
     async def receive(self) -> dict[str, Any]:
         while True:
-            message: dict[str, Any] = json.loads(
-                await asyncio.wait_for(self.connection.recv(), GUARD)
-            )
+            raw = await asyncio.wait_for(self.connection.recv(), GUARD)
+            assert isinstance(raw, str), "graphql-transport-ws messages are text frames"
+            message: dict[str, Any] = json.loads(raw)
             if message["type"] == "ping":
                 await self.send({"type": "pong"})
                 continue
