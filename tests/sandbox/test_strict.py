@@ -119,3 +119,24 @@ async def test_lenient_keys(client, store):
     assert "is_active" not in detail["payments"][0]["customer"]
     customers = (await client.get("/customers.json", params={"per_page": 100})).json()["customers"]
     assert {c["is_active"] for c in customers} == {True}
+
+
+def test_the_cli_flags_reach_the_sandbox(monkeypatch, capsys):
+    """`kickserv-graph sandbox --reference-strict` builds a strict sandbox; `serve
+    --reference-strict` hands the built-in sandbox SANDBOX_REFERENCE_STRICT (workers read it)."""
+    import graph.server.serve
+    from graph.server.cli import build_parser
+    from graph.server.settings import Settings
+    from sandbox.cli import config_from
+
+    monkeypatch.setenv(choices.STRICT_ENV, "0")  # (restored after the test: serve sets it)
+    parser = build_parser()
+    assert config_from(parser.parse_args(["sandbox", "--reference-strict"])).reference_strict
+    assert not config_from(parser.parse_args(["sandbox"])).reference_strict
+    monkeypatch.setattr(graph.server.serve.uvicorn, "run", lambda app, **kw: None)
+    for name in ("KICKSERV_ACCOUNT", "KICKSERV_API_TOKEN", "GRAPH_PASS_THROUGH"):
+        monkeypatch.delenv(name, raising=False)
+    args = parser.parse_args(["serve", "--reference-strict", "--customers", "20"])
+    assert args.handler(args) == 0
+    assert Settings.from_env().sandbox_reference_strict
+    assert "strict reference mode" in capsys.readouterr().out
