@@ -136,7 +136,7 @@ def test_the_cli_flags_reach_the_sandbox(monkeypatch, capsys):
     monkeypatch.setattr(graph.server.serve.uvicorn, "run", lambda app, **kw: None)
     for name in ("KICKSERV_ACCOUNT", "KICKSERV_API_TOKEN", "GRAPH_PASS_THROUGH"):
         monkeypatch.delenv(name, raising=False)
-    args = parser.parse_args(["serve", "--reference-strict", "--customers", "20"])
+    args = parser.parse_args(["serve", "--reference-strict"])
     assert args.handler(args) == 0
     assert Settings.from_env().sandbox_reference_strict
     assert "strict reference mode" in capsys.readouterr().out
