@@ -770,10 +770,21 @@ def invoice_of(ctx: Ctx, before: Any) -> Any:
     return {"id": ctx["jid"]}
 
 
+INVOICE_NOTED = """mutation($j: Int!) {
+  invoiceJob(jobNumber: $j, input: {invoiceDate: "2026-11-21", notes: "Net 30, thank you"}) { id } }"""
+NOTED = is_("Net 30, thank you")
+
 invoice_job = Case(
     job_to_invoice,
-    INVOICE,
+    INVOICE_NOTED,
     (
+        Read("invoice(id).notes", "query($jid: ID!) { invoice(id: $jid) { notes } }",
+              at("invoice", "notes"), NOTED),
+        Read("invoices.notes", "{ invoices(first: 100) { nodes { id notes } } }",
+              at("invoices", "nodes", ("id", "jid"), "notes"), NOTED),
+        Read("job(number).invoice.notes",
+              "query($j: Int!) { job(number: $j) { invoice { notes } } }",
+              at("job", "invoice", "notes"), NOTED),
         Read("invoice(id)", "query($jid: ID!) { invoice(id: $jid) { total } }",
               money(at("invoice", "total")), is_(100.0)),
         read_entity("_entities Invoice(id)", "Invoice", "id", "jid", "total",
