@@ -563,8 +563,15 @@ NAME_ONLY = is_("Renamed Job")
 update_job = Case(
     invoiced_job,
     """mutation($j: Int!) {
-         updateJob(number: $j, input: {name: "Renamed Job", status: ON_HOLD}) { name } }""",
+         updateJob(number: $j, input: {name: "Renamed Job", status: ON_HOLD, poNumber: "PO-9"}) {
+           name } }""",
     (
+        Read("job(number).poNumber", "query($j: Int!) { job(number: $j) { poNumber } }",
+              at("job", "poNumber"), is_("PO-9")),
+        Read("jobs.poNumber", "{ jobs(first: 100) { nodes { number poNumber } } }",
+              at("jobs", "nodes", ("number", "j"), "poNumber"), is_("PO-9")),
+        Read("invoice(id).poNumber", "query($jid: ID!) { invoice(id: $jid) { poNumber } }",
+              at("invoice", "poNumber"), is_("PO-9")),
         Read("job(id)", "query($jid: ID!) { job(id: $jid) { name status } }", at("job"),
               IS_RENAMED),
         read_entity("_entities Job(id)", "Job", "id", "jid", "name status", at("_entities", 0),
