@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 
 from graph.schema import billing, catalog, customers, people, schedule
-from graph.schema.payment_requests import PaymentRequest
 from graph.schema.common import UPSTREAM, GraphInfo, graph_id, then
+from graph.schema.payment_requests import PaymentRequest
 from graph.schema.selection import asked
 from kickserv import Job as JobRecord
 from kickserv import JobRef
