@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated
 
@@ -185,6 +185,15 @@ class Job:
     async def started_on(self, info: GraphInfo) -> datetime | None:
         return (await relations.job_listed(info.context.data, self._record, self.number)).started_on
 
+    @strawberry.field(description="Since when the job is on hold (set when it moves to ON_HOLD).")
+    async def on_hold_since(self, info: GraphInfo) -> datetime | None:
+        return (await relations.job_listed(info.context.data, self._record, self.number)).on_hold
+
+    @strawberry.field(description="When the job was canceled.")
+    async def canceled_on(self, info: GraphInfo) -> datetime | None:
+        record = await relations.job_listed(info.context.data, self._record, self.number)
+        return record.canceled_on
+
 
 @strawberry.federation.type(
     keys=["id", "number"],
@@ -236,3 +245,11 @@ class Opportunity:
     @strawberry.field(description="The kind of work proposed.")
     async def job_type(self, info: GraphInfo) -> JobTypeT | None:
         return await catalog.job_type(info, self._record.job_type_id)
+
+    @strawberry.field(description="When it was won.")
+    def won_on(self) -> date | None:
+        return self._record.won_date
+
+    @strawberry.field(description="When it was lost.")
+    def lost_on(self) -> date | None:
+        return self._record.lost_date

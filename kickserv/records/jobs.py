@@ -64,6 +64,10 @@ class Job(JobBase):
     scheduled_on: datetime | None = reads(Fields.optional_datetime, "scheduled_on", "scheduled_at")
     completed_on: datetime | None = reads(Fields.optional_datetime, "completed_on", "completed_at")
     started_on: datetime | None = reads(Fields.optional_datetime, "started_on")
+    on_hold: datetime | None = reads(Fields.optional_datetime, "on_hold")  # since when
+    canceled_on: datetime | None = reads(Fields.optional_datetime, "canceled_on")
+    won_date: date | None = reads(Fields.optional_date, "won_date")
+    lost_date: date | None = reads(Fields.optional_date, "lost_date")
     tasks_count: int | None = reads(Fields.optional_int, "tasks_count")
     job_charges: tuple[JobCharge, ...] | None = reads(
         Fields.optional_tuple, "job_charges", JobCharge.from_json

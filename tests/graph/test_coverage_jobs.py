@@ -121,3 +121,29 @@ async def test_a_jobs_payment_request() -> None:
         assert found["paid"] is False
         none = data_of(await h.gql(query, {"n": other.number}))["job"]["paymentRequest"]
         assert none is None
+
+
+async def test_each_status_move_leaves_its_time() -> None:
+    async with graph_over_sandbox() as h:
+        number = await new_job(h)
+        times = "onHoldSince canceledOn"
+        query = f"query($n: Int!) {{ job(number: $n) {{ {times} }} }}"
+        assert data_of(await h.gql(query, {"n": number}))["job"] == {
+            "onHoldSince": None, "canceledOn": None,
+        }  # fmt: skip
+        for status in ("ON_HOLD", "CANCELED"):
+            data_of(await h.gql(UPDATE, {"n": number, "input": {"status": status}}))
+        moved = data_of(await h.gql(query, {"n": number}))["job"]
+        kept = h.store.jobs_by_number[number]
+        assert kept.on_hold is not None and kept.canceled_on is not None
+        assert moved == {
+            "onHoldSince": kept.on_hold.isoformat(), "canceledOn": kept.canceled_on.isoformat(),
+        }  # fmt: skip
+        opportunity = next(j for j in h.store.jobs.values() if j.status == "new")
+        won = """mutation($n: Int!) { markOpportunityWon(number: $n) { wonOn lostOn } }"""
+        answer = data_of(await h.gql(won, {"n": opportunity.number}))["markOpportunityWon"]
+        assert answer == {"wonOn": "2026-11-21", "lostOn": None}
+        read = """query($n: Int!) { opportunity(number: $n) { wonOn } }"""
+        assert data_of(await h.gql(read, {"n": opportunity.number}))["opportunity"] == {
+            "wonOn": "2026-11-21"
+        }
