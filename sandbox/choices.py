@@ -175,6 +175,8 @@ class Personality:
     payment_customer_summary: bool
     # Every seeded customer active, or some with `is_active: false` (never exercised otherwise).
     all_customers_active: bool
+    # Tasks embed their employees as glue (confirmed); an `employee_ids` list beside it is a guess.
+    task_employee_ids_key: bool
     # A job PUT's `started_on` / `completed_on` (lifecycle columns of the v1 fixture) are kept as
     # sent; off, Kickserv stamps them itself when the status moves and ignores what was sent.
     job_stamps_writable: bool
@@ -197,6 +199,7 @@ LENIENT = Personality(
     vendor_list_errors_key=True,
     payment_customer_summary=True,
     all_customers_active=True,
+    task_employee_ids_key=True,
     job_stamps_writable=True,
     job_type_create_route=True,
     payment_post_customer_number=True,
@@ -212,6 +215,7 @@ STRICT = Personality(
     vendor_list_errors_key=False,
     payment_customer_summary=False,
     all_customers_active=False,
+    task_employee_ids_key=False,
     job_stamps_writable=False,
     job_type_create_route=False,
     payment_post_customer_number=False,

@@ -252,6 +252,14 @@ def _payer(store: AccountStore, c: Customer) -> JsonObject:
 
 
 def task(store: AccountStore, t: Task) -> JsonObject:
+    """A task with its glue; `employee_ids` beside the employees' glue is a guess strict omits."""
+    shaped = _task_columns(store, t)
+    if not store.choices.task_employee_ids_key:
+        del shaped["employee_ids"]
+    return shaped
+
+
+def _task_columns(store: AccountStore, t: Task) -> JsonObject:
     j = store.jobs[t.job_id]
     c = store.customers[j.customer_id]
     contact = c.contact

@@ -110,6 +110,8 @@ async def test_no_unconfirmed_keys_and_some_inactive_customers(strict, strict_st
     assert created["errors"] == {}  # a write answer carries it: confirmed
     customers = (await strict.get("/customers.json", params={"per_page": 100})).json()["customers"]
     assert {c["is_active"] for c in customers} == {True, False}
+    tasks = (await strict.get("/tasks.json", params={"per_page": 5})).json()["tasks"]
+    assert tasks and all("employee_ids" not in t and "employees" in t for t in tasks)
 
 
 async def test_lenient_keys(client, store):
