@@ -57,11 +57,14 @@ SMALL = """query Small {
 QUERIES = {"dashboard": DASHBOARD, "small": SMALL}
 
 
-def unavailable() -> str | None:
-    """Why the peer cannot run here (None: it can), installing its packages when missing."""
+def unavailable(install: bool = True) -> str | None:
+    """Why the peer cannot run here (None: it can), installing its packages when missing (when
+    ``install``; the tiny profile does not)."""
     if shutil.which("node") is None or shutil.which("npm") is None:
         return "Node.js and npm are not installed"
     if not (BIN / "mesh-compose").exists() or not (BIN / "hive-gateway").exists():
+        if not install:
+            return "its npm packages are not installed (npm ci in bench/peers)"
         done = subprocess.run(
             ["npm", "ci", "--no-audit", "--no-fund", "--silent"],
             cwd=PEERS,

@@ -34,6 +34,7 @@ class Options:
     state_log_entries: int = 64  # writes in the tenant's write log (64: as many as it keeps)
     state_record_repeats: int = 40  # bench.record_cache: warm dashboards timed per variant
     upstream_concurrency: int = Settings().kickserv_concurrency  # the server's own default
+    install_peers: bool = True  # npm ci in bench/peers when GraphQL Mesh's packages are missing
     load_tool: str = "python"  # "python" (bench.loadgen), "wrk", or "auto" (wrk when installed)
     only: tuple[str, ...] = ()  # scenario keys; empty = all
     results_dir: Path = RESULTS_DIR
@@ -90,5 +91,6 @@ TINY = replace(
     state_repeats=1,
     state_monitor_requests=5,
     state_record_repeats=2,
+    install_peers=False,
 )
 PROFILES = {"full": FULL, "quick": QUICK, "tiny": TINY}

@@ -141,7 +141,7 @@ def run_peers(
                 kind, reference_argv(kind, "--upstream", sandbox.base_url), probe_path="/"
             ),
         )
-    skipped = mesh.unavailable()
+    skipped = mesh.unavailable(install=options.install_peers)
     if skipped is None:
         say("- GraphQL Mesh + Hive Gateway over kickserv-openapi.yaml")
         notes["mesh"] = {"versions": mesh.versions()}

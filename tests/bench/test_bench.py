@@ -53,9 +53,21 @@ def test_tiny_run_measures_every_chosen_part(tiny_run: tuple[dict[str, object], 
         assert s["ours"]["warm"]["calls"] == 0  # answered from the shared cache
         assert s["off"]["cold"]["calls"] >= cold["calls"]
         assert s["ours"]["load"]["requests"] > 0 and s["ours"]["load"]["bad"] == 0
-    # The reference servers answered the same data, and the ceiling ran.
-    assert scenarios["dashboard"]["stock"]["same_answer"] is True
-    assert scenarios["small"]["stock"]["load"]["bad"] == 0
+    # The peers answered the same data, and the ceiling ran.
+    for key in ("dashboard", "small"):
+        for peer in ("ours_no_response_cache", "stock", "stock_cached", "lean"):
+            assert scenarios[key][peer]["same_answer"] is True, (key, peer)
+            assert scenarios[key][peer]["load"]["bad"] == 0, (key, peer)
+        # Peers with a cache read Kickserv once: warm, nothing; stock every time.
+        assert scenarios[key]["stock_cached"]["warm"]["calls"] == 0
+        assert scenarios[key]["lean"]["warm"]["calls"] == 0
+        assert scenarios[key]["stock"]["warm"]["calls"] == scenarios[key]["stock"]["cold"]["calls"]
+        if "mesh" in scenarios[key]:  # its npm packages are installed here
+            assert scenarios[key]["mesh"]["same_answer"] is True
+    # The minimum is the oracle's, from the seeded data: never above what any peer needed.
+    for key in ("dashboard", "small"):
+        peers = [scenarios[key][p]["cold"]["calls"] for p in ("stock", "lean")]
+        assert scenarios[key]["minimum"]["calls"] <= min(peers)
     assert scenarios["small"]["ceiling"]["load"]["requests"] > 0
     execution = run["execution"]
     assert execution["fields"] > 0 and execution["ours_ms"] > 0  # type: ignore[index]
