@@ -39,8 +39,12 @@ class Vendors(Resource):
         )
 
     async def delete(self, vendor_id: int) -> Vendor | None:
-        """Answers the deleted vendor when Kickserv sends it back."""
-        return await self._delete(f"vendors/{vendor_id}.json", "vendor", Vendor.from_json)
+        """Answers the deleted vendor when Kickserv sends it back. The reference lists the verb and
+        shows no request: where Kickserv lacks it, UnsupportedRoute."""
+        return await self._unconfirmed(
+            "DELETE /vendors/{id}.json",
+            self._delete(f"vendors/{vendor_id}.json", "vendor", Vendor.from_json),
+        )
 
 
 class Items(Resource):

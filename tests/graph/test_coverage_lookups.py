@@ -4,6 +4,7 @@ the schedule by task type, an item search's full names, and status words as enum
 
 from __future__ import annotations
 
+from sandbox.knobs import FaultRule
 from tests.graph.write_harness import data_of, error_of, graph_over_sandbox
 
 
@@ -109,3 +110,14 @@ async def test_a_customers_jobs_by_status_take_an_enum() -> None:
         assert nodes and {n["status"] for n in nodes} == {"complete"}
         bogus = error_of(await h.gql(query, {"c": customer.number, "s": "bogus"}))
         assert "JobStatus" in bogus["message"]
+
+
+async def test_a_vendor_delete_kickserv_does_not_serve_says_so() -> None:
+    async with graph_over_sandbox() as h:
+        vendor = next(iter(h.store.vendors.values()))
+        refusal = FaultRule(method="DELETE", path="*/vendors/*", action="error", status=405)
+        h.sandbox.state.knobs.faults = [refusal]
+        delete = "mutation($id: ID!) { deleteVendor(id: $id) { id } }"
+        refused = error_of(await h.gql(delete, {"id": str(vendor.id)}))
+        assert refused["extensions"]["code"] == "UPSTREAM_UNSUPPORTED"
+        assert vendor.id in h.store.vendors
