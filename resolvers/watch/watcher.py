@@ -338,6 +338,10 @@ class Watcher:
                 exc,
             )
             return None
+        except Exception:  # a bug: logged whole, and the other tenants and cycles go on
+            self.stats.errors += 1
+            logger.exception("Watcher of %s: cycle failed", watcher.tenant.account)
+            return None
 
     async def run(self) -> None:
         """A cycle every ``interval``, the first one interval after the start (a process that

@@ -6,11 +6,15 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+from pathlib import Path
 
 import httpx
 
 from graph.server.assembly import build_app, server_of
+from graph.server.auth import ApiKeys
 from graph.server.settings import Settings
+from graph.server.tenancy import TenantRegistry, make_cache
+from graph.server.watching import watched_tenants
 from sandbox.testing import RunningSandbox
 from tests.watch.conftest import Kickserv
 
@@ -54,3 +58,37 @@ async def test_the_app_runs_the_watcher_and_counts_it_in_metrics(
         (event,) = await server.events.after(next(iter(stats.held)), 0)
         assert event.subject == {"customerNumber": 2}
     assert not stats.held  # released at shutdown
+
+
+async def test_which_tenants_are_watched_in_each_mode(tmp_path: Path) -> None:
+    keys = ApiKeys.from_data(
+        {
+            "keys": [
+                {"name": "own", "key": "own-key-0123456789abcdef"},
+                {"name": "acme", "key": "acme-key-0123456789abcde", "account": "acme",
+                 "token": "acme-token"},
+                {"name": "acme-2", "key": "acme-key-2-0123456789abc", "account": "acme",
+                 "token": "acme-token"},
+            ]
+        },
+        "test",
+        {},
+    )  # fmt: skip
+    async with httpx.AsyncClient() as http:
+        registry = TenantRegistry(http, "http://kickserv.invalid", make_cache())
+        server_credential = ("demo", "demo-token")
+
+        def accounts(settings: Settings, with_keys: ApiKeys | None) -> list[str]:
+            tenants = watched_tenants(settings, registry, with_keys, server_credential)()
+            return sorted(t.account for t in tenants)
+
+        assert accounts(Settings(), None) == ["demo"]  # one account: the server's own
+        assert accounts(Settings(), keys) == ["acme", "demo"]  # each key's, once
+        registry = TenantRegistry(http, "http://kickserv.invalid", make_cache())
+        passing = Settings(pass_through=True)
+        assert accounts(passing, None) == ["demo"]  # no caller seen yet
+        registry.get("caller", "caller-token")  # a pass-through request used it
+        assert accounts(passing, None) == ["caller", "demo"]
+        idle = Settings(pass_through=True, watch_idle=0.01)
+        await asyncio.sleep(0.05)
+        assert accounts(idle, None) == ["demo"]  # idle past GRAPH_WATCH_IDLE_S: no longer
