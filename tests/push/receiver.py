@@ -18,6 +18,8 @@ from starlette.routing import Route
 from tests.push.clients import GUARD
 from tests.push.conftest import uvicorn_here
 
+HANG = -1  # in a script: answer too late
+
 
 @dataclass
 class Received:
@@ -46,7 +48,11 @@ class Receiver:
 
     async def endpoint(self, request: Request) -> Response:
         status = self.script.pop(0) if self.script else 200
-        got = Received(dict(request.headers), await request.body(), status)
+        body = await request.body()
+        if status == HANG:  # answer only after the sender's timeout (then 200, too late)
+            await asyncio.sleep(3)
+            status = 200
+        got = Received(dict(request.headers), body, status)
         self.received.append(got)
         self.arrived.put_nowait(got)
         return Response(status_code=status)

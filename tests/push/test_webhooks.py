@@ -18,7 +18,7 @@ from graph.server.settings import Settings
 from resolvers.events import EventType
 from tests.push.clients import GUARD, ws_session
 from tests.push.conftest import ALPHA_KEY, BETA_KEY, Served, change, serving, status_change
-from tests.push.receiver import receiving
+from tests.push.receiver import HANG, receiving
 from tests.state.conftest import RedisServer, private_redis, redis_binary  # noqa: F401
 
 CREATE = """mutation($url: String!, $types: [ChangeType!]) {
@@ -232,3 +232,20 @@ async def test_metrics_count_deliveries_by_outcome_and_open_subscriptions(
         assert 'kickserv_graph_webhook_deliveries_total{outcome="failed"} 1.0' in text
         assert 'kickserv_graph_webhook_deliveries_total{outcome="delivered"} 1.0' in text
         assert "kickserv_graph_subscriptions 1.0" in text
+
+
+async def test_a_receiver_that_does_not_answer_in_time_is_tried_again(settings: Settings) -> None:
+    async with (
+        receiving(HANG) as receiver,
+        serving(replace(settings, webhook_timeout=0.5)) as served,
+    ):
+        endpoint, _ = await create(served, receiver.url)
+        alpha = served.tenant()
+        (event,) = await served.append(alpha, status_change(alpha, 2, "open", "complete"))
+        first, second = await receiver.next(), await receiver.next()
+        assert first.webhook_id == second.webhook_id == event.id
+        (delivery,) = await deliveries_when(
+            served, endpoint, lambda d: d and d[0]["state"] == "DELIVERED"
+        )
+        assert [a["outcome"] for a in delivery["attempts"]] == ["timeout", "delivered"]
+        assert delivery["attempts"][0]["status"] is None
