@@ -53,6 +53,7 @@ __all__ = [
     "location_site",
     "one",
     "payer",
+    "settled",
     "site_number",
 ]
 
@@ -159,18 +160,23 @@ async def children(
 ) -> list[Customer | CustomerRef]:
     """A customer's child customers, each as glue or loaded, together in one round."""
     found = await asyncio.gather(
-        *(_settled(customer(data, ref, None, asked)) for ref in record.children)
+        *(settled(customer(data, ref, None, asked)) for ref in record.children)
     )
     return [c for c in found if c is not None]
 
 
-async def child_locations(
+def child_locations(
     data: RequestData, record: Customer, asked: frozenset[str]
-) -> list[Customer | CustomerRef]:
+) -> MaybeAwaitable[list[Customer | CustomerRef]]:
     """The child customers behind a customer's extra locations: glue when it answers ``asked``
-    (fields of a location), else the full records, by number in one batch."""
+    (fields of a location; the value itself, no coroutine), else the full records, by number in one
+    batch."""
     if not record.children or asked <= CHILD_LOCATION_GLUE:
         return list(record.children)
+    return _child_records(data, record)
+
+
+async def _child_records(data: RequestData, record: Customer) -> list[Customer | CustomerRef]:
     numbered = [r.customer_number for r in record.children if r.customer_number is not None]
     by_number = {
         c.customer_number: c
@@ -316,5 +322,6 @@ def payer(
     return customer(data, payment.customer, payment.customer_id, asked)
 
 
-async def _settled(value: MaybeAwaitable[T]) -> T:
+async def settled(value: MaybeAwaitable[T]) -> T:
+    """The value, awaited when it is an awaitable."""
     return await value if isinstance(value, Awaitable) else value

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, cast
 
 import strawberry
 
 from graph.schema import billing, jobs, people
-from graph.schema.common import Address, GraphInfo, graph_id
+from graph.schema.common import UPSTREAM, Address, GraphInfo, graph_id, then
 from graph.schema.connections import Connection, connection, window_args
 from graph.schema.contacts import PrimaryContact
 from graph.schema.selection import asked
@@ -138,12 +138,21 @@ class Customer:
         return [Customer.of(c) for c in found]  # type: ignore[misc]
 
     @strawberry.field(
-        description="Where work is done: this customer's own service address, then each child customer."
+        description="Where work is done: this customer's own service address, then each child customer.",
+        metadata=UPSTREAM,
     )
-    async def locations(self, info: GraphInfo) -> list[Location] | None:
+    def locations(self, info: GraphInfo) -> list[Location] | None:
+        # Sync while the record and the children's glue answer (no coroutine per customer).
+        record = self._record
+        if record is None:
+            return cast("list[Location]", self._located(info))  # graphql-core awaits it
+        found = relations.child_locations(info.context.data, record, asked(info))
+        return then(found, lambda children: Location.all_of(record, children))
+
+    async def _located(self, info: GraphInfo) -> list[Location]:
         record = await self._full(info)
-        children = await relations.child_locations(info.context.data, record, asked(info))
-        return [Location.primary(record)] + [Location.child(c, record) for c in children]
+        found = relations.child_locations(info.context.data, record, asked(info))
+        return Location.all_of(record, await relations.settled(found))
 
     @strawberry.field(description="This customer's jobs, newest first.")
     async def jobs(
@@ -243,6 +252,13 @@ class Location:
     def child(cls, child: CustomerRecord | CustomerRef, owner: CustomerRecord | None) -> Location:
         """A child customer's location (from its record, or from the parent's glue of it)."""
         return cls.at(child, primary=False, owner=owner)
+
+    @classmethod
+    def all_of(
+        cls, customer: CustomerRecord, children: list[CustomerRecord | CustomerRef]
+    ) -> list[Location]:
+        """A customer's own location, then each child customer's."""
+        return [cls.primary(customer)] + [cls.child(c, customer) for c in children]
 
     @classmethod
     def of_site(cls, found: CustomerRecord | CustomerRef | None) -> Location | None:
