@@ -47,6 +47,7 @@ logger = logging.getLogger("resolvers.webhooks")
 DEFAULT_DELAYS = (5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0)
 USER_AGENT = "kickserv-graph-webhooks/0.1"
 MAX_DESCRIPTION = 500
+BATCH = 20  # deliveries of one tenant sent at once (the client keeps at most 50 connections)
 
 
 class WebhookNotFound(LookupError):
@@ -286,16 +287,18 @@ class Webhooks:
     async def send_due(self, tenant: str, http: httpx.AsyncClient) -> float:
         """Send the tenant's due deliveries; seconds until the next one is due."""
         hold = self.policy.timeout + 30.0
-        claimed = []
+        claimed: list[Doc] = []
+        now = self.store.clock()
         next_due = float("inf")
-        for queued in await self.store.queued(tenant):
-            held = await self.store.claim(tenant, queued, hold)
-            if held is not None:
-                claimed.append(held)
+        for queued, due in (await self.store.queued(tenant)).items():
+            if due > now:
+                next_due = min(next_due, due)
                 continue
-            delivery = await self.store.delivery(tenant, queued)
-            if delivery is not None and delivery["state"] == "pending":
-                next_due = min(next_due, max(delivery["next_at"], delivery.get("held_until", 0)))
+            if len(claimed) >= BATCH:  # the rest next round (the pool's connections are bounded)
+                break
+            held = await self.store.claim(tenant, queued, hold)
+            if held is not None:  # else another process holds it, or it is done
+                claimed.append(held)
         if claimed:
             await asyncio.gather(*(self._attempt(tenant, held, http) for held in claimed))
             next_due = 0.0  # what they scheduled is looked at next round

@@ -11,7 +11,7 @@ replicas without a lock. What is kept, per tenant (``CacheKey(tenant, resource, 
 - ``webhook.delivery`` / delivery id: one delivery (the event, its attempts, when it is due, who
   holds it now); a delivery of an event to an endpoint has an id derived from both, so queuing it
   twice (two replicas, a restart) is queuing it once;
-- ``webhook.queue`` / ``due``: the ids of deliveries not finished yet;
+- ``webhook.queue`` / ``due``: the deliveries not finished yet, each with when it is due;
 - ``webhook.log`` / endpoint id: the endpoint's last deliveries, newest last.
 
 And ``CacheKey("webhooks", "tenants", "all")``: the tenants that have endpoints. Endpoints, the
@@ -155,18 +155,25 @@ class WebhookStore:
         return None if found is None else dict(found)
 
     async def enqueue(self, tenant: str, delivery: Doc) -> bool:
-        """Queue a new delivery; False if one with its id exists already (queued once)."""
-        if not await self.store.add(_delivery_key(tenant, delivery["id"]), delivery, DELIVERY_KEEP):
-            return False
-        await self._update(_queue_key(tenant), lambda q: _with(q, delivery["id"]))
+        """Queue a new delivery; False if one with its id exists already (queued once). A pending
+        one that exists is put back in the queue and the log if a crash kept it out of them (the
+        cursor moves only after this, so the event is queued again after a restart)."""
+        key = _delivery_key(tenant, delivery["id"])
+        created = await self.store.add(key, delivery, DELIVERY_KEEP)
+        current = delivery if created else await self._get(key)
+        if current is None or current["state"] != "pending":
+            return created
+        due = current["next_at"]
+        await self._update(_queue_key(tenant), lambda q: {delivery["id"]: due, **_queue(q)})
         await self._update(
             _log_key(tenant, delivery["endpoint_id"]),
             lambda log: _with(log, delivery["id"])[-LOG_SIZE:],
         )
-        return True
+        return created
 
-    async def queued(self, tenant: str) -> list[str]:
-        return list(await self._get(_queue_key(tenant)) or [])
+    async def queued(self, tenant: str) -> dict[str, float]:
+        """The tenant's unfinished deliveries: id -> when each is due."""
+        return _queue(await self._get(_queue_key(tenant)))
 
     async def log(self, tenant: str, endpoint_id: str) -> list[Doc]:
         """The endpoint's last deliveries, newest first."""
@@ -180,7 +187,8 @@ class WebhookStore:
         key = _delivery_key(tenant, delivery)
         current = await self._get(key)
         now = self.clock()
-        if current is None or current["state"] != "pending":
+        if current is None or current["state"] != "pending":  # expired or finished elsewhere
+            await self._dequeue(tenant, delivery)
             return None
         if current["next_at"] > now or current.get("held_until", 0) > now:
             return None
@@ -198,13 +206,24 @@ class WebhookStore:
             if current is not None:  # changed meanwhile (held past its hold): ours is newer
                 await self.store.swap(key, current, updated, DELIVERY_KEEP)
         if updated["state"] != "pending":
-            await self._update(
-                _queue_key(tenant), lambda q: [d for d in q or [] if d != held["id"]]
-            )
+            await self._dequeue(tenant, held["id"])
+        else:
+            due = updated["next_at"]
+            await self._update(_queue_key(tenant), lambda q: {**_queue(q), held["id"]: due})
+
+    async def _dequeue(self, tenant: str, delivery: str) -> None:
+        await self._update(
+            _queue_key(tenant), lambda q: {k: v for k, v in _queue(q).items() if k != delivery}
+        )
 
 
 class TooManyEndpoints(ValueError):
     """The API key has as many endpoints as it may."""
+
+
+def _queue(value: Any) -> dict[str, float]:
+    """The queue document: id -> when due."""
+    return dict(value) if isinstance(value, dict) else {}
 
 
 def _with(items: list[str] | None, item: str) -> list[str]:
