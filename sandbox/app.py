@@ -39,7 +39,9 @@ API_ROUTES = [
 
 async def _api_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
-    return error_response(exc.status, exc.body)
+    state: SandboxState = request.app.state.sandbox
+    status = state.choices.missing_record_status if exc.missing_record else exc.status
+    return error_response(status, exc.body)
 
 
 async def _unknown_route(request: Request, exc: Exception) -> Response:

@@ -177,6 +177,8 @@ class Personality:
     all_customers_active: bool
     # Tasks embed their employees as glue (confirmed); an `employee_ids` list beside it is a guess.
     task_employee_ids_key: bool
+    # v1 answered a missing record 400 "Invalid job."; v2 is unknown: 400 (v1-faithful) or 404.
+    missing_record_status: int
     # A job PUT's `started_on` / `completed_on` (lifecycle columns of the v1 fixture) are kept as
     # sent; off, Kickserv stamps them itself when the status moves and ignores what was sent.
     job_stamps_writable: bool
@@ -200,6 +202,7 @@ LENIENT = Personality(
     payment_customer_summary=True,
     all_customers_active=True,
     task_employee_ids_key=True,
+    missing_record_status=MISSING_RECORD_STATUS,
     job_stamps_writable=True,
     job_type_create_route=True,
     payment_post_customer_number=True,
@@ -216,6 +219,7 @@ STRICT = Personality(
     payment_customer_summary=False,
     all_customers_active=False,
     task_employee_ids_key=False,
+    missing_record_status=404,
     job_stamps_writable=False,
     job_type_create_route=False,
     payment_post_customer_number=False,

@@ -11,10 +11,11 @@ from sandbox import choices
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, body: dict[str, Any]) -> None:
+    def __init__(self, status: int, body: dict[str, Any], missing_record: bool = False) -> None:
         super().__init__(status, body)
         self.status = status
         self.body = body
+        self.missing_record = missing_record  # its status is the personality's (choices.py)
 
 
 def missing(kind: str) -> ApiError:
@@ -22,6 +23,7 @@ def missing(kind: str) -> ApiError:
     return ApiError(
         choices.MISSING_RECORD_STATUS,
         choices.error_list_body(choices.missing_record_message(kind)),
+        missing_record=True,
     )
 
 

@@ -110,6 +110,8 @@ async def test_no_unconfirmed_keys_and_some_inactive_customers(strict, strict_st
     assert created["errors"] == {}  # a write answer carries it: confirmed
     customers = (await strict.get("/customers.json", params={"per_page": 100})).json()["customers"]
     assert {c["is_active"] for c in customers} == {True, False}
+    missing = await strict.get("/jobs/999999.json")  # v2's answer for a missing record is unknown
+    assert (missing.status_code, missing.json()) == (404, {"errors": ["Invalid job."]})
     tasks = (await strict.get("/tasks.json", params={"per_page": 5})).json()["tasks"]
     assert tasks and all("employee_ids" not in t and "employees" in t for t in tasks)
 
