@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -207,22 +207,11 @@ LENIENT = Personality(
     job_type_create_route=True,
     payment_post_customer_number=True,
 )
-STRICT = Personality(
-    jobs_status_filter=False,
-    schedule_date_filter=False,
-    tasks_task_type_filter=False,
-    customers_page_param=False,
-    unconfirmed_write_routes=False,
-    charge_taxable_key=False,
-    job_detail_notes_key=False,
-    vendor_list_errors_key=False,
-    payment_customer_summary=False,
-    all_customers_active=False,
-    task_employee_ids_key=False,
+# Strict: every switch off (the conservative alternative), and a missing record answers 404.
+STRICT = replace(
+    LENIENT,
+    **{f.name: False for f in fields(Personality) if f.type == "bool"},
     missing_record_status=404,
-    job_stamps_writable=False,
-    job_type_create_route=False,
-    payment_post_customer_number=False,
 )
 
 # In strict mode, every INACTIVE_CUSTOMER_EVERY-th customer (by number) is inactive.

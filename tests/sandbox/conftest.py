@@ -34,11 +34,16 @@ def store(app: Starlette) -> AccountStore:
     return sandbox_state(app).store("demo")
 
 
+def api_client(app: Starlette) -> httpx.AsyncClient:
+    """An HTTP client of the app's account demo API, as its owner (enter it with `async with`)."""
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://sandbox/demo/api/v2", auth=DEMO
+    )
+
+
 @pytest.fixture
 async def client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://sandbox/demo/api/v2", auth=DEMO
-    ) as http:
+    async with api_client(app) as http:
         yield http
 
 

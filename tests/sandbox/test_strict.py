@@ -12,7 +12,7 @@ from starlette.applications import Starlette
 from sandbox import choices
 from sandbox.app import create_app, sandbox_state
 from sandbox.data import AccountStore
-from tests.sandbox.conftest import DEMO, small_config
+from tests.sandbox.conftest import api_client, small_config
 
 
 @pytest.fixture
@@ -27,11 +27,7 @@ def strict_store(strict_app: Starlette) -> AccountStore:
 
 @pytest.fixture
 async def strict(strict_app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=strict_app),
-        base_url="http://sandbox/demo/api/v2",
-        auth=DEMO,
-    ) as http:
+    async with api_client(strict_app) as http:
         yield http
 
 
