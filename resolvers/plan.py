@@ -99,6 +99,7 @@ class JobTasksPlanner:
         self._all: asyncio.Future[Window[Task]] | None = None
         self._plan: LevelPlan | None = None
         self._early = False  # committed with the parents' level (the level adds no round)
+        self._groups: dict[int, tuple[Task, ...]] | None = None  # job id -> its tasks, listed
 
     # -- what the graph tells it -------------------------------------------------------------------
 
@@ -155,21 +156,15 @@ class JobTasksPlanner:
             window = await everything
         except Exception:
             window = None
-        groups: dict[int, list[Task]] = {j: [] for j in job_ids if j not in early}
-        if window is not None:
-            seen: set[int] = set()
-            for task in window.items:
-                group = None if task.job_id is None else groups.get(task.job_id)
-                if group is not None and task.id not in seen:  # a task on two pages: once
-                    seen.add(task.id)
-                    group.append(task)
+        self._group(everything)
+        groups = self._groups or {}
         answers: dict[int, tuple[Task, ...]] = {}
         late: list[int] = []
         for job_id in job_ids:
             count = self._counts.get(job_id)
-            mine = groups.get(job_id, [])
+            mine = groups.get(job_id, ())
             if window is not None and count is not None and len(mine) == count:
-                answers[job_id] = tuple(mine)
+                answers[job_id] = mine
             elif job_id not in early:
                 late.append(job_id)
         found = await asyncio.gather(*(self._per_job(j) for j in late))
@@ -182,6 +177,33 @@ class JobTasksPlanner:
         plan.verified += len(job_ids) - len(early) - len(late)
         plan.fallback += len(early) + len(late)
         return [answers[j] for j in job_ids]
+
+    def ready(self, job_id: int) -> tuple[Task, ...] | None:
+        """The job's tasks now, without a coroutine, when the account-wide listing has arrived and
+        its group agrees with the job's tasks_count; else None (ask the loader)."""
+        groups = self._groups
+        count = self._counts.get(job_id)
+        if groups is None or count is None:
+            return None
+        mine = groups.get(job_id, ())
+        if len(mine) != count:
+            return None
+        self._record(ACCOUNT_WIDE, (job_id,), None, "").verified += 1
+        return mine
+
+    def _group(self, everything: asyncio.Future[Window[Task]]) -> None:
+        """Every job's tasks in the account-wide listing, once (a task on two pages: once)."""
+        if self._groups is not None or not everything.done() or everything.cancelled():
+            return
+        if everything.exception() is not None:
+            return
+        groups: dict[int, list[Task]] = {}
+        seen: set[int] = set()
+        for task in everything.result().items:
+            if task.job_id is not None and task.id not in seen:
+                seen.add(task.id)
+                groups.setdefault(task.job_id, []).append(task)
+        self._groups = {job_id: tuple(tasks) for job_id, tasks in groups.items()}
 
     # -- choosing ----------------------------------------------------------------------------------
 
@@ -213,6 +235,7 @@ class JobTasksPlanner:
         listing = self.tenant.client.tasks.list()
         self._all = asyncio.ensure_future(self.tenant.everything(resources.TASKS, listing, ()))
         _consumed(self._all)
+        self._all.add_done_callback(self._group)
 
     def _record(
         self, path: str, job_ids: Sequence[int], window: Window[Task] | None, reason: str

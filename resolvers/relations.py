@@ -260,9 +260,17 @@ async def job_listed(data: RequestData, record: Job | None, number: int) -> Job:
     return record if record is not None else await job_detail(data, None, number)
 
 
-async def job_tasks(data: RequestData, job_id: int, tasks_count: int | None) -> tuple[Task, ...]:
-    """A job's tasks; ``tasks_count`` is what its listing said of them (the planner's check)."""
+def job_tasks(
+    data: RequestData, job_id: int, tasks_count: int | None
+) -> MaybeAwaitable[tuple[Task, ...]]:
+    """A job's tasks; ``tasks_count`` is what its listing said of them (the planner's check). The
+    value itself when the account-wide listing already answers, else an awaitable of the load."""
     data.job_tasks.note(job_id, tasks_count)
+    ready = data.job_tasks.ready(job_id)
+    return ready if ready is not None else _loaded_tasks(data, job_id)
+
+
+async def _loaded_tasks(data: RequestData, job_id: int) -> tuple[Task, ...]:
     return await data.tasks_by_job_id.get(job_id) or ()
 
 

@@ -133,11 +133,13 @@ class Job:
         record = await relations.job_listed(data, self._record, self.number)
         return await catalog.job_type(info, record.job_type_id)
 
-    @strawberry.field(description="Scheduled visits (tasks) of this job, by start time.")
-    async def tasks(self, info: GraphInfo) -> list[TaskT] | None:
+    @strawberry.field(
+        description="Scheduled visits (tasks) of this job, by start time.", metadata=UPSTREAM
+    )
+    def tasks(self, info: GraphInfo) -> list[TaskT] | None:
         count = None if self._record is None else self._record.tasks_count
-        tasks = await relations.job_tasks(info.context.data, int(self.id), count)
-        return [schedule.Task.from_record(t) for t in tasks]
+        found = relations.job_tasks(info.context.data, int(self.id), count)
+        return then(found, schedule.Task.all_of)
 
     @strawberry.field(description="What is charged: the job's line items.")
     async def line_items(self, info: GraphInfo) -> list[LineItemT] | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
@@ -47,6 +48,10 @@ class Task:
             completed=r.completed,
             _record=r,
         )
+
+    @classmethod
+    def all_of(cls, records: Sequence[TaskRecord]) -> list[Task]:
+        return [cls.from_record(r) for r in records]
 
     @classmethod
     async def resolve_reference(cls, info: GraphInfo, id: strawberry.ID) -> Task:
