@@ -23,9 +23,14 @@ Cost model: calls, then rounds. On the account-wide path page 1 is read speculat
 of a query that asks a job's tasks under a list (its ``total_entries`` gives the page count; warm,
 it is a cache hit); the rest are committed when their count is below the query's upper bound of
 parents (``first`` x ``first`` along the path: the parents are not known yet). The page count is
-remembered per tenant, so a query whose bound is below it does not spend page 1 again. At the level itself
-the choice is made again with the real parents, when nothing was committed. Without the shared
-cache (no single-flight, so a speculative page would be read twice) there is no speculation.
+remembered per tenant, so a query whose bound is below it does not spend page 1 again. At the
+level itself the choice is made again with the real parents, when nothing was committed. Without
+the shared cache (no single-flight, so a speculative page would be read twice) there is no
+speculation.
+
+Once the account-wide listing has arrived it is grouped by job once, and a job whose group agrees
+with its ``tasks_count`` is answered at once (``ready``: a value, no coroutine, no loader round
+trip), which is most of them on a warm request.
 
 The chosen plan and its expected cost go into ``extensions.upstream.plan`` (development only; see
 ``resolvers.stats``).
