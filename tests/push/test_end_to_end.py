@@ -16,20 +16,16 @@ from pathlib import Path
 import httpx
 import pytest
 
-from kickserv import credential_fingerprint
 from resolvers.cache import CacheKey
 from resolvers.state import open_state_store
-from resolvers.tenant import tenant_key
 from resolvers.watch import FEEDS
 from tests.push.clients import GUARD, sse_session, ws_session
 from tests.push.receiver import receiving
 from tests.replicas.harness import Cluster, running_cluster
 from tests.watch.conftest import Kickserv, outside_changes
+from tests.watch.test_end_to_end import ACME, DEMO, DEMO_KEY, KEYS_FILE
 
-DEMO = tenant_key("demo", credential_fingerprint("demo", "demo-token"))
-ACME = tenant_key("acme", credential_fingerprint("acme", "acme-token"))
-DEMO_KEY = "demo-push-key-0123456789"
-ACME_KEY = "acme-push-key-0123456789"
+ACME_KEY = "acme-watch-key-0123456789"  # the acme key of KEYS_FILE
 CHANGES = 'subscription { changes(after: "0") { id cursor type } }'
 CHANGES_WITH_SUBJECTS = """subscription($after: String!) {
   changes(after: $after) {
@@ -46,21 +42,7 @@ CHANGES_WITH_SUBJECTS = """subscription($after: String!) {
 @pytest.fixture
 def cluster(tmp_path: Path) -> Iterator[Cluster]:
     keys = tmp_path / "keys.toml"
-    keys.write_text(
-        f"""
-[[keys]]
-name = "demo"
-key = "{DEMO_KEY}"
-account = "demo"
-token = "demo-token"
-
-[[keys]]
-name = "acme"
-key = "{ACME_KEY}"
-account = "acme"
-token = "acme-token"
-"""
-    )
+    keys.write_text(KEYS_FILE)
     with running_cluster(
         tmp_path,
         "sqlite",
