@@ -21,6 +21,7 @@ was: at least once, with the same ``webhook-id`` (the event's id) on every attem
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 from collections.abc import Callable, Sequence
@@ -300,9 +301,19 @@ class Webhooks:
             if held is not None:  # else another process holds it, or it is done
                 claimed.append(held)
         if claimed:
-            await asyncio.gather(*(self._attempt(tenant, held, http) for held in claimed))
+            await asyncio.gather(*(self._released(tenant, held, http) for held in claimed))
             next_due = 0.0  # what they scheduled is looked at next round
         return next_due - self.store.clock()
+
+    async def _released(self, tenant: str, held: Doc, http: httpx.AsyncClient) -> None:
+        """One attempt; if the process stops in the middle (the lifespan cancels the deliverer),
+        the delivery is let go at once, for the next process to try without waiting the hold out."""
+        try:
+            await self._attempt(tenant, held, http)
+        except asyncio.CancelledError:
+            with contextlib.suppress(Exception):
+                await asyncio.shield(self.store.release(tenant, held))
+            raise
 
     async def _attempt(self, tenant: str, held: Doc, http: httpx.AsyncClient) -> None:
         endpoint = await self.store.endpoint(tenant, held["endpoint_id"])

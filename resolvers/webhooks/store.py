@@ -197,6 +197,11 @@ class WebhookStore:
             return None
         return dict(claimed)
 
+    async def release(self, tenant: str, held: Doc) -> None:
+        """Let a claimed delivery go untried (if it is still as claimed)."""
+        key = _delivery_key(tenant, held["id"])
+        await self.store.swap(key, held, {**held, "held_until": 0}, DELIVERY_KEEP)
+
     async def settle(self, tenant: str, held: Doc, updated: Doc) -> None:
         """Record what an attempt did (``updated``, from the claimed ``held``); a finished
         delivery leaves the queue."""

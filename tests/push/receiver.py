@@ -42,13 +42,19 @@ class Receiver:
     script: list[int] = field(default_factory=list)  # statuses to answer, in order; then 200
     received: list[Received] = field(default_factory=list)
     arrived: asyncio.Queue[Received] = field(default_factory=asyncio.Queue)
+    started: asyncio.Queue[bytes] = field(default_factory=asyncio.Queue)  # bodies, on arrival
 
     async def next(self) -> Received:
         return await asyncio.wait_for(self.arrived.get(), GUARD)
 
+    async def arrival(self) -> bytes:
+        """The body of the next request, as soon as it arrives (before it is answered)."""
+        return await asyncio.wait_for(self.started.get(), GUARD)
+
     async def endpoint(self, request: Request) -> Response:
         status = self.script.pop(0) if self.script else 200
         body = await request.body()
+        self.started.put_nowait(body)
         if status == HANG:  # answer only after the sender's timeout (then 200, too late)
             await asyncio.sleep(3)
             status = 200

@@ -249,3 +249,20 @@ async def test_a_receiver_that_does_not_answer_in_time_is_tried_again(settings: 
         )
         assert [a["outcome"] for a in delivery["attempts"]] == ["timeout", "delivered"]
         assert delivery["attempts"][0]["status"] is None
+
+
+async def test_a_delivery_in_flight_when_its_server_stops_is_let_go_for_the_next(
+    settings: Settings, tmp_path: Path
+) -> None:
+    # the receiver hangs on the first attempt; the server stops meanwhile: its claim (held for
+    # the timeout and more) is released, so the next server sends at once, not a minute later
+    durable = replace(settings, state_dir=str(tmp_path / "state"), webhook_timeout=20.0)
+    async with receiving(HANG) as receiver:
+        async with serving(durable) as served:
+            await create(served, receiver.url)
+            alpha = served.tenant()
+            (event,) = await served.append(alpha, status_change(alpha, 5, "open", "complete"))
+            first = await receiver.arrival()
+        async with serving(durable):
+            second = await receiver.arrival()
+        assert json.loads(first)["data"]["id"] == json.loads(second)["data"]["id"] == event.id
