@@ -11,13 +11,13 @@ Keys, under the store's prefix, per tenant (escaped as every key part is)::
 ``XADD``s them, and trims what is past ``event_retention`` (entries carry their time) or past
 ``event_cap`` per tenant, their ids with them. Every key's time-to-live is renewed by each append;
 the counter's lasts four retentions (at least 30 days), so a seq is not reused while anyone could
-still hold a position in the log. ``wait`` is ``XREAD BLOCK`` on the stream: woken by an append in
-any process or replica, in slices shorter than the socket timeout.
+still hold a position in the log. ``wait`` is ``XREAD BLOCK`` on the stream, one per tenant however
+many wait (``resolvers.state.waiters``): woken by an append in any process or replica, in slices
+shorter than the socket timeout.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -25,6 +25,7 @@ from redis.asyncio import Redis
 
 from resolvers.events import ChangeEvent
 from resolvers.state.base import check_ttl, dumps, loads
+from resolvers.state.waiters import Waiters
 
 # KEYS: stream, ids hash, seq counter. ARGV: retention ms, cap, counter ttl ms, then id, body pairs.
 _APPEND = """
@@ -102,6 +103,7 @@ class RedisEvents:
         self._append_script = self._redis.register_script(_APPEND)
         self._lease_script = self._redis.register_script(_LEASE)
         self._release_script = self._redis.register_script(_RELEASE)
+        self._waiters = Waiters(self._block, self._last_seq)
 
     # -- the event log (the store wraps each in its "unavailable" guard) ---------------------
 
@@ -132,20 +134,16 @@ class RedisEvents:
         return 0 if found is None else int(found)
 
     async def _wait(self, tenant: str, seq: int, within: float) -> bool:
-        give_up = time.monotonic() + max(within, 0.0)
-        key = self._events_key(tenant)
-        # Blocks in slices shorter than the socket timeout, which would otherwise cut them.
-        piece = max(0.05, min(self._timeout - 1.0, 2.0))
-        while True:
-            if await self._last_seq(tenant) > seq:
-                return True
-            left = give_up - time.monotonic()
-            if left <= 0:
-                return False
-            block = max(1, round(min(left, piece) * 1000))
-            found = await self._redis.xread({key: f"{seq}-1"}, count=1, block=block)
-            if found:
-                return True
+        return await self._waiters.wait(tenant, seq, within)
+
+    async def _block(self, tenant: str, seq: int, seconds: float) -> bool:
+        """``XREAD BLOCK`` for an entry past ``seq``, at most ``seconds`` (kept shorter than the
+        socket timeout, which would cut it)."""
+        block = max(1, round(min(seconds, self._timeout - 1.0) * 1000))
+        found = await self._redis.xread(
+            {self._events_key(tenant): f"{seq}-1"}, count=1, block=block
+        )
+        return bool(found)
 
     async def _lease(self, name: str, holder: str, ttl: float) -> bool:
         px = max(1, round(check_ttl(ttl) * 1000))

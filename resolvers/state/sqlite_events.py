@@ -11,8 +11,8 @@ Tables (created with the store's schema)::
 appender at a time, so the same events appended by two processes are in the log once each.
 
 ``wait`` polls the tenant's last seq every ``event_poll`` seconds (default 0.2 s: one indexed read
-of the WAL file, which does not wait for writers), and wakes at once for an append made through the
-same store object. Events go after ``event_retention`` seconds (default 7 days: webhooks retry for
+of the WAL file, which does not wait for writers), once per tenant however many wait
+(``resolvers.state.waiters``), and wakes at once for an append made through the same store object. Events go after ``event_retention`` seconds (default 7 days: webhooks retry for
 24 hours), or sooner past ``event_cap`` events of one tenant (the oldest first).
 """
 
@@ -21,12 +21,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
-import time
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from resolvers.events import ChangeEvent
 from resolvers.state.base import EVENT_CAP, EVENT_RETENTION, check_ttl, dumps, loads
+from resolvers.state.waiters import Waiters
 
 T = TypeVar("T")
 
@@ -64,6 +64,7 @@ class SQLiteEvents:
     def _init_events(self, retention: float, cap: int, poll: float) -> None:
         self.event_retention, self.event_cap, self.event_poll = check_ttl(retention), cap, poll
         self._event_wakers: dict[str, asyncio.Event] = {}
+        self._waiters = Waiters(self._block, self.last_seq)
 
     def _appended_here(self) -> dict[str, asyncio.Event]:
         return self._event_wakers
@@ -143,16 +144,14 @@ class SQLiteEvents:
         return 0 if row is None else int(row[0])
 
     async def wait(self, tenant: str, seq: int, within: float) -> bool:
-        give_up = time.monotonic() + max(within, 0.0)
-        while True:
-            if await self.last_seq(tenant) > seq:
-                return True
-            left = give_up - time.monotonic()
-            if left <= 0:
-                return False
-            waker = self._appended_here().setdefault(tenant, asyncio.Event())
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(waker.wait(), min(left, self.event_poll))
+        return await self._waiters.wait(tenant, seq, within)
+
+    async def _block(self, tenant: str, seq: int, seconds: float) -> bool:
+        """One poll interval (shorter when this store appends for the tenant), then a look."""
+        waker = self._appended_here().setdefault(tenant, asyncio.Event())
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(waker.wait(), min(seconds, self.event_poll))
+        return await self.last_seq(tenant) > seq
 
     # -- leases --------------------------------------------------------------------------------
 

@@ -181,3 +181,30 @@ async def test_the_in_memory_log_follows_the_same_rules() -> None:
     assert await log.lease("l", "x", 5) and not await log.lease("l", "y", 5)
     await log.release("l", "x")
     assert await log.lease("l", "y", 5)
+
+
+async def test_many_waiters_of_a_tenant_share_one_watch_and_wake_as_their_seq_says(
+    backend: Backend,
+) -> None:
+    reader, writer = backend.open(), backend.open()
+    try:
+        await writer.append("a", [job_event("a", 1)])
+        behind = [asyncio.ensure_future(reader.wait("a", 1, 30)) for _ in range(40)]
+        ahead = asyncio.ensure_future(reader.wait("a", 2, 1.0))  # waits for a second event
+        watches = reader._waiters._watches  # type: ignore[attr-defined]
+        for _ in range(200):  # until every waiter has read the log once and waits
+            if "a" in watches and watches["a"].waiters == 41:
+                break
+            await asyncio.sleep(0.05)
+        assert list(watches) == ["a"] and watches["a"].waiters == 41  # one watch of the log
+        await writer.append("a", [job_event("a", 2)])
+        assert all(await asyncio.gather(*behind))
+        assert not await ahead  # the log moved, but not past its position
+        for _ in range(100):  # the watch ends with its last waiter (after its current slice)
+            if not watches:
+                break
+            await asyncio.sleep(0.05)
+        assert not watches
+    finally:
+        await reader.aclose()
+        await writer.aclose()
