@@ -61,34 +61,35 @@ class Unconfirmed(Generic[T]):
         return f"{self.endpoint}?{self.param}"
 
 
-async def verdict_of(tenant: Tenant, check: Unconfirmed[object]) -> Verdict:
-    known = tenant.filter_verdicts.get(check.name)
+async def verdict_of(tenant: Tenant, name: str) -> Verdict:
+    """What Kickserv is known to do with the filter ``name`` ("jobs.json?status") for this tenant."""
+    known = tenant.filter_verdicts.get(name)
     if known == "honoured" or known == "ignored":
         return "honoured" if known == "honoured" else "ignored"
     try:
-        entry = await tenant.cache.records.get(_key(tenant, check))
+        entry = await tenant.cache.records.get(_key(tenant, name))
     except StateUnavailable:
         return "unknown"
     if entry is not None and entry.value in ("honoured", "ignored"):
         value: Verdict = "honoured" if entry.value == "honoured" else "ignored"
-        tenant.filter_verdicts[check.name] = value
+        tenant.filter_verdicts[name] = value
         return value
     return "unknown"
 
 
-async def remember(tenant: Tenant, check: Unconfirmed[object], verdict: Verdict) -> None:
+async def remember(tenant: Tenant, name: str, verdict: Verdict) -> None:
     """Keep the verdict here and in the state store (best effort: memory still has it)."""
-    if tenant.filter_verdicts.get(check.name) == verdict:
+    if tenant.filter_verdicts.get(name) == verdict:
         return
-    tenant.filter_verdicts[check.name] = verdict
-    logger.info("Kickserv %s the filter %s for %s", verdict, check.name, tenant.account)
+    tenant.filter_verdicts[name] = verdict
+    logger.info("Kickserv %s the filter %s for %s", verdict, name, tenant.account)
     until = tenant.cache.clock() + VERDICT_TTL
     with contextlib.suppress(StateUnavailable):
-        await tenant.cache.records.set(_key(tenant, check), Entry(verdict, until, until))
+        await tenant.cache.records.set(_key(tenant, name), Entry(verdict, until, until))
 
 
-def _key(tenant: Tenant, check: Unconfirmed[object]) -> CacheKey:
-    return CacheKey(tenant.key, RESOURCE, check.name)
+def _key(tenant: Tenant, name: str) -> CacheKey:
+    return CacheKey(tenant.key, RESOURCE, name)
 
 
 async def verified_window(
@@ -102,8 +103,7 @@ async def verified_window(
 ) -> Window[T]:
     """Items ``[offset, offset + first)`` of the listing filtered by ``check``: ``hinted`` is the
     listing read with the filter sent (and its cache params), ``plain`` the listing without it."""
-    erased: Unconfirmed[object] = check  # type: ignore[assignment]  # only its name is read
-    verdict = await verdict_of(tenant, erased)
+    verdict = await verdict_of(tenant, check.name)
     if verdict != "ignored":
         window = await tenant.window(resource, hinted[0], hinted[1], offset, first)
         if all(check.matches(item) for item in window.items):
@@ -112,14 +112,14 @@ async def verified_window(
                 return window
             probe = await tenant.window(resource, plain[0], plain[1], 0, 1)
             if window.total < probe.total:
-                await remember(tenant, erased, "honoured")
+                await remember(tenant, check.name, "honoured")
                 record_verified_filter(check.name, "honoured", locally=False)
                 return window
             if offset == 0 and len(window.items) >= window.total:
                 record_verified_filter(check.name, "unknown", locally=False)
                 return window  # every record was seen, and every one matches
         else:
-            await remember(tenant, erased, "ignored")
+            await remember(tenant, check.name, "ignored")
     return await _filtered_here(tenant, resource, check, plain, offset, first)
 
 
@@ -133,9 +133,8 @@ async def _filtered_here(
 ) -> Window[T]:
     whole = await tenant.everything(resource, plain[0], plain[1])
     matching = tuple(item for item in whole.items if check.matches(item))
-    erased: Unconfirmed[object] = check  # type: ignore[assignment]
     if len(matching) < whole.total:
-        await remember(tenant, erased, "ignored")  # equal totals, yet some records do not match
+        await remember(tenant, check.name, "ignored")  # equal totals, yet some records do not match
     verdict = tenant.filter_verdicts.get(check.name, "unknown")
     record_verified_filter(check.name, verdict, locally=True)
     # (the envelope's extras, such as totals, describe the unfiltered listing: none are kept)
