@@ -1,6 +1,6 @@
 """Changes made on Kickserv (the sandbox, through its own REST API) reach a graph subscriber and a
 webhook receiver, over real processes: a sandbox and two ``kickserv-graph serve`` replicas sharing
-an SQLite state store, the watcher polling every half second.
+one state store (an SQLite directory, or a redis-server), the watcher polling every half second.
 
 The subscriber (graphql-transport-ws, on one replica) and the receiver (signed webhooks, queued by
 whichever replica) get exactly the events of the tenant's log, each once, in the log's order for
@@ -17,11 +17,12 @@ import httpx
 import pytest
 
 from resolvers.cache import CacheKey
-from resolvers.state import open_state_store
+from resolvers.state import StateStore, open_state_store
 from resolvers.watch import FEEDS
 from tests.push.clients import GUARD, sse_session, ws_session
 from tests.push.receiver import receiving
 from tests.replicas.harness import Cluster, running_cluster
+from tests.state.conftest import RedisServer, private_redis, redis_binary  # noqa: F401
 from tests.watch.conftest import Kickserv, outside_changes
 from tests.watch.test_end_to_end import ACME, DEMO, DEMO_KEY, KEYS_FILE
 
@@ -39,13 +40,17 @@ CHANGES_WITH_SUBJECTS = """subscription($after: String!) {
 }"""
 
 
-@pytest.fixture
-def cluster(tmp_path: Path) -> Iterator[Cluster]:
+@pytest.fixture(params=["sqlite", "redis"])
+def cluster(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Cluster]:
+    redis: RedisServer | None = None
+    if request.param == "redis":  # a server of its own: the replicas use the default key prefix
+        redis = request.getfixturevalue("private_redis")
     keys = tmp_path / "keys.toml"
     keys.write_text(KEYS_FILE)
     with running_cluster(
         tmp_path,
-        "sqlite",
+        request.param,
+        redis=redis,
         GRAPH_API_KEYS_FILE=str(keys),
         GRAPH_WATCH_INTERVAL_S="0.5",
         GRAPH_WEBHOOK_ALLOW_PRIVATE="on",  # the receiver is on 127.0.0.1
@@ -54,9 +59,15 @@ def cluster(tmp_path: Path) -> Iterator[Cluster]:
         yield started
 
 
+def open_store(cluster: Cluster) -> StateStore:
+    if cluster.redis is not None:
+        return open_state_store(cluster.redis.url)
+    return open_state_store(cluster.directory / "state")
+
+
 async def baselines(cluster: Cluster) -> None:
     """Until the watcher has read what exists (its baseline: no events) for both tenants."""
-    store = open_state_store(cluster.directory / "state")
+    store = open_store(cluster)
     try:
         async with asyncio.timeout(GUARD * 2):
             for tenant in (DEMO, ACME):
