@@ -80,3 +80,31 @@ async def test_the_verdict_outlives_the_process_in_the_state_store(sb: RunningSa
     # known at once: no hint sent where it is ignored, no probe where it is honoured
     assert not any(sent_status(run)) if strict else all(sent_status(run))
     assert [n["number"] for n in run.data["jobs"]["nodes"]] == complete(sb.store())[:3]
+
+
+@pytest.mark.parametrize("strict", [False, True], ids=["lenient", "strict"])
+async def test_when_every_job_matches_nothing_is_concluded_and_the_answer_stays_right(strict: bool):
+    """Equal totals with and without the filter decide nothing: the listing is filtered here."""
+    config = SandboxConfig(customers=8, seed=4, today=date(2026, 11, 21))
+    config.reference_strict = strict
+    with running_sandbox(config) as sandbox:
+        store = sandbox.store()
+        for job in store.jobs.values():  # every job /jobs.json lists is complete
+            if job.status in ("unscheduled", "scheduled", "in_progress", "on_hold", "canceled"):
+                job.status = "complete"
+        expected = complete(store)
+        assert len(expected) > 5
+        # (no shared cache: the test changes the sandbox behind the graph's back)
+        async with graph_server(sandbox, cache_enabled=False, **NO_RESPONSE_CACHE) as graph:
+            run = await graph.run(QUERY, {"first": 3})
+            assert [n["number"] for n in run.data["jobs"]["nodes"]] == expected[:3]
+            assert run.data["jobs"]["totalCount"] == len(expected)
+            assert run.upstream["verifiedFilters"] == [
+                {"filter": "jobs.json?status", "verdict": "unknown", "filteredLocally": True}
+            ]
+            store.jobs_by_number[expected[0]].status = "canceled"  # now one does not match
+            again = await graph.run(QUERY, {"first": 3, "after": encode_cursor(0)})
+            assert [n["number"] for n in again.data["jobs"]["nodes"]] == expected[2:5]
+            assert again.data["jobs"]["totalCount"] == len(expected) - 1
+            verdict = again.upstream["verifiedFilters"][0]["verdict"]
+            assert verdict == ("ignored" if strict else "honoured")
