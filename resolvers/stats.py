@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextvars
 import math
+import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -32,6 +33,7 @@ class UpstreamStats:
     replays: int = 0  # mutations answered from their idempotency key's recorded outcome
     fresh_until: float = math.inf
     plan: list[PlannedLevel] = field(default_factory=list)  # levels whose path was chosen
+    spans: list[tuple[float, float]] = field(default_factory=list)  # each call's (start, end)
     # Filters the reference does not confirm, as this request verified them (resolvers.verify).
     verified_filters: list[dict[str, Any]] = field(default_factory=list)
 
@@ -42,11 +44,29 @@ class UpstreamStats:
             "cacheHits": self.cache_hits,
             "ms": round(self.ms, 1),
         }
+        if self.spans:
+            extension["rounds"] = rounds_of(self.spans)
         if self.plan:
             extension["plan"] = [level.as_extension() for level in self.plan]
         if self.verified_filters:
             extension["verifiedFilters"] = list(self.verified_filters)
         return extension
+
+
+TOLERANCE = 0.001  # seconds: a call that started within this of another's end did not wait for it
+
+
+def rounds_of(spans: list[tuple[float, float]]) -> int:
+    """Dependent rounds of calls: the longest chain of calls each of which started after the
+    previous one ended (calls of one round overlap). The bench's measure, from the request's own
+    side (a call ends when its answer was read)."""
+    chains: list[tuple[float, int]] = []  # (end, longest chain ending with that call)
+    longest = 0
+    for start, end in sorted(spans):
+        mine = 1 + max((n for done, n in chains if done - TOLERANCE <= start), default=0)
+        chains.append((end, mine))
+        longest = max(longest, mine)
+    return longest
 
 
 current_stats: contextvars.ContextVar[UpstreamStats | None] = contextvars.ContextVar(
@@ -59,6 +79,8 @@ def record_call(elapsed_seconds: float) -> None:
     if stats is not None:
         stats.calls += 1
         stats.ms += elapsed_seconds * 1000.0
+        end = time.monotonic()
+        stats.spans.append((end - elapsed_seconds, end))
 
 
 def record_page() -> None:

@@ -93,6 +93,9 @@ def test_the_dashboard_reads_tasks_account_wide_with_the_same_answer(
     assert after_calls == {"other": before_calls["other"], "tasks": pages}
     assert pages < len(jobs)
     assert after["extensions"]["upstream"]["calls"] == before_calls["other"] + pages
+    # rounds as the request saw them: levels that depend on each other cannot overlap
+    assert before["extensions"]["upstream"]["rounds"] >= 3  # customers, job listings, tasks
+    assert after["extensions"]["upstream"]["rounds"] >= 2  # customers, job listings (+ tasks)
 
     (plan,) = after["extensions"]["upstream"]["plan"]
     assert plan == {

@@ -257,7 +257,7 @@ async def test_concurrent_identical_requests_cost_the_calls_of_one():
 async def test_upstream_extension_is_on_in_development_and_off_when_disabled(sb: RunningSandbox):
     async with graph_server(sb) as graph:
         run = await graph.run("{ customer(number: 1) { number } }")
-    assert set(run.upstream) == {"calls", "pages", "cacheHits", "ms"}
+    assert set(run.upstream) == {"calls", "pages", "cacheHits", "ms", "rounds"}
     assert run.upstream["calls"] == run.calls == 1
     async with graph_server(sb, env="production", upstream_extensions=False) as graph:
         run = await graph.run("{ customer(number: 1) { number } }")
