@@ -49,7 +49,7 @@ from kickserv.records import (
     Task,
     Vendor,
 )
-from kickserv.transport import RetryPolicy, UpstreamCall
+from kickserv.transport import RetryPolicy, UpstreamCall, patient
 
 __all__ = [
     "APIError",
@@ -90,4 +90,5 @@ __all__ = [
     "Validation",
     "Vendor",
     "credential_fingerprint",
+    "patient",
 ]

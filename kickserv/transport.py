@@ -10,17 +10,28 @@ is the wait), within `RetryPolicy`'s attempts, wait budget and one overall `dead
 turn or a slot, the exchanges and the waits between them all end by it, and a call still in flight
 then is cancelled, so it never holds a slot past it. Writes are never retried: Kickserv has no
 idempotency keys, so a retried POST could create a second job.
+
+Reads made inside `patient()` (bulk reads: an index built from a whole listing) wait for their turn
+and their slot without a deadline: theirs starts when they are sent, since their caller paces them
+and bounds the whole (`resolvers.indexes`). Only Kickserv's own failures count for the breaker: a
+call that never went out says nothing of Kickserv, nor does one the deadline cut short after less
+than `RetryPolicy.hang_after` in flight (most of its deadline spent in our own queue).
+
+Why this module is long: an attempt's steps (breaker, governor, slot, exchange, retry) share one
+deadline and one account of what was sent; kept in one loop, what counts against Kickserv is decided
+in one place.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import json
 import math
 import random
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -55,6 +66,16 @@ class RetryPolicy:
     base_delay: float = 0.25
     max_delay: float = 8.0
     jitter: float = 0.5  # the fraction of each backoff drawn at random, so clients spread out
+    # An attempt the deadline cut short counts as Kickserv failing (for the breaker) only when it
+    # was in flight at least this long; None: half the deadline.
+    hang_after: float | None = None
+
+    def hung(self, in_flight: float) -> bool:
+        """An attempt cut short by the deadline after `in_flight` seconds on the wire: long enough
+        to say Kickserv is slow or hanging (and not that our own queue ate the deadline)?"""
+        if self.hang_after is not None:
+            return in_flight >= self.hang_after
+        return self.deadline is None or in_flight >= self.deadline / 2
 
     def backoff(self, attempt: int, draw: Callable[[], float]) -> float:
         """The wait after failed attempt number `attempt` (1-based) when Kickserv named none."""
@@ -89,6 +110,21 @@ Sleep = Callable[[float], Awaitable[None]]
 
 
 KickservLike = TransportError | APIError
+
+_PATIENT: contextvars.ContextVar[bool] = contextvars.ContextVar("kickserv_patient", default=False)
+
+
+@contextlib.contextmanager
+def patient() -> Iterator[None]:
+    """Reads made within (in this task and the tasks it starts) wait for their turn and their
+    concurrency slot without a deadline; the read deadline starts when each is sent. For bulk reads
+    whose caller paces them and bounds the whole: queued behind each other, they would otherwise
+    spend their deadlines in our own queue."""
+    token = _PATIENT.set(True)
+    try:
+        yield
+    finally:
+        _PATIENT.reset(token)
 
 
 def _encode(value: object) -> object:
@@ -238,7 +274,9 @@ class Transport:
         extra: dict[str, Any] = {} if self._timeout is None else {"timeout": self._timeout}
         began = self._clock()
         budget = self.retry.deadline
-        deadline = None if budget is None else began + budget
+        # A patient read's deadline starts when it is first sent (`patient`).
+        waits_patiently = may_retry and _PATIENT.get()
+        deadline = None if budget is None or waits_patiently else began + budget
         waited = 0.0
         attempt = 0
         while True:
@@ -248,23 +286,30 @@ class Transport:
             started = time.monotonic()
             failure: KickservLike
             response: httpx.Response | None = None
-            sent = False
+            sent_at: float | None = None
+            cut_short = False  # by our deadline, not answered
             try:
                 # A read's deadline covers the wait for a slot and the exchange: when it passes,
-                # the exchange is cancelled and its slot freed. A write, once sent, is not cut
-                # short by us (its outcome would be unknown): it has its own timeout.
-                async with self._within(deadline if may_retry else None), self._limiter:
+                # the exchange is cancelled and its slot freed (a patient read's, the exchange
+                # only). A write, once sent, is not cut short by us (its outcome would be
+                # unknown): it has its own timeout.
+                queue_bound = deadline if may_retry and not waits_patiently else None
+                async with self._within(queue_bound), self._limiter:
                     if self.governor.stale(permit):
                         raise _Requeue()
-                    sent = True
-                    response = await self._exchange(
-                        method, path, attempt, query, content, headers, extra
-                    )
+                    sent_at = self._clock()
+                    if waits_patiently and deadline is None and budget is not None:
+                        deadline = sent_at + budget
+                    async with self._within(deadline if waits_patiently else None):
+                        response = await self._exchange(
+                            method, path, attempt, query, content, headers, extra
+                        )
             except _Requeue:  # paused while it waited for a slot: nothing sent, a new turn
                 attempt -= 1
                 continue
             except TimeoutError:
                 failure, retryable = self._past_deadline(method, path, budget), False
+                cut_short = True
             except httpx.HTTPError as exc:
                 failure, retryable = _transport_failure(method, path, exc)
             elapsed = time.monotonic() - started
@@ -290,8 +335,12 @@ class Transport:
                     attempts=attempt,
                 )
             status = response.status_code if response is not None else None
-            if sent:  # out of time while waiting for a slot says nothing of Kickserv
+            # Out of time while waiting for a slot says nothing of Kickserv, nor does a call cut
+            # short soon after it went out (its deadline spent in our queue): not its failure.
+            if sent_at is not None and (not cut_short or self.retry.hung(self._clock() - sent_at)):
                 self._settle(permit, status, failure, era)
+            if waits_patiently and status == 429:
+                deadline = None  # nothing was done: the next send starts a whole deadline again
             wait = (
                 self._wait_before_retry(failure, attempt, waited, deadline)
                 if may_retry and retryable

@@ -1,7 +1,12 @@
 """Client-side indexes for lookups Kickserv lacks (an invoice by id, the customer of a global id, ...).
 
 An index is built from a listing: the first page tells the page count, the rest are fetched
-concurrently. It is kept per tenant and credential (what one credential may see another may not), and:
+``width`` at a time, as patient reads (``kickserv.patient``: each page's read deadline starts when it is
+sent, not while it waits behind the others in our own queue; 169 pages fired at once spent their
+deadlines queued and tripped the breaker though Kickserv was healthy). A lookup waits for a build at
+most ``page_deadline`` per round of ``width`` pages, plus one: past that it gets a clear ``Timeout``
+while the build goes on, so a later lookup finds it. It is kept per tenant and credential (what one
+credential may see another may not), and:
 
 - a lookup of a known key costs nothing;
 - a miss triggers ONE bounded refresh from the front of the listing (Kickserv lists newest first, so new
@@ -20,6 +25,8 @@ import time
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, Protocol, TypeVar
+
+from kickserv import Timeout, patient
 
 R = TypeVar("R")  # upstream record
 V = TypeVar("V")  # what the index keeps
@@ -62,6 +69,8 @@ class ListingIndex(Generic[R, V]):
     ttl: float = 120.0
     refresh_interval: float = 5.0
     max_refresh_pages: int = 4
+    width: int = 8  # pages of a build read at once
+    page_deadline: float | None = 5.0  # a page read's deadline; None: lookups wait for any build
     clock: Callable[[], float] = time.monotonic
     on_read: Callable[[float], None] | None = None
     counters: IndexCounters = field(default_factory=IndexCounters)
@@ -71,6 +80,8 @@ class ListingIndex(Generic[R, V]):
     _refreshed_at: float = field(default=float("-inf"), repr=False)
     _total_entries: int | None = field(default=None, repr=False)
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
+    _building: asyncio.Task[None] | None = field(default=None, repr=False)
+    _build_pages: int | None = field(default=None, repr=False)  # of the build under way, once known
 
     @property
     def size(self) -> int:
@@ -108,31 +119,67 @@ class ListingIndex(Generic[R, V]):
             built_at = self._built_at
             self.on_read(self.clock() if built_at is None else built_at + self.ttl)
 
+    def _fresh(self) -> bool:
+        return self._built_at is not None and self.clock() - self._built_at < self.ttl
+
     async def _ensure_built(self) -> None:
-        if self._built_at is not None and self.clock() - self._built_at < self.ttl:
+        if self._fresh():
             return
+        task = self._building
+        if task is None:
+            # One build, shared by every lookup that waits for it, and finished even when they
+            # stop waiting (a client gone, a lookup past its bound): the next lookup finds it.
+            task = self._building = asyncio.create_task(self._build_once())
+            task.add_done_callback(self._built)
+        await self._wait_for(task)
+
+    def _built(self, task: asyncio.Task[None]) -> None:
+        self._building = self._build_pages = None
+        if not task.cancelled():
+            task.exception()  # retrieved: its waiters got it; none left, the next lookup retries
+
+    async def _wait_for(self, task: asyncio.Task[None]) -> None:
+        """Wait for `task` within this lookup's bound: a read's deadline per round of pages, once
+        the page count is known, plus one; past it a `Timeout`, the build going on."""
+        began = time.monotonic()  # real time: `clock` may be a test's, standing still
+        while not task.done():
+            if self.page_deadline is None:
+                await asyncio.shield(task)
+                break
+            rounds = 1 + -(-max(0, (self._build_pages or 1) - 1) // self.width)
+            left = began + self.page_deadline * (rounds + 1) - time.monotonic()
+            if left <= 0:
+                raise Timeout(
+                    f"the index of {self._build_pages or 'a'} page(s) of a Kickserv listing is "
+                    f"still being built (more than {time.monotonic() - began:.0f} s so far: "
+                    "Kickserv is slow or limits this credential's rate); it goes on, try again "
+                    "shortly.",
+                    method="GET",
+                    path="(index build)",
+                )
+            await asyncio.wait({task}, timeout=min(left, 1.0))
+        task.result()
+
+    async def _build_once(self) -> None:
         async with self._lock:
-            if self._built_at is not None and self.clock() - self._built_at < self.ttl:
-                return
-            await self._build()
+            if not self._fresh():
+                await self._build()
 
     async def _build(self) -> None:
         first = await self._fetch(1)
         total_pages = first.total_pages or 1
+        self._build_pages = total_pages
         values: dict[Hashable, V] = {}
         order: list[Hashable] = []
         self._absorb(first.items, values, order)
-        if total_pages > 1:
-            # Each page is projected as it arrives: the full records of the whole listing never
-            # coexist (at 100,000 invoices they would hold ~1.5 GB at the end of the build).
-            rest = await asyncio.gather(
-                *(self._fetch_projected(n) for n in range(2, total_pages + 1))
-            )
-            for pairs in rest:
-                for k, value in pairs:
-                    if k not in values:
-                        order.append(k)
-                    values[k] = value
+        # Each page is projected as it arrives: the full records of the whole listing never
+        # coexist (at 100,000 invoices they would hold ~1.5 GB at the end of the build).
+        rest = await self._fetch_paced(range(2, total_pages + 1))
+        for pairs in rest:
+            for k, value in pairs:
+                if k not in values:
+                    order.append(k)
+                values[k] = value
         self._values, self._order = values, order
         self._total_entries = first.total_entries
         self._built_at = self._refreshed_at = self.clock()
@@ -168,6 +215,28 @@ class ListingIndex(Generic[R, V]):
             if k not in values:
                 order.append(k)
             values[k] = self.project(record)
+
+    async def _fetch_paced(self, numbers: Sequence[int]) -> list[list[tuple[Hashable, V]]]:
+        """Pages `numbers`, projected, in order: `width` workers each read the next page as it
+        finishes one, as patient reads (their deadlines start when sent). The first failure ends
+        the build (the other workers are cancelled)."""
+        pages: dict[int, list[tuple[Hashable, V]]] = {}
+        todo = iter(numbers)
+
+        async def worker() -> None:
+            for number in todo:
+                pages[number] = await self._fetch_projected(number)
+
+        with patient():  # the tasks made here copy it
+            workers = [asyncio.create_task(worker()) for _ in range(min(self.width, len(numbers)))]
+        try:
+            await asyncio.gather(*workers)
+        except BaseException:
+            for task in workers:
+                task.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
+            raise
+        return [pages[n] for n in numbers]
 
     async def _fetch_projected(self, number: int) -> list[tuple[Hashable, V]]:
         page = await self._fetch(number)

@@ -36,6 +36,9 @@ logger = logging.getLogger("resolvers.tenant")
 # or one record to put in an index, as JSON after these prefixes (kinds of change hold no colon).
 RECORD = "record:"
 INDEX = "index:"
+# Pages an index build reads at once (bounded, and each page's deadline starts when it is sent:
+# resolvers.indexes), within the client's concurrency.
+INDEX_WIDTH = 8
 MAX_PUBLISHED_RECORD = 32 * 1024
 
 
@@ -284,6 +287,8 @@ class Tenant:
                 project=spec.project,
                 per_page=self.max_per_page,
                 ttl=self.index_ttl,
+                width=min(INDEX_WIDTH, self.client.max_concurrency),
+                page_deadline=self.client.retry.deadline,
                 on_read=record_fresh_until,
             )
             self._indexes[spec.name] = index
