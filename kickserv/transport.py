@@ -279,6 +279,9 @@ class Transport:
         deadline = None if budget is None or waits_patiently else began + budget
         waited = 0.0
         attempt = 0
+        paced = (
+            0  # a patient read's 429s: the governor's pacing, not attempts spent (`waited` bounds)
+        )
         while True:
             attempt += 1
             permit = await self._turn(method, path, deadline, probe=may_retry)
@@ -341,8 +344,9 @@ class Transport:
                 self._settle(permit, status, failure, era)
             if waits_patiently and status == 429:
                 deadline = None  # nothing was done: the next send starts a whole deadline again
+                paced += 1
             wait = (
-                self._wait_before_retry(failure, attempt, waited, deadline)
+                self._wait_before_retry(failure, max(1, attempt - paced), waited, deadline)
                 if may_retry and retryable
                 else None
             )

@@ -17,7 +17,7 @@ import pytest
 from graph.server.assembly import build_app, server_of
 from sandbox.config import SandboxConfig
 from sandbox.testing import RunningSandbox, running_sandbox
-from tests.graph.example_runs import serving, settings_for
+from tests.graph.example_runs import graph_server, serving, settings_for
 
 TODAY = date(2026, 11, 21)
 SETTINGS = {
@@ -62,3 +62,29 @@ async def test_a_big_accounts_invoice_index_builds_whole_with_the_breaker_closed
     answered = [e for e in run.log if e["path"].endswith("/invoices.json") and e["status"] == 200]
     assert len(answered) == -(-len(ids) // 10)  # every page read once
     assert 429 in {e["status"] for e in run.log}  # the rate limit was met: the queue was long
+
+
+async def test_a_lookup_past_its_bound_gets_a_clear_error_and_the_build_goes_on(big):
+    # 26 pages of 20 at about 2 a second take over 10 s; a lookup waits 0.5 s per round of 4 pages
+    # plus one (4 s): it gets UPSTREAM_UNAVAILABLE, and the build it started goes on for the next.
+    big.state.knobs.update({"rate_limit": 2})
+    ids = listed_invoices(big)
+    query = f'{{ first: invoice(id: "{ids[0]}") {{ id }} last: invoice(id: "{ids[-1]}") {{ id }} }}'
+    settings = {**SETTINGS, "kickserv_read_deadline": 0.5, "kickserv_max_per_page": 20}
+    try:
+        async with graph_server(big, **settings) as graph:
+            runs = [await graph.run(query)]
+            while runs[-1].errors and len(runs) < 10:
+                runs.append(await graph.run(query))
+    finally:
+        big.state.knobs.update({"rate_limit": 25})
+    first, last = runs[0], runs[-1]
+    assert [e["extensions"]["code"] for e in first.errors] == ["UPSTREAM_UNAVAILABLE"] * 2
+    assert last.errors == [] and last.data == {"first": {"id": ids[0]}, "last": {"id": ids[-1]}}
+    answered = [
+        e
+        for run in runs
+        for e in run.log
+        if e["path"].endswith("/invoices.json") and e["status"] == 200
+    ]
+    assert len(answered) == -(-len(ids) // 20)  # one build, each page read once
