@@ -72,7 +72,8 @@ type Employee { id: ID! number: Int name: String }
 Fetch = Callable[[str, dict[str, Any]], Awaitable[Any]]
 
 
-def _address(raw: dict[str, Any]) -> dict[str, Any]:
+def address(raw: dict[str, Any]) -> dict[str, Any]:
+    """A Kickserv record's service address as our schema's Address."""
     return {
         "line1": raw.get("service_address"),
         "city": raw.get("service_city"),
@@ -81,14 +82,15 @@ def _address(raw: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _task(raw: dict[str, Any]) -> dict[str, Any]:
+def task(raw: dict[str, Any]) -> dict[str, Any]:
+    """A Kickserv task as our schema's Task (assignees from its glue), ids as strings."""
     return {
-        "id": raw["id"],
+        "id": str(raw["id"]),
         "description": raw.get("description"),
         "startsAt": raw.get("starts_at"),
         "endsAt": raw.get("ends_at"),
         "assignees": [
-            {"id": e["id"], "number": e.get("employee_number"), "name": e.get("name")}
+            {"id": str(e["id"]), "number": e.get("employee_number"), "name": e.get("name")}
             for e in raw.get("employees") or ()
         ],
     }
@@ -96,9 +98,7 @@ def _task(raw: dict[str, Any]) -> dict[str, Any]:
 
 def _customer(raw: dict[str, Any], fetch: Fetch) -> dict[str, Any]:
     async def locations(info: Any) -> list[dict[str, Any]]:
-        found = [
-            {"id": raw["id"], "name": raw["name"], "isPrimary": True, "address": _address(raw)}
-        ]
+        found = [{"id": raw["id"], "name": raw["name"], "isPrimary": True, "address": address(raw)}]
         for child in raw.get("children") or ():
             body = await fetch(f"/customers/{child['customer_number']}.json", {})
             record = body.get("customer", body)
@@ -107,7 +107,7 @@ def _customer(raw: dict[str, Any], fetch: Fetch) -> dict[str, Any]:
                     "id": record["id"],
                     "name": record["name"],
                     "isPrimary": False,
-                    "address": _address(record),
+                    "address": address(record),
                 }
             )
         return found
@@ -134,7 +134,7 @@ def _customer(raw: dict[str, Any], fetch: Fetch) -> dict[str, Any]:
 def _job(raw: dict[str, Any], fetch: Fetch) -> dict[str, Any]:
     async def tasks(info: Any) -> list[dict[str, Any]]:
         body = await fetch("/tasks.json", {"job_id": raw["id"], "per_page": 100})
-        return [_task(t) for t in body["tasks"]]
+        return [task(t) for t in body["tasks"]]
 
     return {
         "id": raw["id"],

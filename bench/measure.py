@@ -49,7 +49,11 @@ def measured_run(
         responses = run_client(client, server.url, scenario, facts)
         wall = time.perf_counter() - started
     entries = sandbox.requests()
-    reported = [r.get("extensions", {}).get("upstream", {}).get("calls") for r in responses]
+    upstream = [r.get("extensions", {}).get("upstream", {}) for r in responses]
+    reported = [u.get("calls") for u in upstream]
+    # Our server's own count of dependent rounds (each call's start and end as its client saw
+    # them), beside the sandbox log's: the log's arrivals lag when the sandbox process is starved.
+    said = [u.get("rounds") for u in upstream]
     figures = {
         "calls": len(entries),
         "rounds": rounds_of(entries),
@@ -57,6 +61,7 @@ def measured_run(
         "upstream_critical_ms": upstream_critical_ms(entries),
         "requests": len(responses),
         "reported_calls": sum(reported) if all(isinstance(c, int) for c in reported) else None,
+        "reported_rounds": sum(said) if all(isinstance(r, int) for r in said) else None,
     }
     return figures, responses
 

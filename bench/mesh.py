@@ -24,6 +24,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from bench.lean import address, task
 from bench.processes import HOST, ServerProcess, free_port, stop_process, wait_ready
 
 PEERS = Path(__file__).resolve().parent / "peers"
@@ -124,31 +125,9 @@ def running_mesh(upstream_base_url: str, timeout: float = 60.0) -> Iterator[Serv
             stop_process(process, 10.0)
 
 
-def _address(raw: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "line1": raw.get("service_address"),
-        "city": raw.get("service_city"),
-        "state": raw.get("service_state"),
-        "zip": raw.get("service_zip_code"),
-    }
-
-
-def _task(raw: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "id": str(raw["id"]),
-        "description": raw.get("description"),
-        "startsAt": raw.get("starts_at"),
-        "endsAt": raw.get("ends_at"),
-        "assignees": [
-            {"id": str(e["id"]), "number": e.get("employee_number"), "name": e.get("name")}
-            for e in raw.get("employees") or ()
-        ],
-    }
-
-
 def _dashboard_customer(raw: dict[str, Any]) -> dict[str, Any]:
     locations = [{"id": str(raw["id"]), "name": raw["name"], "isPrimary": True}]
-    locations[0]["address"] = _address(raw)
+    locations[0]["address"] = address(raw)
     for child in raw.get("children") or ():
         record = child["record"]
         locations.append(
@@ -156,7 +135,7 @@ def _dashboard_customer(raw: dict[str, Any]) -> dict[str, Any]:
                 "id": str(record["id"]),
                 "name": record["name"],
                 "isPrimary": False,
-                "address": _address(record),
+                "address": address(record),
             }
         )
     jobs = raw["jobs_page"]
@@ -174,7 +153,7 @@ def _dashboard_customer(raw: dict[str, Any]) -> dict[str, Any]:
                     "name": j.get("name"),
                     "status": j.get("status"),
                     "scheduledOn": j.get("scheduled_on"),
-                    "tasks": [_task(t) for t in j["task_page"]["tasks"]],
+                    "tasks": [task(t) for t in j["task_page"]["tasks"]],
                 }
                 for j in jobs["jobs"]
             ],
