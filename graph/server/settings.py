@@ -184,7 +184,9 @@ ENVIRONMENT: tuple[EnvVar, ...] = (
         "5",
         "Seconds one read of Kickserv may take, retries, waits for a turn and for a slot included; "
         "a call still in flight then is cancelled and frees its slot. The read fails "
-        "(`UPSTREAM_UNAVAILABLE`, or stale data marked stale when the cache has some).",
+        "(`UPSTREAM_UNAVAILABLE`, or stale data marked stale when the cache has some). An "
+        "index build's page reads wait for their turn and slot outside it (each page's deadline "
+        "starts when it is sent); a lookup waits for the build one deadline per 8 pages, plus one.",
     ),
     EnvVar(
         "KICKSERV_RATE_INCREASE",
