@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import orjson
 
+from bench.interleaved import measure_interleaved
 from bench.measure import measured_run, scenario_load
 from bench.options import Options
 from bench.oracle import Dataset
@@ -92,6 +93,11 @@ def run_scenarios(
     if small_answer is not None:
         say("- the HTTP ceiling: constant JSON on the same stack")
         results["small"]["ceiling"] = {"load": _ceiling_load(sandbox, facts, small_answer, options)}
+        say("- the small query's ratios, interleaved: ours, response cache off, lean, ceiling")
+        small = next(s for s in chosen if s.key == "small")
+        results["small"]["interleaved"] = measure_interleaved(
+            sandbox, small, facts, small_answer, options
+        )
 
     for entry in results.values():
         entry.pop("_comparable", None)
