@@ -69,6 +69,10 @@ def test_tiny_run_measures_every_chosen_part(tiny_run: tuple[dict[str, object], 
         peers = [scenarios[key][p]["cold"]["calls"] for p in ("stock", "lean")]
         assert scenarios[key]["minimum"]["calls"] <= min(peers)
     assert scenarios["small"]["ceiling"]["load"]["requests"] > 0
+    side = scenarios["small"]["interleaved"]  # the four small-query loads side by side
+    for key in ("ours", "ours_no_response_cache", "lean", "ceiling"):
+        assert side[key]["rps"] > 0 and side[key]["bad"] == 0, key
+    assert side["ours"]["upstream_calls"] == side["lean"]["upstream_calls"] == 0  # all warm
     execution = run["execution"]
     assert execution["fields"] > 0 and execution["ours_ms"] > 0  # type: ignore[index]
     assert run["index_memory"]["invoices"] == TINY.index_invoices  # type: ignore[index]
