@@ -155,8 +155,12 @@ async def test_bad_arguments_are_bad_user_input_on_their_path_only(
 async def test_first_above_the_cap_is_refused(sb: RunningSandbox, query: str):
     async with graph_server(sb) as graph:
         run = await graph.run(query)
-    assert [e["extensions"]["code"] for e in run.errors] == ["BAD_USER_INPUT"]
-    assert "100" in run.errors[0]["message"]
+    # A page size past the cap is a limit (issue 12): refused before execution, with its rule.
+    assert run.status == 400
+    assert [e["extensions"]["code"] for e in run.errors] == ["QUERY_TOO_COMPLEX"]
+    extensions = run.errors[0]["extensions"]
+    assert (extensions["rule"], extensions["limit"]) == ("pageSize", 100)
+    assert extensions["measure"] > 100
     assert run.calls == 0
 
 
