@@ -161,9 +161,11 @@ class ListingIndex(Generic[R, V]):
         task.result()
 
     async def _build_once(self) -> None:
-        async with self._lock:
-            if not self._fresh():
-                await self._build()
+        # Patient reads, page 1 too: the lookups waiting for the build bound it (`_wait_for`).
+        with patient():
+            async with self._lock:
+                if not self._fresh():
+                    await self._build()
 
     async def _build(self) -> None:
         first = await self._fetch(1)
@@ -218,8 +220,8 @@ class ListingIndex(Generic[R, V]):
 
     async def _fetch_paced(self, numbers: Sequence[int]) -> list[list[tuple[Hashable, V]]]:
         """Pages `numbers`, projected, in order: `width` workers each read the next page as it
-        finishes one, as patient reads (their deadlines start when sent). The first failure ends
-        the build (the other workers are cancelled)."""
+        finishes one (patient reads, as the build's task is: their deadlines start when sent).
+        The first failure ends the build (the other workers are cancelled)."""
         pages: dict[int, list[tuple[Hashable, V]]] = {}
         todo = iter(numbers)
 
@@ -227,8 +229,7 @@ class ListingIndex(Generic[R, V]):
             for number in todo:
                 pages[number] = await self._fetch_projected(number)
 
-        with patient():  # the tasks made here copy it
-            workers = [asyncio.create_task(worker()) for _ in range(min(self.width, len(numbers)))]
+        workers = [asyncio.create_task(worker()) for _ in range(min(self.width, len(numbers)))]
         try:
             await asyncio.gather(*workers)
         except BaseException:
