@@ -77,13 +77,15 @@ def _endpoint(app: Any) -> GraphQLEndpoint:
 
 
 def sandbox_settings(base_url: str, redis_url: str | None = None) -> Settings:
-    """Our server's settings against the sandbox at ``base_url``, without upstream extensions."""
+    """Our server's settings against the sandbox at ``base_url``, without upstream extensions or
+    the webhook deliverer (its once-a-second read of the state store is no request's work)."""
     return Settings(
         kickserv_account="demo",
         kickserv_api_token="demo-token",
         kickserv_base_url=base_url,
         upstream_extensions=False,
         redis_url=redis_url,
+        webhooks_enabled=False,
     )
 
 

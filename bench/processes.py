@@ -144,6 +144,9 @@ def ours_env(
         "GRAPH_LOADERS": "on" if loaders else "off",
         "GRAPH_CACHE": "on" if cache else "off",
         "GRAPH_WATCH_INTERVAL_S": "0",  # no watcher's polls among the calls a scenario counts
+        # No webhook deliverer: it reads the state store's list of webhook tenants every second (one
+        # EVALSHA on Redis) however idle, which a load's INFO commandstats would count as requests'.
+        "GRAPH_WEBHOOKS": "off",
     }
 
 

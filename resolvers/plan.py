@@ -238,7 +238,11 @@ class JobTasksPlanner:
 
     def _commit(self) -> None:
         listing = self.tenant.client.tasks.list()
-        self._all = asyncio.ensure_future(self.tenant.everything(resources.TASKS, listing, ()))
+        # Page 1 is the one read with the root, not read again (a second read, from a shared cache
+        # in Redis one more round trip, would also put off the rest by a round).
+        self._all = asyncio.ensure_future(
+            self.tenant.everything(resources.TASKS, listing, (), self._page_one_read())
+        )
         _consumed(self._all)
         self._all.add_done_callback(self._group)
 
@@ -267,11 +271,17 @@ class JobTasksPlanner:
             plan.alternative = plan.parents
         return plan
 
-    def _pages(self) -> int | None:
+    def _page_one_read(self) -> Page[Task] | None:
+        """Page 1 as read with the root, once it has arrived."""
         first = self._first
         if first is None or not first.done() or first.cancelled() or first.exception():
             return None
-        page = first.result()
+        return first.result()
+
+    def _pages(self) -> int | None:
+        page = self._page_one_read()
+        if page is None:
+            return None
         return max(page.total_pages, 1) if page.total_entries else 1
 
 

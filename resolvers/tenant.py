@@ -147,10 +147,17 @@ class Tenant:
         raise RuntimeError("Kickserv kept changing its page size")  # pragma: no cover
 
     async def everything(
-        self, resource: Listing[T, P], listing: Paginator[T], params: P
+        self,
+        resource: Listing[T, P],
+        listing: Paginator[T],
+        params: P,
+        first: Page[T] | None = None,
     ) -> Window[T]:
-        """Every item of a listing: the first page, then the rest concurrently."""
-        first, fetched = await self._page(resource, listing, params, 1, self.max_per_page)
+        """Every item of a listing: the first page, then the rest concurrently. ``first``: page 1 as
+        the caller has read it already (not read again; not counted in ``fetched``)."""
+        fetched = False
+        if first is None:
+            first, fetched = await self._page(resource, listing, params, 1, self.max_per_page)
         rest = await asyncio.gather(
             *(
                 self._page(resource, listing, params, n, first.per_page)
