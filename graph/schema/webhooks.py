@@ -8,6 +8,7 @@ secret field).
 from __future__ import annotations
 
 import math
+import re
 from datetime import UTC, datetime
 from enum import Enum
 from typing import Annotated, Any
@@ -18,10 +19,11 @@ from graph.schema.common import GraphInfo
 from graph.schema.errors import BadUserInput, GraphError, NotFound
 from graph.schema.subscriptions import ChangeType  # noqa: F401  (the enum's GraphQL name)
 from resolvers.events import EventType
+from resolvers.parsing import quoted
 from resolvers.webhooks.addresses import TargetRefused
 from resolvers.webhooks.delivery import WebhookNotFound, Webhooks
 from resolvers.webhooks.push import Push
-from resolvers.webhooks.store import Doc, TooManyEndpoints
+from resolvers.webhooks.store import DELIVERY_ID, ENDPOINT_ID, Doc, TooManyEndpoints
 
 MAX_DELIVERIES = 100
 
@@ -143,6 +145,27 @@ def _service(info: GraphInfo) -> tuple[Push, Webhooks]:
     return push, push.webhooks
 
 
+def _endpoint_id(value: strawberry.ID, argument: str = "id") -> str:
+    return _checked_id(value, ENDPOINT_ID, argument, "an endpoint id such as ep_5f0c…")
+
+
+def _delivery_id(value: strawberry.ID) -> str:
+    return _checked_id(value, DELIVERY_ID, "deliveryId", "a delivery id such as dlv_9a1e…")
+
+
+def _checked_id(value: strawberry.ID, shape: re.Pattern[str], argument: str, kind: str) -> str:
+    """A webhook id as we mint it (a prefix and 24 hex digits), or BAD_USER_INPUT: anything else
+    names no endpoint or delivery, and is refused before it becomes a store key or a message."""
+    text = str(value)
+    if not shape.fullmatch(text):
+        raise BadUserInput(
+            f"`{argument}` must be {kind} (as webhookEndpoints or webhookDeliveries answer it), "
+            f"got {quoted(text)}.",
+            extensions={"argument": argument},
+        )
+    return text
+
+
 def _types(types: list[EventType] | None) -> list[EventType]:
     return list(types or ())
 
@@ -184,7 +207,9 @@ class WebhookQueries:
                 f"`first` must be between 1 and {MAX_DELIVERIES}.", extensions={"argument": "first"}
             )
         with _Refusals():
-            found = await webhooks.deliveries(push.tenant, push.owner, str(endpoint_id), first)
+            found = await webhooks.deliveries(
+                push.tenant, push.owner, _endpoint_id(endpoint_id, "endpointId"), first
+            )
         return [WebhookDelivery.from_doc(doc) for doc in found]
 
 
@@ -225,7 +250,7 @@ class WebhookMutations:
             doc = await webhooks.update(
                 push.tenant,
                 push.owner,
-                str(id),
+                _endpoint_id(id),
                 url=url,
                 event_types=None if event_types is None else _types(event_types),
                 enabled=enabled,
@@ -239,18 +264,18 @@ class WebhookMutations:
     async def rotate_webhook_secret(self, info: GraphInfo, id: EndpointId) -> WebhookSecret:
         push, webhooks = _service(info)
         with _Refusals():
-            doc, secret = await webhooks.rotate(push.tenant, push.owner, str(id))
+            doc, secret = await webhooks.rotate(push.tenant, push.owner, _endpoint_id(id))
         return WebhookSecret(endpoint=WebhookEndpoint.from_doc(doc), secret=secret)
 
     @strawberry.mutation(description="Remove an endpoint; its pending deliveries are canceled.")
     async def delete_webhook_endpoint(self, info: GraphInfo, id: EndpointId) -> bool:
         push, webhooks = _service(info)
         with _Refusals():
-            return await webhooks.delete(push.tenant, push.owner, str(id))
+            return await webhooks.delete(push.tenant, push.owner, _endpoint_id(id))
 
     @strawberry.mutation(description="Send a delivery's event again now (same `webhook-id`).")
     async def redeliver_webhook(self, info: GraphInfo, delivery_id: ID) -> WebhookDelivery:
         push, webhooks = _service(info)
         with _Refusals():
-            doc = await webhooks.redeliver(push.tenant, push.owner, str(delivery_id))
+            doc = await webhooks.redeliver(push.tenant, push.owner, _delivery_id(delivery_id))
         return WebhookDelivery.from_doc(doc)

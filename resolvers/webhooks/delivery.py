@@ -33,6 +33,7 @@ import httpx
 import orjson
 
 from resolvers.events import ChangeEvent, EventLog, EventType
+from resolvers.parsing import quoted
 from resolvers.webhooks.addresses import TargetRefused, resolve_target
 from resolvers.webhooks.signing import new_secret, signed_headers
 from resolvers.webhooks.store import (
@@ -132,7 +133,7 @@ class Webhooks:
     async def _own(self, tenant: str, owner: str, endpoint_id: str) -> Doc:
         endpoint = await self.store.endpoint(tenant, endpoint_id)
         if endpoint is None or endpoint["owner"] != owner:
-            raise WebhookNotFound(f"No webhook endpoint {endpoint_id!r} of this API key.")
+            raise WebhookNotFound(f"No webhook endpoint {quoted(endpoint_id)} of this API key.")
         return endpoint
 
     async def update(
@@ -170,7 +171,7 @@ class Webhooks:
 
         stored = await self.store.change_endpoint(tenant, endpoint["id"], change)
         if stored is None:
-            raise WebhookNotFound(f"No webhook endpoint {endpoint_id!r} of this API key.")
+            raise WebhookNotFound(f"No webhook endpoint {quoted(endpoint_id)} of this API key.")
         return stored
 
     async def rotate(self, tenant: str, owner: str, endpoint_id: str) -> tuple[Doc, str]:
@@ -188,7 +189,7 @@ class Webhooks:
 
         stored = await self.store.change_endpoint(tenant, endpoint_id, change)
         if stored is None:
-            raise WebhookNotFound(f"No webhook endpoint {endpoint_id!r} of this API key.")
+            raise WebhookNotFound(f"No webhook endpoint {quoted(endpoint_id)} of this API key.")
         return stored, secret
 
     async def delete(self, tenant: str, owner: str, endpoint_id: str) -> bool:
@@ -206,7 +207,7 @@ class Webhooks:
         """Send a delivery's event again, now, as a new delivery with the same ``webhook-id``."""
         original = await self.store.delivery(tenant, delivery)
         if original is None:
-            raise WebhookNotFound(f"No webhook delivery {delivery!r} of this API key.")
+            raise WebhookNotFound(f"No webhook delivery {quoted(delivery)} of this API key.")
         await self._own(tenant, owner, original["endpoint_id"])
         again = _new_delivery(
             new_redelivery_id(),

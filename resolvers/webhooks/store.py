@@ -21,6 +21,7 @@ queue and the logs live ``KEEP`` seconds after their last change, a delivery ``D
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 import time
 from collections.abc import Callable, Mapping
@@ -39,6 +40,12 @@ Doc = dict[str, Any]
 
 class StoreContention(RuntimeError):
     """A value kept changing under a compare-and-set; the caller may try again."""
+
+
+# Every id minted below: a prefix and 24 lowercase hex digits. An id a caller sends is checked
+# against these before it names a state-store key or appears in a message.
+ENDPOINT_ID = re.compile(r"ep_[0-9a-f]{24}")
+DELIVERY_ID = re.compile(r"dlv_[0-9a-f]{24}")
 
 
 def delivery_id(endpoint_id: str, event_id: str) -> str:

@@ -22,8 +22,10 @@ from typing import Any
 import pytest
 
 from graph.schema.query import build_schema, graphql_schema
+from graph.server.assembly import server_of
 from sandbox.choices import STRICT
 from tests.graph.write_harness import Harness, data_of, graph_over_sandbox
+from tests.push.conftest import status_change
 
 Ctx = dict[str, Any]
 Pick = Callable[[Mapping[str, Any], Ctx], Any]
@@ -146,6 +148,7 @@ class Case:
     # The error code the write answers against the reference-strict sandbox (a route or payload
     # the reference does not confirm, absent there); None: it succeeds in both personalities.
     strict_refusal: str | None = None
+    webhooks: bool = False  # the server runs beside a webhook receiver it may send to
 
 
 CREATE_CUSTOMER = (
@@ -1206,6 +1209,116 @@ record_customer_payment = Case(
 )  # fmt: skip
 
 
+# -- webhooks ----------------------------------------------------------------------------------------
+# Endpoints and deliveries live in the server's state store, not in Kickserv (the same in both
+# sandbox personalities); webhookEndpoints and webhookDeliveries read them.
+
+NO_ENDPOINT = "ep_" + "0" * 24  # ids no endpoint or delivery has, in the shape of ours
+NO_DELIVERY = "dlv_" + "0" * 24
+CREATE_ENDPOINT = """mutation($hook: String!) {
+  createWebhookEndpoint(url: $hook, eventTypes: [JOB_STATUS_CHANGED], description: "dispatch") {
+    endpoint { id } } }"""
+ENDPOINTS = """{ webhookEndpoints {
+  id url eventTypes enabled disabledReason description previousSecretValidUntil } }"""
+DELIVERIES = "query($ep: ID!) { webhookDeliveries(endpointId: $ep) { id eventId redeliveryOf } }"
+MOVED = {
+    "eventTypes": ["INVOICE_PAID", "PAYMENT_RECORDED"],
+    "enabled": False,
+    "disabledReason": "Disabled through updateWebhookEndpoint.",
+    "description": "billing",
+}
+
+
+async def no_endpoint_yet(h: Harness) -> Ctx:
+    return {"hook": h.webhook_url, "ep": NO_ENDPOINT}
+
+
+async def an_endpoint(h: Harness) -> Ctx:
+    created = data_of(await h.gql(CREATE_ENDPOINT, {"hook": h.webhook_url}))
+    endpoint = created["createWebhookEndpoint"]["endpoint"]["id"]
+    return {"hook": h.webhook_url, "moved": h.webhook_url + "?to=billing", "ep": endpoint}
+
+
+async def a_delivery(h: Harness) -> Ctx:
+    """An endpoint with one delivery: a job's status change, queued at once (what the deliverer
+    does each round) rather than waited for."""
+    ctx = await an_endpoint(h)
+    server = server_of(h.app)
+    assert server.registry is not None and server.webhooks is not None
+    tenant = server.registry.get("demo", "demo-token").key
+    (event,) = await server.events.append(tenant, [status_change(tenant, 5, "open", "complete")])
+    await server.webhooks.queue(tenant)
+    (delivery,) = data_of(await h.gql(DELIVERIES, {"ep": ctx["ep"]}))["webhookDeliveries"]
+    return {**ctx, "dlv": delivery["id"], "event": event.id, "again": NO_DELIVERY}
+
+
+create_webhook_endpoint = Case(
+    no_endpoint_yet,
+    """mutation($hook: String!) { createWebhookEndpoint(url: $hook) { endpoint { id } } }""",
+    (
+        Read("webhookEndpoints", ENDPOINTS, at("webhookEndpoints", ("id", "ep"), "url"),
+             lambda ctx, before: ctx["hook"]),
+        Read("webhookDeliveries(endpointId: new)", DELIVERIES, at("webhookDeliveries"), is_([])),
+    ),
+    learn=lambda answer: {"ep": answer["createWebhookEndpoint"]["endpoint"]["id"]},
+    webhooks=True,
+)  # fmt: skip
+
+update_webhook_endpoint = Case(
+    an_endpoint,
+    """mutation($ep: ID!, $moved: String!) {
+         updateWebhookEndpoint(id: $ep, url: $moved, eventTypes: [PAYMENT_RECORDED, INVOICE_PAID],
+                               enabled: false, description: "billing") { id } }""",
+    (
+        Read("webhookEndpoints", ENDPOINTS, at("webhookEndpoints", ("id", "ep")),
+             lambda ctx, before: {**before, "url": ctx["moved"], **MOVED}),
+    ),
+    webhooks=True,
+)  # fmt: skip
+
+# The secrets themselves are never read back; what a read shows of a rotation is until when the
+# previous secret still signs (null before any rotation).
+rotate_webhook_secret = Case(
+    an_endpoint,
+    """mutation($ep: ID!) {
+         rotateWebhookSecret(id: $ep) { endpoint { previousSecretValidUntil } } }""",
+    (
+        Read("webhookEndpoints", ENDPOINTS,
+             at("webhookEndpoints", ("id", "ep"), "previousSecretValidUntil"),
+             lambda ctx, before: ctx["until"]),
+    ),
+    learn=lambda answer: {
+        "until": answer["rotateWebhookSecret"]["endpoint"]["previousSecretValidUntil"]
+    },
+    webhooks=True,
+)  # fmt: skip
+
+delete_webhook_endpoint = Case(
+    an_endpoint,
+    """mutation($ep: ID!) { deleteWebhookEndpoint(id: $ep) }""",
+    (
+        Read("webhookEndpoints", ENDPOINTS, has("webhookEndpoints", key="id", var="ep"), GONE),
+        Read("webhookDeliveries(endpointId)", DELIVERIES, at("webhookDeliveries"), NOT_FOUND),
+    ),
+    webhooks=True,
+)  # fmt: skip
+
+redeliver_webhook = Case(
+    a_delivery,
+    """mutation($dlv: ID!) { redeliverWebhook(deliveryId: $dlv) { id } }""",
+    (
+        Read("webhookDeliveries(endpointId)", DELIVERIES,
+             at("webhookDeliveries", ("id", "again")),
+             lambda ctx, before: {"id": ctx["again"], "eventId": ctx["event"],
+                                  "redeliveryOf": ctx["dlv"]}),
+        Read("webhookDeliveries(endpointId).count", DELIVERIES, count("webhookDeliveries"),
+             plus_one),
+    ),
+    learn=lambda answer: {"again": answer["redeliverWebhook"]["id"]},
+    webhooks=True,
+)  # fmt: skip
+
+
 # -- the walk ----------------------------------------------------------------------------------------
 
 CASES: dict[str, Case] = {
@@ -1234,6 +1347,11 @@ CASES: dict[str, Case] = {
     "deleteVendor": delete_vendor,
     "createJobType": create_job_type,
     "recordCustomerPayment": record_customer_payment,
+    "createWebhookEndpoint": create_webhook_endpoint,
+    "updateWebhookEndpoint": update_webhook_endpoint,
+    "rotateWebhookSecret": rotate_webhook_secret,
+    "deleteWebhookEndpoint": delete_webhook_endpoint,
+    "redeliverWebhook": redeliver_webhook,
 }
 
 
@@ -1256,7 +1374,7 @@ async def test_a_write_is_seen_at_once_by_every_read_of_what_it_changed(mutation
         return
     paths = [read.path for read in case.reads]
     assert case.reads and len(set(paths)) == len(paths), paths
-    async with graph_over_sandbox() as h:
+    async with graph_over_sandbox(webhooks=case.webhooks) as h:
         ctx = await case.arrange(h)
         if case.strict_refusal is not None and h.store.choices is STRICT:
             refused = await h.gql(case.write, variables_of(case.write, ctx))

@@ -1,13 +1,15 @@
 """The server over a real sandbox port, for the mutation tests: ``async with graph_over_sandbox()``.
 
 Writes use a short timeout and no settle delay so fault tests stay fast; the sandbox runs without
-latency. ``harness.gql(query, variables)`` answers the decoded JSON body.
+latency. ``harness.gql(query, variables)`` answers the decoded JSON body. With ``webhooks=True`` a
+webhook receiver runs beside it on 127.0.0.1 (``harness.webhook_url``), and the server may send to
+it (``GRAPH_WEBHOOK_ALLOW_PRIVATE``).
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -23,6 +25,7 @@ from sandbox.choices import STRICT
 from sandbox.config import SandboxConfig
 from sandbox.data import AccountStore, Payment
 from sandbox.testing import RunningSandbox, running_sandbox
+from tests.push.receiver import receiving
 
 TODAY = date(2026, 11, 21)
 FAST_WRITES = WritePolicy(write_timeout=0.5, attempts=3, max_rate_wait=0.05, settle=0.0)
@@ -33,6 +36,7 @@ class Harness:
     sandbox: RunningSandbox
     app: Any
     http: httpx.AsyncClient
+    webhook_url: str = ""  # the receiver's, with ``graph_over_sandbox(webhooks=True)``
 
     @property
     def store(self) -> AccountStore:
@@ -80,23 +84,27 @@ class Harness:
 
 @asynccontextmanager
 async def graph_over_sandbox(
-    policy: WritePolicy = FAST_WRITES, **config: Any
+    policy: WritePolicy = FAST_WRITES, *, webhooks: bool = False, **config: Any
 ) -> AsyncIterator[Harness]:
     settings = {"customers": 30, "acme_customers": 5, "seed": 3, "today": TODAY, **config}
     with running_sandbox(SandboxConfig(**settings)) as sandbox:
-        app = build_app(
-            Settings(
-                kickserv_account="demo",
-                kickserv_api_token="demo-token",
-                kickserv_base_url=sandbox.base_url,
-            ),
-            write_policy=policy,
-        )
-        async with (
-            app.router.lifespan_context(app),
-            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http,
-        ):
-            yield Harness(sandbox, app, http)
+        async with AsyncExitStack() as stack:
+            webhook_url = (await stack.enter_async_context(receiving())).url if webhooks else ""
+            app = build_app(
+                Settings(
+                    kickserv_account="demo",
+                    kickserv_api_token="demo-token",
+                    kickserv_base_url=sandbox.base_url,
+                    webhook_allow_private=webhooks,
+                ),
+                write_policy=policy,
+            )
+            await stack.enter_async_context(app.router.lifespan_context(app))
+            transport = httpx.ASGITransport(app=app)
+            http = await stack.enter_async_context(
+                httpx.AsyncClient(transport=transport, base_url="http://t")
+            )
+            yield Harness(sandbox, app, http, webhook_url)
 
 
 def data_of(body: dict[str, Any]) -> dict[str, Any]:
