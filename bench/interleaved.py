@@ -9,13 +9,12 @@ per request are medians over the rounds.
 
 from __future__ import annotations
 
-import statistics
 import tempfile
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from bench.measure import measured_run, scenario_load
+from bench.measure import measured_run, medians, scenario_load
 from bench.options import Options
 from bench.processes import ServerProcess, reference_argv, running_ours, running_server
 from bench.sandbox_process import Upstream
@@ -89,21 +88,5 @@ def measure_interleaved(
     return {
         "rounds": rounds,
         "seconds_per_load": seconds,
-        **{key: _medians(runs) for key, runs in loads.items()},
-    }
-
-
-def _medians(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    def median(name: str) -> float | None:
-        values = [r[name] for r in runs if r.get(name) is not None]
-        return round(statistics.median(values), 3) if values else None
-
-    return {
-        "rps": median("rps"),
-        "p50_ms": median("p50_ms"),
-        "p99_ms": median("p99_ms"),
-        "cpu_ms_per_request": median("cpu_ms_per_request"),
-        "concurrency": runs[0].get("concurrency"),
-        "upstream_calls": sum(r.get("upstream_calls") or 0 for r in runs),
-        "bad": sum(r.get("bad") or 0 for r in runs),
+        **{key: medians(runs) for key, runs in loads.items()},
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 import time
 from typing import Any
 
@@ -126,3 +127,22 @@ def request_body(scenario: Scenario, facts: Facts) -> bytes:
 
 def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 1)
+
+
+def medians(loads: list[dict[str, Any]]) -> dict[str, Any]:
+    """Loads run in rounds, as one: medians of their rates, latencies and CPU, sums of counts."""
+
+    def median(name: str) -> float | None:
+        values = [load[name] for load in loads if load.get(name) is not None]
+        return round(statistics.median(values), 3) if values else None
+
+    return {
+        "rps": median("rps"),
+        "p50_ms": median("p50_ms"),
+        "p99_ms": median("p99_ms"),
+        "cpu_ms_per_request": median("cpu_ms_per_request"),
+        "concurrency": loads[0].get("concurrency"),
+        "requests": sum(load["requests"] for load in loads),
+        "bad": sum(load["bad"] for load in loads),
+        "upstream_calls": sum(load["upstream_calls"] for load in loads),
+    }

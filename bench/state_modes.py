@@ -25,7 +25,6 @@ the commands clients sent (a command a Lua script ran inside Redis is not a roun
 from __future__ import annotations
 
 import asyncio
-import statistics
 import tempfile
 from collections import Counter
 from collections.abc import Iterator
@@ -35,7 +34,7 @@ from typing import Any
 
 import httpx
 
-from bench.measure import measured_run, request_body, scenario_load
+from bench.measure import measured_run, medians, request_body, scenario_load
 from bench.options import Options
 from bench.processes import ServerProcess, running_ours
 from bench.record_cache import measure_record_cache
@@ -160,14 +159,14 @@ def _measure(
                 loads.setdefault((scenario.key, mode), []).append(load)
     rows = []
     for scenario in chosen:
-        base = _summary(loads[scenario.key, "memory"])
+        base = medians(loads[scenario.key, "memory"])
         for mode in MODES:
             row: dict[str, Any] = {
                 "scenario": scenario.key,
                 "mode": mode,
                 "concurrency": scenario.concurrency,
                 "warm_calls": warm_calls[scenario.key, mode],
-                **_summary(loads[scenario.key, mode]),
+                **medians(loads[scenario.key, mode]),
                 "loads": loads[scenario.key, mode],
             }
             row["rps_vs_memory"] = _ratio(row["rps"], base["rps"])
@@ -201,22 +200,6 @@ def _load(
         max_seconds=options.state_seconds if seconds is None else seconds,
         options=options,
     )
-
-
-def _summary(loads: list[dict[str, Any]]) -> dict[str, Any]:
-    def median(name: str) -> float | None:
-        values = [load[name] for load in loads if load.get(name) is not None]
-        return round(statistics.median(values), 3) if values else None
-
-    return {
-        "rps": median("rps"),
-        "p50_ms": median("p50_ms"),
-        "p99_ms": median("p99_ms"),
-        "cpu_ms_per_request": median("cpu_ms_per_request"),
-        "requests": sum(load["requests"] for load in loads),
-        "bad": sum(load["bad"] for load in loads),
-        "upstream_calls": sum(load["upstream_calls"] for load in loads),
-    }
 
 
 def _redis_figures(calls: Counter[str], cpu_seconds: float, requests: int) -> dict[str, Any]:
