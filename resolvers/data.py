@@ -387,6 +387,7 @@ class RequestData:
         listing = self.ks.job_types.list(all=True)
         window = await self.tenant.everything(resources.JOB_TYPES, listing, None)
         return window.items if include_inactive else tuple(t for t in window.items if t.active)
+
     async def customer_tags(self, customer_number: int) -> tuple[str, ...] | None:
         """The customer's tags (None when Kickserv has no such customer)."""
 
@@ -402,7 +403,6 @@ class RequestData:
         listing = self.ks.customers.list(**given)
         window = await self.tenant.everything(resources.CUSTOMERS, listing, filters(**given))
         return window.items
-
 
     async def job_charge_types(self) -> tuple[JobChargeType, ...]:
         window = await self.tenant.everything(
