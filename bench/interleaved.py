@@ -16,7 +16,13 @@ from typing import Any
 
 from bench.measure import measured_run, medians, scenario_load
 from bench.options import Options
-from bench.processes import ServerProcess, reference_argv, running_ours, running_server
+from bench.processes import (
+    ServerProcess,
+    reference_argv,
+    running_ours,
+    running_ours_without_response_cache,
+    running_server,
+)
 from bench.sandbox_process import Upstream
 from bench.scenarios import Facts, Scenario
 
@@ -45,14 +51,7 @@ def measure_interleaved(
                 )
             ),
             "ours_no_response_cache": stack.enter_context(
-                running_ours(
-                    "ours-no-response-cache",
-                    sandbox.base_url,
-                    loaders=True,
-                    cache=True,
-                    concurrency=options.upstream_concurrency,
-                    env={"GRAPH_RESPONSE_CACHE": "off"},
-                )
+                running_ours_without_response_cache(sandbox.base_url, options.upstream_concurrency)
             ),
             "lean": stack.enter_context(
                 running_server(

@@ -22,7 +22,12 @@ from typing import Any
 from bench import mesh
 from bench.measure import measured_run, scenario_load
 from bench.options import Options
-from bench.processes import ServerProcess, reference_argv, running_ours, running_server
+from bench.processes import (
+    ServerProcess,
+    reference_argv,
+    running_ours_without_response_cache,
+    running_server,
+)
 from bench.sandbox_process import Upstream
 from bench.scenarios import Facts, Scenario
 
@@ -124,14 +129,7 @@ def run_peers(
     say("- ours with the response cache off (GRAPH_RESPONSE_CACHE=off)")
     each(
         "ours_no_response_cache",
-        lambda: running_ours(
-            "ours-no-response-cache",
-            sandbox.base_url,
-            loaders=True,
-            cache=True,
-            concurrency=options.upstream_concurrency,
-            env={"GRAPH_RESPONSE_CACHE": "off"},
-        ),
+        lambda: running_ours_without_response_cache(sandbox.base_url, options.upstream_concurrency),
     )
     for key, label, kind in PYTHON_PEERS:
         say(f"- {label}")

@@ -168,5 +168,20 @@ def running_ours(
     return running_server(name, ours_argv(), env=full_env)
 
 
+def running_ours_without_response_cache(
+    upstream_base_url: str, concurrency: int
+) -> AbstractContextManager[ServerProcess]:
+    """Our server with loaders and the shared cache but no response cache: the like-for-like peer
+    of servers that cache nothing of whole answers."""
+    return running_ours(
+        "ours-no-response-cache",
+        upstream_base_url,
+        loaders=True,
+        cache=True,
+        concurrency=concurrency,
+        env={"GRAPH_RESPONSE_CACHE": "off"},
+    )
+
+
 def reference_argv(kind: str, *extra: str) -> list[str]:
     return ["-m", "bench.targets", kind, "--port", "{port}", *extra]
