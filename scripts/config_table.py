@@ -7,7 +7,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from graph.server.settings import configuration_table
+from graph.server.environment import configuration_table
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 HEADING = "## Configuration\n"

@@ -19,10 +19,11 @@ import strawberry
 import graph.server.serve
 from graph.server.app import RequestContext, create_app
 from graph.server.cli import build_parser
+from graph.server.environment import ENVIRONMENT, configuration_table
 from graph.server.graphiql import DEFAULT_QUERY
 from graph.server.protocol import GuardedHttpToolsProtocol
 from graph.server.requests import GRAPHQL_RESPONSE_JSON
-from graph.server.settings import ENVIRONMENT, Settings, SettingsError, configuration_table
+from graph.server.settings import Settings, SettingsError
 
 ROOT = Path(__file__).resolve().parents[2]
 CREDENTIALS = {"kickserv_account": "acme", "kickserv_api_token": "tok-123456"}
@@ -139,6 +140,37 @@ def test_readme_configuration_table_matches_the_settings():
     assert configuration_table() in section
     documented = set(re.findall(r"^\| `([A-Z_]+)` \|", section, flags=re.MULTILINE))
     assert documented == {var.name for var in ENVIRONMENT}
+
+
+class _Recording(dict[str, str]):
+    """An empty environment that remembers every variable asked of it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked: set[str] = set()
+
+    def get(self, key, default=None):  # type: ignore[override]
+        self.asked.add(key)
+        return super().get(key, default)
+
+    def __getitem__(self, key):
+        self.asked.add(key)
+        return super().__getitem__(key)
+
+    def __contains__(self, key):
+        self.asked.add(key)
+        return super().__contains__(key)
+
+
+def test_every_variable_the_settings_read_is_documented():
+    environ = _Recording()
+    Settings.from_env(environ)
+    # OpenTelemetry's own variables are the SDK's, documented under "Traces" in the README.
+    ours = {name for name in environ.asked if not name.startswith("OTEL_")}
+    assert len(ours) > 40
+    assert ours <= {var.name for var in ENVIRONMENT}, ours - {var.name for var in ENVIRONMENT}
+    readme = (ROOT / "README.md").read_text()
+    assert all(f"`{name}`" in readme for name in environ.asked - ours)
 
 
 # --- the app ------------------------------------------------------------------------------
