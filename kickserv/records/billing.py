@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
-from typing import Any
 
 from kickserv.records.fields import Fields
 from kickserv.records.glue import CustomerRef, ItemRef, customer_glue, customer_id_or_glue
-from kickserv.records.record import Record, raw_json, reads, record
+from kickserv.records.record import Entity, reads, record
 
 
 @record
-class JobCharge(Record):
+class JobCharge(Entity):
     """A line item of a job; `job_id` is the job's global id."""
 
-    id: int = reads(Fields.required_int, "id")
     job_id: int | None = reads(Fields.optional_int, "job_id")
     description: str | None = reads(Fields.optional_str, "description", "name")
     details: str | None = reads(Fields.optional_str, "details")
@@ -27,16 +24,12 @@ class JobCharge(Record):
     item_id: int | None = reads(Fields.optional_int, "item_id")
     job_charge_type_id: int | None = reads(Fields.optional_int, "job_charge_type_id")
     item: ItemRef | None = reads(Fields.optional_object, "item", ItemRef.from_json)
-    created_at: datetime | None = reads(Fields.created_at)
-    updated_at: datetime | None = reads(Fields.updated_at)
-    raw: Mapping[str, Any] = raw_json()
 
 
 @record
-class Payment(Record):
+class Payment(Entity):
     """A payment. Kickserv's payment listing carries no job id; embedded in a job it belongs there."""
 
-    id: int = reads(Fields.required_int, "id")
     amount: Decimal = reads(Fields.required_decimal, "amount")
     date: date | None = reads(Fields.optional_date, "date", "paid_on", "payment_date")
     payment_type: str | None = reads(Fields.optional_str, "payment_type")
@@ -46,24 +39,17 @@ class Payment(Record):
     customer_id: int | None = reads(customer_id_or_glue)
     job_id: int | None = reads(Fields.optional_int, "job_id")
     customer: CustomerRef | None = reads(customer_glue)
-    created_at: datetime | None = reads(Fields.created_at)
-    updated_at: datetime | None = reads(Fields.updated_at)
-    raw: Mapping[str, Any] = raw_json()
 
 
 @record
-class PaymentRequest(Record):
+class PaymentRequest(Entity):
     """The (single, latest) Stripe payment request of a job. Kickserv sends `amount` in cents."""
 
-    id: int = reads(Fields.required_int, "id")
     job_id: int | None = reads(Fields.optional_int, "job_id")
     amount_cents: int = reads(Fields.required_int, "amount", "amount_cents")
     creator_id: int | None = reads(Fields.optional_int, "creator_id", "created_by")
     message: str | None = reads(Fields.optional_str, "message")
     paid: bool = reads(Fields.bool_or, False, "paid")
-    created_at: datetime | None = reads(Fields.created_at)
-    updated_at: datetime | None = reads(Fields.updated_at)
-    raw: Mapping[str, Any] = raw_json()
 
     @property
     def amount(self) -> Decimal:

@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
 
 from kickserv.records.fields import Fields
 from kickserv.records.glue import Address, CustomerRef
-from kickserv.records.record import Record, raw_json, reads, record
+from kickserv.records.record import Entity, reads, record
 
 
 @record
-class Customer(Record):
+class Customer(Entity):
     """A customer. `customer_number` is what URLs take; `id` is what other records point at."""
 
-    id: int = reads(Fields.required_int, "id")
     customer_number: int = reads(Fields.required_int, "customer_number", "number")
     name: str = reads(Fields.required_str, "name", "full_name", "company_name")
     first_name: str | None = reads(Fields.optional_str, "first_name")
@@ -38,21 +35,14 @@ class Customer(Record):
     )
     latitude: float | None = reads(Fields.optional_float, "latitude")
     longitude: float | None = reads(Fields.optional_float, "longitude")
-    created_at: datetime | None = reads(Fields.created_at)
-    updated_at: datetime | None = reads(Fields.updated_at)
-    raw: Mapping[str, Any] = raw_json()
 
 
 @record
-class Note(Record):
+class Note(Entity):
     """A note on a customer or a job; `noteable_id` is the parent's global id."""
 
-    id: int = reads(Fields.required_int, "id")
     noteable_type: str | None = reads(Fields.optional_str, "noteable_type")
     noteable_id: int | None = reads(Fields.optional_int, "noteable_id")
     body: str = reads(Fields.str_or, "", "body", "text", "note", "content", "description")
     public: bool = reads(Fields.bool_or, False, "public")
     employee_id: int | None = reads(Fields.optional_int, "employee_id", "created_by", "creator_id")
-    created_at: datetime | None = reads(Fields.created_at)
-    updated_at: datetime | None = reads(Fields.updated_at)
-    raw: Mapping[str, Any] = raw_json()

@@ -40,9 +40,13 @@ class Address:
         return not any((self.street, self.street_2, self.city, self.state, self.zip_code))
 
 
+@record
 class Glue(Record):
-    __slots__ = ()
+    """What every glue record carries: the id (all Kickserv may send, as a bare id) and every key."""
+
     bare_id: ClassVar[bool] = True
+    id: int = reads(Fields.required_int, "id")
+    raw: Mapping[str, Any] = raw_json()
 
     @classmethod
     def id_of(cls, data: object) -> int:
@@ -54,45 +58,37 @@ class Glue(Record):
 class CustomerRef(Glue):
     """A customer as embedded in tasks, invoices, opportunities, payments and `children`."""
 
-    id: int = reads(Fields.required_int, "id")
     customer_number: int | None = reads(Fields.optional_int, "customer_number")
     name: str | None = reads(Fields.optional_str, "name", "full_name", "company_name")
     service_address: Address = reads(Address.from_prefix, "service")
-    raw: Mapping[str, Any] = raw_json()
 
 
 @record
 class JobRef(Glue):
     """A job as embedded in tasks: {id, job_number, name, status, customer_id}."""
 
-    id: int = reads(Fields.required_int, "id")
     job_number: int | None = reads(Fields.optional_int, "job_number", "number")
     name: str | None = reads(Fields.optional_str, "name")
     status: str | None = reads(Fields.optional_str, "status")
     customer_id: int | None = reads(Fields.optional_int, "customer_id")
-    raw: Mapping[str, Any] = raw_json()
 
 
 @record
 class EmployeeRef(Glue):
     """An employee as embedded in tasks: {id, employee_number, name}."""
 
-    id: int = reads(Fields.required_int, "id")
     employee_number: int | None = reads(Fields.optional_int, "employee_number", "number")
     name: str | None = reads(Fields.optional_str, "name")
-    raw: Mapping[str, Any] = raw_json()
 
 
 @record
 class ItemRef(Glue):
     """The catalogue item embedded in a job charge."""
 
-    id: int = reads(Fields.required_int, "id")
     name: str | None = reads(Fields.optional_str, "name")
     full_name: str | None = reads(Fields.optional_str, "full_name")
     description: str | None = reads(Fields.optional_str, "description")
     price: Decimal | None = reads(Fields.optional_decimal, "price")
-    raw: Mapping[str, Any] = raw_json()
 
 
 def customer_glue(f: Fields) -> CustomerRef | None:

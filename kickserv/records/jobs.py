@@ -5,14 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
 
 from kickserv.errors import ResponseShape
 from kickserv.records.billing import JobCharge, Payment, PaymentRequest
 from kickserv.records.customers import Note
 from kickserv.records.fields import Fields, describe
 from kickserv.records.glue import CustomerRef, customer_glue, customer_id_or_glue
-from kickserv.records.record import Record, raw_json, reads, record
+from kickserv.records.record import Entity, reads, record
 from kickserv.records.tasks import Task
 
 OPPORTUNITY_STATUSES = frozenset({"new", "sent", "viewed", "won", "lost"})
@@ -28,10 +27,9 @@ def tag_name(data: object) -> str:
 
 
 @record
-class JobBase(Record):
+class JobBase(Entity):
     """What a job and its invoice both carry (an invoice is a job seen through its invoice)."""
 
-    id: int = reads(Fields.required_int, "id")
     job_number: int = reads(Fields.required_int, "job_number", "number")
     customer_id: int | None = reads(customer_id_or_glue)
     customer: CustomerRef | None = reads(customer_glue)
@@ -45,9 +43,6 @@ class JobBase(Record):
     po_number: str | None = reads(Fields.optional_str, "po_number")
     sales_tax_percentage: Decimal | None = reads(Fields.optional_decimal, "sales_tax_percentage")
     invoice_notes: str | None = reads(Fields.optional_str, "invoice_notes")
-    created_at: datetime | None = reads(Fields.created_at)
-    updated_at: datetime | None = reads(Fields.updated_at)
-    raw: Mapping[str, Any] = raw_json()
 
 
 @record

@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import datetime
-from typing import Any
-
 from kickserv.records.fields import Fields
-from kickserv.records.record import Record, raw_json, reads, record
+from kickserv.records.record import Entity, reads, record
 
 
 @record
-class Employee(Record):
+class Employee(Entity):
     """An employee. `employee_number` is what URLs and filters take; `id` is what tasks carry."""
 
-    id: int = reads(Fields.required_int, "id")
     employee_number: int = reads(Fields.required_int, "employee_number", "number")
     name: str = reads(Fields.required_str, "name", "full_name")
     email_address: str | None = reads(Fields.optional_str, "email_address", "email")
@@ -23,6 +18,3 @@ class Employee(Record):
     active: bool = reads(Fields.bool_or, True, "active")
     limit_access_to_assignments: bool = reads(Fields.bool_or, False, "limit_access_to_assignments")
     is_account_owner: bool | None = reads(Fields.optional_bool, "is_account_owner")
-    created_at: datetime | None = reads(Fields.created_at)
-    updated_at: datetime | None = reads(Fields.updated_at)
-    raw: Mapping[str, Any] = raw_json()

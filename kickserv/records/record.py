@@ -1,21 +1,22 @@
 """Declaring a record: each field says once, beside its type, where in Kickserv's JSON it comes from.
 
     @record
-    class Vendor(Record):
-        id: int = reads(Fields.required_int, "id")
+    class Vendor(Entity):
+        name: str = reads(Fields.required_str, "name")
         active: bool = reads(Fields.bool_or, True, "active")
-        raw: Mapping[str, Any] = raw_json()
 
 ``Vendor.from_json(data)`` reads the fields in their order, each by its reader: a ``Fields`` method
 (or any function taking ``Fields`` first) and the arguments after it. mypy checks what the reader
 answers against the field's type. A record is a frozen, slotted dataclass; ``raw`` keeps every key
-Kickserv sent.
+Kickserv sent. An ``Entity`` (every record Kickserv stores, as opposed to the glue it embeds) has
+its ``id``, ``created_at``, ``updated_at`` and ``raw`` from there: they come first in its fields.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from functools import partial
 from typing import Any, ClassVar, Concatenate, ParamSpec, Self, TypeVar, cast, dataclass_transform
 
@@ -74,3 +75,14 @@ def record(cls: type[R]) -> type[R]:
     made = dataclasses.dataclass(frozen=True, slots=True)(cls)
     made._readers = tuple(f.metadata[_READ] for f in dataclasses.fields(cast(Any, made)))
     return made
+
+
+@record
+class Entity(Record):
+    """What every record Kickserv stores carries: its global id, when it was created and last
+    changed (either may be missing), and every key sent."""
+
+    id: int = reads(Fields.required_int, "id")
+    created_at: datetime | None = reads(Fields.created_at)
+    updated_at: datetime | None = reads(Fields.updated_at)
+    raw: Mapping[str, Any] = raw_json()

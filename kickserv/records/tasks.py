@@ -8,7 +8,7 @@ from typing import Any
 
 from kickserv.records.fields import Fields
 from kickserv.records.glue import CustomerRef, EmployeeRef, JobRef, customer_glue
-from kickserv.records.record import Record, raw_json, reads, record
+from kickserv.records.record import Entity, reads, record
 
 
 def _job_id(f: Fields) -> int | None:
@@ -28,13 +28,12 @@ def _primary_contact(f: Fields) -> Mapping[str, Any] | None:
 
 
 @record
-class Task(Record):
+class Task(Entity):
     """A task. `job_id` is the job's global id; `employee_ids` are employees' global ids.
 
     `primary_contact` is kept as Kickserv sent it: its shape is undocumented.
     """
 
-    id: int = reads(Fields.required_int, "id")
     job_id: int | None = reads(_job_id)
     name: str | None = reads(Fields.optional_str, "name", "title")
     description: str | None = reads(Fields.optional_str, "description")
@@ -49,6 +48,3 @@ class Task(Record):
     customer: CustomerRef | None = reads(customer_glue)
     employees: tuple[EmployeeRef, ...] = reads(Fields.tuple_of, "employees", EmployeeRef.from_json)
     primary_contact: Mapping[str, Any] | None = reads(_primary_contact)
-    created_at: datetime | None = reads(Fields.created_at)
-    updated_at: datetime | None = reads(Fields.updated_at)
-    raw: Mapping[str, Any] = raw_json()
