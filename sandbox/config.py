@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date
 
 from sandbox import choices
@@ -34,12 +34,7 @@ class SandboxConfig:
         return {"demo": self.customers, "acme": self.acme_customers}
 
     def knobs(self) -> Knobs:
-        return Knobs(
-            latency_ms=self.latency_ms,
-            jitter_ms=self.jitter_ms,
-            error_rate=self.error_rate,
-            rate_limit=self.rate_limit,
-            rate_limit_window_s=self.rate_limit_window_s,
-            max_per_page=self.max_per_page,
-            faults=list(self.faults),
-        )
+        """The knobs the sandbox starts with: each is this config's field of the same name (the
+        faults copied, since the knobs change while the sandbox runs)."""
+        start = {f.name: getattr(self, f.name) for f in fields(Knobs)}
+        return Knobs(**{**start, "faults": list(self.faults)})

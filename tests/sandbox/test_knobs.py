@@ -83,6 +83,29 @@ async def test_config_rejects_bad_knobs(sandbox):
     assert current["today"]["demo"] == "2026-11-21"
 
 
+async def test_a_sandbox_starts_with_the_knobs_of_its_config():
+    rule = {"method": "POST", "path": "*/customers.json", "status": 503}
+    config = small_config(
+        latency_ms=3.0,
+        jitter_ms=1.0,
+        error_rate=0.25,
+        rate_limit=7,
+        rate_limit_window_s=2.0,
+        max_per_page=40,
+        faults=[FaultRule(**rule)],
+    )
+    with running_sandbox(config) as running:
+        async with httpx.AsyncClient(base_url=running.base_url) as admin:
+            current = (await admin.get("/__sandbox/config")).json()
+    assert (current["latency_ms"], current["jitter_ms"], current["error_rate"]) == (3.0, 1.0, 0.25)
+    assert (current["rate_limit"], current["rate_limit_window_s"]) == (7, 2.0)
+    assert current["max_per_page"] == 40
+    assert [(f["method"], f["path"], f["status"]) for f in current["faults"]] == [
+        ("POST", "*/customers.json", 503)
+    ]
+    assert config.knobs().faults is not config.faults  # the running sandbox's are its own
+
+
 async def test_request_log_counts_and_resets(sandbox):
     async with _api(sandbox) as http:
         await http.get("/customers.json", params={"per_page": 3})
