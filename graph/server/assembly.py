@@ -188,17 +188,7 @@ class Server:
     def protection(self) -> UpstreamProtection:
         """Deadlines, rate governors and circuit breakers as the settings ask; the governors share
         what they learn through the state store when there is one."""
-        settings = self.settings
-        return protection_from(
-            deadline=settings.kickserv_read_deadline,
-            increase=settings.kickserv_rate_increase,
-            decrease=settings.kickserv_rate_decrease,
-            forget=settings.kickserv_rate_forget,
-            share_ms=settings.kickserv_rate_share_ms,
-            breaker_failures=settings.kickserv_breaker_failures,
-            breaker_open=settings.kickserv_breaker_open,
-            store=self.store,
-        )
+        return protection_from(self.settings, self.store)
 
     def circuit(self, upstream: Upstream) -> tuple[bool, str]:
         """Readiness: the circuit breaker of the server's own Kickserv account."""

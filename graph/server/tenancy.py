@@ -29,6 +29,7 @@ from cachetools import LRUCache
 from graph.schema.context import GraphContext
 from graph.server.observe import note_stats
 from graph.server.response_cache import DEFAULT_MAX_BYTES, DEFAULT_MAX_ENTRIES, ResponseCache
+from graph.server.settings import Settings
 from kickserv import (
     KickservClient,
     RateLimited,
@@ -214,27 +215,21 @@ class TenantRegistry:
         return False, f"open (next probe in {wait:.1f} s)"
 
 
-def protection_from(
-    *,
-    deadline: float,
-    increase: float,
-    decrease: float,
-    forget: float,
-    share_ms: float,
-    breaker_failures: int,
-    breaker_open: float,
-    store: StateStore | None = None,
-) -> UpstreamProtection:
-    """The protection the settings ask for (a deadline or share interval of 0: none)."""
+def protection_from(settings: Settings, store: StateStore | None = None) -> UpstreamProtection:
+    """The protection the settings ask for (a deadline or share interval of 0: none); the
+    governors share what they learn through ``store`` when there is one."""
+    share_ms = settings.kickserv_rate_share_ms
     return UpstreamProtection(
-        deadline=deadline or None,
+        deadline=settings.kickserv_read_deadline or None,
         governor=GovernorPolicy(
-            increase=increase,
-            decrease=decrease,
-            forget_after=forget,
+            increase=settings.kickserv_rate_increase,
+            decrease=settings.kickserv_rate_decrease,
+            forget_after=settings.kickserv_rate_forget,
             share_every=share_ms / 1000.0,
         ),
-        breaker=BreakerPolicy(failures=breaker_failures, open_for=breaker_open),
+        breaker=BreakerPolicy(
+            failures=settings.kickserv_breaker_failures, open_for=settings.kickserv_breaker_open
+        ),
         share=StoreRateShare(store) if store is not None and share_ms > 0 else None,
     )
 
