@@ -191,53 +191,49 @@ async def changes(
     )
 
 
+def changed_since(
+    kind: str, answer: type[Changes[N]], convert: Callable[[Any], N], description: str
+) -> Changes[N]:
+    """The root field of one kind's changes (``answer``: ``Changes`` of its GraphQL type, which
+    ``convert`` makes of each record)."""
+
+    async def resolve(
+        info: GraphInfo,
+        cursor: Cursor = None,
+        since: Since = None,
+        first: First = 100,
+    ) -> Changes[N]:
+        return await changes(info, kind, cursor, since, first, convert)
+
+    return strawberry.field(resolver=resolve, graphql_type=answer, description=description)
+
+
 @strawberry.type
 class SyncQueries:
     """Root fields of incremental sync (mixed into ``Query``)."""
 
-    @strawberry.field(
-        description="Customers changed after the cursor, for a warehouse to store and resume "
-        "from (`nextCursor`). Each page reads the whole customer listing from Kickserv."
+    customers_changed_since = changed_since(
+        "customers",
+        Changes[Customer],
+        Customer.from_record,
+        "Customers changed after the cursor, for a warehouse to store and resume from "
+        "(`nextCursor`). Each page reads the whole customer listing from Kickserv.",
     )
-    async def customers_changed_since(
-        self,
-        info: GraphInfo,
-        cursor: Cursor = None,
-        since: Since = None,
-        first: First = 100,
-    ) -> Changes[Customer]:
-        return await changes(info, "customers", cursor, since, first, Customer.from_record)
-
-    @strawberry.field(description="Jobs changed after the cursor (see `customersChangedSince`).")
-    async def jobs_changed_since(
-        self,
-        info: GraphInfo,
-        cursor: Cursor = None,
-        since: Since = None,
-        first: First = 100,
-    ) -> Changes[Job]:
-        return await changes(info, "jobs", cursor, since, first, Job.from_record)
-
-    @strawberry.field(
-        description="Invoices changed after the cursor (see `customersChangedSince`)."
+    jobs_changed_since = changed_since(
+        "jobs",
+        Changes[Job],
+        Job.from_record,
+        "Jobs changed after the cursor (see `customersChangedSince`).",
     )
-    async def invoices_changed_since(
-        self,
-        info: GraphInfo,
-        cursor: Cursor = None,
-        since: Since = None,
-        first: First = 100,
-    ) -> Changes[Invoice]:
-        return await changes(info, "invoices", cursor, since, first, Invoice.from_record)
-
-    @strawberry.field(
-        description="Payments recorded or changed after the cursor (see `customersChangedSince`)."
+    invoices_changed_since = changed_since(
+        "invoices",
+        Changes[Invoice],
+        Invoice.from_record,
+        "Invoices changed after the cursor (see `customersChangedSince`).",
     )
-    async def payments_changed_since(
-        self,
-        info: GraphInfo,
-        cursor: Cursor = None,
-        since: Since = None,
-        first: First = 100,
-    ) -> Changes[Payment]:
-        return await changes(info, "payments", cursor, since, first, Payment.from_record)
+    payments_changed_since = changed_since(
+        "payments",
+        Changes[Payment],
+        Payment.from_record,
+        "Payments recorded or changed after the cursor (see `customersChangedSince`).",
+    )
