@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -187,21 +188,11 @@ class MemoryStore:
         return Entry(value, until, until)
 
 
-@dataclass(slots=True)
-class CacheCounters:
-    """Process-wide counters (for metrics); per-request figures live in ``UpstreamStats``."""
-
-    hits: int = 0
-    misses: int = 0
-    shared: int = 0
-    stale_served: int = 0
-
-
 class Outcome(StrEnum):
     HIT = "hit"  # served from the store
     SHARED = "shared"  # joined an identical call already in flight
-    FETCHED = "fetched"  # this caller made the upstream call
-    STALE = "stale"  # upstream failed, a stale value was served
+    FETCHED = "fetched"  # this caller made the upstream call (a miss)
+    STALE = "stale"  # upstream failed, a stale value was served (counted as FETCHED too)
 
 
 @dataclass
@@ -214,7 +205,9 @@ class SharedCache:
     is_outage: Callable[[BaseException], bool] = lambda _exc: False
     clock: Callable[[], float] = time.monotonic
     enabled: bool = True
-    counters: CacheCounters = field(default_factory=CacheCounters)
+    # Process-wide, for metrics: how often each outcome came about (per-request figures live in
+    # ``UpstreamStats``); a stale value served counts under FETCHED, its failed fetch, and STALE.
+    counters: Counter[Outcome] = field(default_factory=Counter)
     # Idempotency records of writes: a store of their own, so cache pressure never evicts one.
     records: CacheStore = field(default_factory=lambda: MemoryStore(maxsize=200_000))
     on_fresh_until: Callable[[float], None] | None = None
@@ -238,17 +231,17 @@ class SharedCache:
         now = self.clock()
         entry = await self.store.get(key)
         if entry is not None and now < entry.fresh_until:
-            self.counters.hits += 1
+            self.counters[Outcome.HIT] += 1
             self._observe(entry.fresh_until)
             value: T = entry.value
             return value, Outcome.HIT
         task = self._inflight.get(key)
         outcome = Outcome.SHARED
         if task is not None:
-            self.counters.shared += 1
+            self.counters[Outcome.SHARED] += 1
         else:
             outcome = Outcome.FETCHED
-            self.counters.misses += 1
+            self.counters[Outcome.FETCHED] += 1
             task = asyncio.ensure_future(self._fetch_and_store(key, fetch, resource_class))
             self._inflight[key] = task
             task.add_done_callback(lambda _t: self._inflight.pop(key, None))
@@ -256,7 +249,7 @@ class SharedCache:
             stored: Entry = await asyncio.shield(task)
         except Exception as exc:
             if outcome is Outcome.FETCHED and entry is not None and self.is_outage(exc):
-                self.counters.stale_served += 1
+                self.counters[Outcome.STALE] += 1
                 self._observe(entry.fresh_until)  # already past: nothing built on it is fresh
                 if self.on_stale is not None:
                     self.on_stale(max(0.0, self.clock() - entry.fresh_until))

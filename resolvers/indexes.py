@@ -22,9 +22,10 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Generic, Protocol, TypeVar
+from typing import Generic, Literal, Protocol, TypeVar
 
 from kickserv import Timeout, patient
 
@@ -50,12 +51,8 @@ class PageLike(Protocol[R_co]):
 FetchPage = Callable[[int, int], Awaitable[PageLike[R]]]
 
 
-@dataclass(slots=True)
-class IndexCounters:
-    builds: int = 0
-    refreshes: int = 0
-    pages_fetched: int = 0
-    suppressed_refreshes: int = 0
+# What an index counts (``ListingIndex.counters``).
+IndexEvent = Literal["builds", "refreshes", "pages_fetched", "suppressed_refreshes"]
 
 
 @dataclass
@@ -73,7 +70,7 @@ class ListingIndex(Generic[R, V]):
     page_deadline: float | None = 5.0  # a page read's deadline; None: lookups wait for any build
     clock: Callable[[], float] = time.monotonic
     on_read: Callable[[float], None] | None = None
-    counters: IndexCounters = field(default_factory=IndexCounters)
+    counters: Counter[IndexEvent] = field(default_factory=Counter)
     _values: dict[Hashable, V] = field(default_factory=dict, repr=False)
     _order: list[Hashable] = field(default_factory=list, repr=False)
     _built_at: float | None = field(default=None, repr=False)
@@ -185,18 +182,18 @@ class ListingIndex(Generic[R, V]):
         self._values, self._order = values, order
         self._total_entries = first.total_entries
         self._built_at = self._refreshed_at = self.clock()
-        self.counters.builds += 1
+        self.counters["builds"] += 1
 
     async def _refresh_for_misses(self) -> None:
         if self.clock() - self._refreshed_at < self.refresh_interval:
-            self.counters.suppressed_refreshes += 1
+            self.counters["suppressed_refreshes"] += 1
             return
         async with self._lock:
             if self.clock() - self._refreshed_at < self.refresh_interval:
-                self.counters.suppressed_refreshes += 1
+                self.counters["suppressed_refreshes"] += 1
                 return
             self._refreshed_at = self.clock()
-            self.counters.refreshes += 1
+            self.counters["refreshes"] += 1
             first = await self._fetch(1)
             per_page = first.per_page or self.per_page
             known = self._total_entries or 0
@@ -244,5 +241,5 @@ class ListingIndex(Generic[R, V]):
         return [(self.key(record), self.project(record)) for record in page.items]
 
     async def _fetch(self, number: int) -> PageLike[R]:
-        self.counters.pages_fetched += 1
+        self.counters["pages_fetched"] += 1
         return await self.fetch_page(number, self.per_page)

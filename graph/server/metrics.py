@@ -55,6 +55,7 @@ from starlette.responses import JSONResponse, Response
 from kickserv import UpstreamCall
 from kickserv.breaker import BreakerSnapshot
 from kickserv.governor import GovernorSnapshot
+from resolvers.cache import Outcome
 
 if TYPE_CHECKING:
     from graph.server.observe import RequestRecord
@@ -345,9 +346,9 @@ class Metrics:
         cache = self._cache
         if cache is not None:
             counters = cache.counters
-            self.cache_hits.inc(grow("cache.hits", counters.hits))
-            self.cache_misses.inc(grow("cache.misses", counters.misses))
-            self.cache_stale.inc(grow("cache.stale", counters.stale_served))
+            self.cache_hits.inc(grow("cache.hits", counters[Outcome.HIT]))
+            self.cache_misses.inc(grow("cache.misses", counters[Outcome.FETCHED]))
+            self.cache_stale.inc(grow("cache.stale", counters[Outcome.STALE]))
             store: Any = cache.store
             with contextlib.suppress(TypeError):
                 self.cache_entries.set(len(store))

@@ -79,7 +79,7 @@ async def test_miss_triggers_one_bounded_refresh_not_a_rescan():
     assert await index.get_many([99999]) == [None]
     assert await index.get_many([88888]) == [None]
     assert listing.fetches == []
-    assert index.counters.suppressed_refreshes == 2
+    assert index.counters["suppressed_refreshes"] == 2
 
 
 async def test_rebuild_after_ttl_and_server_capped_page_size():
@@ -91,4 +91,4 @@ async def test_rebuild_after_ttl_and_server_capped_page_size():
     clock.now += 1000
     await index.get_many([1])
     assert sorted(listing.fetches) == [1, 2, 3, 4, 5]
-    assert index.counters.builds == 2
+    assert index.counters["builds"] == 2
