@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import importlib.util
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Literal
+from typing import Literal, TypeVar
 
 from resolvers.state import default_state_dir
 
@@ -30,6 +30,7 @@ class SettingsError(ValueError):
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 _LOG_LEVELS = {"CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG"}
+V = TypeVar("V")
 
 
 @dataclass(frozen=True, slots=True)
@@ -319,27 +320,31 @@ def _log_format(raw: str | None, mode: str) -> LogFormat:
     raise SettingsError(f"GRAPH_LOG_FORMAT is {value!r}; use 'json' or 'text'.")
 
 
-def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int) -> int:
+def _parsed(env: Mapping[str, str], name: str, parse: Callable[[str], V], what: str) -> V | None:
+    """The variable read by ``parse`` (None when unset or blank); a value ``parse`` refuses is
+    a SettingsError saying it must be ``what``."""
     raw = env.get(name, "").strip()
     if not raw:
-        return default
+        return None
     try:
-        value = int(raw)
+        return parse(raw)
     except ValueError:
-        raise SettingsError(f"{name} is {raw!r}; it must be a whole number.") from None
+        raise SettingsError(f"{name} is {raw!r}; it must be {what}.") from None
+
+
+def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int) -> int:
+    value = _parsed(env, name, int, "a whole number")
+    if value is None:
+        return default
     if value < minimum:
         raise SettingsError(f"{name} is {value}; it must be at least {minimum}.")
     return value
 
 
 def _float(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name, "").strip()
-    if not raw:
+    value = _parsed(env, name, float, "a number")
+    if value is None:
         return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise SettingsError(f"{name} is {raw!r}; it must be a number.") from None
     if value < 0:
         raise SettingsError(f"{name} is {value}; it must not be negative.")
     return value
@@ -360,13 +365,7 @@ def _positive(env: Mapping[str, str], name: str, default: float) -> float:
 
 
 def _date(env: Mapping[str, str], name: str) -> date | None:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return None
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        raise SettingsError(f"{name} is {raw!r}; it must be a date (YYYY-MM-DD).") from None
+    return _parsed(env, name, date.fromisoformat, "a date (YYYY-MM-DD)")
 
 
 def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:

@@ -120,6 +120,8 @@ def test_settings_read_every_variable():
         ({"KICKSERV_API_TOKEN": "t"}, "KICKSERV_API_TOKEN is set but KICKSERV_ACCOUNT is missing"),
         ({"GRAPH_PORT": "http"}, "GRAPH_PORT is 'http'; it must be a whole number."),
         ({"GRAPH_MAX_BODY_BYTES": "0"}, "GRAPH_MAX_BODY_BYTES is 0; it must be at least 1."),
+        ({"GRAPH_BODY_TIMEOUT_S": "soon"}, "GRAPH_BODY_TIMEOUT_S is 'soon'; it must be a number."),
+        ({"GRAPH_BODY_TIMEOUT_S": "-1"}, "GRAPH_BODY_TIMEOUT_S is -1.0; it must not be negative."),
         ({"GRAPH_ENV": "staging"}, "GRAPH_ENV is 'staging'"),
         ({"GRAPH_UPSTREAM_EXTENSIONS": "maybe"}, "GRAPH_UPSTREAM_EXTENSIONS is 'maybe'"),
         ({"GRAPH_LOG_LEVEL": "loud"}, "GRAPH_LOG_LEVEL is 'LOUD'"),
