@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from kickserv.errors import APIError, ResponseShape, is_missing_route, unsupported
 from kickserv.pages import Page, Paginator, parse_page
+from kickserv.records.record import Record
 from kickserv.transport import Transport
 
 T = TypeVar("T")
+R = TypeVar("R", bound=Record)
 
 
 def unwrap(data: object, wrapper: str) -> object:
@@ -81,10 +83,12 @@ class Resource:
         wrapper: str,
         parse: Callable[[object], T],
         fields: Mapping[str, object],
+        unconfirmed: str | None = None,
     ) -> T:
         """A create or update: `fields` go wrapped as Kickserv wants them (``{"vendor": {...}}``),
-        and the answer (wrapped or bare) is parsed."""
-        return await self._call(method, endpoint, wrapper, parse, {wrapper: fields})
+        and the answer (wrapped or bare) is parsed. `unconfirmed` as for ``_paginate``."""
+        call = self._call(method, endpoint, wrapper, parse, {wrapper: fields})
+        return await (call if unconfirmed is None else self._unconfirmed(unconfirmed, call))
 
     def _read(
         self, method: str, endpoint: str, data: object, wrapper: str, parse: Callable[[object], T]
@@ -116,3 +120,63 @@ class Resource:
         if not data:
             return None
         return self._read("DELETE", endpoint, data, wrapper, parse)
+
+
+class Keyed(Resource):
+    """Records in URLs by a key, their number or (for records without one) their global id:
+    ``{collection}/{key}.json``, and what hangs below one (``{collection}/{key}/notes.json``)."""
+
+    collection: str  # the URL segment before the key: "customers"
+
+    def _at(self, key: int) -> str:
+        return f"{self.collection}/{key}.json"
+
+    def _below(self, key: int, leaf: str) -> str:
+        return f"{self.collection}/{key}/{leaf}"
+
+    def _route_below(self, method: str, leaf: str) -> str:
+        """The route's pattern as UnsupportedRoute names it: "GET /jobs/{n}/payments.json"."""
+        return f"{method} /{self.collection}/{{n}}/{leaf}"
+
+    def _listing_below(
+        self,
+        key: int,
+        leaf: str,
+        keys: tuple[str, ...],
+        parse: Callable[[object], T],
+        per_page: int | None,
+        *,
+        confirmed: bool = False,
+    ) -> Paginator[T]:
+        """A listing below one record; where the reference does not confirm it (not `confirmed`),
+        UnsupportedRoute where Kickserv lacks it."""
+        unconfirmed = None if confirmed else self._route_below("GET", leaf)
+        endpoint = self._below(key, leaf)
+        return self._paginate(endpoint, keys, parse, None, per_page, unconfirmed=unconfirmed)
+
+
+class Records(Keyed, Generic[R]):
+    """One kind of record, read one at a time at ``{collection}/{key}.json``, where Kickserv may
+    answer it wrapped (``{"customer": {...}}``)."""
+
+    wrapper: str  # the wrapping key: "customer"
+    record: type[R]
+
+    async def get(self, key: int, /) -> R:
+        return await self._call("GET", self._at(key), self.wrapper, self.record.from_json)
+
+    async def _create(self, fields: Mapping[str, object]) -> R:
+        """POST ``{collection}.json``."""
+        endpoint = f"{self.collection}.json"
+        return await self._save("POST", endpoint, self.wrapper, self.record.from_json, fields)
+
+    async def _remove(self, key: int) -> R | None:
+        """DELETE answering the deleted record (None when Kickserv answered nothing)."""
+        return await self._delete(self._at(key), self.wrapper, self.record.from_json)
+
+
+class Editable(Records[R]):
+    """Records changed by a PUT of their changed fields (several in one call)."""
+
+    async def update(self, key: int, /, **fields: Any) -> R:
+        return await self._save("PUT", self._at(key), self.wrapper, self.record.from_json, fields)

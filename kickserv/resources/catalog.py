@@ -6,45 +6,38 @@ from typing import Any
 
 from kickserv.pages import Paginator
 from kickserv.records import Employee, Item, JobChargeType, JobType, Vendor
-from kickserv.resources.base import Resource
+from kickserv.resources.base import Editable, Records, Resource
 
 
-class Employees(Resource):
-    """Active employees. /employees.json is a bare array: one page holds them all."""
+class Employees(Records[Employee]):
+    """Active employees by `employee_number`. /employees.json is a bare array: one page holds them
+    all."""
+
+    collection = "employees"
+    wrapper = "employee"
+    record = Employee
 
     def list(self) -> Paginator[Employee]:
         return self._paginate("employees.json", ("employees",), Employee.from_json)
 
-    async def get(self, employee_number: int) -> Employee:
-        return await self._call(
-            "GET", f"employees/{employee_number}.json", "employee", Employee.from_json
-        )
 
-
-class Vendors(Resource):
+class Vendors(Editable[Vendor]):
     """Vendors by their global `id`."""
+
+    collection = "vendors"
+    wrapper = "vendor"
+    record = Vendor
 
     def list(self, *, per_page: int | None = None) -> Paginator[Vendor]:
         return self._paginate("vendors.json", ("vendors",), Vendor.from_json, None, per_page)
 
-    async def get(self, vendor_id: int) -> Vendor:
-        return await self._call("GET", f"vendors/{vendor_id}.json", "vendor", Vendor.from_json)
-
     async def create(self, **fields: Any) -> Vendor:
-        return await self._save("POST", "vendors.json", "vendor", Vendor.from_json, fields)
-
-    async def update(self, vendor_id: int, **fields: Any) -> Vendor:
-        return await self._save(
-            "PUT", f"vendors/{vendor_id}.json", "vendor", Vendor.from_json, fields
-        )
+        return await self._create(fields)
 
     async def delete(self, vendor_id: int) -> Vendor | None:
         """Answers the deleted vendor when Kickserv sends it back. The reference lists the verb and
         shows no request: where Kickserv lacks it, UnsupportedRoute."""
-        return await self._unconfirmed(
-            "DELETE /vendors/{id}.json",
-            self._delete(f"vendors/{vendor_id}.json", "vendor", Vendor.from_json),
-        )
+        return await self._unconfirmed("DELETE /vendors/{id}.json", self._remove(vendor_id))
 
 
 class Items(Resource):

@@ -6,13 +6,16 @@ from typing import Any
 
 from kickserv.pages import Paginator
 from kickserv.records import Customer, Job
+from kickserv.resources.base import Editable
 from kickserv.resources.notes_and_tags import NotesAndTags
 
 
-class Customers(NotesAndTags):
+class Customers(NotesAndTags, Editable[Customer]):
     """Customers by `customer_number` (the number in URLs, not the global id)."""
 
     collection = "customers"
+    wrapper = "customer"
+    record = Customer
 
     def list(
         self,
@@ -47,40 +50,19 @@ class Customers(NotesAndTags):
             page_aliases=("customers_page",),
         )
 
-    async def get(self, customer_number: int) -> Customer:
-        return await self._call(
-            "GET", f"customers/{customer_number}.json", "customer", Customer.from_json
-        )
-
     async def create(self, **fields: Any) -> Customer:
         """Kickserv assigns the customer_number; one sent here is ignored. The reference finds this
         route "very likely" (v1 had it) without showing it: UnsupportedRoute where it is missing."""
-        return await self._unconfirmed(
-            "POST /customers.json",
-            self._save("POST", "customers.json", "customer", Customer.from_json, fields),
-        )
-
-    async def update(self, customer_number: int, **fields: Any) -> Customer:
-        return await self._save(
-            "PUT", f"customers/{customer_number}.json", "customer", Customer.from_json, fields
-        )
+        return await self._unconfirmed("POST /customers.json", self._create(fields))
 
     async def delete(self, customer_number: int) -> None:
         """Kickserv answers a message, not the record."""
-        await self._send("DELETE", f"customers/{customer_number}.json")
+        await self._send("DELETE", self._at(customer_number))
 
     def jobs(self, customer_number: int, *, per_page: int | None = None) -> Paginator[Job]:
         """The reference confirms POST on this URL and guesses GET (UnsupportedRoute if not)."""
-        return self._paginate(
-            f"customers/{customer_number}/jobs.json",
-            ("jobs",),
-            Job.from_json,
-            None,
-            per_page,
-            unconfirmed="GET /customers/{n}/jobs.json",
-        )
+        return self._listing_below(customer_number, "jobs.json", ("jobs",), Job.from_json, per_page)
 
     async def create_job(self, customer_number: int, **fields: Any) -> Job:
-        return await self._save(
-            "POST", f"customers/{customer_number}/jobs.json", "job", Job.from_json, fields
-        )
+        endpoint = self._below(customer_number, "jobs.json")
+        return await self._save("POST", endpoint, "job", Job.from_json, fields)

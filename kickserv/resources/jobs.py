@@ -6,13 +6,18 @@ from typing import Any
 
 from kickserv.pages import Paginator
 from kickserv.records import Job, JobCharge, Payment, Task
+from kickserv.resources.base import Editable
 from kickserv.resources.notes_and_tags import NotesAndTags
 
 
-class Jobs(NotesAndTags):
-    """Jobs by `job_number` (the number in URLs, not the global id)."""
+class Jobs(NotesAndTags, Editable[Job]):
+    """Jobs by `job_number` (the number in URLs, not the global id). One `update` PUTs several
+    changes; `status="new"` turns a job into an opportunity. `get` answers a job (or opportunity)
+    with its customer glue, charges, payments, payment request, tags and notes."""
 
     collection = "jobs"
+    wrapper = "job"
+    record = Job
 
     def list(
         self,
@@ -28,49 +33,31 @@ class Jobs(NotesAndTags):
         filters = {"job_type_id": job_type_id, "scheduled": scheduled, "status": status}
         return self._paginate("jobs.json", ("jobs",), Job.from_json, filters, per_page)
 
-    async def get(self, job_number: int) -> Job:
-        """One job (or opportunity) with its customer glue, charges, payments, payment request,
-        tags and notes."""
-        return await self._call("GET", f"jobs/{job_number}.json", "job", Job.from_json)
-
     async def create(self, customer_number: int, **fields: Any) -> Job:
         """Kickserv wants `customer_number` beside the job, not in it; `job_type_id` is required.
         Charges cannot be sent here: add them with `create_charge`."""
         body = {"job": fields, "customer_number": customer_number}
         return await self._call("POST", "jobs.json", "job", Job.from_json, body)
 
-    async def update(self, job_number: int, **fields: Any) -> Job:
-        """Several changes in one PUT; `status="new"` turns a job into an opportunity."""
-        return await self._save("PUT", f"jobs/{job_number}.json", "job", Job.from_json, fields)
-
     def charges(self, job_number: int, *, per_page: int | None = None) -> Paginator[JobCharge]:
         # The reference confirms POST on this URL, not GET (UnsupportedRoute where it is missing).
-        return self._paginate(
-            f"jobs/{job_number}/job_charges.json",
+        return self._listing_below(
+            job_number,
+            "job_charges.json",
             ("job_charges", "charges"),
             JobCharge.from_json,
-            None,
             per_page,
-            unconfirmed="GET /jobs/{n}/job_charges.json",
         )
 
     async def create_charge(self, job_number: int, **fields: Any) -> JobCharge:
-        return await self._save(
-            "POST", f"jobs/{job_number}/job_charges.json", "job_charge", JobCharge.from_json, fields
-        )
+        endpoint = self._below(job_number, "job_charges.json")
+        return await self._save("POST", endpoint, "job_charge", JobCharge.from_json, fields)
 
     async def update_charge(self, job_number: int, charge_id: int, **fields: Any) -> JobCharge:
         """The reference does not confirm this URL: UnsupportedRoute where Kickserv lacks it."""
-        return await self._unconfirmed(
-            "PUT /jobs/{n}/job_charges/{id}.json",
-            self._save(
-                "PUT",
-                f"jobs/{job_number}/job_charges/{charge_id}.json",
-                "job_charge",
-                JobCharge.from_json,
-                fields,
-            ),
-        )
+        endpoint = f"jobs/{job_number}/job_charges/{charge_id}.json"
+        route = "PUT /jobs/{n}/job_charges/{id}.json"
+        return await self._save("PUT", endpoint, "job_charge", JobCharge.from_json, fields, route)
 
     async def delete_charge(self, job_number: int, charge_id: int) -> JobCharge | None:
         """Answers the deleted charge when Kickserv sends it back. The reference does not confirm
@@ -84,27 +71,19 @@ class Jobs(NotesAndTags):
 
     def tasks(self, job_number: int, *, per_page: int | None = None) -> Paginator[Task]:
         """The job's tasks by starts_at (create them with `ks.tasks.create_for_job`)."""
-        return self._paginate(
-            f"jobs/{job_number}/tasks.json", ("tasks",), Task.from_json, None, per_page
+        return self._listing_below(
+            job_number, "tasks.json", ("tasks",), Task.from_json, per_page, confirmed=True
         )
 
     def payments(self, job_number: int, *, per_page: int | None = None) -> Paginator[Payment]:
         # Named by the reference ("see /jobs/{id}/payments.json"), never shown answering.
-        return self._paginate(
-            f"jobs/{job_number}/payments.json",
-            ("payments",),
-            Payment.from_json,
-            None,
-            per_page,
-            unconfirmed="GET /jobs/{n}/payments.json",
+        return self._listing_below(
+            job_number, "payments.json", ("payments",), Payment.from_json, per_page
         )
 
     async def create_payment(self, job_number: int, **fields: Any) -> Payment:
         """Records a payment against this job (the job is known only through this URL). The
         reference does not confirm this URL: UnsupportedRoute where Kickserv lacks it."""
-        return await self._unconfirmed(
-            "POST /jobs/{n}/payments.json",
-            self._save(
-                "POST", f"jobs/{job_number}/payments.json", "payment", Payment.from_json, fields
-            ),
-        )
+        endpoint = self._below(job_number, "payments.json")
+        route = "POST /jobs/{n}/payments.json"
+        return await self._save("POST", endpoint, "payment", Payment.from_json, fields, route)

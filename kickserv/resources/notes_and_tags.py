@@ -10,36 +10,26 @@ from kickserv.errors import ResponseShape
 from kickserv.pages import Paginator
 from kickserv.records import Note
 from kickserv.records.jobs import tag_name
-from kickserv.resources.base import Resource
+from kickserv.resources.base import Keyed
 
 
-class NotesAndTags(Resource):
-    """The notes and tags of records in URLs by number (`/{collection}/{number}/notes.json`)."""
-
-    collection: str  # the URL segment before the number: "customers" or "jobs"
+class NotesAndTags(Keyed):
+    """The notes and tags of records in URLs by number (`/{collection}/{number}/notes.json`):
+    customers or jobs."""
 
     def notes(self, number: int, *, per_page: int | None = None) -> Paginator[Note]:
         """Confirmed for customers; for jobs the URL is not (UnsupportedRoute where missing)."""
-        return self._paginate(
-            f"{self.collection}/{number}/notes.json",
-            ("notes",),
-            Note.from_json,
-            None,
-            per_page,
-            unconfirmed=None
-            if self.collection == "customers"
-            else f"GET /{self.collection}/{{n}}/notes.json",
+        confirmed = self.collection == "customers"
+        return self._listing_below(
+            number, "notes.json", ("notes",), Note.from_json, per_page, confirmed=confirmed
         )
 
     async def create_note(self, number: int, **fields: Any) -> Note:
         """Confirmed for customers; for jobs the reference does not confirm the URL
         (UnsupportedRoute where Kickserv lacks it)."""
-        call = self._save(
-            "POST", f"{self.collection}/{number}/notes.json", "note", Note.from_json, fields
-        )
-        if self.collection == "customers":
-            return await call
-        return await self._unconfirmed(f"POST /{self.collection}/{{n}}/notes.json", call)
+        endpoint = self._below(number, "notes.json")
+        route = None if self.collection == "customers" else self._route_below("POST", "notes.json")
+        return await self._save("POST", endpoint, "note", Note.from_json, fields, route)
 
     async def tags(self, number: int) -> tuple[str, ...]:
         return await self._tags(number)
@@ -50,12 +40,12 @@ class NotesAndTags(Resource):
 
     async def _tags(self, number: int, tags: list[str] | None = None) -> tuple[str, ...]:
         """GET or (with `tags`) PUT the full tag set."""
-        endpoint = f"{self.collection}/{number}/tags.json"
+        endpoint = self._below(number, "tags.json")
         method = "GET" if tags is None else "PUT"
         body = None if tags is None else {"tags": tags}
         # Tags are wipe-and-replace (confirmed), but no source shows their URL.
         data = await self._unconfirmed(
-            f"{method} /{self.collection}/{{n}}/tags.json",
+            self._route_below(method, "tags.json"),
             self._transport.request(method, endpoint, body=body),
         )
         try:

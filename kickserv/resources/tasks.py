@@ -7,11 +7,15 @@ from typing import Any
 
 from kickserv.pages import Paginator
 from kickserv.records import Task
-from kickserv.resources.base import Resource
+from kickserv.resources.base import Editable, Resource
 
 
-class Tasks(Resource):
+class Tasks(Editable[Task]):
     """Tasks by their global `id` (tasks have no number)."""
+
+    collection = "tasks"
+    wrapper = "task"
+    record = Task
 
     def list(
         self,
@@ -35,12 +39,9 @@ class Tasks(Resource):
         }
         return self._paginate("tasks.json", ("tasks",), Task.from_json, filters, per_page)
 
-    async def get(self, task_id: int) -> Task:
-        return await self._call("GET", f"tasks/{task_id}.json", "task", Task.from_json)
-
     async def create(self, **fields: Any) -> Task:
         """POST /tasks.json; `job_id` (global id) in `fields` names the job."""
-        return await self._save("POST", "tasks.json", "task", Task.from_json, fields)
+        return await self._create(fields)
 
     async def create_for_job(self, job_number: int, **fields: Any) -> Task:
         """POST /jobs/{job_number}/tasks.json: the same task, its job named by the URL."""
@@ -48,12 +49,9 @@ class Tasks(Resource):
             "POST", f"jobs/{job_number}/tasks.json", "task", Task.from_json, fields
         )
 
-    async def update(self, task_id: int, **fields: Any) -> Task:
-        return await self._save("PUT", f"tasks/{task_id}.json", "task", Task.from_json, fields)
-
     async def delete(self, task_id: int) -> Task | None:
         """Kickserv answers the deleted task; None if it answered nothing."""
-        return await self._delete(f"tasks/{task_id}.json", "task", Task.from_json)
+        return await self._remove(task_id)
 
 
 class Schedule(Resource):
