@@ -167,21 +167,22 @@ class Run:
         small = self.scenario("small")
         return small["ours"]["load"], small["stock"]["load"], small["ceiling"]["load"]
 
-    def cache_hits(self) -> tuple[dict[str, Any], dict[str, Any]]:
-        """Ours with response-cache hits and the HTTP ceiling, side by side when measured so."""
+    def small_pair(self, first: str, second: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Two servers' loads of the warm small query: from the interleaved run when they were
+        measured side by side so, else from their separate loads."""
         small = self.scenario("small")
         side = small.get("interleaved")
         if side:
-            return side["ours"], side["ceiling"]
-        return small["ours"]["load"], small["ceiling"]["load"]
+            return side[first], side[second]
+        return small[first]["load"], small[second]["load"]
+
+    def cache_hits(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Ours with response-cache hits and the HTTP ceiling."""
+        return self.small_pair("ours", "ceiling")
 
     def execution_line(self) -> tuple[dict[str, Any], dict[str, Any]]:
         """The warm small query with the response cache off, ours and the lean handler's loads."""
-        small = self.scenario("small")
-        side = small.get("interleaved")
-        if side:
-            return side["ours_no_response_cache"], side["lean"]
-        return small["ours_no_response_cache"]["load"], small["lean"]["load"]
+        return self.small_pair("ours_no_response_cache", "lean")
 
     def mesh_calls(self) -> int | None:
         """GraphQL Mesh's cold calls on the dashboard (None: it did not run)."""
