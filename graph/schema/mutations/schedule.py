@@ -72,12 +72,18 @@ class ScheduleMutations:
     async def mark_opportunity_won(
         self, info: GraphInfo, number: int, idempotency_key: Key = None
     ) -> Opportunity:
-        scope = write_scope(info, idempotency_key)
-        return Opportunity.from_record(await opportunities.mark_opportunity(scope, number, "won"))
+        return await _mark_opportunity(info, number, idempotency_key, "won")
 
     @strawberry.mutation(description="Mark an opportunity lost.")
     async def mark_opportunity_lost(
         self, info: GraphInfo, number: int, idempotency_key: Key = None
     ) -> Opportunity:
-        scope = write_scope(info, idempotency_key)
-        return Opportunity.from_record(await opportunities.mark_opportunity(scope, number, "lost"))
+        return await _mark_opportunity(info, number, idempotency_key, "lost")
+
+
+async def _mark_opportunity(
+    info: GraphInfo, number: int, idempotency_key: str | None, outcome: str
+) -> Opportunity:
+    """The one write behind markOpportunityWon and markOpportunityLost (``outcome``: won, lost)."""
+    scope = write_scope(info, idempotency_key)
+    return Opportunity.from_record(await opportunities.mark_opportunity(scope, number, outcome))
