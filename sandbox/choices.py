@@ -59,36 +59,49 @@ DEFAULT_MAX_PER_PAGE = 100
 PAGE_ALIASES: dict[str, tuple[str, ...]] = {"customers": ("customers_page",)}
 
 
-def will_paginate_envelope(
-    plural: str, entries: list[JsonObject], page: int, per_page: int, total: int
-) -> JsonObject:
-    """The list envelope of every paginated endpoint except payments (will_paginate names)."""
+@dataclass(frozen=True, slots=True)
+class PagePlace:
+    """Where one page stands among all: what every envelope reports, under its own names."""
+
+    number: int
+    per_page: int
+    total: int  # entries over all pages
+    total_pages: int
+    next: int | None  # None on the last page
+    previous: int | None  # None on the first
+
+
+def page_place(number: int, per_page: int, total: int) -> PagePlace:
     total_pages = math.ceil(total / per_page) if total else 0
+    following = number + 1 if number < total_pages else None
+    preceding = number - 1 if number > 1 else None
+    return PagePlace(number, per_page, total, total_pages, following, preceding)
+
+
+def will_paginate_envelope(plural: str, entries: list[JsonObject], at: PagePlace) -> JsonObject:
+    """The list envelope of every paginated endpoint except payments (will_paginate names)."""
     return {
         plural: entries,
-        "current_page": page,
-        "per_page": per_page,
-        "total_entries": total,
-        "total_pages": total_pages,
-        "next_page": page + 1 if page < total_pages else None,
-        "previous_page": page - 1 if page > 1 else None,
+        "current_page": at.number,
+        "per_page": at.per_page,
+        "total_entries": at.total,
+        "total_pages": at.total_pages,
+        "next_page": at.next,
+        "previous_page": at.previous,
     }
 
 
-def meta_pagination_envelope(
-    plural: str, entries: list[JsonObject], page: int, per_page: int, total: int
-) -> JsonObject:
+def meta_pagination_envelope(plural: str, entries: list[JsonObject], at: PagePlace) -> JsonObject:
     """The /payments.json envelope (the v3 model the reference quotes); it has no per_page key."""
-    total_pages = math.ceil(total / per_page) if total else 0
     return {
         plural: entries,
         "meta": {
             "pagination": {
-                "current_page": page,
-                "next_page": page + 1 if page < total_pages else None,
-                "prev_page": page - 1 if page > 1 else None,
-                "total_pages": total_pages,
-                "total_count": total,
+                "current_page": at.number,
+                "next_page": at.next,
+                "prev_page": at.previous,
+                "total_pages": at.total_pages,
+                "total_count": at.total,
             }
         },
     }

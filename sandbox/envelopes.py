@@ -15,7 +15,7 @@ from sandbox import choices
 
 T = TypeVar("T")
 JsonObject = dict[str, Any]
-EnvelopeBuilder = Callable[[str, list[JsonObject], int, int, int], JsonObject]
+EnvelopeBuilder = Callable[[str, list[JsonObject], choices.PagePlace], JsonObject]
 
 
 @dataclass(frozen=True)
@@ -58,4 +58,4 @@ def paginate(
     envelope: EnvelopeBuilder = choices.will_paginate_envelope,
 ) -> JsonObject:
     entries = [render(record) for record in paging.cut(records)]
-    return envelope(plural, entries, paging.page, paging.per_page, len(records))
+    return envelope(plural, entries, choices.page_place(paging.page, paging.per_page, len(records)))
