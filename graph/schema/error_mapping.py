@@ -4,6 +4,7 @@ writes' and ``resolvers.relations.RecordMissing``. ``SCHEMA_ERROR_MAPPERS`` is w
 
 from __future__ import annotations
 
+import kickserv
 from graph.schema.errors import (
     BadUserInput,
     ErrorCode,
@@ -15,19 +16,6 @@ from graph.schema.errors import (
     UpstreamUnavailable,
 )
 from graph.schema.mutations.scope import map_write_error
-from kickserv import Forbidden as KickservForbidden
-from kickserv import (
-    KickservError,
-    RateLimited,
-    ResponseShape,
-    ServerError,
-    Timeout,
-    TransportError,
-    Unauthorized,
-    UnsupportedRoute,
-    Validation,
-)
-from kickserv import NotFound as KickservNotFound
 from kickserv.breaker import CircuitOpen
 from resolvers.relations import RecordMissing
 from resolvers.state import StateUnavailable
@@ -35,9 +23,9 @@ from resolvers.state import StateUnavailable
 
 def map_kickserv_error(exc: BaseException) -> GraphError | None:
     """Messages name what failed upstream; they never carry the credential (the client's do not)."""
-    if not isinstance(exc, KickservError):
+    if not isinstance(exc, kickserv.KickservError):
         return None
-    if isinstance(exc, UnsupportedRoute):
+    if isinstance(exc, kickserv.UnsupportedRoute):
         return GraphError(
             f"This Kickserv does not serve {exc.route or 'that route'} (the reference does not "
             "confirm it), so nothing was done.",
@@ -45,21 +33,21 @@ def map_kickserv_error(exc: BaseException) -> GraphError | None:
             http_status=501,
             extensions={"route": exc.route},
         )
-    if isinstance(exc, KickservNotFound):
+    if isinstance(exc, kickserv.NotFound):
         return NotFound("Kickserv has no such record, or this credential may not see it.")
-    if isinstance(exc, RateLimited):
+    if isinstance(exc, kickserv.RateLimited):
         retry_after = exc.retry_after if exc.retry_after is not None else 1.0
         return UpstreamRateLimited(
             f"Kickserv is rate limiting this account; retry after {retry_after:g} s.",
             retry_after=retry_after,
         )
-    if isinstance(exc, Unauthorized):
+    if isinstance(exc, kickserv.Unauthorized):
         return UpstreamUnavailable(
             "Kickserv refused the configured credential (401): check the account and API token."
         )
-    if isinstance(exc, KickservForbidden):
+    if isinstance(exc, kickserv.Forbidden):
         return Forbidden("Kickserv does not allow this credential to do that.")
-    if isinstance(exc, Validation):
+    if isinstance(exc, kickserv.Validation):
         return BadUserInput(
             "Kickserv rejected the input.", extensions={"fieldErrors": dict(exc.field_errors)}
         )
@@ -69,9 +57,9 @@ def map_kickserv_error(exc: BaseException) -> GraphError | None:
             f"sent); retry after {exc.retry_after:g} s.",
             extensions={"retryAfter": exc.retry_after},
         )
-    if isinstance(exc, Timeout | TransportError | ServerError):
+    if isinstance(exc, kickserv.Timeout | kickserv.TransportError | kickserv.ServerError):
         return UpstreamUnavailable("Kickserv did not answer in time or failed; try again shortly.")
-    if isinstance(exc, ResponseShape):
+    if isinstance(exc, kickserv.ResponseShape):
         return UpstreamUnavailable("Kickserv sent a response this server could not read.")
     return UpstreamUnavailable("Kickserv request failed.")
 
