@@ -11,7 +11,7 @@ applied here, before anything is resolved.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Callable, Mapping
+from collections.abc import AsyncGenerator, Callable, Collection, Mapping
 from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
@@ -329,6 +329,17 @@ def _of_customer(event: ChangeEvent, number: int | None) -> bool:
     return number is None or _number(event, "customerNumber") == number
 
 
+def _customer_events(
+    types: Collection[EventType], number: int | None
+) -> Callable[[ChangeEvent], bool]:
+    """Keeps the events of ``types`` that concern customer ``number`` (any customer when None)."""
+
+    def accept(event: ChangeEvent) -> bool:
+        return event.type in types and _of_customer(event, number)
+
+    return accept
+
+
 async def _typed(
     info: GraphInfo, after: str | None, accept: Callable[[ChangeEvent], bool], kind: type[T]
 ) -> AsyncGenerator[T, None]:
@@ -379,18 +390,14 @@ class Subscription:
     async def invoice_paid(
         self, info: GraphInfo, customer_number: CustomerNumber = None, after: After = None
     ) -> AsyncGenerator[InvoiceChange, None]:
-        def accept(event: ChangeEvent) -> bool:
-            return event.type is EventType.INVOICE_PAID and _of_customer(event, customer_number)
-
+        accept = _customer_events({EventType.INVOICE_PAID}, customer_number)
         return await _typed(info, after, accept, InvoiceChange)
 
     @strawberry.subscription(description="Customers created or updated.")
     async def customer_changed(
         self, info: GraphInfo, customer_number: CustomerNumber = None, after: After = None
     ) -> AsyncGenerator[CustomerChange, None]:
-        def accept(event: ChangeEvent) -> bool:
-            return event.type in _CUSTOMER_TYPES and _of_customer(event, customer_number)
-
+        accept = _customer_events(_CUSTOMER_TYPES, customer_number)
         return await _typed(info, after, accept, CustomerChange)
 
     @strawberry.subscription(description="Visits scheduled, moved or reassigned.")
@@ -408,18 +415,14 @@ class Subscription:
     async def payment_recorded(
         self, info: GraphInfo, customer_number: CustomerNumber = None, after: After = None
     ) -> AsyncGenerator[PaymentRecorded, None]:
-        def accept(event: ChangeEvent) -> bool:
-            return event.type is EventType.PAYMENT_RECORDED and _of_customer(event, customer_number)
-
+        accept = _customer_events({EventType.PAYMENT_RECORDED}, customer_number)
         return await _typed(info, after, accept, PaymentRecorded)
 
     @strawberry.subscription(description="Opportunities (estimates) won or lost.")
     async def opportunity_changed(
         self, info: GraphInfo, customer_number: CustomerNumber = None, after: After = None
     ) -> AsyncGenerator[OpportunityChange, None]:
-        def accept(event: ChangeEvent) -> bool:
-            return event.type in _OPPORTUNITY_TYPES and _of_customer(event, customer_number)
-
+        accept = _customer_events(_OPPORTUNITY_TYPES, customer_number)
         return await _typed(info, after, accept, OpportunityChange)
 
     @strawberry.subscription(description="Every change of the tenant, or of the types given.")
