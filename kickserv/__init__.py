@@ -11,6 +11,7 @@ async with KickservClient("myaccount", token) as ks:
 
 from __future__ import annotations
 
+from kickserv import records
 from kickserv.client import KickservClient, credential_fingerprint
 from kickserv.errors import (
     APIError,
@@ -28,67 +29,30 @@ from kickserv.errors import (
     Validation,
 )
 from kickserv.pages import Page, Paginator
-from kickserv.records import (
-    Address,
-    Customer,
-    CustomerRef,
-    Employee,
-    EmployeeRef,
-    Invoice,
-    Item,
-    ItemRef,
-    Job,
-    JobCharge,
-    JobChargeType,
-    JobRef,
-    JobType,
-    Note,
-    Opportunity,
-    Payment,
-    PaymentRequest,
-    Task,
-    Vendor,
-)
+from kickserv.records import *  # noqa: F403  (every record type, as kickserv.records lists them)
 from kickserv.transport import RetryPolicy, UpstreamCall, patient
 
 __all__ = [
     "APIError",
-    "Address",
     "BadRequest",
-    "Customer",
-    "CustomerRef",
-    "Employee",
-    "EmployeeRef",
     "Forbidden",
-    "Invoice",
-    "Item",
-    "ItemRef",
-    "Job",
-    "JobCharge",
-    "JobChargeType",
-    "JobRef",
-    "JobType",
     "KickservClient",
     "KickservError",
     "NotFound",
-    "Note",
-    "Opportunity",
     "Page",
     "Paginator",
-    "Payment",
-    "PaymentRequest",
     "RateLimited",
     "ResponseShape",
     "RetryPolicy",
     "ServerError",
-    "Task",
     "Timeout",
     "TransportError",
     "Unauthorized",
     "UnsupportedRoute",
     "UpstreamCall",
     "Validation",
-    "Vendor",
     "credential_fingerprint",
     "patient",
 ]
+__all__ += records.__all__
+__all__.sort()
