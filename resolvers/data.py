@@ -16,7 +16,7 @@ What each read caches, under which key and for how long, is an entry of the tabl
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine, Hashable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Hashable, Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
@@ -107,29 +107,41 @@ class RequestData:
 
     # -- batch functions -----------------------------------------------------------------------------
 
-    async def _customers_by_number(self, numbers: list[int]) -> list[Customer | None]:
-        async def one(number: int) -> Customer | None:
-            customer = await self.tenant.record(
-                resources.CUSTOMER, number, lambda: self.ks.customers.get(number)
-            )
-            if customer is not None:
-                self.customer_by_id.prime(customer.id, customer)
-            return customer
+    async def _records(
+        self,
+        resource: Record[int, R],
+        keys: list[int],
+        get: Callable[[int], Awaitable[R]],
+        seen: Callable[[R], object] = lambda _record: None,
+    ) -> list[R | None]:
+        """The record of each key (``get`` it unless cached), all at once; ``seen(record)`` as
+        each one found arrives."""
 
-        return list(await asyncio.gather(*(one(n) for n in numbers)))
+        async def one(key: int) -> R | None:
+            record = await self.tenant.record(resource, key, lambda: get(key))
+            if record is not None:
+                seen(record)
+            return record
+
+        return list(await asyncio.gather(*(one(k) for k in keys)))
+
+    async def _customers_by_number(self, numbers: list[int]) -> list[Customer | None]:
+        return await self._records(
+            resources.CUSTOMER,
+            numbers,
+            self.ks.customers.get,
+            seen=lambda customer: self.customer_by_id.prime(customer.id, customer),
+        )
 
     async def _customers_by_id(self, ids: list[int]) -> list[Customer | None]:
         return await self._by_global_id(resources.CUSTOMER_ID, ids, self.tenant.customer_index)
 
     async def _jobs_by_number(self, numbers: list[int]) -> list[Job | None]:
-        async def one(number: int) -> Job | None:
-            job = await self.tenant.record(resources.JOB, number, lambda: self.ks.jobs.get(number))
-            if job is not None:
-                for payment in job.payments or ():
-                    self.tenant.job_of_payment[payment.id] = job.job_number
-            return job
+        return await self._records(resources.JOB, numbers, self.ks.jobs.get, self._note_payments)
 
-        return list(await asyncio.gather(*(one(n) for n in numbers)))
+    def _note_payments(self, job: Job) -> None:
+        for payment in job.payments or ():
+            self.tenant.job_of_payment[payment.id] = job.job_number
 
     async def _jobs_by_id(self, ids: list[int]) -> list[Job | None]:
         # /jobs.json leaves opportunities out (new, sent, viewed, won, lost): an id the job index
@@ -171,12 +183,7 @@ class RequestData:
         return window.items
 
     async def _tasks_by_id(self, ids: list[int]) -> list[Task | None]:
-        async def one(task_id: int) -> Task | None:
-            return await self.tenant.record(
-                resources.TASK, task_id, lambda: self.ks.tasks.get(task_id)
-            )
-
-        return list(await asyncio.gather(*(one(i) for i in ids)))
+        return await self._records(resources.TASK, ids, self.ks.tasks.get)
 
     async def _invoices_by_id(self, ids: list[int]) -> list[IndexedInvoice | None]:
         return await self.tenant.invoice_index.get_many(ids)
@@ -203,12 +210,7 @@ class RequestData:
         return await self.tenant.payment_index.get_many(ids)
 
     async def _vendors_by_id(self, ids: list[int]) -> list[Vendor | None]:
-        async def one(vendor_id: int) -> Vendor | None:
-            return await self.tenant.record(
-                resources.VENDOR, vendor_id, lambda: self.ks.vendors.get(vendor_id)
-            )
-
-        return list(await asyncio.gather(*(one(i) for i in ids)))
+        return await self._records(resources.VENDOR, ids, self.ks.vendors.get)
 
     async def _items_by_id(self, ids: list[int]) -> list[Item | None]:
         """Kickserv has no item-by-id endpoint: the item catalogue is reference data, read whole."""
