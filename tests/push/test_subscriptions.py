@@ -79,6 +79,38 @@ async def test_a_websocket_subscriber_gets_its_tenants_events_filtered(settings:
             await ws.send({"type": "complete", "id": "jobs"})
 
 
+BY_CUSTOMER = {
+    "invoicePaid": EventType.INVOICE_PAID,
+    "customerChanged": EventType.CUSTOMER_UPDATED,
+    "paymentRecorded": EventType.PAYMENT_RECORDED,
+    "opportunityChanged": EventType.OPPORTUNITY_LOST,
+}
+
+
+async def test_the_customer_subscriptions_get_their_types_of_that_customer(
+    settings: Settings,
+) -> None:
+    async with serving(settings) as served:
+        alpha = served.tenant()
+        async with ws_session(served.ws_url, {"X-API-Key": ALPHA_KEY}) as ws:
+            for field in BY_CUSTOMER:
+                query = f'subscription {{ {field}(customerNumber: 3, after: "0") {{ id }} }}'
+                await ws.subscribe(field, query=query)
+            # Each type of change for customer 4 first, then for customer 3: every subscription
+            # has skipped the other customer's changes and the other types of change.
+            appended = await served.append(
+                alpha,
+                *(
+                    change(alpha, t, {"customerNumber": number, "jobNumber": 10 * number})
+                    for number in (4, 3)
+                    for t in BY_CUSTOMER.values()
+                ),
+            )
+            for field, event in zip(BY_CUSTOMER, appended[len(BY_CUSTOMER) :], strict=True):
+                message = await ws.next_of(field)
+                assert message["payload"]["data"][field]["id"] == event.id, message
+
+
 async def test_another_tenants_subscriber_gets_none_of_them(settings: Settings) -> None:
     async with serving(settings) as served:
         alpha = served.tenant()
