@@ -36,6 +36,10 @@ class UpstreamStats:
     spans: list[tuple[float, float]] = field(default_factory=list)  # each call's (start, end)
     # Filters the reference does not confirm, as this request verified them (resolvers.verify).
     verified_filters: list[dict[str, Any]] = field(default_factory=list)
+    # Values served stale (Kickserv failed, or its breaker was open), and the stalest one's
+    # seconds past freshness: ``extensions.stale``.
+    stale_values: int = 0
+    stale_seconds: float = 0.0
 
     def as_extension(self) -> dict[str, Any]:
         extension: dict[str, Any] = {
@@ -51,6 +55,11 @@ class UpstreamStats:
         if self.verified_filters:
             extension["verifiedFilters"] = list(self.verified_filters)
         return extension
+
+    def stale_extension(self) -> dict[str, int | float] | None:
+        if not self.stale_values:
+            return None
+        return {"values": self.stale_values, "secondsPastFresh": round(self.stale_seconds, 1)}
 
 
 TOLERANCE = 0.001  # seconds: a call that started within this of another's end did not wait for it
@@ -112,6 +121,14 @@ def record_verified_filter(name: str, verdict: str, *, locally: bool) -> None:
         note = {"filter": name, "verdict": verdict, "filteredLocally": locally}
         if note not in stats.verified_filters:
             stats.verified_filters.append(note)
+
+
+def record_stale(seconds_past_fresh: float) -> None:
+    """A value was served stale (``SharedCache.on_stale``)."""
+    stats = current_stats.get()
+    if stats is not None:
+        stats.stale_values += 1
+        stats.stale_seconds = max(stats.stale_seconds, seconds_past_fresh)
 
 
 def record_replay() -> None:

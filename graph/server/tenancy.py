@@ -15,7 +15,6 @@ is open) says so in ``extensions.stale``, in production too.
 
 from __future__ import annotations
 
-import contextvars
 import logging
 import math
 import time
@@ -47,7 +46,13 @@ from resolvers.cache import DEFAULT_MAX_BYTES as DEFAULT_CACHE_BYTES
 from resolvers.cache import MemoryStore, SharedCache
 from resolvers.data import RequestData
 from resolvers.state import StateStore, StateUnavailable, rate_update
-from resolvers.stats import UpstreamStats, current_stats, record_call, record_fresh_until
+from resolvers.stats import (
+    UpstreamStats,
+    current_stats,
+    record_call,
+    record_fresh_until,
+    record_stale,
+)
 from resolvers.tenant import Tenant
 from resolvers.writes.steps import WritePolicy
 
@@ -234,29 +239,6 @@ def protection_from(settings: Settings, store: StateStore | None = None) -> Upst
     )
 
 
-@dataclass(slots=True)
-class Staleness:
-    """Stale values one request was served (Kickserv failed, or its breaker was open)."""
-
-    values: int = 0
-    seconds_past_fresh: float = 0.0  # the stalest one's
-
-    def as_extension(self) -> dict[str, int | float]:
-        return {"values": self.values, "secondsPastFresh": round(self.seconds_past_fresh, 1)}
-
-
-current_staleness: contextvars.ContextVar[Staleness | None] = contextvars.ContextVar(
-    "kickserv_graph_staleness", default=None
-)
-
-
-def record_stale(seconds_past_fresh: float) -> None:
-    staleness = current_staleness.get()
-    if staleness is not None:
-        staleness.values += 1
-        staleness.seconds_past_fresh = max(staleness.seconds_past_fresh, seconds_past_fresh)
-
-
 def make_cache(
     enabled: bool = True, max_entries: int = 50_000, max_bytes: int = DEFAULT_CACHE_BYTES
 ) -> SharedCache:
@@ -290,7 +272,6 @@ def make_context_factory(
         stats = UpstreamStats()
         current_stats.set(stats)
         note_stats(stats)  # the access log and metrics read it when the request ends
-        current_staleness.set(Staleness())
         return GraphContext(
             data=RequestData(tenant, loaders_enabled=loaders_enabled),
             stats=stats,
@@ -303,10 +284,9 @@ def make_context_factory(
 
 async def stale_extension(context: Any, result: Any) -> dict[str, Any] | None:
     """``extensions.stale`` when the request was served stale data (every environment)."""
-    staleness = current_staleness.get()
-    if staleness is None or not staleness.values:
-        return None
-    return {"stale": staleness.as_extension()}
+    stats = current_stats.get()
+    stale = None if stats is None else stats.stale_extension()
+    return None if stale is None else {"stale": stale}
 
 
 async def upstream_extension(context: Any, result: Any) -> dict[str, Any] | None:
