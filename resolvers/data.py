@@ -37,10 +37,9 @@ from kickserv import (
     Vendor,
 )
 from resolvers import resources
-from resolvers.indexes import ListingIndex
 from resolvers.invoice_index import IndexedInvoice
 from resolvers.plan import JobTasksPlanner
-from resolvers.resources import Record, filters
+from resolvers.resources import Index, Record, filters
 from resolvers.tenant import Tenant, Window
 from resolvers.verify import Unconfirmed, verified_window
 
@@ -134,7 +133,7 @@ class RequestData:
         )
 
     async def _customers_by_id(self, ids: list[int]) -> list[Customer | None]:
-        return await self._by_global_id(resources.CUSTOMER_ID, ids, self.tenant.customer_index)
+        return await self._by_global_id(resources.CUSTOMER_ID, ids, resources.CUSTOMER_INDEX)
 
     async def _jobs_by_number(self, numbers: list[int]) -> list[Job | None]:
         return await self._records(resources.JOB, numbers, self.ks.jobs.get, self._note_payments)
@@ -146,13 +145,12 @@ class RequestData:
     async def _jobs_by_id(self, ids: list[int]) -> list[Job | None]:
         # /jobs.json leaves opportunities out (new, sent, viewed, won, lost): an id the job index
         # does not know may be an opportunity's.
-        tenant = self.tenant
         return await self._by_global_id(
-            resources.JOB_ID, ids, tenant.job_index, tenant.opportunity_index
+            resources.JOB_ID, ids, resources.JOB_INDEX, resources.OPPORTUNITY_INDEX
         )
 
     async def _by_global_id(
-        self, resource: Record[int, R], ids: list[int], *indexes: ListingIndex[Any, R]
+        self, resource: Record[int, R], ids: list[int], *indexes: Index[Any, R]
     ) -> list[R | None]:
         """Records Kickserv cannot fetch by global id: what this tenant has already seen (primed
         under ``resource``), then the listings' indexes in turn for the rest (and remember what
@@ -166,7 +164,8 @@ class RequestData:
             missing = [i for i in ids if i not in found]
             if not missing:
                 break
-            for record_id, record in zip(missing, await index.get_many(missing), strict=True):
+            looked_up = await self.tenant.index(index).get_many(missing)
+            for record_id, record in zip(missing, looked_up, strict=True):
                 if record is not None:
                     found[record_id] = record
                     await self.tenant.prime(resource, record)
@@ -186,7 +185,7 @@ class RequestData:
         return await self._records(resources.TASK, ids, self.ks.tasks.get)
 
     async def _invoices_by_id(self, ids: list[int]) -> list[IndexedInvoice | None]:
-        return await self.tenant.invoice_index.get_many(ids)
+        return await self.tenant.index(resources.INVOICE_INDEX).get_many(ids)
 
     async def _employees_by_id(self, ids: list[int]) -> list[Employee | None]:
         by_id = {e.id: e for e in await self.employees()}
@@ -207,7 +206,7 @@ class RequestData:
         return list(await asyncio.gather(*(one(n) for n in numbers)))
 
     async def _payments_by_id(self, ids: list[int]) -> list[Payment | None]:
-        return await self.tenant.payment_index.get_many(ids)
+        return await self.tenant.index(resources.PAYMENT_INDEX).get_many(ids)
 
     async def _vendors_by_id(self, ids: list[int]) -> list[Vendor | None]:
         return await self._records(resources.VENDOR, ids, self.ks.vendors.get)
@@ -317,9 +316,8 @@ class RequestData:
 
     async def opportunities_of_customer(self, customer_id: int) -> list[Job]:
         """Kickserv ignores a customer filter on opportunities: answer from the opportunity index."""
-        return [
-            o for o in await self.tenant.opportunity_index.values() if o.customer_id == customer_id
-        ]
+        opportunities = await self.tenant.index(resources.OPPORTUNITY_INDEX).values()
+        return [o for o in opportunities if o.customer_id == customer_id]
 
     async def schedule(
         self,

@@ -20,12 +20,11 @@ from collections.abc import Awaitable, Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from kickserv import Customer, Invoice, Job, KickservClient, NotFound, Page, Paginator, Payment
+from kickserv import KickservClient, NotFound, Page, Paginator
 from resolvers import resources
 from resolvers.cache import CacheKey, Outcome, SharedCache
 from resolvers.connections import plan_window
 from resolvers.indexes import ListingIndex
-from resolvers.invoice_index import IndexedInvoice
 from resolvers.resources import Change, Index, Listing, Record
 from resolvers.state.base import StateUnavailable
 from resolvers.stats import record_cache_hit, record_fresh_until, record_page
@@ -306,25 +305,3 @@ class Tenant:
             )
             self._indexes[spec.name] = index
         return index
-
-    @property
-    def invoice_index(self) -> ListingIndex[Invoice, IndexedInvoice]:
-        """What the index keeps of each invoice: see resolvers.invoice_index (100,000 < 100 MB)."""
-        return self.index(resources.INVOICE_INDEX)
-
-    @property
-    def customer_index(self) -> ListingIndex[Customer, Customer]:
-        return self.index(resources.CUSTOMER_INDEX)
-
-    @property
-    def job_index(self) -> ListingIndex[Job, Job]:
-        return self.index(resources.JOB_INDEX)
-
-    @property
-    def opportunity_index(self) -> ListingIndex[Job, Job]:
-        return self.index(resources.OPPORTUNITY_INDEX)
-
-    @property
-    def payment_index(self) -> ListingIndex[Payment, Payment]:
-        """Kickserv cannot fetch one payment: federation references resolve through this."""
-        return self.index(resources.PAYMENT_INDEX)

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from graph.server.assembly import server_of
+from resolvers import resources
 from resolvers.connections import decode_cursor, encode_cursor
 from sandbox.config import SandboxConfig
 from sandbox.data import AccountStore
@@ -310,9 +311,8 @@ async def test_a_miss_refreshes_the_index_once_not_per_lookup(
         misses = await graph.run(invoice_query(plain))
         again = await graph.run(invoice_query(plain))
         # and once the refresh interval has passed
-        index = (
-            server_of(graph.http._transport.app).registry.get("demo", "demo-token").invoice_index
-        )  # type: ignore[attr-defined,union-attr]
+        tenant = server_of(graph.http._transport.app).registry.get("demo", "demo-token")  # type: ignore[attr-defined,union-attr]
+        index = tenant.index(resources.INVOICE_INDEX)
         index.refresh_interval = 0.0
         later = await graph.run(invoice_query(plain))
     assert [e["extensions"]["code"] for e in misses.errors] == ["NOT_FOUND"] * 20
