@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 import tempfile
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ from bench.measure import measured_run, scenario_load
 from bench.options import Options
 from bench.oracle import Dataset
 from bench.peer_runs import PEER_KEYS, comparable, run_peers
-from bench.processes import reference_argv, running_ours, running_server
+from bench.processes import ServerProcess, reference_argv, running_ours, running_server
 from bench.sandbox_process import Upstream
 from bench.scenarios import Facts, scenarios
 
@@ -32,16 +33,17 @@ def run_scenarios(
     bound_per_round = options.latency_ms
     results: dict[str, dict[str, Any]] = {}
     small_answer: bytes | None = None
+
+    def ours(name: str, *, on: bool) -> AbstractContextManager[ServerProcess]:
+        """Our server against this sandbox, its loaders and shared cache both on or both off."""
+        return running_ours(
+            name, sandbox.base_url, loaders=on, cache=on, concurrency=options.upstream_concurrency
+        )
+
     for scenario in chosen:
         minimum = scenario.minimum(data, facts, options.upstream_concurrency)
         say(f"- {scenario.key}: our server, cold then warm")
-        with running_ours(
-            "ours",
-            sandbox.base_url,
-            loaders=True,
-            cache=True,
-            concurrency=options.upstream_concurrency,
-        ) as server:
+        with ours("ours", on=True) as server:
             cold, responses = measured_run(server, sandbox, scenario, facts)
             warm, warm_responses = measured_run(server, sandbox, scenario, facts)
             load = scenario_load(
@@ -70,13 +72,7 @@ def run_scenarios(
         }
 
     say("- every scenario again with GRAPH_LOADERS=off GRAPH_CACHE=off")
-    with running_ours(
-        "ours-off",
-        sandbox.base_url,
-        loaders=False,
-        cache=False,
-        concurrency=options.upstream_concurrency,
-    ) as off_server:
+    with ours("ours-off", on=False) as off_server:
         for scenario in chosen:
             cold, _ = measured_run(off_server, sandbox, scenario, facts)
             results[scenario.key]["off"] = {"cold": cold}
