@@ -11,6 +11,11 @@ turn or a slot, the exchanges and the waits between them all end by it, and a ca
 then is cancelled, so it never holds a slot past it. Writes are never retried: Kickserv has no
 idempotency keys, so a retried POST could create a second job.
 
+Sends before answers: over a `kickserv.pool.PooledTransport` (the server's, and the one opened here
+when none is given), an answer is decoded and handed back only once every call that began its
+exchange before the answer arrived has been written (`SendGate`), so the calls of a level leave
+together even when the CPU is short and early answers would otherwise be handled between them.
+
 Reads made inside `patient()` (bulk reads: an index built from a whole listing) wait for their turn
 and their slot without a deadline: theirs starts when they are sent, since their caller paces them
 and bounds the whole (`resolvers.indexes`). Only Kickserv's own failures count for the breaker: a
@@ -50,6 +55,7 @@ from kickserv.errors import (
     error_for_status,
 )
 from kickserv.governor import Governor, Permit, TooLong
+from kickserv.pool import PooledTransport, SendGate, send_gate
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
@@ -195,7 +201,8 @@ class TransportOptions(TypedDict, total=False):
 class Transport:
     """Sends requests for one account and token. Holds the credential; never shows it.
 
-    `http` is shared when given (and left open), else opened here; `limiter` is shared across
+    `http` is shared when given (and left open), else opened here (a `PooledTransport` sized to
+    `max_concurrency`); `limiter` is shared across
     clients of one credential, else a semaphore of `max_concurrency` slots; `governor` likewise (one
     per credential), else one of this transport's own; `breaker` is shared by the clients of one
     account, else one of its own; `timeout` None leaves the AsyncClient's own; `draw` gives the
@@ -233,8 +240,13 @@ class Transport:
         self._origin = base_url.rstrip("/")
         self._auth = httpx.BasicAuth(token, token)
         self._owns_http = http is None
-        self._http = http if http is not None else httpx.AsyncClient(timeout=DEFAULT_TIMEOUT)
         self.max_concurrency = max_concurrency
+        if http is None:
+            limits = httpx.Limits(
+                max_connections=max(100, max_concurrency), max_keepalive_connections=max_concurrency
+            )
+            http = httpx.AsyncClient(timeout=DEFAULT_TIMEOUT, transport=PooledTransport(limits))
+        self._http = http
         self._limiter = limiter if limiter is not None else asyncio.Semaphore(max_concurrency)
         self.retry = retry if retry is not None else RetryPolicy()
         self._on_response = on_response
@@ -246,6 +258,9 @@ class Transport:
         self._trace = trace
         self.governor = governor if governor is not None else Governor(clock=clock, sleep=sleep)
         self.breaker = breaker if breaker is not None else Breaker(name=account, clock=clock)
+        # Sends before answers (`kickserv.pool.SendGate`), when the HTTP transport tells us when a
+        # request is written.
+        self._gate = send_gate(self._http)
 
     def __repr__(self) -> str:
         return f"Transport(account={self.account!r}, base_url={self._origin!r})"
@@ -321,6 +336,8 @@ class Transport:
                 self._settle(permit, response.status_code, None, era)
                 # An answer ends the attempts whatever its body holds: report it before reading.
                 self._notify(method, path, response.status_code, elapsed, attempt, False)
+                if self._gate is not None:
+                    await self._gate.settled()  # the calls sent with it go out before it is read
                 decoded = self._decode(method, path, response)
                 if may_retry or not _has_errors(decoded):
                     return decoded
@@ -367,23 +384,32 @@ class Transport:
         headers: dict[str, str],
         extra: dict[str, Any],
     ) -> httpx.Response:
-        """One HTTP exchange, inside the `trace` hook when there is one."""
+        """One HTTP exchange, inside the `trace` hook when there is one; the `SendGate` is told
+        when its request is written."""
         url = self._origin + path
         if self._trace is None:
             trace: AttemptTrace = _untraced
         else:
             trace, headers = self._trace, dict(headers)  # the hook adds this attempt's own
-        with trace(method, url, attempt, headers) as answered:
-            response = await self._http.request(
-                method,
-                url,
-                params=query,
-                content=content,
-                headers=headers,
-                auth=self._auth,
-                **extra,
-            )
-            answered(response.status_code)
+        gate, ticket = self._gate, 0
+        if gate is not None:
+            ticket = gate.open()
+            extra = {**extra, "extensions": {"trace": _on_written(gate, ticket)}}
+        try:
+            with trace(method, url, attempt, headers) as answered:
+                response = await self._http.request(
+                    method,
+                    url,
+                    params=query,
+                    content=content,
+                    headers=headers,
+                    auth=self._auth,
+                    **extra,
+                )
+                answered(response.status_code)
+        finally:
+            if gate is not None:
+                gate.written(ticket)
         return response
 
     async def _turn(self, method: str, path: str, deadline: float | None, *, probe: bool) -> Permit:
@@ -496,6 +522,16 @@ class Transport:
     ) -> None:
         if self._on_response is not None:
             self._on_response(UpstreamCall(method, path, status, elapsed, attempt, retried))
+
+
+def _on_written(gate: SendGate, ticket: int) -> Callable[[str, Any], Awaitable[None]]:
+    """httpcore's trace hook for one request: tells `gate` once the request is written."""
+
+    async def event(name: str, info: Any) -> None:
+        if name.endswith("send_request_body.complete"):
+            gate.written(ticket)
+
+    return event
 
 
 def _untraced(

@@ -1,0 +1,195 @@
+"""The HTTP connection pool Kickserv calls go through: httpcore's, with its bookkeeping made linear.
+
+httpcore 1.0's `AsyncConnectionPool` re-examines its whole pool whenever a request arrives or an
+answer is closed, and for every idle connection it counts the whole pool again and polls the
+connection's socket (is it still open?). With the 50-odd keep-alive connections a level of the
+graph opens (`KICKSERV_CONCURRENCY` is 64 by default), that is thousands of checks and a `poll`
+syscall per idle connection per request: measured on this machine, 50 concurrent GETs over 50 warm
+connections spent ~330 ms of CPU before the last one was written, against ~60 ms over a cold pool.
+While a level's calls wait for that CPU they leave one after another instead of together, and
+Kickserv sees several rounds where the graph asked for one.
+
+`LinearPool` keeps httpcore's connections, requests and locking and replaces only the assignment of
+requests to connections, in one pass over the pool:
+
+- closed connections leave the pool; idle ones beyond `max_keepalive_connections` are closed (the
+  oldest first);
+- a queued request takes the first idle connection to its origin that no other request holds,
+  after checking that one (and only that one) has not expired or been closed by the server;
+  expired ones met on the way are closed, and every idle connection is checked at most once a
+  second (`SWEEP_EVERY`) so that none outlives its keep-alive;
+- otherwise a new connection when under `max_connections`, or one in place of an idle connection
+  to another origin; otherwise the request waits, as in httpcore.
+
+`PooledTransport` is an `httpx.AsyncHTTPTransport` whose pool is a `LinearPool` (HTTP/1.1 without
+a proxy; anything else keeps httpcore's own pool), and the `SendGate` of the calls sent through it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from typing import Any
+
+import httpcore
+import httpx
+
+__all__ = [
+    "SWEEP_EVERY",
+    "LinearPool",
+    "PooledTransport",
+    "SendGate",
+    "send_gate",
+]
+
+SWEEP_EVERY = 1.0  # seconds between checks of every idle connection's expiry
+
+
+class LinearPool(httpcore.AsyncConnectionPool):
+    """httpcore's connection pool, its request assignment one pass over the pool (see module)."""
+
+    _swept_at = -float("inf")
+
+    def _assign_requests_to_connections(self) -> list[httpcore.AsyncConnectionInterface]:
+        closing: list[httpcore.AsyncConnectionInterface] = []
+        now = time.monotonic()
+        sweep = now - self._swept_at >= SWEEP_EVERY
+        if sweep:
+            self._swept_at = now
+        held = {id(r.connection) for r in self._requests if r.connection is not None}
+        kept: list[httpcore.AsyncConnectionInterface] = []
+        idle: list[httpcore.AsyncConnectionInterface] = []
+        for connection in self._connections:
+            if connection.is_closed():
+                continue
+            if connection.is_idle() and id(connection) not in held:
+                if sweep and connection.has_expired():
+                    closing.append(connection)
+                    continue
+                idle.append(connection)
+            kept.append(connection)
+        surplus = len(idle) - self._max_keepalive_connections
+        if surplus > 0:
+            closing.extend(idle[:surplus])
+            idle = idle[surplus:]
+            gone = {id(c) for c in closing}
+            kept = [c for c in kept if id(c) not in gone]
+        self._connections = kept
+
+        for pool_request in self._requests:
+            if not pool_request.is_queued():
+                continue
+            origin = pool_request.request.url.origin
+            reused = self._reusable(idle, origin, closing)
+            if reused is not None:
+                pool_request.assign_to_connection(reused)
+                continue
+            if len(self._connections) >= self._max_connections:
+                if not idle:
+                    break  # every connection is busy: the rest wait, as in httpcore
+                spare = idle.pop(0)  # an idle connection to another origin makes room
+                self._connections.remove(spare)
+                closing.append(spare)
+            connection = self.create_connection(origin)
+            self._connections.append(connection)
+            pool_request.assign_to_connection(connection)
+        return closing
+
+    def _reusable(
+        self,
+        idle: list[httpcore.AsyncConnectionInterface],
+        origin: httpcore.Origin,
+        closing: list[httpcore.AsyncConnectionInterface],
+    ) -> httpcore.AsyncConnectionInterface | None:
+        """The first idle connection to `origin` still open, taken out of `idle`; the expired ones
+        found on the way are closed."""
+        index = 0
+        while index < len(idle):
+            connection = idle[index]
+            if not connection.can_handle_request(origin) or not connection.is_available():
+                index += 1
+                continue
+            del idle[index]
+            if connection.has_expired():
+                self._connections.remove(connection)
+                closing.append(connection)
+                continue
+            return connection
+        return None
+
+
+class SendGate:
+    """Sends before answers: an answer is handled (decoded, parsed, resolved) only once every call
+    that began sending before it arrived has been written to its connection.
+
+    The calls of a level leave together only if the CPU they need before their bytes go out is
+    spent before anything else; on a busy machine the first answers come back while later calls of
+    the same level are still being prepared, and handling them in between spreads the level over
+    several rounds. `kickserv.transport` opens a ticket when an attempt starts its exchange, marks it
+    written when httpcore reports the request written (or the exchange ends, however), and waits
+    for `settled()` before it decodes an answer. A wait covers only the sends begun before it, so a
+    stream of new calls never holds an answer back, and it is capped at `max_wait` seconds.
+    """
+
+    def __init__(self, max_wait: float = 1.0) -> None:
+        self.max_wait = max_wait
+        self._next = 0
+        self._pending: dict[int, None] = {}  # tickets not yet written, oldest first
+        self._waiters: deque[tuple[int, asyncio.Future[None]]] = deque()  # by bound, ascending
+
+    @property
+    def pending(self) -> int:
+        """Sends begun and not yet written."""
+        return len(self._pending)
+
+    def open(self) -> int:
+        ticket = self._next
+        self._next += 1
+        self._pending[ticket] = None
+        return ticket
+
+    def written(self, ticket: int) -> None:
+        """The ticket's request is written (or will never be); idempotent."""
+        if ticket not in self._pending:
+            return
+        del self._pending[ticket]
+        oldest = next(iter(self._pending), self._next)
+        waiters = self._waiters
+        while waiters and waiters[0][0] <= oldest:
+            _, waiter = waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+
+    async def settled(self) -> None:
+        """Return once every send begun before this call has been written (or `max_wait`)."""
+        if not self._pending:
+            return
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiters.append((self._next, waiter))
+        try:
+            async with asyncio.timeout(self.max_wait):
+                await waiter
+        except TimeoutError:
+            pass
+        finally:
+            if not waiter.done():
+                waiter.cancel()
+
+
+class PooledTransport(httpx.AsyncHTTPTransport):
+    """`httpx.AsyncHTTPTransport` whose connection pool is a `LinearPool` (httpcore's own when it
+    is a proxy's or may speak HTTP/2), with the `SendGate` of the calls made through it."""
+
+    def __init__(self, limits: httpx.Limits, **options: Any) -> None:
+        super().__init__(limits=limits, **options)
+        if type(self._pool) is httpcore.AsyncConnectionPool and not options.get("http2"):
+            self._pool.__class__ = LinearPool
+        self.gate = SendGate()
+
+
+def send_gate(http: httpx.AsyncClient) -> SendGate | None:
+    """The `SendGate` of `http`'s transport, when it is a `PooledTransport` (which reports when a
+    request is written); None otherwise (an injected transport: nothing is held back)."""
+    transport = getattr(http, "_transport", None)
+    return transport.gate if isinstance(transport, PooledTransport) else None

@@ -1,0 +1,170 @@
+"""kickserv.pool: the linear connection pool and sends before answers, against the sandbox over HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from datetime import date
+
+import httpcore
+import httpx
+import pytest
+
+from kickserv import KickservClient
+from kickserv.pool import LinearPool, PooledTransport, SendGate
+from sandbox.app import SandboxConfig
+from sandbox.testing import RunningSandbox, running_sandbox
+
+TODAY = date(2026, 3, 4)
+LEVEL = 30
+SEQUENTIAL = 10  # calls of a level through a pool of one connection
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Iterator[RunningSandbox]:
+    with running_sandbox(SandboxConfig(customers=LEVEL, today=TODAY)) as running:
+        yield running
+
+
+def pooled(**limits: float | int | None) -> PooledTransport:
+    return PooledTransport(httpx.Limits(**{"max_connections": 100, **limits}))  # type: ignore[arg-type]
+
+
+class Connects:
+    """Counts the TCP connections a client opens (httpcore's trace events)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    async def __call__(self, name: str, info: object) -> None:
+        if name == "connection.connect_tcp.complete":
+            self.count += 1
+
+
+async def get_all(http: httpx.AsyncClient, sandbox: RunningSandbox, trace: Connects) -> None:
+    url = sandbox.api_url() + "/customers/{}.json"
+    answers = await asyncio.gather(
+        *(
+            http.get(url.format(n), auth=("demo-token", "demo-token"), extensions={"trace": trace})
+            for n in range(1, LEVEL + 1)
+        )
+    )
+    assert {a.status_code for a in answers} == {200}
+
+
+async def test_the_server_pool_is_linear_and_a_level_reuses_the_last_levels_connections(
+    sandbox, monkeypatch
+):
+    checks = 0
+    has_expired = httpcore.AsyncHTTPConnection.has_expired
+
+    def counted(self: httpcore.AsyncHTTPConnection) -> bool:
+        nonlocal checks
+        checks += 1
+        return has_expired(self)
+
+    monkeypatch.setattr(httpcore.AsyncHTTPConnection, "has_expired", counted)
+    transport = pooled(max_keepalive_connections=64)
+    assert isinstance(transport._pool, LinearPool)
+    connects = Connects()
+    async with httpx.AsyncClient(transport=transport) as http:
+        await get_all(http, sandbox, connects)
+        assert connects.count == LEVEL
+        checks = 0
+        await get_all(http, sandbox, connects)
+        assert connects.count == LEVEL  # the second level went out on the first one's connections
+    # httpcore's own pool checks every idle connection on every request and every answer (over
+    # a thousand checks here); this one checks the connection it reuses, and at most one sweep.
+    assert checks <= 3 * LEVEL, checks
+
+
+async def test_idle_connections_past_the_keepalive_limit_are_closed(sandbox):
+    connects = Connects()
+    transport = pooled(max_keepalive_connections=3)
+    async with httpx.AsyncClient(transport=transport) as http:
+        await get_all(http, sandbox, connects)
+        await http.get(sandbox.api_url() + "/customers/1.json", auth=("demo-token", "demo-token"))
+        assert len(transport._pool.connections) == 3
+        assert all(c.is_idle() for c in transport._pool.connections)
+
+
+async def test_an_expired_connection_is_not_reused(sandbox):
+    connects = Connects()
+    transport = PooledTransport(httpx.Limits(keepalive_expiry=0.0))
+    async with httpx.AsyncClient(transport=transport) as http:
+        for _ in range(3):
+            answer = await http.get(
+                sandbox.api_url() + "/customers/1.json",
+                auth=("demo-token", "demo-token"),
+                extensions={"trace": connects},
+            )
+            assert answer.status_code == 200
+    assert connects.count == 3
+
+
+async def test_a_proxy_keeps_httpcores_pool():
+    transport = PooledTransport(httpx.Limits(), proxy="http://127.0.0.1:9")
+    assert type(transport._pool) is httpcore.AsyncHTTPProxy
+
+
+# -- sends before answers ---------------------------------------------------------------------------
+
+
+class Recording(SendGate):
+    def __init__(self, events: list[str]) -> None:
+        super().__init__(max_wait=60.0)  # a bound for a stuck send, never reached here
+        self.events = events
+
+    def written(self, ticket: int) -> None:
+        if ticket in self._pending:
+            self.events.append("written")
+        super().written(ticket)
+
+
+async def test_a_level_is_written_whole_before_any_answer_is_read(sandbox):
+    """Every call of a level is written before any answer is decoded and handed back. Here the
+    pool has one connection, so each call waits for the answer before it to be read off the wire:
+    an answer handled at once would be handed back before the next call is written."""
+    events: list[str] = []
+    transport = pooled(max_connections=1)
+    transport.gate = Recording(events)
+    async with (
+        httpx.AsyncClient(transport=transport) as http,
+        KickservClient(
+            "demo", "demo-token", base_url=sandbox.base_url, http=http, max_concurrency=SEQUENTIAL
+        ) as ks,
+    ):
+
+        async def one(number: int) -> None:
+            customer = await ks.customers.get(number)
+            assert customer.customer_number == number
+            events.append("answered")
+
+        await asyncio.gather(*(one(n) for n in range(1, SEQUENTIAL + 1)))
+    assert events == ["written"] * SEQUENTIAL + ["answered"] * SEQUENTIAL
+    assert transport.gate.pending == 0
+
+
+async def test_an_answer_waits_only_for_the_sends_begun_before_it():
+    gate = SendGate()
+    early, late = gate.open(), gate.open()
+    waiting = asyncio.ensure_future(gate.settled())
+    await asyncio.sleep(0)
+    after = gate.open()  # begun after the answer arrived: not waited for
+    gate.written(late)
+    await asyncio.sleep(0)
+    assert not waiting.done()
+    gate.written(early)
+    await asyncio.sleep(0)
+    assert waiting.done()
+    gate.written(after)
+    gate.written(after)  # idempotent
+    assert gate.pending == 0
+    await gate.settled()  # nothing pending: at once
+
+
+async def test_a_send_that_never_completes_holds_an_answer_at_most_max_wait():
+    gate = SendGate(max_wait=0.01)
+    gate.open()
+    await gate.settled()  # returns although the send is still pending
+    assert gate.pending == 1
