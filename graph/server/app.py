@@ -46,6 +46,7 @@ from graph.server.requests import accepts_html
 from graph.server.response_cache import ResponseCache
 from graph.server.sandboxed import embedded_sandbox
 from graph.server.settings import Settings
+from kickserv.pool import PooledTransport
 
 logger = logging.getLogger("graph.server.app")
 
@@ -176,16 +177,17 @@ def create_app(
                 base_url = settings.kickserv_base_url
                 account = settings.kickserv_account or ""
                 token = settings.kickserv_api_token or ""
+            # Keep a level's connections for the next level (no reconnects, no TLS).
+            limits = httpx.Limits(
+                max_connections=max(100, settings.kickserv_concurrency),
+                max_keepalive_connections=settings.kickserv_concurrency,
+            )
             client = await stack.enter_async_context(
                 httpx.AsyncClient(
-                    transport=transport,
+                    # Over the network, a pool whose bookkeeping stays linear (kickserv.pool).
+                    transport=transport if transport is not None else PooledTransport(limits),
                     base_url=base_url,
                     timeout=httpx.Timeout(30.0, connect=5.0),
-                    # Keep a level's connections for the next level (no reconnects, no TLS).
-                    limits=httpx.Limits(
-                        max_connections=max(100, settings.kickserv_concurrency),
-                        max_keepalive_connections=settings.kickserv_concurrency,
-                    ),
                     headers={"user-agent": USER_AGENT},
                 )
             )
