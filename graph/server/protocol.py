@@ -10,10 +10,10 @@ gateway has (nginx's ``large_client_header_buffers`` and ``client_header_timeout
 - **head size**: the bytes a request's head (request line and headers) may take,
   ``GRAPH_MAX_HEADER_BYTES``; past it the client gets ``431 Request Header Fields Too Large`` and
   the connection is closed, before the parser keeps more;
-- **head timeout**: from a connection's opening (or the start of a request's head on a kept-alive
-  connection) to the end of the head, ``GRAPH_HEADER_TIMEOUT_S``; past it the client gets ``408
-  Request Timeout`` and the connection is closed. A connection opened and left silent is closed
-  the same way. (The body has its own timeout: ``GRAPH_BODY_TIMEOUT_S``, ``graph.server.requests``.)
+- **head timeout**: from a connection's opening (or the first read of a request's head that does
+  not finish it, on a kept-alive connection) to the end of the head, ``GRAPH_HEADER_TIMEOUT_S``;
+  past it the client gets ``408 Request Timeout`` and the connection is closed. A connection
+  opened and left silent is closed the same way. (The body has its own timeout: ``GRAPH_BODY_TIMEOUT_S``, ``graph.server.requests``.)
 
 It stays on httptools (h11, which can bound a head with ``h11_max_incomplete_event_size``, is pure
 Python and has no head timeout either). Every worker reads the limits from the environment, as it
@@ -96,13 +96,16 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
                 self._refuse(TOO_LARGE)
                 return
         super().data_received(data)
+        # Timed only once a read leaves a head unfinished: a head that arrives whole (nearly every
+        # request's) costs no timer.
+        if self._in_head and self._head_timer is None:
+            self._arm()
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
         if not self._in_head:  # the next request on a kept-alive connection
             self._in_head = True
             self._head_bytes = 0
-            self._arm()
 
     def on_headers_complete(self) -> None:
         self._in_head = False

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Coroutine, Generator, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -302,15 +302,48 @@ async def read_body(
         significant = digits.lstrip("0") or "0"  # int() refuses past 4,300 digits: length first
         if len(significant) > len(str(limit)) or int(significant) > limit:
             raise _too_large(limit)
+    reading = _receive_body(receive, limit)
     if not time_limit:
-        return await _receive_body(receive, limit)
+        return await reading
+    # Usually the whole body came with the headers and is read without waiting: then no timer (an
+    # asyncio.timeout costs a warm request more than the rest of its reading). Only a read that has
+    # to wait goes on under the time limit.
+    try:
+        waiting_for = reading.send(None)
+    except StopIteration as read:
+        body: bytes = read.value
+        return body
     try:
         async with asyncio.timeout(time_limit):
-            return await _receive_body(receive, limit)
+            return await _Resumed(reading, waiting_for)
     except TimeoutError:
         raise GraphError(
             f"The request body did not arrive within {time_limit:g} seconds.", http_status=408
         ) from None
+
+
+class _Resumed:
+    """Awaits the rest of a coroutine that was stepped by hand and stopped ``waiting_for`` a future
+    (what ``await coroutine`` does from the start): hands each wait to the task running it, and
+    each outcome back, a cancellation too."""
+
+    def __init__(self, coroutine: Coroutine[Any, Any, bytes], waiting_for: Any) -> None:
+        self.coroutine = coroutine
+        self.waiting_for = waiting_for
+
+    def __await__(self) -> Generator[Any, Any, bytes]:
+        waiting_for = self.waiting_for
+        while True:
+            try:
+                try:
+                    outcome = yield waiting_for
+                except BaseException as exc:
+                    waiting_for = self.coroutine.throw(exc)
+                else:
+                    waiting_for = self.coroutine.send(outcome)
+            except StopIteration as done:
+                result: bytes = done.value
+                return result
 
 
 async def _receive_body(receive: Receive, limit: int) -> bytes:

@@ -110,6 +110,16 @@ def test_a_header_trickled_a_byte_at_a_time_is_cut_off_with_408(port: int) -> No
         assert read_all(conn).startswith(b"HTTP/1.1 408")
 
 
+def test_an_unfinished_head_after_a_kept_alive_request_is_cut_off_with_408(port: int) -> None:
+    # A head that arrives whole is not timed; one a read leaves unfinished is, on a kept-alive
+    # connection as on a new one.
+    with connect(port) as conn:
+        conn.sendall(post())
+        assert conn.recv(65536).startswith(b"HTTP/1.1 200")
+        conn.sendall(b"POST /graphql HTTP/1.1\r\nhost: t\r\n")
+        assert read_all(conn).startswith(b"HTTP/1.1 408")
+
+
 def test_a_connection_opened_and_left_silent_is_closed(port: int) -> None:
     with connect(port) as conn:
         conn.settimeout(30)
