@@ -18,6 +18,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable, Hashable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Generic, TypeVar
 
 from kickserv import KickservClient, NotFound, Page, Paginator
@@ -91,7 +92,7 @@ class Tenant:
     _indexes: dict[str, ListingIndex[Any, Any]] = field(default_factory=dict, repr=False)
     _changes: list[str] = field(default_factory=list, repr=False)  # changed, not yet published
 
-    @property
+    @cached_property  # in every cache key a request reads: made once, not per read
     def key(self) -> str:
         return tenant_key(self.account, self.client.credential_fingerprint)
 
@@ -238,6 +239,8 @@ class Tenant:
         generation, voided = await self.cache.writes.sync(self.key)
         if voided is None:
             await self._forget(tuple(Change))
+            return generation
+        if not voided:  # nothing written elsewhere since the last sync: a warm request's case
             return generation
         changes: list[Change] = []
         try:
