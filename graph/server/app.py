@@ -82,8 +82,12 @@ class RequestContext:
 
 
 def upstream_of(request: Request) -> Upstream:
-    """The app's Upstream; set by the lifespan, so missing means the lifespan did not run."""
-    upstream: Upstream | None = getattr(request.app.state, "upstream", None)
+    """The app's Upstream; set by the lifespan, so missing means the lifespan did not run. Read
+    from the lifespan's state the server hands each request (``scope["state"]``) when it is there:
+    ``app.state``'s attributes cost an exception raised inside each lookup."""
+    upstream: Upstream | None = request.scope.get("state", {}).get("upstream")
+    if upstream is None:
+        upstream = getattr(request.app.state, "upstream", None)
     if upstream is None:
         raise RuntimeError("The app's lifespan has not run: no upstream client yet.")
     return upstream
