@@ -127,8 +127,9 @@ class SendGate:
     spent before anything else; on a busy machine the first answers come back while later calls of
     the same level are still being prepared, and handling them in between spreads the level over
     several rounds. `kickserv.transport` opens a ticket when an attempt starts its exchange, marks it
-    written when httpcore reports the request written (or the exchange ends, however), and waits
-    for `settled()` before it decodes an answer. A wait covers only the sends begun before it, so a
+    written when httpcore reports the request written, or a TLS handshake begun (the rest is
+    Kickserv's round trips, not our CPU), or the exchange ended however, and waits for `settled()`
+    before it decodes an answer. A wait covers only the sends begun before it, so a
     stream of new calls never holds an answer back, and it is capped at `max_wait` seconds.
     """
 

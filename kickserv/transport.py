@@ -525,10 +525,11 @@ class Transport:
 
 
 def _on_written(gate: SendGate, ticket: int) -> Callable[[str, Any], Awaitable[None]]:
-    """httpcore's trace hook for one request: tells `gate` once the request is written."""
+    """httpcore's trace hook for one request: tells `gate` once the request is written, or once
+    it starts a TLS handshake (round trips to Kickserv: answers do not wait on the network)."""
 
     async def event(name: str, info: Any) -> None:
-        if name.endswith("send_request_body.complete"):
+        if name.endswith("send_request_body.complete") or name == "connection.start_tls.started":
             gate.written(ticket)
 
     return event
