@@ -267,7 +267,8 @@ def make_context_factory(
     async def context_factory(request: Any) -> GraphContext:
         account, token = credential_of(request)
         tenant = registry_of(request).get(account, token)
-        if getattr(request.state, "synced", None) is not tenant:  # the response cache did it
+        # The response cache synced it (request.state.synced, read from the dict backing it)
+        if request.scope.get("state", {}).get("synced") is not tenant:
             await synced(tenant)
         stats = UpstreamStats()
         current_stats.set(stats)
