@@ -175,17 +175,31 @@ def loggable(path: str) -> str:
     return path if len(path) <= MAX_PATH else path[:MAX_PATH] + "..."
 
 
-class ObserveMiddleware:
+class HttpWrapper:
+    """An ASGI app around ``app`` that does its work (``serve``) for HTTP requests only: WebSocket
+    and lifespan scopes go to ``app`` untouched."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            await self.serve(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+    async def serve(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raise NotImplementedError
+
+
+class ObserveMiddleware(HttpWrapper):
     """Gives each HTTP request a ``RequestRecord`` and, when it ends, logs it and counts it."""
 
     def __init__(self, app: ASGIApp, metrics: Metrics | None = None) -> None:
-        self.app = app
+        super().__init__(app)
         self.metrics = metrics
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def serve(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
         record = RequestRecord(request_id_of(scope), scope["method"], loggable(scope["path"]))
         echoed = record.request_id.encode("latin-1")

@@ -30,6 +30,7 @@ from urllib.parse import urlsplit
 from graphql import OperationDefinitionNode
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from graph.server.observe import HttpWrapper
 from graph.server.settings import Settings
 
 if TYPE_CHECKING:
@@ -187,19 +188,16 @@ class Tracing:
             self.provider.shutdown()
 
 
-class _Traced:
+class _Traced(HttpWrapper):
     """An ASGI app traced (a class, not a function: Starlette's ``Route`` would take a function
     for a request-response endpoint of GET only)."""
 
     def __init__(self, tracing: Tracing, app: ASGIApp, route: str) -> None:
+        super().__init__(app)
         self.tracing = tracing
-        self.app = app
         self.route = route
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def serve(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self.tracing.serve(self.app, self.route, scope, receive, send)
 
 
