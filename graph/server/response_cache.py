@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import InitVar, dataclass, field
 from typing import Any
 
 import orjson
@@ -56,32 +56,25 @@ class ResponseCacheCounters:
     too_large: int = 0
 
 
+@dataclass(kw_only=True, eq=False)
 class ResponseCache:
     """Serialized query responses by ``ResponseKey``; see the module docstring for the rules."""
 
-    def __init__(
-        self,
-        *,
-        tenant_of: Callable[[Request], Awaitable[tuple[str, int] | None]],
-        valid_until: Callable[[Any], float | None],
-        clock: Callable[[], float],
-        max_entries: int = DEFAULT_MAX_ENTRIES,
-        max_bytes: int = DEFAULT_MAX_BYTES,
-        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
-        max_ttl: float = 600.0,
-        hit_extensions: Mapping[str, Any] | None = None,
-    ) -> None:
-        self.tenant_of = tenant_of
-        self.valid_until = valid_until
-        self.clock = clock
-        self.max_entries = max_entries
-        self.max_response_bytes = max_response_bytes
-        self.max_ttl = max_ttl
-        self.hit_extensions: dict[str, Any] = dict(hit_extensions or {})
-        self.counters = ResponseCacheCounters()
-        self._entries: BytesLRU[ResponseKey, CachedResponse] = BytesLRU(max_bytes, max_entries)
-        # sha256 per document text, remembered: a hit should not hash its document again.
-        self._digests: dict[str, str] = {}
+    tenant_of: Callable[[Request], Awaitable[tuple[str, int] | None]]
+    valid_until: Callable[[Any], float | None]
+    clock: Callable[[], float]
+    max_entries: int = DEFAULT_MAX_ENTRIES
+    max_bytes: InitVar[int] = DEFAULT_MAX_BYTES
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+    max_ttl: float = 600.0
+    hit_extensions: Mapping[str, Any] = field(default_factory=dict)
+    counters: ResponseCacheCounters = field(init=False, default_factory=ResponseCacheCounters)
+    _entries: BytesLRU[ResponseKey, CachedResponse] = field(init=False, repr=False)
+    # sha256 per document text, remembered: a hit should not hash its document again.
+    _digests: dict[str, str] = field(init=False, repr=False, default_factory=dict)
+
+    def __post_init__(self, max_bytes: int) -> None:
+        self._entries = BytesLRU(max_bytes, self.max_entries)
 
     def __len__(self) -> int:
         return len(self._entries)

@@ -382,5 +382,5 @@ def make_response_cache(
         max_entries=max_entries,
         max_bytes=max_bytes,
         max_ttl=max(cache.ttls.values()),
-        hit_extensions=UPSTREAM_OF_A_HIT if upstream_extensions else None,
+        hit_extensions=UPSTREAM_OF_A_HIT if upstream_extensions else {},
     )
