@@ -43,7 +43,7 @@ from graph.server.http_headers import cors_middleware
 from graph.server.metrics import Metrics
 from graph.server.observe import ObserveMiddleware
 from graph.server.otel import Tracing
-from graph.server.requests import accepts_html
+from graph.server.requests import accepts_html, state_of
 from graph.server.response_cache import ResponseCache
 from graph.server.sandboxed import embedded_sandbox
 from graph.server.settings import Settings
@@ -83,9 +83,8 @@ class RequestContext:
 
 def upstream_of(request: Request) -> Upstream:
     """The app's Upstream; set by the lifespan, so missing means the lifespan did not run. Read
-    from the lifespan's state the server hands each request (``scope["state"]``) when it is there:
-    ``app.state``'s attributes cost an exception raised inside each lookup."""
-    upstream: Upstream | None = request.scope.get("state", {}).get("upstream")
+    from the lifespan's state the server hands each request when it is there."""
+    upstream: Upstream | None = state_of(request).get("upstream")
     if upstream is None:
         upstream = getattr(request.app.state, "upstream", None)
     if upstream is None:

@@ -79,6 +79,7 @@ from graph.server.requests import (
     params_from_body,
     params_from_query_string,
     read_body,
+    state_of,
     wants_graphiql,
 )
 from graph.server.response_cache import ResponseCache, ResponseKey
@@ -213,7 +214,7 @@ class GraphQLEndpoint:
                     http_status=405,
                 )
             if self.authenticate is not None:
-                request.state.caller = await self.authenticate(request)
+                state_of(request)["caller"] = await self.authenticate(request)
             if not isinstance(params, Batch) and wants_event_stream(accept):
                 try:
                     await self.subscriptions.serve_sse(request, params, send, receive)

@@ -27,6 +27,7 @@ from cachetools import LRUCache
 
 from graph.schema.context import GraphContext
 from graph.server.observe import note_stats
+from graph.server.requests import state_of
 from graph.server.response_cache import DEFAULT_MAX_BYTES, DEFAULT_MAX_ENTRIES, ResponseCache
 from graph.server.settings import Settings
 from kickserv import (
@@ -267,8 +268,7 @@ def make_context_factory(
     async def context_factory(request: Any) -> GraphContext:
         account, token = credential_of(request)
         tenant = registry_of(request).get(account, token)
-        # The response cache synced it (request.state.synced, read from the dict backing it)
-        if request.scope.get("state", {}).get("synced") is not tenant:
+        if state_of(request).get("synced") is not tenant:  # the response cache did it
             await synced(tenant)
         stats = UpstreamStats()
         current_stats.set(stats)
@@ -372,7 +372,7 @@ def make_response_cache(
     async def tenant_of(request: Any) -> tuple[str, int] | None:
         tenant = registry_of(request).get(*credential_of(request))
         generation = await synced(tenant)
-        request.state.synced = tenant  # the context factory need not read the store again
+        state_of(request)["synced"] = tenant  # the context factory need not read the store again
         return None if generation is None else (tenant.key, generation)
 
     return ResponseCache(
