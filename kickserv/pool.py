@@ -28,8 +28,8 @@ a proxy; anything else keeps httpcore's own pool), and the `SendGate` of the cal
 from __future__ import annotations
 
 import asyncio
+import heapq
 import time
-from collections import deque
 from typing import Any
 
 import httpcore
@@ -40,6 +40,7 @@ __all__ = [
     "LinearPool",
     "PooledTransport",
     "SendGate",
+    "SendTicket",
     "send_gate",
 ]
 
@@ -120,54 +121,70 @@ class LinearPool(httpcore.AsyncConnectionPool):
 
 
 class SendGate:
-    """Sends before answers: an answer is handled (decoded, parsed, resolved) only once every call
-    that began sending before it arrived has been written to its connection.
+    """Sends before answers: an answer is handled (decoded, parsed, resolved) only once the calls
+    of its level, and of the levels before, that began sending have been written.
 
     The calls of a level leave together only if the CPU they need before their bytes go out is
     spent before anything else; on a busy machine the first answers come back while later calls of
     the same level are still being prepared, and handling them in between spreads the level over
     several rounds. `kickserv.transport` opens a ticket when an attempt starts its exchange, marks it
     written when httpcore reports the request written, or a TLS handshake begun (the rest is
-    Kickserv's round trips, not our CPU), or the exchange ended however, and waits for `settled()`
-    before it decodes an answer. A wait covers only the sends begun before it, so a
-    stream of new calls never holds an answer back, and it is capped at `max_wait` seconds.
+    Kickserv's round trips, not our CPU), or the exchange ended however; it waits for
+    `settled(ticket)` before it decodes an answer and says `answered()` once it hands one back.
+
+    Levels, as the gate sees them: calls opened before an answer was handed back do not depend on
+    it, calls opened after may. So an answer waits for the sends opened before the first answer
+    handed back after its own call was opened (its level's siblings and what came before), never
+    for later ones: the next level, which the answers of its own level may still add to (page 1 of
+    a listing telling how many pages follow), and a stream of new calls never hold it back. A wait
+    is capped at `max_wait` seconds.
     """
 
     def __init__(self, max_wait: float = 1.0) -> None:
         self.max_wait = max_wait
         self._next = 0
         self._pending: dict[int, None] = {}  # tickets not yet written, oldest first
-        self._waiters: deque[tuple[int, asyncio.Future[None]]] = deque()  # by bound, ascending
+        self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []  # heap by bound
+        self._level: list[SendTicket] = []  # opened since the last answer was handed back
 
     @property
     def pending(self) -> int:
         """Sends begun and not yet written."""
         return len(self._pending)
 
-    def open(self) -> int:
-        ticket = self._next
+    def open(self) -> SendTicket:
+        ticket = SendTicket(self._next)
         self._next += 1
-        self._pending[ticket] = None
+        self._pending[ticket.number] = None
+        self._level.append(ticket)
         return ticket
 
-    def written(self, ticket: int) -> None:
+    def written(self, ticket: SendTicket) -> None:
         """The ticket's request is written (or will never be); idempotent."""
-        if ticket not in self._pending:
+        if ticket.number not in self._pending:
             return
-        del self._pending[ticket]
+        del self._pending[ticket.number]
         oldest = next(iter(self._pending), self._next)
         waiters = self._waiters
         while waiters and waiters[0][0] <= oldest:
-            _, waiter = waiters.popleft()
+            waiter = heapq.heappop(waiters)[2]
             if not waiter.done():
                 waiter.set_result(None)
 
-    async def settled(self) -> None:
-        """Return once every send begun before this call has been written (or `max_wait`)."""
-        if not self._pending:
+    def answered(self) -> None:
+        """An answer is handed back: calls opened from now on may depend on it (a new level)."""
+        for ticket in self._level:
+            ticket.bound = self._next
+        self._level.clear()
+
+    async def settled(self, ticket: SendTicket) -> None:
+        """Return once the sends of `ticket`'s level and the levels before it are written (or
+        after `max_wait`)."""
+        bound = self._next if ticket.bound is None else ticket.bound
+        if next(iter(self._pending), self._next) >= bound:
             return
         waiter = asyncio.get_running_loop().create_future()
-        self._waiters.append((self._next, waiter))
+        heapq.heappush(self._waiters, (bound, ticket.number, waiter))
         try:
             async with asyncio.timeout(self.max_wait):
                 await waiter
@@ -176,6 +193,17 @@ class SendGate:
         finally:
             if not waiter.done():
                 waiter.cancel()
+
+
+class SendTicket:
+    """One exchange's place in its `SendGate`: its number, and the first number opened after an
+    answer was handed back (None while none has been)."""
+
+    __slots__ = ("bound", "number")
+
+    def __init__(self, number: int) -> None:
+        self.number = number
+        self.bound: int | None = None
 
 
 class PooledTransport(httpx.AsyncHTTPTransport):

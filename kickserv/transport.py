@@ -55,7 +55,7 @@ from kickserv.errors import (
     error_for_status,
 )
 from kickserv.governor import Governor, Permit, TooLong
-from kickserv.pool import PooledTransport, SendGate, send_gate
+from kickserv.pool import PooledTransport, SendGate, SendTicket, send_gate
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
@@ -306,6 +306,7 @@ class Transport:
             response: httpx.Response | None = None
             sent_at: float | None = None
             cut_short = False  # by our deadline, not answered
+            ticket: SendTicket | None = None  # its place in the gate, once it goes out
             try:
                 # A read's deadline covers the wait for a slot and the exchange: when it passes,
                 # the exchange is cancelled and its slot freed (a patient read's, the exchange
@@ -319,7 +320,7 @@ class Transport:
                     if waits_patiently and deadline is None and budget is not None:
                         deadline = sent_at + budget
                     async with self._within(deadline if waits_patiently else None):
-                        response = await self._exchange(
+                        response, ticket = await self._exchange(
                             method, path, attempt, query, content, headers, extra
                         )
             except _Requeue:  # paused while it waited for a slot: nothing sent, a new turn
@@ -336,8 +337,11 @@ class Transport:
                 self._settle(permit, response.status_code, None, era)
                 # An answer ends the attempts whatever its body holds: report it before reading.
                 self._notify(method, path, response.status_code, elapsed, attempt, False)
-                if self._gate is not None:
-                    await self._gate.settled()  # the calls sent with it go out before it is read
+                if self._gate is not None and ticket is not None:
+                    # The calls of its level go out before it is read; those sent after it is
+                    # handed back may depend on it.
+                    await self._gate.settled(ticket)
+                    self._gate.answered()
                 decoded = self._decode(method, path, response)
                 if may_retry or not _has_errors(decoded):
                     return decoded
@@ -383,15 +387,15 @@ class Transport:
         content: bytes | None,
         headers: dict[str, str],
         extra: dict[str, Any],
-    ) -> httpx.Response:
-        """One HTTP exchange, inside the `trace` hook when there is one; the `SendGate` is told
-        when its request is written."""
+    ) -> tuple[httpx.Response, SendTicket | None]:
+        """One HTTP exchange, inside the `trace` hook when there is one, and its ticket in the
+        `SendGate` (told when the request is written)."""
         url = self._origin + path
         if self._trace is None:
             trace: AttemptTrace = _untraced
         else:
             trace, headers = self._trace, dict(headers)  # the hook adds this attempt's own
-        gate, ticket = self._gate, 0
+        gate, ticket = self._gate, None
         if gate is not None:
             ticket = gate.open()
             extra = {**extra, "extensions": {"trace": _on_written(gate, ticket)}}
@@ -408,9 +412,9 @@ class Transport:
                 )
                 answered(response.status_code)
         finally:
-            if gate is not None:
+            if gate is not None and ticket is not None:
                 gate.written(ticket)
-        return response
+        return response, ticket
 
     async def _turn(self, method: str, path: str, deadline: float | None, *, probe: bool) -> Permit:
         """This attempt's turn: the breaker lets it go, then the governor (within `deadline`).
@@ -524,7 +528,7 @@ class Transport:
             self._on_response(UpstreamCall(method, path, status, elapsed, attempt, retried))
 
 
-def _on_written(gate: SendGate, ticket: int) -> Callable[[str, Any], Awaitable[None]]:
+def _on_written(gate: SendGate, ticket: SendTicket) -> Callable[[str, Any], Awaitable[None]]:
     """httpcore's trace hook for one request: tells `gate` once the request is written, or once
     it starts a TLS handshake (round trips to Kickserv: answers do not wait on the network)."""
 

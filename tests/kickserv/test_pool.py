@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from kickserv import KickservClient
-from kickserv.pool import LinearPool, PooledTransport, SendGate
+from kickserv.pool import LinearPool, PooledTransport, SendGate, SendTicket
 from sandbox.app import SandboxConfig
 from sandbox.testing import RunningSandbox, running_sandbox
 
@@ -115,8 +115,8 @@ class Recording(SendGate):
         super().__init__(max_wait=60.0)  # a bound for a stuck send, never reached here
         self.events = events
 
-    def written(self, ticket: int) -> None:
-        if ticket in self._pending:
+    def written(self, ticket: SendTicket) -> None:
+        if ticket.number in self._pending:
             self.events.append("written")
         super().written(ticket)
 
@@ -145,26 +145,47 @@ async def test_a_level_is_written_whole_before_any_answer_is_read(sandbox):
     assert transport.gate.pending == 0
 
 
-async def test_an_answer_waits_only_for_the_sends_begun_before_it():
+async def test_an_answer_waits_for_its_level_and_not_for_the_next():
     gate = SendGate()
-    early, late = gate.open(), gate.open()
-    waiting = asyncio.ensure_future(gate.settled())
+    root = gate.open()
+    gate.written(root)
+    await gate.settled(root)  # nothing pending: at once
+    gate.answered()  # the root's answer is handed back: what follows may depend on it
+    first, second = gate.open(), gate.open()  # one level
+    waiting = asyncio.ensure_future(gate.settled(first))
     await asyncio.sleep(0)
-    after = gate.open()  # begun after the answer arrived: not waited for
-    gate.written(late)
-    await asyncio.sleep(0)
-    assert not waiting.done()
-    gate.written(early)
+    assert not waiting.done()  # its sibling is not written yet
+    gate.written(first)
+    gate.written(first)  # idempotent
+    gate.written(second)
     await asyncio.sleep(0)
     assert waiting.done()
-    gate.written(after)
-    gate.written(after)  # idempotent
+    gate.answered()
+    child = gate.open()  # the next level, opened once an answer of this one was handed back
+    await asyncio.wait_for(gate.settled(second), 1.0)  # does not wait for it
+    assert gate.pending == 1
+    gate.written(child)
     assert gate.pending == 0
-    await gate.settled()  # nothing pending: at once
+
+
+async def test_an_older_answer_does_not_wait_for_the_level_its_siblings_started():
+    """Two calls of the root level; the first one's answer starts the next level; the second's
+    answer, arriving while those are still being sent, may itself add to that level (page 1 of a
+    listing saying how many pages follow): it is not held back by them."""
+    gate = SendGate()
+    customers, tasks = gate.open(), gate.open()
+    gate.written(customers)
+    gate.written(tasks)
+    await gate.settled(customers)
+    gate.answered()
+    jobs = [gate.open() for _ in range(3)]
+    await asyncio.wait_for(gate.settled(tasks), 1.0)
+    assert gate.pending == len(jobs)
 
 
 async def test_a_send_that_never_completes_holds_an_answer_at_most_max_wait():
     gate = SendGate(max_wait=0.01)
-    gate.open()
-    await gate.settled()  # returns although the send is still pending
-    assert gate.pending == 1
+    stuck, answer = gate.open(), gate.open()
+    gate.written(answer)
+    await gate.settled(answer)  # returns although its sibling is still pending
+    assert gate.pending == 1 and stuck.number in gate._pending
