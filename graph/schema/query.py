@@ -476,7 +476,7 @@ def build_schema() -> strawberry.federation.Schema:
     # Strawberry's per-field layers, where they do nothing here (see graph.schema.lean); not when
     # exception handlers could map a resolver's errors (this schema configures none).
     if not getattr(schema.schema_converter, "_exception_handler_specs", ()):
-        make_lean(graphql_schema(schema), schema.config.info_class, exempt=LEAN_EXEMPT)
+        make_lean(graphql_schema(schema), schema.config, exempt=LEAN_EXEMPT)
     return schema
 
 

@@ -35,9 +35,24 @@ def test_plain_attributes_and_info_only_methods_are_lean() -> None:
     assert resolver_of("Job", "balanceRemaining").__qualname__ == "_attribute.<locals>.resolve"
     assert resolver_of("Job", "tasks").__qualname__ == "_method.<locals>.resolve"
     assert resolver_of("Task", "assignees").__qualname__ == "_method.<locals>.resolve"
-    # arguments to convert: Strawberry's own resolver
-    assert "from_resolver" in resolver_of("Customer", "jobs").__qualname__
+    # leaf arguments (int, optional string, optional enum; dates) are passed on as coerced
+    assert resolver_of("Customer", "jobs").__qualname__ == "_method.<locals>.resolve_with"
+    assert resolver_of("Employee", "tasks").__qualname__ == "_method.<locals>.resolve_with"
+    # arguments to convert (an input object, a list of representations): Strawberry's own resolver
     assert "from_resolver" in resolver_of("Query", "customers").__qualname__
+    assert "from_resolver" in resolver_of("Query", "_entities").__qualname__
+
+
+ARGUMENTS_QUERY = """query Args($after: String, $status: JobStatus, $first: Int!) {
+  customers(first: 12) { nodes {
+    number
+    all: jobs { totalCount nodes { number status } }
+    done: jobs(first: 2, status: COMPLETE) { totalCount nodes { number status } }
+    later: jobs(first: $first, after: $after, status: $status) {
+      pageInfo { hasPreviousPage startCursor } nodes { number }
+    }
+  } }
+}"""
 
 
 async def _answer(base_url: str, lean: bool, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
@@ -51,6 +66,8 @@ async def _answer(base_url: str, lean: bool, monkeypatch: pytest.MonkeyPatch) ->
         assert isinstance(job, GraphQLObjectType)
         assert (job.fields["number"].resolve.__module__ == "graph.schema.lean") is lean
         _, data = await execution.timed(parse(EXECUTION_QUERY), {"customers": 25, "jobs": 5})
+        variables = {"after": "a3M6MA", "status": None, "first": 1}  # after offset 0
+        _, data["args"] = await execution.timed(parse(ARGUMENTS_QUERY), variables)
         return data
 
 
@@ -62,4 +79,10 @@ async def test_lean_resolvers_answer_as_strawberry_does(
     customers = lean_answer["customers"]["edges"]
     assert len(customers) == 25
     assert any(job["tasks"] for c in customers for job in c["node"]["jobs"]["nodes"])
+    nodes = lean_answer["args"]["customers"]["nodes"]
+    later = [c["later"] for c in nodes]
+    assert any(page["nodes"] for page in later)
+    assert any(c["done"]["nodes"] for c in nodes)
+    assert all(j["status"] == "complete" for c in nodes for j in c["done"]["nodes"])
+    assert all(page["pageInfo"]["hasPreviousPage"] for page in later)
     assert lean_answer == strawberry_answer
