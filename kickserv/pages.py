@@ -17,9 +17,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import contextvars
 import math
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, NamedTuple, TypeVar
 
@@ -113,6 +112,7 @@ def parse_page(
             f"a list answer should be a JSON object or array, got {describe(body)}."
         )
     key, values = _items(body, keys)
+    items = _parse_items(key, values, parse)
     extra = {k: v for k, v in body.items() if k != key and k not in _PAGING_KEYS}
     extra_fields = Fields(extra, "envelope")
     for name in _DECIMAL_EXTRAS:
@@ -123,34 +123,13 @@ def parse_page(
     pagination = meta.get("pagination") if isinstance(meta, Mapping) else None
     if pagination is not None:
         paging = _meta_paging(
-            Fields(pagination, "meta.pagination"), len(values), asked_page, asked_per_page
+            Fields(pagination, "meta.pagination"), len(items), asked_page, asked_per_page
         )
     else:
         paging = _will_paginate_paging(
-            Fields(body, "list envelope"), len(values), asked_page, asked_per_page
+            Fields(body, "list envelope"), len(items), asked_page, asked_per_page
         )
-    told = _FIRST_ENVELOPE.get()
-    if told is not None and asked_page == 1:
-        told(paging.total_pages, paging.per_page)
-    return _page(_parse_items(key, values, parse), paging, extra)
-
-
-FirstEnvelope = Callable[[int, int], None]
-_FIRST_ENVELOPE: contextvars.ContextVar[FirstEnvelope | None] = contextvars.ContextVar(
-    "kickserv_first_envelope", default=None
-)
-
-
-@contextlib.contextmanager
-def on_first_envelope(told: FirstEnvelope) -> Iterator[None]:
-    """Within (in this task and the tasks it starts), `told(total_pages, per_page)` is called as
-    soon as the envelope of a page 1 has been read, before its items are parsed: a caller that
-    reads the listing whole sends for the other pages a parse earlier."""
-    token = _FIRST_ENVELOPE.set(told)
-    try:
-        yield
-    finally:
-        _FIRST_ENVELOPE.reset(token)
+    return _page(items, paging, extra)
 
 
 class _Paging(NamedTuple):

@@ -22,10 +22,8 @@ What the reference (``kickserv-api.md``) confirms, and what is verified instead:
 Cost model: calls, then rounds. On the account-wide path page 1 is read speculatively with the root
 of a query that asks a job's tasks under a list (its ``total_entries`` gives the page count; warm,
 it is a cache hit); the rest are committed when their count is below the query's upper bound of
-parents (``first`` x ``first`` along the path: the parents are not known yet), and sent as soon as
-page 1's envelope is read, before its tasks are parsed (``kickserv.pages.on_first_envelope``), so
-they leave with the parents' level rather than one parse after it. The page count is remembered
-per tenant, so a query whose bound is below it does not spend page 1 again. At the
+parents (``first`` x ``first`` along the path: the parents are not known yet). The page count is
+remembered per tenant, so a query whose bound is below it does not spend page 1 again. At the
 level itself the choice is made again with the real parents, when nothing was committed. Without
 the shared cache (no single-flight, so a speculative page would be read twice) there is no
 speculation.
@@ -46,7 +44,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from kickserv import Page, Task
-from kickserv.pages import on_first_envelope
 from resolvers import resources
 from resolvers.stats import record_plan
 from resolvers.tenant import Tenant, Window
@@ -108,7 +105,6 @@ class JobTasksPlanner:
         self._plan: LevelPlan | None = None
         self._early = False  # committed with the parents' level (the level adds no round)
         self._groups: dict[int, tuple[Task, ...]] | None = None  # job id -> its tasks, listed
-        self._rest: list[asyncio.Future[Page[Task]]] = []  # pages 2.. sent on page 1's envelope
 
     # -- what the graph tells it -------------------------------------------------------------------
 
@@ -218,24 +214,7 @@ class JobTasksPlanner:
 
     async def _page_one(self) -> Page[Task]:
         listing = self.tenant.client.tasks.list()
-        with on_first_envelope(self._told):
-            return await self.tenant.page(resources.TASKS, listing, (), 1, self.tenant.max_per_page)
-
-    def _told(self, total_pages: int, per_page: int) -> None:
-        """Page 1's envelope has been read (its tasks not yet parsed): when the rest is to be
-        committed with the parents' level, send for it now, a parse earlier (`_maybe_commit` makes
-        the same choice once page 1 is whole, and joins these reads)."""
-        if self._rest or self._all is not None or self._bound is None:
-            return
-        if not 1 < total_pages <= self._bound:
-            return
-        listing = self.tenant.client.tasks.list()
-        for number in range(2, total_pages + 1):
-            read = asyncio.ensure_future(
-                self.tenant.page(resources.TASKS, listing, (), number, per_page)
-            )
-            _consumed(read)
-            self._rest.append(read)
+        return await self.tenant.page(resources.TASKS, listing, (), 1, self.tenant.max_per_page)
 
     def _maybe_commit(self, first: asyncio.Future[Page[Task]]) -> None:
         """Page 1 arrived: commit the rest now (with the parents' level) when they are fewer than
@@ -261,21 +240,11 @@ class JobTasksPlanner:
         listing = self.tenant.client.tasks.list()
         # Page 1 is the one read with the root, not read again (a second read, from a shared cache
         # in Redis one more round trip, would also put off the rest by a round).
-        first = self._page_one_read()
-        if first is not None and len(self._rest) == first.total_pages - 1:
-            whole = self._joined(first, self._rest)  # the rest went out on page 1's envelope
-        else:
-            whole = self.tenant.everything(resources.TASKS, listing, (), first)
-        self._all = asyncio.ensure_future(whole)
+        self._all = asyncio.ensure_future(
+            self.tenant.everything(resources.TASKS, listing, (), self._page_one_read())
+        )
         _consumed(self._all)
         self._all.add_done_callback(self._group)
-
-    async def _joined(
-        self, first: Page[Task], rest: Sequence[asyncio.Future[Page[Task]]]
-    ) -> Window[Task]:
-        pages = (first, *await asyncio.gather(*rest))
-        items = tuple(task for page in pages for task in page.items)
-        return Window(items, 0, first.total_entries, first.extra, fetched=True)
 
     def _record(
         self, path: str, job_ids: Sequence[int], window: Window[Task] | None, reason: str
