@@ -12,6 +12,7 @@ async with KickservClient("myaccount", token) as ks:
 from __future__ import annotations
 
 from kickserv import records
+from kickserv.attempts import RetryPolicy, UpstreamCall, patient
 from kickserv.client import KickservClient, credential_fingerprint
 from kickserv.errors import (
     APIError,
@@ -30,7 +31,6 @@ from kickserv.errors import (
 )
 from kickserv.pages import Page, Paginator
 from kickserv.records import *  # noqa: F403  (every record type, as kickserv.records lists them)
-from kickserv.transport import RetryPolicy, UpstreamCall, patient
 
 __all__ = [
     "APIError",

@@ -6,6 +6,7 @@ import hashlib
 from types import TracebackType
 from typing import Unpack
 
+from kickserv.attempts import RetryPolicy
 from kickserv.breaker import Breaker
 from kickserv.governor import Governor
 from kickserv.resources import (
@@ -22,7 +23,7 @@ from kickserv.resources import (
     Tasks,
     Vendors,
 )
-from kickserv.transport import RetryPolicy, Transport, TransportOptions
+from kickserv.transport import Transport, TransportOptions
 
 
 def credential_fingerprint(account: str, token: str) -> str:

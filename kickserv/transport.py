@@ -22,36 +22,43 @@ and bounds the whole (`resolvers.indexes`). Only Kickserv's own failures count f
 call that never went out says nothing of Kickserv, nor does one the deadline cut short after less
 than `RetryPolicy.hang_after` in flight (most of its deadline spent in our own queue).
 
-Why this module is long: an attempt's steps (breaker, governor, slot, exchange, retry) share one
-deadline and one account of what was sent; kept in one loop, what counts against Kickserv is decided
-in one place.
+What an attempt is made of (its retry policy, its report, how a failure without an answer reads)
+lives in `kickserv.attempts`; this module is the loop that makes attempts.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import contextvars
 import json
 import math
 import random
 import time
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
-from decimal import Decimal
 from typing import Any, TypedDict
 
 import httpx
 import orjson
 
+from kickserv.attempts import (
+    PATIENT,
+    AttemptTrace,
+    KickservLike,
+    Observer,
+    RetryPolicy,
+    Sleep,
+    UpstreamCall,
+    encode,
+    query_value,
+    retryable_status,
+    transport_failure,
+)
 from kickserv.breaker import Breaker, CircuitOpen
 from kickserv.errors import (
-    APIError,
     RateLimited,
     ResponseShape,
     Timeout,
-    TransportError,
     error_for_status,
 )
 from kickserv.governor import Governor, Permit, TooLong
@@ -59,124 +66,6 @@ from kickserv.pool import PooledTransport, SendGate, SendTicket, send_gate
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
-
-
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    """How hard reads try. The total wait counts only sleeping between attempts; `deadline` bounds
-    a read from its start to its end, everything included (None: no deadline)."""
-
-    max_attempts: int = 4
-    max_total_wait: float = 30.0
-    deadline: float | None = 5.0
-    base_delay: float = 0.25
-    max_delay: float = 8.0
-    jitter: float = 0.5  # the fraction of each backoff drawn at random, so clients spread out
-    # An attempt the deadline cut short counts as Kickserv failing (for the breaker) only when it
-    # was in flight at least this long; None: half the deadline.
-    hang_after: float | None = None
-
-    def hung(self, in_flight: float) -> bool:
-        """An attempt cut short by the deadline after `in_flight` seconds on the wire: long enough
-        to say Kickserv is slow or hanging (and not that our own queue ate the deadline)?"""
-        if self.hang_after is not None:
-            return in_flight >= self.hang_after
-        return self.deadline is None or in_flight >= self.deadline / 2
-
-    def backoff(self, attempt: int, draw: Callable[[], float]) -> float:
-        """The wait after failed attempt number `attempt` (1-based) when Kickserv named none."""
-        delay = min(self.max_delay, self.base_delay * 2.0 ** (attempt - 1))
-        return delay * (1.0 - self.jitter * draw())
-
-
-@dataclass(frozen=True, slots=True)
-class UpstreamCall:
-    """One HTTP attempt, reported to the `on_response` observer.
-
-    `status` is None when no answer arrived; `retried` is True when the client will try again.
-    """
-
-    method: str
-    path: str
-    status: int | None
-    elapsed: float
-    attempt: int
-    retried: bool
-
-
-Observer = Callable[[UpstreamCall], None]
-AttemptTrace = Callable[
-    [str, str, int, dict[str, str]], contextlib.AbstractContextManager[Callable[[int], None]]
-]
-"""Wraps each HTTP attempt, for tracing (kickserv knows nothing of how): called with the method, the
-URL without its query string, the attempt's number (1 first) and its headers, which it may add to
-(a W3C `traceparent`); yields a callable told the answer's status. An attempt that gets no answer
-leaves the block with its exception (a cancellation when the read's deadline passed)."""
-Sleep = Callable[[float], Awaitable[None]]
-
-
-KickservLike = TransportError | APIError
-
-_PATIENT: contextvars.ContextVar[bool] = contextvars.ContextVar("kickserv_patient", default=False)
-
-
-@contextlib.contextmanager
-def patient() -> Iterator[None]:
-    """Reads made within (in this task and the tasks it starts) wait for their turn and their
-    concurrency slot without a deadline; the read deadline starts when each is sent. For bulk reads
-    whose caller paces them and bounds the whole: queued behind each other, they would otherwise
-    spend their deadlines in our own queue."""
-    token = _PATIENT.set(True)
-    try:
-        yield
-    finally:
-        _PATIENT.reset(token)
-
-
-def _encode(value: object) -> object:
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, tuple | frozenset | set):
-        return list(value)
-    raise TypeError(f"cannot send {type(value).__name__} to Kickserv as JSON")
-
-
-def _query_value(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    return str(value)
-
-
-def _transport_failure(method: str, path: str, exc: httpx.HTTPError) -> tuple[TransportError, bool]:
-    """The error for an attempt that got no answer, and whether a read may try again."""
-    if isinstance(exc, httpx.TimeoutException):
-        message = (
-            f"{method} {path} timed out ({type(exc).__name__}). Kickserv may be slow; raise the "
-            "client's timeout or try again later."
-        )
-        failure: TransportError = Timeout(message, method=method, path=path)
-        retryable = True
-    elif isinstance(exc, httpx.NetworkError | httpx.RemoteProtocolError):
-        message = (
-            f"{method} {path} got no answer ({type(exc).__name__}: {exc}). Check the base URL "
-            "and the network."
-        )
-        failure, retryable = TransportError(message, method=method, path=path), True
-    else:
-        message = (
-            f"{method} {path} could not be sent ({type(exc).__name__}: {exc}). Check the base URL."
-        )
-        failure, retryable = TransportError(message, method=method, path=path), False
-    failure.__cause__ = exc
-    return failure, retryable
-
-
-def _retryable(status: int) -> bool:
-    return status == 429 or status >= 500
 
 
 class TransportOptions(TypedDict, total=False):
@@ -280,8 +169,8 @@ class Transport:
         """Send `method endpoint` (relative to /{account}/api/v2/) and return the decoded JSON body
         (None when empty). Raises a KickservError subclass on any failure."""
         path = self.prefix + endpoint.lstrip("/")
-        query = {k: _query_value(v) for k, v in (params or {}).items() if v is not None}
-        content = None if body is None else json.dumps(body, default=_encode).encode()
+        query = {k: query_value(v) for k, v in (params or {}).items() if v is not None}
+        content = None if body is None else json.dumps(body, default=encode).encode()
         headers = {"Accept": "application/json"}
         if content is not None:
             headers["Content-Type"] = "application/json"
@@ -290,7 +179,7 @@ class Transport:
         began = self._clock()
         budget = self.retry.deadline
         # A patient read's deadline starts when it is first sent (`patient`).
-        waits_patiently = may_retry and _PATIENT.get()
+        waits_patiently = may_retry and PATIENT.get()
         deadline = None if budget is None or waits_patiently else began + budget
         waited = 0.0
         attempt = 0
@@ -330,7 +219,7 @@ class Transport:
                 failure, retryable = self._past_deadline(method, path, budget), False
                 cut_short = True
             except httpx.HTTPError as exc:
-                failure, retryable = _transport_failure(method, path, exc)
+                failure, retryable = transport_failure(method, path, exc)
             elapsed = time.monotonic() - started
 
             if response is not None and response.status_code < 400:
@@ -349,7 +238,7 @@ class Transport:
                     method, path, response.status_code, response.content, response.headers
                 )
             if response is not None:
-                retryable = _retryable(response.status_code)
+                retryable = retryable_status(response.status_code)
                 failure = error_for_status(
                     method,
                     path,

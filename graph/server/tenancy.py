@@ -39,10 +39,10 @@ from kickserv import (
     TransportError,
     UpstreamCall,
 )
+from kickserv.attempts import AttemptTrace, Observer
 from kickserv.breaker import Breaker, BreakerPolicy, BreakerSnapshot
 from kickserv.client import credential_fingerprint
 from kickserv.governor import Governor, GovernorPolicy, GovernorSnapshot, RateShare
-from kickserv.transport import AttemptTrace, Observer
 from resolvers.cache import DEFAULT_MAX_BYTES as DEFAULT_CACHE_BYTES
 from resolvers.cache import MemoryStore, SharedCache
 from resolvers.data import RequestData

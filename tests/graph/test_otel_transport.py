@@ -15,8 +15,9 @@ from opentelemetry.trace import SpanKind, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from graph.server.otel import Tracing
+from kickserv.attempts import RetryPolicy
 from kickserv.errors import Timeout, TransportError
-from kickserv.transport import RetryPolicy, Transport
+from kickserv.transport import Transport
 
 ROUTER = {
     "traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
