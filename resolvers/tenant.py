@@ -204,6 +204,21 @@ class Tenant:
         fetched = fetched or any(was_fetched for _, was_fetched in rest)
         return Window(items, 0, first.total_entries, first.extra, fetched)
 
+    def everything_now(
+        self, resource: Listing[T, P], params: P, first: Page[T]
+    ) -> tuple[T, ...] | None:
+        """``everything``'s items after page 1 (``first``) when the rest of the pages are fresh in
+        this process's cache; else None. Read without counting: the ``everything`` under way reads
+        and counts them."""
+        pages = [first]
+        for number in range(2, first.total_pages + 1):
+            key = CacheKey(self.key, resource.name, (params, number, first.per_page))
+            entry = self.cache.fresh_now(key)
+            if entry is None:
+                return None
+            pages.append(entry.value)
+        return tuple(item for p in pages for item in p.items)
+
     async def record(
         self, resource: Record[K, V], key: K, fetch: Callable[[], Awaitable[V]]
     ) -> V | None:

@@ -14,6 +14,7 @@ import graph.schema.query as query_module
 from bench.execution import EXECUTION_QUERY, InProcessExecution, sandbox_settings
 from graph.schema.query import build_schema, graphql_schema
 from graph.server.assembly import build_app
+from resolvers import relations
 from sandbox.app import SandboxConfig
 from sandbox.testing import RunningSandbox, running_sandbox
 
@@ -86,3 +87,28 @@ async def test_lean_resolvers_answer_as_strawberry_does(
     assert all(j["status"] == "complete" for c in nodes for j in c["done"]["nodes"])
     assert all(page["pageInfo"]["hasPreviousPage"] for page in later)
     assert lean_answer == strawberry_answer
+
+
+async def test_a_warm_dashboard_answers_every_jobs_tasks_at_once(
+    sandbox: RunningSandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Customer.jobs answers at once from the cache, ahead of the account-wide task listing the root
+    # started; each job's tasks still come from that listing's cached pages, not a load per job.
+    loads: list[int] = []
+    original = relations._loaded_tasks
+
+    async def counted(data: Any, job_id: int) -> Any:
+        loads.append(job_id)
+        return await original(data, job_id)
+
+    monkeypatch.setattr(relations, "_loaded_tasks", counted)
+    app = build_app(sandbox_settings(sandbox.base_url))
+    async with app.router.lifespan_context(app):
+        execution = await InProcessExecution.of(app)
+        document, variables = parse(EXECUTION_QUERY), {"customers": 25, "jobs": 5}
+        await execution.timed(document, variables)  # cold: fills the cache
+        loads.clear()
+        _, data = await execution.timed(document, variables)
+    jobs = [j for c in data["customers"]["edges"] for j in c["node"]["jobs"]["nodes"]]
+    assert any(job["tasks"] for job in jobs)
+    assert loads == []
