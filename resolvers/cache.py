@@ -281,16 +281,11 @@ class SharedCache:
 
     def fresh_now(self, key: CacheKey) -> Entry | None:
         """The fresh entry of ``key`` when the store answers without awaiting (in process), else
-        None. Nothing is counted: ``hit_now`` counts it once the caller serves it."""
+        None. Nothing is counted or observed: for a read already under way, which counts it."""
         if not self.enabled or not isinstance(self.store, MemoryStore):
             return None
         entry = self.store.get_now(key)
         return entry if entry is not None and self.clock() < entry.fresh_until else None
-
-    def hit_now(self, entry: Entry) -> None:
-        """``fresh_now``'s entry served: counted and observed as ``get_or_fetch``'s hit."""
-        self.counters[Outcome.HIT] += 1
-        self._observe(entry.fresh_until)
 
     async def peek(self, key: CacheKey) -> Any | None:
         """The fresh cached value for ``key`` if any, without fetching."""

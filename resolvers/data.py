@@ -278,19 +278,6 @@ class RequestData:
         await self._prime_jobs(window)
         return window
 
-    def customer_jobs_now(
-        self, customer_number: int, offset: int, first: int, status: str | None
-    ) -> Window[Job] | None:
-        """``customer_jobs`` answered at once when its pages are fresh in this process's cache
-        (``Tenant.window_now``); None when it has to be awaited."""
-        if status is not None:
-            return None
-        window = self.tenant.window_now(resources.CUSTOMER_JOBS, customer_number, offset, first)
-        if window is not None:
-            for job in window.items:  # a cached page was primed when it was fetched
-                self.job_by_id.prime(job.id, job)
-        return window
-
     async def jobs(self, offset: int, first: int, **given: Any) -> Window[Job]:
         status = given.get("status")
         if status is None:

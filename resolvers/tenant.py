@@ -159,29 +159,6 @@ class Tenant:
             return _sliced(pages, plan, offset, first, fetched)
         raise RuntimeError("Kickserv kept changing its page size")  # pragma: no cover
 
-    def window_now(
-        self, resource: Listing[T, P], params: P, offset: int, first: int
-    ) -> Window[T] | None:
-        """``window``'s answer when every page it needs is fresh in this process's cache: no
-        coroutine, no task (a warm list of 100 customers asks it 100 times). None when a page
-        would have to be awaited (missing, stale, in a shared store, or clamped by Kickserv):
-        then ``window`` answers, counting nothing twice."""
-        plan = plan_window(offset, max(first, 1), self.max_per_page)
-        entries = []
-        for number in plan.numbers:
-            key = CacheKey(self.key, resource.name, (params, number, plan.per_page))
-            entry = self.cache.fresh_now(key)
-            if entry is None:
-                return None
-            cap = entry.value.per_page_cap
-            if cap is not None and cap < plan.per_page:
-                return None  # ``_page`` learns the cap from it
-            entries.append(entry)
-        for entry in entries:
-            self.cache.hit_now(entry)
-            record_cache_hit(shared=False)
-        return _sliced([e.value for e in entries], plan, offset, first, fetched=False)
-
     async def everything(
         self,
         resource: Listing[T, P],

@@ -17,9 +17,7 @@ from graph.schema.statuses import JobStatus
 from kickserv import Address as AddressRecord
 from kickserv import Customer as CustomerRecord
 from kickserv import CustomerRef
-from kickserv import Job as JobRecord
 from resolvers import relations
-from resolvers.tenant import Window
 
 if TYPE_CHECKING:
     from graph.schema.billing import Invoice, Payment
@@ -156,23 +154,18 @@ class Customer:
         found = relations.child_locations(info.context.data, record, asked(info))
         return Location.all_of(record, await relations.settled(found))
 
-    @strawberry.field(description="This customer's jobs, newest first.", metadata=UPSTREAM)
-    def jobs(
+    @strawberry.field(description="This customer's jobs, newest first.")
+    async def jobs(
         self,
         info: GraphInfo,
         first: int = 25,
         after: str | None = None,
         status: JobStatus | None = None,
     ) -> Connection[JobT] | None:
-        # Sync while the cache holds the page (no coroutine per customer of a list).
         offset, first = window_args(first, after)
         wanted = None if status is None else status.value
-        data = info.context.data
-        window = data.customer_jobs_now(self.number, offset, first, wanted)
-        if window is None:
-            found = data.customer_jobs(self.number, offset, first, wanted)
-            return then(found, _job_connection)  # an awaitable: graphql-core awaits it
-        return _job_connection(window)
+        window = await info.context.data.customer_jobs(self.number, offset, first, wanted)
+        return connection(window, jobs.Job.from_record)
 
     @strawberry.field(description="This customer's opportunities (estimates), newest first.")
     async def opportunities(self, info: GraphInfo) -> list[OpportunityT] | None:
@@ -218,10 +211,6 @@ class Customer:
     async def notes(self, info: GraphInfo) -> list[NoteT] | None:
         notes = await info.context.data.customer_notes(self.number)
         return [people.Note.from_record(n) for n in notes]
-
-
-def _job_connection(window: Window[JobRecord]) -> Connection[jobs.Job]:
-    return connection(window, jobs.Job.from_record)
 
 
 @strawberry.type(
