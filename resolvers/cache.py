@@ -141,10 +141,6 @@ class MemoryStore:
         return int(self._entries.currsize)
 
     async def get(self, key: CacheKey) -> Entry | None:
-        return self.get_now(key)
-
-    def get_now(self, key: CacheKey) -> Entry | None:
-        """``get`` without awaiting: an in-process store answers at once."""
         found = self._entries.get(key)
         return None if found is None else found[0]
 
@@ -278,14 +274,6 @@ class SharedCache:
     def _observe(self, fresh_until: float) -> None:
         if self.on_fresh_until is not None:
             self.on_fresh_until(fresh_until)
-
-    def fresh_now(self, key: CacheKey) -> Entry | None:
-        """The fresh entry of ``key`` when the store answers without awaiting (in process), else
-        None. Nothing is counted or observed: for a read already under way, which counts it."""
-        if not self.enabled or not isinstance(self.store, MemoryStore):
-            return None
-        entry = self.store.get_now(key)
-        return entry if entry is not None and self.clock() < entry.fresh_until else None
 
     async def peek(self, key: CacheKey) -> Any | None:
         """The fresh cached value for ``key`` if any, without fetching."""

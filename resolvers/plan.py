@@ -187,7 +187,7 @@ class JobTasksPlanner:
     def ready(self, job_id: int) -> tuple[Task, ...] | None:
         """The job's tasks now, without a coroutine, when the account-wide listing has arrived and
         its group agrees with the job's tasks_count; else None (ask the loader)."""
-        groups = self._groups if self._groups is not None else self._groups_now()
+        groups = self._groups
         count = self._counts.get(job_id)
         if groups is None or count is None:
             return None
@@ -196,19 +196,6 @@ class JobTasksPlanner:
             return None
         self._record(ACCOUNT_WIDE, (job_id,), None, "").verified += 1
         return mine
-
-    def _groups_now(self) -> dict[int, tuple[Task, ...]] | None:
-        """The grouping before the committed listing has arrived, when every page it is reading is
-        fresh in this process's cache: a warm request's jobs may come before it (answered at once,
-        ``Customer.jobs``), and are answered from the same pages."""
-        first = self._page_one_read()
-        if self._all is None or self._all.done() or first is None:
-            return None
-        tasks = self.tenant.everything_now(resources.TASKS, (), first)
-        if tasks is None:
-            return None
-        self._groups = _grouped_by_job(self.tenant.key, tasks)
-        return self._groups
 
     def _group(self, everything: asyncio.Future[Window[Task]]) -> None:
         """Every job's tasks in the account-wide listing, once (a task on two pages: once)."""

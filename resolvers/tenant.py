@@ -24,7 +24,7 @@ from typing import Any, Generic, TypeVar
 from kickserv import KickservClient, NotFound, Page, Paginator
 from resolvers import resources
 from resolvers.cache import CacheKey, Outcome, SharedCache
-from resolvers.connections import PagePlan, plan_window
+from resolvers.connections import plan_window
 from resolvers.indexes import ListingIndex
 from resolvers.resources import Change, Index, Listing, Record
 from resolvers.state.base import StateUnavailable
@@ -74,15 +74,6 @@ class Window(Generic[T]):
     total: int
     extra: Mapping[str, Any] = field(default_factory=dict)
     fetched: bool = False  # some page came from Kickserv now (not the cache): worth priming from
-
-
-def _sliced(
-    pages: list[Page[T]], plan: PagePlan, offset: int, first: int, fetched: bool
-) -> Window[T]:
-    """The window ``plan`` cut from its pages."""
-    items = tuple(item for p in pages for item in p.items)
-    sliced = items[plan.skip : plan.skip + first]
-    return Window(sliced, offset, pages[0].total_entries, pages[0].extra, fetched)
 
 
 @dataclass
@@ -155,8 +146,10 @@ class Tenant:
                 # Kickserv served smaller pages than asked: plan again with the size it uses.
                 self.max_per_page = served
                 continue
+            items = tuple(item for p in pages for item in p.items)
+            sliced = items[plan.skip : plan.skip + first]
             fetched = any(was_fetched for _, was_fetched in answers)
-            return _sliced(pages, plan, offset, first, fetched)
+            return Window(sliced, offset, pages[0].total_entries, pages[0].extra, fetched)
         raise RuntimeError("Kickserv kept changing its page size")  # pragma: no cover
 
     async def everything(
@@ -180,21 +173,6 @@ class Tenant:
         items = tuple(item for p in (first, *(p for p, _ in rest)) for item in p.items)
         fetched = fetched or any(was_fetched for _, was_fetched in rest)
         return Window(items, 0, first.total_entries, first.extra, fetched)
-
-    def everything_now(
-        self, resource: Listing[T, P], params: P, first: Page[T]
-    ) -> tuple[T, ...] | None:
-        """``everything``'s items after page 1 (``first``) when the rest of the pages are fresh in
-        this process's cache; else None. Read without counting: the ``everything`` under way reads
-        and counts them."""
-        pages = [first]
-        for number in range(2, first.total_pages + 1):
-            key = CacheKey(self.key, resource.name, (params, number, first.per_page))
-            entry = self.cache.fresh_now(key)
-            if entry is None:
-                return None
-            pages.append(entry.value)
-        return tuple(item for p in pages for item in p.items)
 
     async def record(
         self, resource: Record[K, V], key: K, fetch: Callable[[], Awaitable[V]]
