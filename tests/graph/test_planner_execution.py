@@ -92,8 +92,8 @@ async def test_lean_resolvers_answer_as_strawberry_does(
 async def test_a_warm_dashboard_answers_every_jobs_tasks_at_once(
     sandbox: RunningSandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Customer.jobs answers at once from the cache, ahead of the account-wide task listing the root
-    # started; each job's tasks still come from that listing's cached pages, not a load per job.
+    # Warm, each job's tasks come from the account-wide task listing the root started (grouped once
+    # per listing, resolvers.plan), not from a load per job.
     loads: list[int] = []
     original = relations._loaded_tasks
 
