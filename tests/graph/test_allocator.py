@@ -62,6 +62,11 @@ def test_large_blocks_are_given_back_once_fixed() -> None:
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc, /proc")
 def test_without_it_glibc_keeps_them() -> None:
-    # What the fix is for (if a glibc stops doing this, the fix is no longer needed).
+    # What the fix is for (if a glibc stops doing this, the fix is no longer needed): without it the
+    # same requests leave well more behind than with it. How much glibc keeps varies with the
+    # machine's load (43-44 MB on a quiet machine, 21 MB once in CI on 2026-12-03), so the two are
+    # compared in one run rather than against a fixed figure.
     applied, growth = grown("default")
-    assert not applied and growth > 25
+    _, fixed = grown("fixed")
+    assert not applied
+    assert growth >= fixed + 10, f"without the fix RSS grew {growth} MB, with it {fixed} MB"
