@@ -25,10 +25,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 
 import strawberry
-from graphql import GraphQLField, GraphQLObjectType, GraphQLResolveInfo, GraphQLSchema
+from graphql import (
+    GraphQLEnumType,
+    GraphQLField,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLResolveInfo,
+    GraphQLScalarType,
+    GraphQLSchema,
+    get_nullable_type,
+)
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types.arguments import StrawberryArgument
 from strawberry.types.base import StrawberryOptional
@@ -36,6 +45,19 @@ from strawberry.types.enum import StrawberryEnumDefinition, has_enum_definition
 from strawberry.types.field import StrawberryField
 
 DEFINITION = "strawberry-definition"  # where Strawberry keeps a GraphQLField's StrawberryField
+# Where make_lean leaves, on an object type, its fields that are plain attributes of a leaf type
+# (graph.schema.execution reads them).
+LEAF_ATTRIBUTES = "kickserv-graph-leaf-attributes"
+
+
+GraphQLLeafTypes = (GraphQLScalarType, GraphQLEnumType)
+
+
+class LeafAttribute(NamedTuple):
+    attribute: str  # the Python attribute the field reads
+    coerce: Callable[[Any], Any]  # the field type's coerce_output_value
+    non_null: bool
+
 
 Resolve = Callable[..., Any]
 
@@ -44,6 +66,7 @@ def _attribute(name: str) -> Resolve:
     def resolve(source: Any, info: GraphQLResolveInfo[Any]) -> Any:
         return getattr(source, name)
 
+    resolve.attribute = name  # type: ignore[attr-defined]  # what graph.schema.execution reads
     return resolve
 
 
@@ -125,9 +148,26 @@ def make_lean(schema: GraphQLSchema, config: StrawberryConfig, *, exempt: frozen
             continue
         if type_name.startswith("__"):
             continue
-        for graphql_field in graphql_type.fields.values():
+        leaves: dict[str, LeafAttribute] = {}
+        for name, graphql_field in graphql_type.fields.items():
             replaced += _replace(graphql_field, config)
+            leaf = _leaf_attribute(graphql_field)
+            if leaf is not None:
+                leaves[name] = leaf
+        if leaves:
+            graphql_type.extensions = {**graphql_type.extensions, LEAF_ATTRIBUTES: leaves}
     return replaced
+
+
+def _leaf_attribute(graphql_field: GraphQLField) -> LeafAttribute | None:
+    """The field's short path (graph.schema.execution) when it was made a plain attribute and its
+    type is a scalar or enum."""
+    attribute = getattr(graphql_field.resolve, "attribute", None)
+    non_null = isinstance(graphql_field.type, GraphQLNonNull)
+    field_type = get_nullable_type(graphql_field.type)
+    if not isinstance(attribute, str) or not isinstance(field_type, GraphQLLeafTypes):
+        return None
+    return LeafAttribute(attribute, field_type.coerce_output_value, non_null)
 
 
 def _replace(graphql_field: GraphQLField, config: StrawberryConfig) -> int:

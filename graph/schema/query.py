@@ -462,6 +462,7 @@ class Query(LookupQuery, WebhookQueries, since_.SyncQueries):
 
 def build_schema() -> strawberry.federation.Schema:
     """The federation v2 schema of the running server (``_entities`` batched, see graph.schema.federation)."""
+    from graph.schema.execution import LeanExecutionContext
     from graph.schema.federation import FederatedSchema
     from graph.schema.mutations import Mutation  # imported here: the mutations import this module
     from graph.schema.subscriptions import Subscription
@@ -472,6 +473,7 @@ def build_schema() -> strawberry.federation.Schema:
         subscription=Subscription,
         types=[Location],
         scalar_overrides=SCALARS,
+        execution_context_class=LeanExecutionContext,
     )
     # Strawberry's per-field layers, where they do nothing here (see graph.schema.lean); not when
     # exception handlers could map a resolver's errors (this schema configures none).

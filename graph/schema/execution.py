@@ -1,0 +1,107 @@
+"""graphql-core's execution with a short path for plain leaf attributes.
+
+Most fields of a large answer are scalars read straight from a record's attribute (a customer's
+name, a job's total). graphql-core executes each one the same way as any field: a ``Path``, a
+``GraphQLResolveInfo`` (Strawberry's, with its operation context), the resolver call, then
+``complete_value`` through the non-null and leaf checks to ``coerce_output_value``. For a field whose
+resolver ``graph.schema.lean`` made a plain ``getattr`` and whose type is a scalar or enum (nullable
+or not), none of that changes the answer: the value is the attribute, coerced by the field type's
+own ``coerce_output_value``. ``execute_fields`` here does exactly that for those fields, and hands
+every other field, and any of those fields whose short path would not simply succeed (the attribute
+missing, an exception as value, null for a non-null field, a value the scalar refuses or coerces to
+null), to graphql-core's ``execute_field``, which then reports it as it always does. Every other
+field (objects, lists, resolvers with work to do, ``__typename``) goes graphql-core's way, and with
+middleware (this server configures none) every field does.
+
+``execute_fields``' loop is graphql-core 3.3's own (``graphql.execution.executor``), with the short
+path added; ``tests/graph/test_lean_execution.py`` checks answers and errors against graphql-core's
+default executor.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from graphql import GraphQLObjectType
+from graphql.execution.collect_fields import GroupedFieldSet
+from graphql.pyutils import AwaitableOrValue, Path, Undefined, gather_with_cancel
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+
+from graph.schema.lean import LEAF_ATTRIBUTES, LeafAttribute
+
+_MISSING = object()
+
+
+class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
+    def execute_fields(
+        self,
+        parent_type: GraphQLObjectType,
+        source_value: Any,
+        path: Path | None,
+        grouped_field_set: GroupedFieldSet,
+        position_context: Any,
+    ) -> AwaitableOrValue[dict[str, Any]]:
+        leaves: dict[str, LeafAttribute] | None = parent_type.extensions.get(LEAF_ATTRIBUTES)
+        if leaves is None or self.middleware_manager is not None:
+            return super().execute_fields(
+                parent_type, source_value, path, grouped_field_set, position_context
+            )
+        results: dict[str, Any] = {}
+        is_awaitable = self.is_awaitable
+        awaitable_fields: list[str] = []
+        append_awaitable = awaitable_fields.append
+        try:
+            for response_name, field_details_list in grouped_field_set.items():
+                leaf = leaves.get(field_details_list[0].node.name.value)
+                if leaf is not None:
+                    value = _leaf_value(source_value, leaf)
+                    if value is not _MISSING:
+                        results[response_name] = value
+                        continue
+                field_path = Path(path, response_name, parent_type.name)
+                result = self.execute_field(
+                    parent_type, source_value, field_details_list, field_path, position_context
+                )
+                if result is not Undefined:
+                    results[response_name] = result
+                    if is_awaitable(result):
+                        append_awaitable(response_name)
+        except Exception:
+            if awaitable_fields:
+                # Settle what other fields started: they may fail too.
+                self.settle_in_background([results[field] for field in awaitable_fields])
+            raise
+
+        if not awaitable_fields:
+            return results
+
+        async def get_results() -> dict[str, Any]:
+            if len(awaitable_fields) == 1:
+                field = awaitable_fields[0]
+                results[field] = await results[field]
+            else:
+                awaited = await gather_with_cancel(*(results[f] for f in awaitable_fields))
+                results.update(zip(awaitable_fields, awaited, strict=True))
+            return results
+
+        return get_results()
+
+
+def _leaf_value(source: Any, leaf: LeafAttribute) -> Any:
+    """The field's coerced value, or ``_MISSING`` when graphql-core must complete it (and report
+    what went wrong)."""
+    try:
+        value = getattr(source, leaf.attribute)
+    except Exception:
+        return _MISSING
+    if value is None:
+        return _MISSING if leaf.non_null else None
+    if isinstance(value, Exception):
+        return _MISSING
+    try:
+        coerced = leaf.coerce(value)
+    except Exception:
+        return _MISSING
+    if coerced is None or coerced is Undefined:
+        return _MISSING
+    return coerced

@@ -1,0 +1,169 @@
+"""graph/schema/execution.py: plain leaf attributes completed without graphql-core's per-field work,
+with the same answers and errors as graphql-core's own execution, including every value the short
+path must hand back (null for a non-null field, a value the scalar refuses, an exception as value, a
+missing attribute, an attribute that raises)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+import strawberry
+from graphql import ExecutionResult, GraphQLObjectType, execute, parse
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+
+from graph.schema.execution import LeanExecutionContext
+from graph.schema.lean import LEAF_ATTRIBUTES, make_lean
+from graph.schema.query import build_schema, graphql_schema
+
+
+@strawberry.enum
+class Color(Enum):
+    RED = "red"
+    BLUE = "blue"
+
+
+@strawberry.type
+class Inner:
+    label: str
+
+
+@strawberry.type
+class Thing:
+    id: strawberry.ID
+    name: str
+    nick: str | None
+    count: int
+    color: Color
+    shade: Color | None
+    inner: Inner | None
+    amount: Decimal | None = None  # its scalar turns anything into a string
+
+    @strawberry.field
+    def twice(self) -> int:
+        return self.count * 2
+
+
+class Raising(Thing):
+    def __getattribute__(self, name: str) -> Any:
+        if name == "nick":
+            raise ValueError("no nick today")
+        return super().__getattribute__(name)
+
+
+def _things() -> list[Thing | None]:
+    good = Thing(
+        id=strawberry.ID("1"), name="a", nick=None, count=1, color=Color.RED, shade=None,
+        inner=Inner(label="x"),
+    )  # fmt: skip
+    null_name = Thing(
+        id=strawberry.ID("2"), name=None, nick="n", count=2, color=Color.BLUE, shade=Color.RED,  # type: ignore[arg-type]
+        inner=None,
+    )  # fmt: skip
+    refused = Thing(
+        id=strawberry.ID("3"), name="c", nick=["not", "a", "string"], count="many",  # type: ignore[arg-type]
+        color="green", shade="purple", inner=None,  # type: ignore[arg-type]
+    )  # fmt: skip
+    error_value = Thing(
+        id=strawberry.ID("4"), name="d", nick=ValueError("kept as a value"), count=4,  # type: ignore[arg-type]
+        color=Color.RED, shade=None, inner=None, amount=ValueError("an error, not an amount"),  # type: ignore[arg-type]
+    )  # fmt: skip
+    missing = Thing(
+        id=strawberry.ID("5"), name="e", nick=None, count=5, color=Color.RED, shade=None,
+        inner=None,
+    )  # fmt: skip
+    del missing.nick
+    raising = Raising(
+        id=strawberry.ID("6"), name="f", nick=None, count=6, color=Color.BLUE, shade=None,
+        inner=None,
+    )  # fmt: skip
+    return [good, null_name, refused, error_value, missing, raising]
+
+
+@strawberry.type
+class Query:
+    @strawberry.field
+    def things(self) -> list[Thing | None]:
+        return _things()
+
+    @strawberry.field
+    def thing(self) -> Thing:
+        return _things()[1]  # type: ignore[return-value]  # its non-null name is null: the error propagates to data
+
+
+QUERY = """query Q($skip: Boolean!) {
+  things {
+    __typename id name nick count twice color shade amount
+    alias: name
+    inner { label }
+    ...More
+    skipped: count @skip(if: $skip)
+    included: count @include(if: $skip)
+  }
+}
+fragment More on Thing { count again: nick }"""
+
+
+def _run(lean: bool, document: str, variables: dict[str, Any]) -> ExecutionResult:
+    schema = strawberry.Schema(query=Query)
+    inner = graphql_schema(schema)
+    if lean:
+        assert make_lean(inner, schema.config, exempt=frozenset()) > 0
+    result = execute(
+        inner,
+        parse(document),
+        variable_values=variables,
+        executor_class=LeanExecutionContext if lean else StrawberryGraphQLCoreExecutionContext,
+    )
+    assert isinstance(result, ExecutionResult)
+    return result
+
+
+def _formatted(result: ExecutionResult) -> tuple[Any, list[Any]]:
+    errors = sorted((e.formatted for e in result.errors or ()), key=lambda e: str(e["path"]))
+    return result.data, errors
+
+
+def test_the_short_path_covers_plain_leaf_attributes_only() -> None:
+    schema = strawberry.Schema(query=Query)
+    inner = graphql_schema(schema)
+    make_lean(inner, schema.config, exempt=frozenset())
+    thing = inner.type_map["Thing"]
+    assert isinstance(thing, GraphQLObjectType)
+    leaves = thing.extensions[LEAF_ATTRIBUTES]
+    # not `twice` (a resolver), not `inner` (an object)
+    assert sorted(leaves) == ["amount", "color", "count", "id", "name", "nick", "shade"]
+    assert leaves["name"].non_null and not leaves["nick"].non_null
+    # the server's schema: a customer's scalars take the short path, its relations do not
+    customer = graphql_schema(build_schema()).type_map["Customer"]
+    assert isinstance(customer, GraphQLObjectType)
+    customer_leaves = customer.extensions[LEAF_ATTRIBUTES]
+    assert {"id", "number", "name", "email", "balance"} <= set(customer_leaves)
+    assert "jobs" not in customer_leaves and "locations" not in customer_leaves
+
+
+def test_answers_and_errors_are_graphql_cores() -> None:
+    for skip in (True, False):
+        lean = _run(True, QUERY, {"skip": skip})
+        plain = _run(False, QUERY, {"skip": skip})
+        assert _formatted(lean) == _formatted(plain)
+        assert lean.errors  # every kind of bad value above was reported
+        assert lean.data is not None and lean.data["things"][0] == {
+            "__typename": "Thing", "id": "1", "name": "a", "nick": None, "count": 1, "twice": 2,
+            "color": "RED", "shade": None, "amount": None, "alias": "a", "inner": {"label": "x"}, "again": None,
+            **({} if skip else {"skipped": 1}), **({"included": 1} if skip else {}),
+        }  # fmt: skip
+        # a list item with a null non-null field becomes null; the others stand
+        assert lean.data["things"][1] is None
+    codes = {e["message"] for e in _formatted(_run(True, QUERY, {"skip": True}))[1]}
+    assert "Cannot return null for non-nullable field Thing.name." in codes
+    assert "no nick today" in codes and "kept as a value" in codes
+    assert "an error, not an amount" in codes
+    assert any("Int cannot represent" in m for m in codes)
+
+
+def test_null_propagates_to_a_non_null_parent() -> None:
+    lean = _run(True, "{ thing { name count } }", {})
+    assert _formatted(lean) == _formatted(_run(False, "{ thing { name count } }", {}))
+    assert lean.data is None
