@@ -50,6 +50,11 @@ class Fields:
     def has(self, key: str) -> bool:
         return key in self._data
 
+    def value(self, key: str) -> Any:
+        """The value sent under ``key`` as it is (None when absent): for readers with a fast path
+        of their own, which hand any other value to the typed readers below."""
+        return self._data.get(key)
+
     def _find(self, keys: tuple[str, ...]) -> tuple[str, Any]:
         for key in keys:
             value = self._data.get(key)

@@ -12,6 +12,15 @@ from typing import Any, ClassVar
 from kickserv.records.fields import Fields
 from kickserv.records.record import Record, raw_json, reads, record
 
+_ADDRESS_COLUMNS = ("address", "address_2", "city", "state", "zip_code", "country")
+_ADDRESS_KEYS: dict[str, tuple[str, ...]] = {}
+
+
+def _address_keys(prefix: str) -> tuple[str, ...]:
+    """The keys of an address's columns in a record: ``service_address`` ... ``service_country``."""
+    keys = _ADDRESS_KEYS[prefix] = tuple(f"{prefix}_{column}" for column in _ADDRESS_COLUMNS)
+    return keys
+
 
 @dataclass(frozen=True, slots=True)
 class Address:
@@ -26,14 +35,11 @@ class Address:
 
     @classmethod
     def from_prefix(cls, fields: Fields, prefix: str) -> Address:
-        return cls(
-            street=fields.optional_str(f"{prefix}_address"),
-            street_2=fields.optional_str(f"{prefix}_address_2"),
-            city=fields.optional_str(f"{prefix}_city"),
-            state=fields.optional_str(f"{prefix}_state"),
-            zip_code=fields.optional_str(f"{prefix}_zip_code"),
-            country=fields.optional_str(f"{prefix}_country"),
-        )
+        keys = _ADDRESS_KEYS.get(prefix) or _address_keys(prefix)
+        sent = [fields.value(key) for key in keys]
+        if all(value is None or type(value) is str for value in sent):  # as documented: as it is
+            return cls(*sent)
+        return cls(*[fields.optional_str(key) for key in keys])
 
     @property
     def is_empty(self) -> bool:

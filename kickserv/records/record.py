@@ -7,7 +7,9 @@
 
 ``Vendor.from_json(data)`` reads the fields in their order, each by its reader: a ``Fields`` method
 (or any function taking ``Fields`` first) and the arguments after it. mypy checks what the reader
-answers against the field's type. A record is a frozen, slotted dataclass; ``raw`` keeps every key
+answers against the field's type. ``read_json`` does that reader by reader; ``from_json`` is the
+same reads compiled into one function per class (``kickserv.records.compiled``), which hands what
+it does not take as it is (a variant, a wrong type) to ``read_json``. A record is a frozen, slotted dataclass; ``raw`` keeps every key
 Kickserv sent. An ``Entity`` (every record Kickserv stores, as opposed to the glue it embeds) has
 its ``id``, ``created_at``, ``updated_at`` and ``raw`` from there: they come first in its fields.
 """
@@ -20,6 +22,7 @@ from datetime import datetime
 from functools import partial
 from typing import Any, ClassVar, Concatenate, ParamSpec, Self, TypeVar, cast, dataclass_transform
 
+from kickserv.records.compiled import compile_reader
 from kickserv.records.fields import Fields
 
 P = ParamSpec("P")
@@ -63,17 +66,26 @@ class Record:
         return Fields(data, cls.__name__)
 
     @classmethod
-    def from_json(cls, data: object) -> Self:
+    def read_json(cls, data: object) -> Self:
+        """The record read from ``data`` reader by reader (what ``from_json`` steps aside to)."""
         fields = cls.fields_of(data)
         make: Callable[..., Self] = cls
         return make(*[read(fields, *args) for read, args in cls._readers])
+
+    @classmethod
+    def from_json(cls, data: object) -> Self:
+        return cls.read_json(data)  # compiled per class by ``record``
 
 
 @dataclass_transform(frozen_default=True, field_specifiers=(reads, raw_json))
 def record(cls: type[R]) -> type[R]:
     """Makes ``cls`` a frozen, slotted dataclass whose ``from_json`` reads each field."""
     made = dataclasses.dataclass(frozen=True, slots=True)(cls)
-    made._readers = tuple(f.metadata[_READ] for f in dataclasses.fields(cast(Any, made)))
+    fields = dataclasses.fields(cast(Any, made))
+    made._readers = tuple(f.metadata[_READ] for f in fields)
+    names = tuple(f.name for f in fields)
+    compiled = compile_reader(made, names, made._readers, _raw, made.read_json)
+    setattr(made, "from_json", classmethod(compiled))  # noqa: B010 (a method replaced)
     return made
 
 

@@ -23,7 +23,7 @@ def _employee_ids(f: Fields) -> tuple[int, ...]:
 
 
 def _primary_contact(f: Fields) -> Mapping[str, Any] | None:
-    contact = f.raw.get("primary_contact")
+    contact = f.value("primary_contact")
     return dict(contact) if isinstance(contact, Mapping) else None
 
 

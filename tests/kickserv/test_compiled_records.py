@@ -1,0 +1,117 @@
+"""Each record's compiled ``from_json`` (kickserv.records.compiled) answers what the reader-by-reader
+``read_json`` answers, value for value, and fails with the same error: over Kickserv's documented
+shapes, which it reads itself, and over every variant it hands to ``read_json``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from kickserv import Customer, Invoice, Job, Payment, ResponseShape, Task
+from kickserv.records.record import Record
+
+TASK: dict[str, Any] = {
+    "id": 10002132,
+    "job_id": 10002131,
+    "task_type_id": 10000021,
+    "description": "Measure and quote",
+    "starts_at": "2025-09-21T14:30:00-05:00",
+    "ends_at": "2025-09-21T17:30:00-05:00",
+    "completed": True,
+    "created_at": "2025-09-17T22:32:00-05:00",
+    "employee_ids": [10000003],
+    "job": {"id": 10002131, "job_number": 1001, "name": "Snow Removal", "customer_id": 7},
+    "customer": {"id": 7, "customer_number": 239, "name": "Andrea", "service_city": "Austin"},
+    "primary_contact": None,
+    "employees": [{"id": 10000003, "employee_number": 3, "name": "Jerry Powell"}],
+}
+INVOICE: dict[str, Any] = {
+    "id": 5,
+    "job_number": 1001,
+    "customer_id": 7,
+    "total": "270.0",
+    "balance_remaining": 12,
+    "invoice_date": "2026-11-02",
+    "invoice_status": "sent",
+    "tasks": [TASK],
+}
+CUSTOMER: dict[str, Any] = {
+    "id": 7,
+    "customer_number": 239,
+    "name": "Andrea Barnes",
+    "service_address": "2894 Laurel Ln",
+    "billing_city": "Austin",
+    "balance": "10.50",
+    "latitude": "30.2",
+    "is_active": True,
+    "children": [8, {"id": 9}],
+}
+PAYMENT: dict[str, Any] = {"id": 3, "amount": "20.00", "date": "2026-11-02", "customer_id": 7}
+
+# Values the fast path hands to read_json (variants it accepts, and wrong ones it refuses).
+VARIANTS: list[Any] = [
+    None,
+    "",
+    " ",
+    "12",
+    " 12 ",
+    "-3",
+    "$1,200.50",
+    "1e3",
+    "NaN",
+    "Infinity",
+    12,
+    0,
+    1,
+    2.5,
+    1.0,
+    True,
+    False,
+    "true",
+    "no",
+    "2026-11-02",
+    " 2026-11-02 ",
+    "2026-11-02T10:00:00-05:00",
+    " 2026-11-02T10:00:00-05:00",
+    "2026-11-02T10:00:00",
+    "yesterday",
+    [],
+    [1, "2"],
+    [1, True],
+    {},
+    {"id": 4},
+    "text",
+]
+
+CASES = [(Task, TASK), (Invoice, INVOICE), (Job, INVOICE), (Customer, CUSTOMER), (Payment, PAYMENT)]
+
+
+def outcome(cls: type[Record], data: object, read: str) -> tuple[str, Any]:
+    try:
+        found = getattr(cls, read)(data)
+    except ResponseShape as exc:
+        return "error", exc.message
+    return "record", (type(found), found)
+
+
+@pytest.mark.parametrize(("cls", "base"), CASES, ids=lambda c: getattr(c, "__name__", ""))
+def test_the_compiled_reader_answers_and_fails_as_the_reader_by_reader_one(cls, base):
+    assert cls.from_json(base) == cls.read_json(base)
+    keys = {*base, "created_on", "updated_at", "name", "title", "amount", "date", "tags"}
+    for key in sorted(keys):
+        for value in VARIANTS:
+            data = {**base, key: value}
+            assert outcome(cls, data, "from_json") == outcome(cls, data, "read_json"), (key, value)
+
+
+def test_what_is_not_a_json_object_goes_to_the_reader_by_reader_path():
+    assert Task.from_json({**TASK, "employees": [10000003]}).employees[0].id == 10000003  # bare id
+    with pytest.raises(ResponseShape, match="Task should be a JSON object"):
+        Task.from_json(["not", "an", "object"])
+
+
+def test_a_record_is_read_by_its_own_compiled_reader_not_its_parents():
+    # Job and Invoice share JobBase's readers; each builds its own type.
+    assert type(Job.from_json(INVOICE)) is Job and type(Invoice.from_json(INVOICE)) is Invoice
+    assert Invoice.from_json(INVOICE).tasks[0] == Task.read_json(TASK)
