@@ -40,13 +40,18 @@ class TenantWrites:
         max_tenants: int = 100_000,
         generation: Any = None,
         current: Any = None,
+        change_mark: Callable[[], object | None] | None = None,
     ) -> None:
         """``store`` holds the logs (the state store); ``generation`` draws a new generation for a
         tenant (the store's ``bump_generation``); both None: this process only. ``current`` reads
         the last generation drawn for a tenant (the store's ``generation``): a cheap first look,
-        so the log is read and parsed only when it moved."""
+        so the log is read and parsed only when it moved. ``change_mark`` (the store's) is
+        cheaper still: while it has not changed since a sync found the tenant up to date,
+        nothing was committed anywhere, so the store is not read at all."""
         self._current = current
         self._checked: dict[str, int] = {}  # the drawn generation the log was last read at
+        self._change_mark = change_mark
+        self._settled: dict[str, object] = {}  # the mark read before a sync found it up to date
         self.store = store
         self.keep = keep
         self.ttl = ttl
@@ -74,14 +79,20 @@ class TenantWrites:
         reaches back)."""
         if self.store is None:
             return self.of(tenant), ()
+        # Read before the store: a commit after this read changes the mark the next sync sees.
+        mark = None if self._change_mark is None else self._change_mark()
+        if mark is not None and self._settled.get(tenant) == mark:
+            return self.of(tenant), ()  # nothing committed anywhere since it was up to date
         drawn = None if self._current is None else int(await self._current(tenant))
         if drawn is not None and tenant in self._seen and self._checked.get(tenant) == drawn:
+            self._settle(tenant, mark)
             return self.of(tenant), ()  # no write since the log was last read
         log = await self.store.get(CacheKey(tenant, LOG_RESOURCE, LOG_KEY))
         value: dict[str, Any] = log.value if log is not None else {}
         generation = int(value.get("gen", 0))
         if drawn is not None and generation >= drawn:  # else its write is still being logged
             self._checked[tenant] = drawn
+            self._settle(tenant, mark)
         seen = self._seen.get(tenant)
         if seen is None:  # first look: what this process cached was read before any log it knows
             self._remember(tenant, generation)
@@ -161,6 +172,11 @@ class TenantWrites:
             self._remember(tenant, int(log["gen"]))
         return generation
 
+    def _settle(self, tenant: str, mark: object | None) -> None:
+        """The tenant is up to date with everything committed before ``mark`` was read."""
+        if mark is not None and tenant in self._seen:
+            self._settled[tenant] = mark
+
     def _remember(self, tenant: str, generation: int) -> None:
         self._seen[tenant] = generation
         self._seen.move_to_end(tenant)
@@ -169,6 +185,7 @@ class TenantWrites:
             self._own.pop(gone, None)
             self._locks.pop(gone, None)
             self._checked.pop(gone, None)
+            self._settled.pop(gone, None)
             self._floor = next(self._counter)
 
 

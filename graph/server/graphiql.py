@@ -12,6 +12,8 @@ from __future__ import annotations
 from html import escape
 from pathlib import Path
 
+from starlette.types import Scope, Send
+
 STATIC_DIRECTORY = Path(__file__).parent / "static"
 
 DEFAULT_QUERY = """\
@@ -101,3 +103,29 @@ def render_graphiql_page(
         endpoint=escape(endpoint),
         default_query=escape(default_query),
     )
+
+
+class GraphiQLPages:
+    """Sends the page, rendered once per path it is served at (a few: kept, at most 16)."""
+
+    def __init__(self) -> None:
+        self._pages: dict[tuple[str, str], bytes] = {}
+
+    async def send(self, scope: Scope, send: Send) -> None:
+        root_path: str = scope.get("root_path", "")
+        key = (root_path, scope["path"])
+        page = self._pages.get(key)
+        if page is None:
+            page = render_graphiql_page(
+                endpoint=root_path + scope["path"], static_prefix=f"{root_path}/static/graphiql"
+            ).encode()
+            if len(self._pages) < 16:
+                self._pages[key] = page
+        headers = [
+            (b"content-type", b"text/html; charset=utf-8"),
+            (b"content-length", str(len(page)).encode()),
+            (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
+            (b"cache-control", b"no-cache"),
+        ]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": page})

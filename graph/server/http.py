@@ -65,16 +65,19 @@ from graph.schema.errors import (
 )
 from graph.schema.query import graphql_schema
 from graph.server.documents import DocumentCache
-from graph.server.graphiql import CONTENT_SECURITY_POLICY, render_graphiql_page
+from graph.server.graphiql import GraphiQLPages
 from graph.server.http_headers import CachePolicy
 from graph.server.observe import note_response, note_response_cache_hit
-from graph.server.otel import Tracing
+from graph.server.otel import Tracing, operation_attributes
+from graph.server.replays import REPLAYED_TRACE, Replays, replayable, request_key
 from graph.server.requests import (
     GRAPHQL_RESPONSE_JSON,
     Batch,
     GraphQLParams,
     check_content_type,
+    check_operation_allowed,
     negotiate_media_type,
+    operation_not_found,
     own_headers,
     params_from_body,
     params_from_query_string,
@@ -86,7 +89,6 @@ from graph.server.response_cache import ResponseCache, ResponseKey
 from graph.server.settings import Settings
 from graph.server.subscriptions import RequestErrors, Subscriptions, wants_event_stream
 from graph.server.tracing import TraceRecorder, wants_trace
-from resolvers.parsing import quoted
 
 logger = logging.getLogger("graph.server.http")
 
@@ -126,6 +128,7 @@ async def query_text_only(request: Request, params: GraphQLParams) -> str:
     """The default document resolver: the ``query`` parameter, which must be there."""
     if params.query is None:
         raise BadRequest("The request has no 'query' parameter: send the GraphQL document as text.")
+    replayable(request)
     return params.query
 
 
@@ -169,6 +172,9 @@ class GraphQLEndpoint:
         self.check_operation = check_operation
         self.federated_tracing = federated_tracing
         self.response_cache = response_cache
+        self.replays = (
+            None if response_cache is None else Replays(response_cache, response_cache.max_entries)
+        )
         self.max_body_bytes = self.settings.max_body_bytes
         self.max_batch = self.settings.max_batch
         self.cache_policy = cache_policy or CachePolicy.of(self.settings)
@@ -182,7 +188,7 @@ class GraphQLEndpoint:
             tracing=otel,
         )
         self._executor_class = schema.execution_context_class
-        self._pages: dict[tuple[str, str], bytes] = {}
+        self.pages = GraphiQLPages()
         # graphql-transport-ws (the app's WebSocket route) and SSE (here) for subscriptions
         self.subscriptions = Subscriptions(self, max_per_key=self.settings.max_subscriptions)
 
@@ -193,13 +199,8 @@ class GraphQLEndpoint:
         media_type = negotiate_media_type(accept)
         method = scope["method"]
         try:
-            if method == "GET":
-                pairs = dict(parse_qsl(scope["query_string"].decode("latin-1")))
-                if wants_graphiql(self.graphiql, pairs, accept):
-                    await self._send_graphiql(scope, send)
-                    return
-                params: GraphQLParams | Batch = params_from_query_string(pairs)
-            elif method == "POST":
+            body = b""
+            if method == "POST":
                 check_content_type(headers.get("content-type"))
                 body = await read_body(
                     receive,
@@ -207,12 +208,25 @@ class GraphQLEndpoint:
                     self.max_body_bytes,
                     self.settings.body_timeout,
                 )
-                params = params_from_body(body, self.max_batch)
-            else:
+            elif method != "GET":
                 raise GraphError(
                     f"Method {method} is not allowed on this endpoint; use GET or POST.",
                     http_status=405,
                 )
+            replays = self.replays
+            seen = None if replays is None else request_key(scope, body)
+            if seen is not None and await self._replay(request, seen, media_type, send):
+                return
+            if method == "GET":
+                pairs = dict(parse_qsl(scope["query_string"].decode("latin-1")))
+                if wants_graphiql(self.graphiql, pairs, accept):
+                    await self.pages.send(scope, send)
+                    return
+                params: GraphQLParams | Batch = params_from_query_string(pairs)
+            else:
+                params = params_from_body(body, self.max_batch)
+            if replays is not None and seen is not None and not isinstance(params, Batch):
+                replays.expect(request, seen)
             if self.authenticate is not None:
                 state_of(request)["caller"] = await self.authenticate(request)
             if not isinstance(params, Batch) and wants_event_stream(accept):
@@ -252,6 +266,21 @@ class GraphQLEndpoint:
             return
         cache_headers = self.cache_policy.headers(answer.fresh_for)
         await _send_json(send, answer.status, answer.payload, media_type, cache_headers)
+
+    async def _replay(self, request: Request, seen: bytes, media_type: str, send: Send) -> bool:
+        """Answer an exact repeat of a request a response cache hit answered (graph.server.replays),
+        if it still may be; False: it goes the whole way."""
+        assert self.replays is not None
+        found = await self.replays.answer(request, seen)
+        if found is None:
+            return False
+        replay, hit = found
+        if self.otel is not None and replay.trace is not None:
+            self.otel.annotate(replay.trace)
+        assert self.response_cache is not None
+        cache_headers = self.cache_policy.headers(self.response_cache.fresh_for(hit.expires_at))
+        await _send_json(send, 200, hit.body, media_type, cache_headers)
+        return True
 
     async def _run_batch(
         self, request: Request, batch: Batch, media_type: str, headers: Mapping[str, str]
@@ -303,11 +332,11 @@ class GraphQLEndpoint:
         if operation is not None:
             if self.otel is not None:
                 self.otel.operation(operation)
-            _check_operation_allowed(operation, request.method)
+            check_operation_allowed(operation, request.method)
         if cached.errors:
             return self._request_errors(cached.errors, cached.error_code, request_error_status)
         if operation is None:
-            return Answer(request_error_status, _operation_not_found(params.operation_name))
+            return Answer(request_error_status, operation_not_found(params.operation_name))
         if self.check_operation is not None:
             self.check_operation(request, cached.document, operation, params.variables)
 
@@ -325,8 +354,12 @@ class GraphQLEndpoint:
                 hit = self.response_cache.lookup(response_key)
                 if hit is not None:
                     note_response_cache_hit()
+                    trace = None
                     if self.otel is not None:
                         self.otel.mark("kickserv_graph.response_cache", "hit")
+                        trace = {**operation_attributes(operation), **REPLAYED_TRACE}
+                    if self.replays is not None:
+                        self.replays.remember(request, response_key, trace)
                     return Answer(200, hit.body, self.response_cache.fresh_for(hit.expires_at))
 
         context = await self._make_context(request)
@@ -417,46 +450,6 @@ class GraphQLEndpoint:
         except Exception:
             logger.exception("The context factory failed")
             raise InternalServerError(UNEXPECTED_ERROR_MESSAGE) from None
-
-    async def _send_graphiql(self, scope: Scope, send: Send) -> None:
-        root_path: str = scope.get("root_path", "")
-        key = (root_path, scope["path"])
-        page = self._pages.get(key)
-        if page is None:
-            page = render_graphiql_page(
-                endpoint=root_path + scope["path"], static_prefix=f"{root_path}/static/graphiql"
-            ).encode()
-            if len(self._pages) < 16:
-                self._pages[key] = page
-        headers = [
-            (b"content-type", b"text/html; charset=utf-8"),
-            (b"content-length", str(len(page)).encode()),
-            (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
-            (b"cache-control", b"no-cache"),
-        ]
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
-        await send({"type": "http.response.body", "body": page})
-
-
-def _check_operation_allowed(operation: OperationDefinitionNode, method: str) -> None:
-    if operation.operation == OperationType.SUBSCRIPTION:
-        raise BadRequest(
-            "Subscriptions go over WebSocket (graphql-transport-ws) or Server-Sent Events "
-            "(Accept: text/event-stream) on this endpoint."
-        )
-    if method == "GET" and operation.operation != OperationType.QUERY:
-        raise GraphError(
-            f"A {operation.operation.value} cannot be sent with GET; use POST.", http_status=405
-        )
-
-
-def _operation_not_found(operation_name: str | None) -> dict[str, Any]:
-    message = (
-        f"Unknown operation named {quoted(operation_name)}."
-        if operation_name
-        else "Must provide operation name if query contains multiple operations."
-    )
-    return {"errors": [BadRequest(message).to_dict()]}
 
 
 async def _send_json(

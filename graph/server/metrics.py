@@ -204,6 +204,10 @@ class Metrics:
         self.response_misses = counter(
             "response_cache_misses", "Response cache lookups that found nothing valid."
         )
+        self.response_replays = counter(
+            "response_cache_replays",
+            "Response cache hits answered as an exact repeat of an earlier hit's request.",
+        )
         self.breaker_state = gauge(
             "breaker_state",
             "Circuit breaker of a Kickserv account: 0 closed, 1 half-open, 2 open.",
@@ -251,6 +255,12 @@ class Metrics:
         )
         self.subscriptions = gauge(
             "subscriptions", "Subscriptions open (WebSocket and SSE).", (), "livesum"
+        )
+        self.read_ahead = counter(
+            "read_ahead_pages",
+            "Cursor read-ahead pages (resolvers.read_ahead), by outcome: started, read, used (a "
+            "later request found it), cancelled, failed. Their calls are in upstream_calls too.",
+            ("outcome",),
         )
         self.watch_cycles = counter("watch_cycles", "Watcher cycles run (over all tenants).")
         self.watch_calls = counter(
@@ -357,8 +367,10 @@ class Metrics:
                 self.cache_bytes.set(used)
         response_cache = self._response_cache()
         if response_cache is not None:
-            self.response_hits.inc(grow("response.hits", response_cache.counters.hits))
-            self.response_misses.inc(grow("response.misses", response_cache.counters.misses))
+            counted = response_cache.counters
+            self.response_hits.inc(grow("response.hits", counted["hits"]))
+            self.response_misses.inc(grow("response.misses", counted["misses"]))
+            self.response_replays.inc(grow("response.replays", counted["replays"]))
         watched = self._watcher()
         if watched is not None:
             self.watch_cycles.inc(grow("watch.cycles", watched.cycles))
@@ -369,6 +381,8 @@ class Metrics:
             self.watch_tenants.set(len(watched.held))
         tenants = self._tenants()
         if tenants is not None:
+            for outcome, count in list(tenants.read_ahead.counters.items()):
+                self.read_ahead.labels(outcome).inc(grow(("read_ahead", outcome), count))
             snapshot = tenants.upstream()
             self._refresh_breakers(snapshot.breakers)
             self._refresh_governors(snapshot.governors)

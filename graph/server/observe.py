@@ -114,6 +114,45 @@ def note_response_cache_hit() -> None:
         record.response_cache_hit = True
 
 
+@dataclass(frozen=True, slots=True)
+class Notes:
+    """What authentication, the document resolver and the operation check noted of a request:
+    what an exact repeat of it, answered without them (graph.server.replays), notes again."""
+
+    key: str | None
+    account: str | None
+    operations: tuple[str | None, ...]
+    operation_type: str | None
+    document_source: str | None
+    document_id: str | None
+
+
+def current_notes() -> Notes | None:
+    record = _current.get()
+    if record is None:
+        return None
+    return Notes(
+        record.key,
+        record.account,
+        tuple(record.operations),
+        record.operation_type,
+        record.document_source,
+        record.document_id,
+    )
+
+
+def note_again(notes: Notes | None) -> None:
+    """A repeat of the request ``notes`` were taken from, answered by a response cache hit."""
+    record = _current.get()
+    if record is None or notes is None:
+        return
+    record.key, record.account = notes.key, notes.account
+    record.operations.extend(notes.operations)
+    record.operation_type = notes.operation_type
+    record.document_source, record.document_id = notes.document_source, notes.document_id
+    record.response_cache_hit = True
+
+
 def note_response(status: int, payload: Any) -> None:
     """The GraphQL endpoint's answer (a response, its serialized bytes, or a batch's list of
     either): its outcome and the codes of its errors."""

@@ -22,7 +22,7 @@ imports the SDK only when ``GRAPH_TRACES`` is ``otlp`` or ``console``; otherwise
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -125,7 +125,11 @@ class Tracing:
 
     def operation(self, operation: OperationDefinitionNode) -> None:
         """The request's span names the operation it runs."""
-        self._trace.get_current_span().set_attributes(operation_attributes(operation))
+        self.annotate(operation_attributes(operation))
+
+    def annotate(self, attributes: Mapping[str, str | bool | int]) -> None:
+        """Attributes on the current span (the request's, outside any phase)."""
+        self._trace.get_current_span().set_attributes(attributes)
 
     @contextmanager
     def attempt(

@@ -247,6 +247,10 @@ class ResolvedDocument:
     query: str
     source: str  # "query" | "apq" | "manifest"
     document_id: str | None = None
+    # The same request resolves the same way whatever the server keeps at run time (the query
+    # itself under the open policy, a manifest's operation), with nothing else to do (no APQ
+    # registered, no audit line): graph.server.replays may answer its repeats.
+    replayable: bool = False
 
 
 @dataclass
@@ -305,7 +309,7 @@ class PersistedQueries:
             text = self._trusted_text(doc_id)
             if text is None:
                 raise PersistedQueryNotFound(f"No trusted document has the id {document_id!r}.")
-            return ResolvedDocument(text, "manifest", doc_id)
+            return self._manifest(text, doc_id)
         if persisted is not None:
             return await self._resolve_apq(query, persisted, policy)
         if query is None:
@@ -323,7 +327,7 @@ class PersistedQueries:
         if query is None:
             text = self._trusted_text(digest)
             if text is not None:
-                return ResolvedDocument(text, "manifest", digest)
+                return self._manifest(text, digest)
             if policy is not SafelistPolicy.PERSISTED_ONLY and self.apq_enabled:
                 stored = self._apq.get(digest) or await self._shared_get(digest)
                 if stored is not None:
@@ -361,12 +365,17 @@ class PersistedQueries:
         except StateUnavailable as exc:  # this process keeps it; others will ask for the text
             logger.warning("APQ document not shared, the state store is unavailable: %s", exc)
 
+    def _manifest(self, text: str, digest: str) -> ResolvedDocument:
+        """A manifest operation found by its id (one sent in other spacing: by its alias)."""
+        static = digest in self._trusted or digest in self._apollo
+        return ResolvedDocument(text, "manifest", digest, replayable=static)
+
     def _check_free_form(self, query: str, policy: SafelistPolicy) -> ResolvedDocument:
         if policy is SafelistPolicy.OPEN:
-            return ResolvedDocument(query, "query")
+            return ResolvedDocument(query, "query", replayable=True)
         digest = sha256_hex(query)
         if digest in self._trusted or digest in self._apollo or query in self._trusted_bodies:
-            return ResolvedDocument(query, "manifest", digest)
+            return ResolvedDocument(query, "manifest", digest, replayable=True)
         if (
             self._apollo
             and len(query.encode()) <= self.apq_max_query_bytes

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from graphql import GraphQLError, Source
+from graphql import GraphQLError, OperationDefinitionNode, OperationType, Source
 from graphql.language import Lexer, Token, TokenKind
 from starlette.requests import ClientDisconnect, HTTPConnection
 from starlette.types import Receive, Scope
@@ -26,6 +26,7 @@ from starlette.types import Receive, Scope
 from graph.schema.errors import BadRequest, BadUserInput, ErrorCode, GraphError, RequestTooLarge
 from graph.server.limits import limit_exceeded
 from graph.server.tracing import TRACE_HEADER
+from resolvers.parsing import quoted
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 APPLICATION_JSON = "application/json"
@@ -373,3 +374,25 @@ async def _receive_body(receive: Receive, limit: int) -> bytes:
 
 def _too_large(limit: int) -> RequestTooLarge:
     return RequestTooLarge(f"The request body is larger than {limit} bytes.")
+
+
+def check_operation_allowed(operation: OperationDefinitionNode, method: str) -> None:
+    """Subscriptions have their own transports; only a query may come over GET."""
+    if operation.operation == OperationType.SUBSCRIPTION:
+        raise BadRequest(
+            "Subscriptions go over WebSocket (graphql-transport-ws) or Server-Sent Events "
+            "(Accept: text/event-stream) on this endpoint."
+        )
+    if method == "GET" and operation.operation != OperationType.QUERY:
+        raise GraphError(
+            f"A {operation.operation.value} cannot be sent with GET; use POST.", http_status=405
+        )
+
+
+def operation_not_found(operation_name: str | None) -> dict[str, Any]:
+    message = (
+        f"Unknown operation named {quoted(operation_name)}."
+        if operation_name
+        else "Must provide operation name if query contains multiple operations."
+    )
+    return {"errors": [BadRequest(message).to_dict()]}

@@ -22,6 +22,7 @@ execution), bodies over ``max_response_bytes``. Bounded by ``max_entries`` and b
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import InitVar, dataclass, field
 from typing import Any
@@ -48,14 +49,6 @@ class CachedResponse:
     expires_at: float
 
 
-@dataclass(slots=True)
-class ResponseCacheCounters:
-    hits: int = 0
-    misses: int = 0
-    stored: int = 0
-    too_large: int = 0
-
-
 @dataclass(kw_only=True, eq=False)
 class ResponseCache:
     """Serialized query responses by ``ResponseKey``; see the module docstring for the rules."""
@@ -68,7 +61,8 @@ class ResponseCache:
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
     max_ttl: float = 600.0
     hit_extensions: Mapping[str, Any] = field(default_factory=dict)
-    counters: ResponseCacheCounters = field(init=False, default_factory=ResponseCacheCounters)
+    # hits (replays among them: graph.server.replays), misses, stored, too_large
+    counters: Counter[str] = field(init=False, default_factory=Counter)
     _entries: BytesLRU[ResponseKey, CachedResponse] = field(init=False, repr=False)
     # sha256 per document text, remembered: a hit should not hash its document again.
     _digests: dict[str, str] = field(init=False, repr=False, default_factory=dict)
@@ -110,17 +104,18 @@ class ResponseCache:
         entry = self.lookup(key)
         return None if entry is None else entry.body
 
-    def lookup(self, key: ResponseKey) -> CachedResponse | None:
-        """The stored response under ``key`` while it is valid (its body and until when)."""
+    def lookup(self, key: ResponseKey, *, count_miss: bool = True) -> CachedResponse | None:
+        """The stored response under ``key`` while it is valid (its body and until when).
+        ``count_miss`` False: a miss is not counted (the request goes on to a counted lookup)."""
         entry = self._entries.get(key)
-        if entry is None:
-            self.counters.misses += 1
-            return None
-        if self.clock() >= entry.expires_at:
+        if entry is not None and self.clock() >= entry.expires_at:
             self._entries.pop(key)
-            self.counters.misses += 1
+            entry = None
+        if entry is None:
+            if count_miss:
+                self.counters["misses"] += 1
             return None
-        self.counters.hits += 1
+        self.counters["hits"] += 1
         return entry
 
     def fresh_for(self, expires_at: float) -> float:
@@ -139,12 +134,12 @@ class ResponseCache:
     def put(self, key: ResponseKey, body: bytes, expires_at: float) -> bool:
         """Keep ``body`` (what a hit answers, byte for byte) until ``expires_at``."""
         if len(body) > self.max_response_bytes:
-            self.counters.too_large += 1
+            self.counters["too_large"] += 1
             return False
         if not self._entries.put(key, CachedResponse(body, expires_at), _cost(key, body)):
-            self.counters.too_large += 1
+            self.counters["too_large"] += 1
             return False
-        self.counters.stored += 1
+        self.counters["stored"] += 1
         return True
 
 

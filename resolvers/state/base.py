@@ -97,6 +97,12 @@ class StateStore(CacheStore, EventLog, Protocol):
         """A write for ``tenant`` happened (or may have): its new generation, never seen before."""
         ...
 
+    def change_mark(self) -> bytes | None:
+        """Read without I/O: a value that differs from every earlier one once anything was
+        committed to the store, by any process; None when the store cannot tell that cheaply
+        (then only a read of the store says whether a generation moved)."""
+        ...
+
     async def rate_get(self, credential: str) -> Any | None:
         """The rate state of one upstream credential (its fingerprint), or None."""
         ...

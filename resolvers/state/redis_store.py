@@ -328,6 +328,9 @@ class RedisStateStore(RedisEvents):
         keys = [f"{self.prefix}:gen", f"{self.prefix}:t:{_part(tenant)}:gen"]
         return int(await self._bump_script(keys=keys, args=[_ms(self.generation_ttl)]))
 
+    def change_mark(self) -> bytes | None:
+        return None  # other machines write here: only a round-trip tells
+
     # -- upstream rate state -------------------------------------------------------------------
 
     @_guard

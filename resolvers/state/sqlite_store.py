@@ -43,6 +43,7 @@ from resolvers.state.base import (
     stored_entry,
 )
 from resolvers.state.sqlite_events import EVENT_CAP, EVENT_RETENTION, EVENTS_SCHEMA, SQLiteEvents
+from resolvers.state.wal_index import WalIndexMark
 
 T = TypeVar("T")
 
@@ -120,6 +121,7 @@ class SQLiteStateStore(SQLiteEvents):
         self._next_purge = 0.0
         self._closed = False
         self._reader: sqlite3.Connection | None = None  # the event loop's (see ``generation``)
+        self._mark = WalIndexMark(self.path)  # ``change_mark``, once our connections are open
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="state-sqlite")
         try:
             self._db = self._executor.submit(self._connect, busy_timeout, check).result()
@@ -379,6 +381,9 @@ class SQLiteStateStore(SQLiteEvents):
             raise StateUnavailable(f"State store {self.path} is closed.")
         return self._guarded(self._generation, (tenant, self._loop_reader()))
 
+    def change_mark(self) -> bytes | None:
+        return self._mark.read()
+
     def _close_reader(self) -> None:
         if self._reader is not None:
             self._reader.close()
@@ -394,14 +399,8 @@ class SQLiteStateStore(SQLiteEvents):
         return reader
 
     def _generation(self, tenant: str, db: sqlite3.Connection | None = None) -> int:
-        row = (
-            (db or self._db)
-            .execute(
-                "SELECT generation FROM generations WHERE tenant = ? AND expires > ?",
-                (tenant, self._wall()),
-            )
-            .fetchone()
-        )
+        query = "SELECT generation FROM generations WHERE tenant = ? AND expires > ?"
+        row = (db or self._db).execute(query, (tenant, self._wall())).fetchone()
         return 0 if row is None else int(row[0])
 
     async def bump_generation(self, tenant: str) -> int:
@@ -450,6 +449,7 @@ class SQLiteStateStore(SQLiteEvents):
     async def aclose(self) -> None:
         if self._closed:
             return
+        self._mark.close()  # before any connection of ours closes (see WalIndexMark)
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(self._executor, self._db.close)
         self._close_reader()
@@ -460,6 +460,7 @@ class SQLiteStateStore(SQLiteEvents):
         """Close from synchronous code (not from a running event loop's thread while it waits)."""
         if self._closed:
             return
+        self._mark.close()  # before any connection of ours closes (see WalIndexMark)
         self._executor.submit(self._db.close).result()
         self._close_reader()
         self._closed = True

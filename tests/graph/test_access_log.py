@@ -135,9 +135,11 @@ def wait_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
 
 
 def test_a_request_is_one_json_line_with_key_account_operation_and_costs(served: Served) -> None:
-    # when: a partner's query, twice (the second from the response cache)
+    # when: a partner's query, three times (the second from the response cache, the third an
+    # exact repeat of a hit: graph.server.replays)
     first = served.post({"query": FEW}, "req-few-1", **{"x-api-key": PARTNER_KEY})
     second = served.post({"query": FEW}, "req-few-2", **{"x-api-key": PARTNER_KEY})
+    third = served.post({"query": FEW}, "req-few-3", **{"x-api-key": PARTNER_KEY})
 
     # then: each answer echoes its request id, and each request is one line
     assert first.status_code == second.status_code == 200
@@ -156,6 +158,13 @@ def test_a_request_is_one_json_line_with_key_account_operation_and_costs(served:
     assert line["duration_ms"] > 0 and isinstance(line["pid"], int)
     (hit,) = served.access("req-few-2")
     assert hit["response_cache"] == "hit" and hit["key"] == "partner-acme"
+    # the repeat says what the hit said, under its own id
+    (replayed,) = served.access("req-few-3")
+    assert third.headers["x-request-id"] == "req-few-3" and third.content == second.content
+    variable = ("time", "request_id", "duration_ms")
+    assert {k: v for k, v in replayed.items() if k not in variable} == {
+        k: v for k, v in hit.items() if k not in variable
+    }
 
 
 def test_a_trusted_document_is_logged_by_its_id(served: Served) -> None:
@@ -291,17 +300,20 @@ def test_no_key_token_or_variable_value_is_ever_logged(served: Served) -> None:
     assert (passing["key"], passing["account"]) == ("pass-through", "demo")
 
 
-def test_the_audit_warning_names_the_partner(served: Served) -> None:
+@pytest.mark.parametrize("sent", range(3))
+def test_the_audit_warning_names_the_partner(served: Served, sent: int) -> None:
+    # the same request each time: a response cache hit from the second on, never answered
+    # without the audit (its repeats are not replayed)
     served.post(
         {"query": "query NotInTheManifest { employees { number name } }"},
-        "req-audited",
+        f"req-audited-{sent}",
         **{"x-api-key": AUDIT_KEY},
     )
-    assert len(served.access("req-audited")) == 1
+    assert len(served.access(f"req-audited-{sent}")) == 1
     warnings = [
         e
         for e in served.lines()
-        if e["level"] == "WARNING" and e.get("request_id") == "req-audited"
+        if e["level"] == "WARNING" and e.get("request_id") == f"req-audited-{sent}"
     ]
     assert len(warnings) == 1, warnings
     (warning,) = warnings

@@ -75,6 +75,21 @@ def bump_generations(where: str, prefix: str, times: int, barrier: Any, out: Any
     out.put(_run(barrier, run))
 
 
+def publish_write(where: str, tenant: str, change: str, barrier: Any, out: Any) -> None:
+    """Publish one write of ``tenant`` that changed ``change``, as a server's write does; report
+    its generation."""
+    from resolvers.generations import TenantWrites
+
+    async def run() -> int:
+        store = open_state_store(where)
+        writes = TenantWrites(store, generation=store.bump_generation, current=store.generation)
+        generation = await writes.publish(tenant, lambda: [change])
+        await store.aclose()
+        return generation
+
+    out.put(_run(barrier, run))
+
+
 def write_then_die(where: str) -> None:
     """Store a record and bump a generation, then die by SIGKILL without closing anything."""
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from resolvers.cache import CacheKey
+from resolvers.generations import TenantWrites
 from resolvers.state import (
     STATE_FILE,
     SQLiteStateStore,
@@ -233,3 +234,44 @@ async def test_open_state_store_picks_the_backend(
         redis_store = open_state_store(url)
         assert isinstance(redis_store, RedisStateStore)
         await redis_store.aclose()
+
+
+async def test_a_write_of_another_process_moves_the_change_mark_and_the_next_sync_applies_it(
+    tmp_path: Path,
+) -> None:
+    store = open_state_store(tmp_path)
+    assert isinstance(store, SQLiteStateStore)
+    reads: list[str] = []
+
+    async def current(tenant: str) -> int:
+        reads.append(tenant)
+        return await store.generation(tenant)
+
+    writes = TenantWrites(
+        store, generation=store.bump_generation, current=current, change_mark=store.change_mark
+    )
+    try:
+        # given: the tenant synced twice (the second finds it up to date: settled)
+        assert await writes.sync("tenant") == (0, ())
+        assert await writes.sync("tenant") == (0, ())
+        mark, read_before = store.change_mark(), len(reads)
+        assert mark is not None
+        # reads commit nothing: the mark stays, and a sync does not read the store
+        await store.get(KEY)
+        await store.generation("tenant")
+        assert store.change_mark() == mark
+        assert await writes.sync("tenant") == (0, ())
+        assert len(reads) == read_before
+
+        # when: another process publishes a write of the tenant
+        (generation,) = await asyncio.to_thread(
+            run_processes, _procs.publish_write, [(str(tmp_path), "tenant", "customers")]
+        )
+
+        # then: the mark moved, and the next sync reads the store and applies what it voided
+        assert store.change_mark() != mark
+        assert await writes.sync("tenant") == (generation, ("customers",))
+        assert len(reads) == read_before + 1
+    finally:
+        await store.aclose()
+    assert store.change_mark() is None  # closed: unmapped, and not mapped again
