@@ -23,16 +23,38 @@ from __future__ import annotations
 from typing import Any
 
 from graphql import GraphQLObjectType
-from graphql.execution.collect_fields import GroupedFieldSet
+from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
 from graphql.pyutils import AwaitableOrValue, Path, Undefined, gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from graph.schema.lean import LEAF_ATTRIBUTES, LeafAttribute
 
-_MISSING = object()
+# One selection on one type: each field's response name, its short path (None: graphql-core's way)
+# and its field details.
+Plan = list[tuple[str, LeafAttribute | None, FieldDetailsList]]
 
 
 class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Per selection (graphql-core memoizes a type's collected fields for the execution: every
+        # item of a list shares them), kept alive with it so its id is not reused meanwhile.
+        self._plans: dict[int, tuple[GroupedFieldSet, Plan | None]] = {}
+
+    def _plan(self, parent_type: GraphQLObjectType, fields: GroupedFieldSet) -> Plan | None:
+        known = self._plans.get(id(fields))
+        if known is not None:
+            return known[1]
+        leaves: dict[str, LeafAttribute] | None = parent_type.extensions.get(LEAF_ATTRIBUTES)
+        plan: Plan | None = None
+        if leaves is not None and self.middleware_manager is None:
+            plan = [
+                (name, leaves.get(details[0].node.name.value), details)
+                for name, details in fields.items()
+            ]
+        self._plans[id(fields)] = (fields, plan)
+        return plan
+
     def execute_fields(
         self,
         parent_type: GraphQLObjectType,
@@ -41,8 +63,8 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
         grouped_field_set: GroupedFieldSet,
         position_context: Any,
     ) -> AwaitableOrValue[dict[str, Any]]:
-        leaves: dict[str, LeafAttribute] | None = parent_type.extensions.get(LEAF_ATTRIBUTES)
-        if leaves is None or self.middleware_manager is not None:
+        plan = self._plan(parent_type, grouped_field_set)
+        if plan is None:
             return super().execute_fields(
                 parent_type, source_value, path, grouped_field_set, position_context
             )
@@ -51,11 +73,10 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
         awaitable_fields: list[str] = []
         append_awaitable = awaitable_fields.append
         try:
-            for response_name, field_details_list in grouped_field_set.items():
-                leaf = leaves.get(field_details_list[0].node.name.value)
+            for response_name, leaf, field_details_list in plan:
                 if leaf is not None:
                     value = _leaf_value(source_value, leaf)
-                    if value is not _MISSING:
+                    if value is not Undefined:
                         results[response_name] = value
                         continue
                 field_path = Path(path, response_name, parent_type.name)
@@ -88,20 +109,20 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
 
 
 def _leaf_value(source: Any, leaf: LeafAttribute) -> Any:
-    """The field's coerced value, or ``_MISSING`` when graphql-core must complete it (and report
+    """The field's coerced value, or ``Undefined`` when graphql-core must complete it (and report
     what went wrong)."""
     try:
         value = getattr(source, leaf.attribute)
     except Exception:
-        return _MISSING
-    if value is None:
-        return _MISSING if leaf.non_null else None
+        return Undefined
+    if type(value) is str and leaf.text:
+        return value  # String and ID give a string back as it is
+    if value is None or value is Undefined:
+        return Undefined if leaf.non_null else None
     if isinstance(value, Exception):
-        return _MISSING
+        return Undefined
     try:
         coerced = leaf.coerce(value)
     except Exception:
-        return _MISSING
-    if coerced is None or coerced is Undefined:
-        return _MISSING
-    return coerced
+        return Undefined
+    return Undefined if coerced is None else coerced

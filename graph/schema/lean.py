@@ -23,7 +23,7 @@ checks which fields are lean and that they answer as before.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Any, NamedTuple
 
@@ -31,18 +31,21 @@ import strawberry
 from graphql import (
     GraphQLEnumType,
     GraphQLField,
+    GraphQLID,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLResolveInfo,
     GraphQLScalarType,
     GraphQLSchema,
+    GraphQLString,
     get_nullable_type,
 )
 from strawberry.schema.config import StrawberryConfig
-from strawberry.types.arguments import StrawberryArgument
+from strawberry.types.arguments import StrawberryArgument, convert_argument
 from strawberry.types.base import StrawberryOptional
 from strawberry.types.enum import StrawberryEnumDefinition, has_enum_definition
 from strawberry.types.field import StrawberryField
+from strawberry.types.scalar import ScalarDefinition, ScalarWrapper
 
 DEFINITION = "strawberry-definition"  # where Strawberry keeps a GraphQLField's StrawberryField
 # Where make_lean leaves, on an object type, its fields that are plain attributes of a leaf type
@@ -51,12 +54,20 @@ LEAF_ATTRIBUTES = "kickserv-graph-leaf-attributes"
 
 
 GraphQLLeafTypes = (GraphQLScalarType, GraphQLEnumType)
+GraphQLLeafType = GraphQLScalarType | GraphQLEnumType
 
 
-class LeafAttribute(NamedTuple):
-    attribute: str  # the Python attribute the field reads
-    coerce: Callable[[Any], Any]  # the field type's coerce_output_value
-    non_null: bool
+class LeafAttribute:
+    """A field's short path: the attribute it reads, its type's output coercion."""
+
+    __slots__ = ("attribute", "coerce", "non_null", "text")
+
+    def __init__(self, attribute: str, field_type: GraphQLLeafType, non_null: bool) -> None:
+        self.attribute = attribute
+        self.coerce: Callable[[Any], Any] = field_type.coerce_output_value
+        self.non_null = non_null
+        # String and ID coerce a str to itself (graphql-core's serialize_string, serialize_id)
+        self.text = field_type is GraphQLString or field_type is GraphQLID
 
 
 Resolve = Callable[..., Any]
@@ -71,22 +82,46 @@ def _attribute(name: str) -> Resolve:
 
 
 def _method(
-    func: Callable[..., Any], field: StrawberryField, info_class: Any, names: dict[str, str]
+    func: Callable[..., Any], field: StrawberryField, info_class: Any, arguments: _Arguments
 ) -> Resolve:
-    if not names:
+    if not arguments.names:
 
         def resolve(source: Any, info: GraphQLResolveInfo[Any]) -> Any:
             return func(source, info_class(_raw_info=info, _field=field))
 
         return resolve
 
-    def resolve_with(source: Any, info: GraphQLResolveInfo[Any], **given: Any) -> Any:
-        # What graphql-core coerced, under the Python names (Strawberry's conversion of a leaf value
-        # returns it as is); an argument graphql-core did not give is left to the Python default.
-        kwargs = {names[name]: value for name, value in given.items() if name in names}
-        return func(source, info_class(_raw_info=info, _field=field), **kwargs)
+    names = arguments.names
+    if not arguments.to_convert:
 
-    return resolve_with
+        def resolve_with(source: Any, info: GraphQLResolveInfo[Any], **given: Any) -> Any:
+            # What graphql-core coerced, under the Python names (Strawberry's conversion of a leaf
+            # value returns it as is); an argument graphql-core did not give is left to the Python
+            # default.
+            kwargs = {names[name]: value for name, value in given.items() if name in names}
+            return func(source, info_class(_raw_info=info, _field=field), **kwargs)
+
+        return resolve_with
+
+    to_convert, registry, config = arguments.to_convert, arguments.registry, arguments.config
+
+    def resolve_converting(source: Any, info: GraphQLResolveInfo[Any], **given: Any) -> Any:
+        # Strawberry's convert_arguments, its names worked out once: the leaf values as they are,
+        # the others through Strawberry's own convert_argument (input objects, lists, global ids).
+        strawberry_info = info_class(_raw_info=info, _field=field)
+        kwargs: dict[str, Any] = {}
+        for name, value in given.items():
+            if name not in names:
+                continue
+            argument_type = to_convert.get(name)
+            if argument_type is not None:
+                value = convert_argument(
+                    value, argument_type, registry, config, strawberry_info, path=(name,)
+                )
+            kwargs[names[name]] = value
+        return func(source, strawberry_info, **kwargs)
+
+    return resolve_converting
 
 
 # Argument types whose value Strawberry passes on as graphql-core coerced it (leaf values).
@@ -101,20 +136,36 @@ def _is_leaf(argument_type: Any) -> bool:
     return any(argument_type is leaf for leaf in _LEAVES)
 
 
-def _argument_names(
-    arguments: list[StrawberryArgument], name_of: Callable[[StrawberryArgument], str]
-) -> dict[str, str] | None:
-    """GraphQL name -> Python name of each argument, when every one is a leaf value (no input
-    object, list, global id or ``Maybe`` to convert); else None."""
+class _Arguments(NamedTuple):
+    names: dict[str, str]  # GraphQL name -> Python name, of every argument
+    to_convert: dict[str, Any]  # GraphQL name -> Strawberry type, of those not leaf values
+    registry: Mapping[object, ScalarWrapper | ScalarDefinition]
+    config: StrawberryConfig
+
+
+def _arguments(
+    arguments: list[StrawberryArgument],
+    config: StrawberryConfig,
+    registry: Mapping[object, ScalarWrapper | ScalarDefinition],
+) -> _Arguments | None:
+    """The resolver's arguments as ``_method`` passes them on; None when one has no Python name."""
     names: dict[str, str] = {}
+    to_convert: dict[str, Any] = {}
     for argument in arguments:
-        if not argument.python_name or not _is_leaf(argument.type):
+        if not argument.python_name:
             return None
-        names[name_of(argument)] = argument.python_name
-    return names
+        name = config.name_converter.from_argument(argument)
+        names[name] = argument.python_name
+        if not _is_leaf(argument.type):
+            to_convert[name] = argument.type
+    return _Arguments(names, to_convert, registry, config)
 
 
-def _lean(field: StrawberryField, config: StrawberryConfig) -> Resolve | None:
+def _lean(
+    field: StrawberryField,
+    config: StrawberryConfig,
+    registry: Mapping[object, ScalarWrapper | ScalarDefinition],
+) -> Resolve | None:
     if field.extensions or field.is_subscription:
         return None
     resolver = field.base_resolver
@@ -126,7 +177,7 @@ def _lean(field: StrawberryField, config: StrawberryConfig) -> Resolve | None:
         return None
     if resolver.root_parameter is not None or resolver.parent_parameter is not None:
         return None
-    arguments = _argument_names(resolver.arguments, config.name_converter.from_argument)
+    arguments = _arguments(resolver.arguments, config, registry)
     if arguments is None:
         return None
     names = list(resolver.signature.parameters)
@@ -139,9 +190,16 @@ def _lean(field: StrawberryField, config: StrawberryConfig) -> Resolve | None:
     return _method(func, field, config.info_class, arguments)
 
 
-def make_lean(schema: GraphQLSchema, config: StrawberryConfig, *, exempt: frozenset[str]) -> int:
+def make_lean(
+    schema: GraphQLSchema,
+    config: StrawberryConfig,
+    registry: Mapping[object, ScalarWrapper | ScalarDefinition],
+    *,
+    exempt: frozenset[str],
+) -> int:
     """Replace the resolvers that can be made lean (not on the types named in ``exempt``); returns
-    how many were replaced."""
+    how many were replaced. ``registry``: the schema's scalars (Strawberry's converter's), which
+    argument conversion reads."""
     replaced = 0
     for type_name, graphql_type in schema.type_map.items():
         if not isinstance(graphql_type, GraphQLObjectType) or type_name in exempt:
@@ -150,7 +208,7 @@ def make_lean(schema: GraphQLSchema, config: StrawberryConfig, *, exempt: frozen
             continue
         leaves: dict[str, LeafAttribute] = {}
         for name, graphql_field in graphql_type.fields.items():
-            replaced += _replace(graphql_field, config)
+            replaced += _replace(graphql_field, config, registry)
             leaf = _leaf_attribute(graphql_field)
             if leaf is not None:
                 leaves[name] = leaf
@@ -167,10 +225,14 @@ def _leaf_attribute(graphql_field: GraphQLField) -> LeafAttribute | None:
     field_type = get_nullable_type(graphql_field.type)
     if not isinstance(attribute, str) or not isinstance(field_type, GraphQLLeafTypes):
         return None
-    return LeafAttribute(attribute, field_type.coerce_output_value, non_null)
+    return LeafAttribute(attribute, field_type, non_null)
 
 
-def _replace(graphql_field: GraphQLField, config: StrawberryConfig) -> int:
+def _replace(
+    graphql_field: GraphQLField,
+    config: StrawberryConfig,
+    registry: Mapping[object, ScalarWrapper | ScalarDefinition],
+) -> int:
     definition = (graphql_field.extensions or {}).get(DEFINITION)
     if not isinstance(definition, StrawberryField) or graphql_field.resolve is None:
         return 0
@@ -178,7 +240,7 @@ def _replace(graphql_field: GraphQLField, config: StrawberryConfig) -> int:
         definition.base_resolver is None
     ):
         return 0  # Strawberry chose a resolver of its own for an attribute: keep it
-    lean = _lean(definition, config)
+    lean = _lean(definition, config, registry)
     if lean is None:
         return 0
     graphql_field.resolve = lean

@@ -21,6 +21,7 @@ from graph.schema.connections import (
     Connection,
     InvoiceConnection,
     connection,
+    follows_cursors,
     invoice_connection,
     window_args,
 )
@@ -376,8 +377,9 @@ class Query(LookupQuery, WebhookQueries, since_.SyncQueries):
             )
         offset, first = window_args(first, after)
         task_type = None if task_type_id is None else _int_id(task_type_id, "taskTypeId")
-        window = await info.context.data.schedule(
-            from_, to, employee_number, offset, first, task_type_id=task_type
+        data, ahead = info.context.data, follows_cursors(info)  # resolvers.read_ahead
+        window = await data.schedule(
+            from_, to, employee_number, offset, first, task_type_id=task_type, ahead=ahead
         )
         return connection(window, Task.from_record)
 
@@ -478,7 +480,12 @@ def build_schema() -> strawberry.federation.Schema:
     # Strawberry's per-field layers, where they do nothing here (see graph.schema.lean); not when
     # exception handlers could map a resolver's errors (this schema configures none).
     if not getattr(schema.schema_converter, "_exception_handler_specs", ()):
-        make_lean(graphql_schema(schema), schema.config, exempt=LEAN_EXEMPT)
+        make_lean(
+            graphql_schema(schema),
+            schema.config,
+            schema.schema_converter.scalar_registry,
+            exempt=LEAN_EXEMPT,
+        )
     return schema
 
 

@@ -109,7 +109,12 @@ def _run(lean: bool, document: str, variables: dict[str, Any]) -> ExecutionResul
     schema = strawberry.Schema(query=Query)
     inner = graphql_schema(schema)
     if lean:
-        assert make_lean(inner, schema.config, exempt=frozenset()) > 0
+        assert (
+            make_lean(
+                inner, schema.config, schema.schema_converter.scalar_registry, exempt=frozenset()
+            )
+            > 0
+        )
     result = execute(
         inner,
         parse(document),
@@ -128,7 +133,7 @@ def _formatted(result: ExecutionResult) -> tuple[Any, list[Any]]:
 def test_the_short_path_covers_plain_leaf_attributes_only() -> None:
     schema = strawberry.Schema(query=Query)
     inner = graphql_schema(schema)
-    make_lean(inner, schema.config, exempt=frozenset())
+    make_lean(inner, schema.config, schema.schema_converter.scalar_registry, exempt=frozenset())
     thing = inner.type_map["Thing"]
     assert isinstance(thing, GraphQLObjectType)
     leaves = thing.extensions[LEAF_ATTRIBUTES]

@@ -39,12 +39,19 @@ def test_plain_attributes_and_info_only_methods_are_lean() -> None:
     # leaf arguments (int, optional string, optional enum; dates) are passed on as coerced
     assert resolver_of("Customer", "jobs").__qualname__ == "_method.<locals>.resolve_with"
     assert resolver_of("Employee", "tasks").__qualname__ == "_method.<locals>.resolve_with"
-    # arguments to convert (an input object, a list of representations): Strawberry's own resolver
-    assert "from_resolver" in resolver_of("Query", "customers").__qualname__
+    # arguments to convert (an input object): Strawberry's convert_argument, the names worked out once
+    assert resolver_of("Query", "customers").__qualname__ == "_method.<locals>.resolve_converting"
+    assert resolver_of("Query", "jobs").__qualname__ == "_method.<locals>.resolve_converting"
+    # a method of the schema object, not of a type: Strawberry's own resolver
     assert "from_resolver" in resolver_of("Query", "_entities").__qualname__
 
 
-ARGUMENTS_QUERY = """query Args($after: String, $status: JobStatus, $first: Int!) {
+ARGUMENTS_QUERY = """query Args(
+  $after: String, $status: JobStatus, $first: Int!, $filter: CustomerFilter
+) {
+  byLetter: customers(first: 5, filter: {beginsWith: "a"}) { totalCount nodes { number name } }
+  byVariable: customers(filter: $filter) { totalCount nodes { number name } }
+  complete: jobs(first: 3, filter: {status: COMPLETE}) { totalCount nodes { number status } }
   customers(first: 12) { nodes {
     number
     all: jobs { totalCount nodes { number status } }
@@ -67,7 +74,12 @@ async def _answer(base_url: str, lean: bool, monkeypatch: pytest.MonkeyPatch) ->
         assert isinstance(job, GraphQLObjectType)
         assert (job.fields["number"].resolve.__module__ == "graph.schema.lean") is lean
         _, data = await execution.timed(parse(EXECUTION_QUERY), {"customers": 25, "jobs": 5})
-        variables = {"after": "a3M6MA", "status": None, "first": 1}  # after offset 0
+        variables = {
+            "after": "a3M6MA",  # after offset 0
+            "status": None,
+            "first": 1,
+            "filter": {"number": 3},
+        }
         _, data["args"] = await execution.timed(parse(ARGUMENTS_QUERY), variables)
         return data
 
@@ -86,6 +98,14 @@ async def test_lean_resolvers_answer_as_strawberry_does(
     assert any(c["done"]["nodes"] for c in nodes)
     assert all(j["status"] == "complete" for c in nodes for j in c["done"]["nodes"])
     assert all(page["pageInfo"]["hasPreviousPage"] for page in later)
+    args = lean_answer["args"]
+    assert args["byLetter"]["nodes"] and all(
+        c["name"].lower().startswith("a") for c in args["byLetter"]["nodes"]
+    )
+    assert [c["number"] for c in args["byVariable"]["nodes"]] == [3]
+    assert args["complete"]["nodes"] and all(
+        j["status"] == "complete" for j in args["complete"]["nodes"]
+    )
     assert lean_answer == strawberry_answer
 
 
