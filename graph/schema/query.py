@@ -27,6 +27,7 @@ from graph.schema.connections import (
 )
 from graph.schema.customers import Customer, Location
 from graph.schema.errors import BadUserInput, ErrorCode, NotFound
+from graph.schema.execution import LeanExecutionContext
 from graph.schema.jobs import Job, Opportunity
 from graph.schema.lean import make_lean
 from graph.schema.lookups import LookupQuery
@@ -464,7 +465,6 @@ class Query(LookupQuery, WebhookQueries, since_.SyncQueries):
 
 def build_schema() -> strawberry.federation.Schema:
     """The federation v2 schema of the running server (``_entities`` batched, see graph.schema.federation)."""
-    from graph.schema.execution import LeanExecutionContext
     from graph.schema.federation import FederatedSchema
     from graph.schema.mutations import Mutation  # imported here: the mutations import this module
     from graph.schema.subscriptions import Subscription
@@ -479,13 +479,9 @@ def build_schema() -> strawberry.federation.Schema:
     )
     # Strawberry's per-field layers, where they do nothing here (see graph.schema.lean); not when
     # exception handlers could map a resolver's errors (this schema configures none).
+    scalars = schema.schema_converter.scalar_registry
     if not getattr(schema.schema_converter, "_exception_handler_specs", ()):
-        make_lean(
-            graphql_schema(schema),
-            schema.config,
-            schema.schema_converter.scalar_registry,
-            exempt=LEAN_EXEMPT,
-        )
+        make_lean(graphql_schema(schema), schema.config, scalars, exempt=LEAN_EXEMPT)
     return schema
 
 
