@@ -8,12 +8,13 @@ value larger than a tenth of the budget is not kept at all, so one request canno
 
 from __future__ import annotations
 
+import operator
 import sys
 from collections import OrderedDict
-from collections.abc import Hashable, Mapping
-from datetime import date, datetime, time, timedelta
+from collections.abc import Callable, Hashable, Iterable, Mapping
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -67,77 +68,108 @@ class BytesLRU(Generic[K, V]):
         self.bytes = 0
 
 
-_ATOMS = frozenset(
-    {str, bytes, int, float, complex, bool, Decimal, date, time, datetime, timedelta}
-)
+_ATOMS = frozenset({str, bytes, int, float, complex, bool, Decimal, date, timedelta})
+_MOMENTS = (datetime, time)  # atoms too, with their time zone (one per offset parsed, mostly)
 
 
 def deep_size(value: object) -> int:
     """An estimate of the bytes ``value`` keeps alive: ``sys.getsizeof`` of it and of everything it
-    holds (slots, ``__dict__``, containers, mappings), each object counted once.
+    holds (slots, ``__dict__``, containers, mappings, a time's zone), each object counted once.
 
     For cached upstream records and pages (frozen slotted dataclasses over strings, numbers, dates,
-    tuples and dicts): within 5% of what tracemalloc sees a parsed page keep. Objects shared with
-    other values (interned strings, small ints) are counted here too, so the estimate errs high;
-    classes and functions are not walked.
+    tuples and dicts): within 5% of what tracemalloc sees a parsed page keep (tested:
+    tests/resolvers/test_sizes.py). Objects shared with other values (interned strings, small ints)
+    are counted here too, so the estimate errs high; classes and functions are not walked.
 
-    It runs on every cache write, over every record of a page: the exact types that records are
-    made of are tested first (``type(x) is dict``), before any ``isinstance`` against an ABC.
+    It runs on every cache write, over every record of a page. What is on the stack has been
+    counted as seen already; an atom (a string, a number, a date) is counted where it is found,
+    never pushed; a slotted object's slots are read in one call (``operator.attrgetter``).
     """
-    seen: set[int] = set()
+    if value is None:
+        return 0
+    seen: set[int] = {id(value)}
     seen_add = seen.add
     total = 0
     stack: list[object] = [value]
-    pop, extend = stack.pop, stack.extend
+    pop, push = stack.pop, stack.append
     getsizeof = sys.getsizeof
     while stack:
         item = pop()
-        if item is None:
-            continue
-        ident = id(item)
-        if ident in seen:
-            continue
-        seen_add(ident)
         total += getsizeof(item)
         kind = type(item)
-        if kind in _ATOMS:
-            continue
+        held: Iterable[object]
         if kind is tuple or kind is list:
-            extend(item)  # type: ignore[arg-type]
+            held = item  # type: ignore[assignment]
         elif kind is dict:
-            extend(item.keys())  # type: ignore[attr-defined]
-            extend(item.values())  # type: ignore[attr-defined]
+            held = [*item.keys(), *item.values()]  # type: ignore[attr-defined]
+        elif kind in _ATOMS:
+            continue
+        elif kind in _MOMENTS:
+            total += _zone(item.tzinfo, seen)  # type: ignore[attr-defined]
+            continue
         elif isinstance(item, Mapping):
-            extend(item.keys())
-            extend(item.values())
+            held = [*item.keys(), *item.values()]
         elif isinstance(item, (tuple, list, set, frozenset)):
-            extend(item)
+            held = item
         elif not isinstance(item, type) and not callable(item):
-            extend(_attributes(item))
+            held = _attributes(item)
+        else:
+            continue
+        for child in held:
+            if child is None:
+                continue
+            ident = id(child)
+            if ident in seen:
+                continue
+            seen_add(ident)
+            kind = type(child)
+            if kind in _ATOMS:
+                total += getsizeof(child)
+            elif kind in _MOMENTS:
+                total += getsizeof(child) + _zone(child.tzinfo, seen)  # type: ignore[attr-defined]
+            else:
+                push(child)
     return total
 
 
+def _zone(zone: tzinfo | None, seen: set[int]) -> int:
+    """A time's zone (and the offset it holds), unless counted already or shared by all (UTC)."""
+    if zone is None or zone is UTC or id(zone) in seen:
+        return 0
+    seen.add(id(zone))
+    return sys.getsizeof(zone) + sys.getsizeof(zone.utcoffset(None))
+
+
 _ABSENT = object()
-_LAYOUT: dict[type, tuple[tuple[str, ...], bool]] = {}
+_LAYOUT: dict[type, tuple[tuple[str, ...], Callable[[object], Any] | None, bool]] = {}
 
 
-def _layout(kind: type) -> tuple[tuple[str, ...], bool]:
-    """The slot names of ``kind`` (its whole MRO) and whether its instances have a ``__dict__``."""
+def _layout(kind: type) -> tuple[tuple[str, ...], Callable[[object], Any] | None, bool]:
+    """The slot names of ``kind`` (its whole MRO), a getter of them all at once (None for fewer
+    than two), and whether its instances have a ``__dict__``."""
     names = tuple(
         name
         for cls in kind.__mro__
         for name in cls.__dict__.get("__slots__", ())
         if name not in ("__dict__", "__weakref__")
     )
-    found = _LAYOUT[kind] = (names, hasattr(kind, "__dictoffset__") and kind.__dictoffset__ != 0)
+    has_dict = hasattr(kind, "__dictoffset__") and kind.__dictoffset__ != 0
+    getter = operator.attrgetter(*names) if len(names) > 1 else None
+    found = _LAYOUT[kind] = (names, getter, has_dict)
     return found
 
 
-def _attributes(item: object) -> list[object]:
-    names, has_dict = _LAYOUT.get(type(item)) or _layout(type(item))
-    held = [found for name in names if (found := getattr(item, name, _ABSENT)) is not _ABSENT]
+def _attributes(item: object) -> Iterable[object]:
+    names, getter, has_dict = _LAYOUT.get(type(item)) or _layout(type(item))
+    if getter is not None and not has_dict:
+        try:
+            held: tuple[object, ...] = getter(item)
+            return held  # every slot set: a record's case
+        except AttributeError:
+            pass
+    found = [value for name in names if (value := getattr(item, name, _ABSENT)) is not _ABSENT]
     if has_dict:
         attributes = getattr(item, "__dict__", None)
         if isinstance(attributes, dict):
-            held.append(attributes)
-    return held
+            found.append(attributes)
+    return found

@@ -201,6 +201,26 @@ def compile_reader(
     return compiled
 
 
+def compile_replace(cls: type, names: tuple[str, ...]) -> Callable[..., Any]:
+    """``cls``'s ``replace``: a copy of a record with the fields named in keywords changed (what
+    ``dataclasses.replace`` does, without its checks per call: a fifth of its time)."""
+    namespace: dict[str, Any] = {"new": object.__new__, "cls": cls, "KEEP": _KEEP}
+    params = ", ".join(f"{name}=KEEP" for name in names)
+    body = ["if type(self) is not cls: raise TypeError('replace a record of its own class')"]
+    body.append("copy = new(cls)")
+    for i, name in enumerate(names):
+        namespace[f"set{i}"] = _slot(cls, name).__set__
+        body.append(f"set{i}(copy, self.{name} if {name} is KEEP else {name})")
+    body.append("return copy")
+    source = f"def replace(self, *, {params}):\n" + "\n".join("    " + line for line in body)
+    exec(compile(source, f"<replace of {cls.__qualname__}>", "exec"), namespace)
+    compiled: Callable[..., Any] = namespace["replace"]
+    return compiled
+
+
+_KEEP = object()
+
+
 def _slot(cls: type, name: str) -> Any:
     for klass in cls.__mro__:
         if name in klass.__dict__.get("__slots__", ()):

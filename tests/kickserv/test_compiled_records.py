@@ -4,6 +4,7 @@ shapes, which it reads itself, and over every variant it hands to ``read_json``.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
@@ -115,3 +116,11 @@ def test_a_record_is_read_by_its_own_compiled_reader_not_its_parents():
     # Job and Invoice share JobBase's readers; each builds its own type.
     assert type(Job.from_json(INVOICE)) is Job and type(Invoice.from_json(INVOICE)) is Invoice
     assert Invoice.from_json(INVOICE).tasks[0] == Task.read_json(TASK)
+
+
+def test_replace_is_dataclasses_replace():
+    task = Task.from_json(TASK)
+    assert task.replace(name="Quote", job=None) == dataclasses.replace(task, name="Quote", job=None)
+    assert task.replace() == task and task.replace() is not task
+    with pytest.raises(TypeError):
+        task.replace(nope=1)

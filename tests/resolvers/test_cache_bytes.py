@@ -143,3 +143,25 @@ async def test_idempotency_records_are_kept_whatever_their_share_of_the_budget()
     assert not await store.add(CacheKey("t", "idem", "k"), {}, 60.0)  # present: refused
     assert await store.swap(CacheKey("t", "idem", "k"), record, {"outcome": "done"}, 60.0)
     assert store.bytes_used <= BUDGET
+
+
+async def test_kept_tasks_drop_their_glue_payloads_and_keep_every_typed_field(sb, http):
+    tenant = tenant_over(sb, http, MemoryStore())
+    tasks = (await tenant.client.tasks.list().page(1, 100)).items
+    assert all(t.job is not None and t.job.raw for t in tasks)
+    for task in tasks:
+        small = kept(task)
+        assert small.raw is NO_RAW and small.primary_contact is None
+        glue = [small.job, small.customer, *small.employees]
+        assert all(ref is None or ref.raw is NO_RAW for ref in glue)
+        assert fields_but(small, "raw", "job", "customer", "employees", "primary_contact") == (
+            fields_but(task, "raw", "job", "customer", "employees", "primary_contact")
+        )
+        for name in ("job", "customer"):
+            ref, full = getattr(small, name), getattr(task, name)
+            assert (ref is None) == (full is None)
+            assert ref is None or fields_but(ref, "raw") == fields_but(full, "raw")
+        assert [fields_but(e, "raw") for e in small.employees] == [
+            fields_but(e, "raw") for e in task.employees
+        ]
+        assert kept(small) is small  # nothing left to drop

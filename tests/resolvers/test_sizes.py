@@ -1,0 +1,72 @@
+"""What the byte-bounded cache counts a value as (``resolvers.bounded.deep_size``) is what keeping
+it costs: within 5% of what tracemalloc sees a page of records keep once parsed from Kickserv's
+JSON and trimmed (``resolvers.kept``), for each listing the cache keeps most of. Under the bound,
+the bytes the cache says it holds are the bytes it holds."""
+
+from __future__ import annotations
+
+import gc
+import sys
+import tracemalloc
+from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime, timedelta, timezone
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+
+from kickserv import Customer, Invoice, Job, Payment, Task
+from kickserv.pages import parse_page
+from resolvers.bounded import deep_size
+from resolvers.kept import kept
+from sandbox.config import SandboxConfig
+from sandbox.testing import running_sandbox
+
+LISTINGS: list[tuple[str, Callable[[object], Any]]] = [
+    ("tasks", Task.from_json),
+    ("jobs", Job.from_json),
+    ("invoices", Invoice.from_json),
+    ("customers", Customer.from_json),
+    ("payments", Payment.from_json),
+]
+
+
+@pytest.fixture(scope="module")
+def bodies() -> Iterator[dict[str, bytes]]:
+    config = SandboxConfig(customers=300, seed=5, today=date(2026, 11, 21))
+    with running_sandbox(config) as sandbox, httpx.Client(auth=("demo-token", "demo-token")) as c:
+        yield {
+            name: c.get(f"{sandbox.api_url()}/{name}.json", params={"per_page": 100}).content
+            for name, _ in LISTINGS
+        }
+
+
+def kept_bytes(body: bytes, key: str, parse: Callable[[object], Any]) -> tuple[Any, int]:
+    """The kept page read from ``body``, and the bytes tracemalloc sees it keep."""
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        page = kept(parse_page(orjson.loads(body), (key,), parse))
+        gc.collect()
+        return page, tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.mark.parametrize(("key", "parse"), LISTINGS, ids=[name for name, _ in LISTINGS])
+def test_a_kept_page_is_counted_within_five_percent_of_what_it_keeps(bodies, key, parse):
+    page, measured = kept_bytes(bodies[key], key, parse)
+    assert len(page.items) == 100
+    assert 0.95 * measured <= deep_size(page) <= 1.05 * measured, (deep_size(page), measured)
+
+
+def test_a_time_counts_its_zone_once_and_utc_not_at_all():
+    minus_5 = timezone(timedelta(hours=-5))
+    alone = datetime(2026, 11, 21, 9, tzinfo=minus_5)
+    zone = sys.getsizeof(minus_5) + sys.getsizeof(minus_5.utcoffset(None))
+    assert deep_size(alone) == deep_size(alone.replace(tzinfo=None)) + zone
+    two = (alone, alone.replace(hour=10))  # one zone between them
+    assert deep_size(two) == sys.getsizeof(two) + 2 * deep_size(alone) - zone
+    assert deep_size(alone.replace(tzinfo=UTC)) == deep_size(alone.replace(tzinfo=None))
