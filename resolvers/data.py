@@ -38,6 +38,13 @@ from kickserv import (
 )
 from resolvers import resources
 from resolvers.invoice_index import IndexedInvoice
+from resolvers.levels import (
+    CUSTOMER_PAYMENTS,
+    INVOICE_INDEX,
+    SCHEDULE_WHOLE,
+    SCHEDULE_WINDOW,
+    FixedLevels,
+)
 from resolvers.plan import JobTasksPlanner
 from resolvers.resources import Index, Record, filters
 from resolvers.tenant import Tenant, Window
@@ -103,6 +110,9 @@ class RequestData:
         self.vendor_by_id: Loader[int, Vendor] = Loader(self._vendors_by_id, enabled=on)
         self.item_by_id: Loader[int, Item] = Loader(self._items_by_id, enabled=on)
         self.job_tasks = JobTasksPlanner(tenant, self._tasks_of_job)
+        # The request's task (made inside it): a read-ahead it starts is cancelled if it is.
+        self._request = asyncio.current_task()
+        self.levels = FixedLevels()  # plans of levels the reference fixes (resolvers.levels)
 
     # -- batch functions -----------------------------------------------------------------------------
 
@@ -185,7 +195,14 @@ class RequestData:
         return await self._records(resources.TASK, ids, self.ks.tasks.get)
 
     async def _invoices_by_id(self, ids: list[int]) -> list[IndexedInvoice | None]:
-        return await self.tenant.index(resources.INVOICE_INDEX).get_many(ids)
+        index = self.tenant.index(resources.INVOICE_INDEX)
+        before = index.counters["pages_fetched"]
+        found = await index.get_many(ids)
+        read = index.counters["pages_fetched"] - before  # this lookup's build or refresh
+        plan = self.levels.plan(INVOICE_INDEX, tuple(ids), len(ids), read, "")
+        if read:
+            plan.rounds = max(plan.rounds, 1 + -(-max(0, read - 1) // index.width))
+        return found
 
     async def _employees_by_id(self, ids: list[int]) -> list[Employee | None]:
         by_id = {e.id: e for e in await self.employees()}
@@ -328,15 +345,28 @@ class RequestData:
         first: int,
         *,
         task_type_id: int | None = None,
+        ahead: bool = False,
     ) -> Window[Task]:
+        """The dated ``/tasks.json`` window (``SCHEDULE_WINDOW``); ``ahead``: the query asks for a
+        cursor, so the rest of a small listing is read ahead (``resolvers.read_ahead``)."""
         listing = self.ks.tasks.list(from_=start, to=end, employee_number=employee_number)
         params = filters(from_=start, to=end, employee_number=employee_number)
         if task_type_id is None:
-            return await self.tenant.window(resources.SCHEDULE, listing, params, offset, first)
+            owner = self._request if ahead else None
+            window = await self.tenant.window(
+                resources.SCHEDULE, listing, params, offset, first, ahead=owner
+            )
+            note = window.ahead_note if ahead else "not read ahead: the query asks no cursor"
+            read = (params, offset, first)
+            plan = self.levels.plan(SCHEDULE_WINDOW, read, 1, window.pages + window.ahead, note)
+            plan.rounds = 2 if window.ahead else 1
+            return window
         # Kickserv documents `task_type_id` on /schedule.json, whose date filters it does not: the
         # dated /tasks.json listing is read whole and filtered here, so the answer is never wrong.
-        window = await self.tenant.everything(resources.SCHEDULE, listing, params)
-        matching = tuple(t for t in window.items if t.task_type_id == task_type_id)
+        whole = await self.tenant.everything(resources.SCHEDULE, listing, params)
+        planned = self.levels.plan(SCHEDULE_WHOLE, (params, task_type_id), 1, whole.pages, "")
+        planned.rounds = 2 if whole.pages > 1 else 1
+        matching = tuple(t for t in whole.items if t.task_type_id == task_type_id)
         return Window(matching[offset : offset + first], offset, len(matching), fetched=True)
 
     async def employee_tasks(
@@ -364,7 +394,10 @@ class RequestData:
             customer_number=customer_number, sort_by=sort_by, sort_order=sort_order
         )
         params = filters(customer_number=customer_number, sort_by=sort_by, sort_order=sort_order)
-        return await self.tenant.window(resources.PAYMENTS, listing, params, offset, first)
+        window = await self.tenant.window(resources.PAYMENTS, listing, params, offset, first)
+        if customer_number is not None:
+            self.levels.plan(CUSTOMER_PAYMENTS, (params, offset, first), 1, window.pages, "")
+        return window
 
     async def job_notes(self, job_number: int) -> tuple[Note, ...]:
         """From /jobs/{n}/notes.json: for a Kickserv whose job record embeds no notes."""

@@ -40,6 +40,11 @@ class UpstreamStats:
     # seconds past freshness: ``extensions.stale``.
     stale_values: int = 0
     stale_seconds: float = 0.0
+    # Cursor read-ahead (resolvers.read_ahead): pages this request began reading for its client's
+    # next cursors (their calls are not among ``calls``: they end after the response, under the
+    # read-ahead's own stats), and pages it found read ahead by an earlier request.
+    read_ahead_pages: int = 0
+    read_ahead_used: int = 0
 
     def as_extension(self) -> dict[str, Any]:
         extension: dict[str, Any] = {
@@ -54,6 +59,8 @@ class UpstreamStats:
             extension["plan"] = [level.as_extension() for level in self.plan]
         if self.verified_filters:
             extension["verifiedFilters"] = list(self.verified_filters)
+        if self.read_ahead_pages or self.read_ahead_used:
+            extension["readAhead"] = {"pages": self.read_ahead_pages, "used": self.read_ahead_used}
         return extension
 
     def stale_extension(self) -> dict[str, int | float] | None:
@@ -111,6 +118,14 @@ def record_plan(level: PlannedLevel) -> None:
     stats = current_stats.get()
     if stats is not None:
         stats.plan.append(level)
+
+
+def record_read_ahead(*, pages: int = 0, used: int = 0) -> None:
+    """The request began reading ``pages`` ahead, or found ``used`` pages read ahead."""
+    stats = current_stats.get()
+    if stats is not None:
+        stats.read_ahead_pages += pages
+        stats.read_ahead_used += used
 
 
 def record_verified_filter(name: str, verdict: str, *, locally: bool) -> None:

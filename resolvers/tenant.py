@@ -18,7 +18,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable, Hashable, Mapping
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, partial
 from typing import Any, Generic, TypeVar
 
 from kickserv import KickservClient, NotFound, Page, Paginator
@@ -26,9 +26,10 @@ from resolvers import resources
 from resolvers.cache import CacheKey, Outcome, SharedCache
 from resolvers.connections import plan_window
 from resolvers.indexes import ListingIndex
+from resolvers.read_ahead import ReadAhead, next_pages, quiet
 from resolvers.resources import Change, Index, Listing, Record
 from resolvers.state.base import StateUnavailable
-from resolvers.stats import record_cache_hit, record_fresh_until, record_page
+from resolvers.stats import record_cache_hit, record_fresh_until, record_page, record_read_ahead
 
 logger = logging.getLogger("resolvers.tenant")
 
@@ -74,6 +75,9 @@ class Window(Generic[T]):
     total: int
     extra: Mapping[str, Any] = field(default_factory=dict)
     fetched: bool = False  # some page came from Kickserv now (not the cache): worth priming from
+    pages: int = 0  # upstream pages the window was cut from (read or found cached)
+    ahead: int = 0  # further pages begun in the background for the next cursors (read_ahead)
+    ahead_note: str = ""  # why (not) read ahead, for the level's plan
 
 
 @dataclass
@@ -89,6 +93,8 @@ class Tenant:
     used_at: float = 0.0  # time.monotonic() of the last request served (the watcher's pass-through)
     # What Kickserv does with filters the reference does not confirm (resolvers.verify), by name.
     filter_verdicts: dict[str, Any] = field(default_factory=dict)
+    # The server's cursor read-ahead (resolvers.read_ahead; shared by its tenants); off unless given.
+    read_ahead: ReadAhead = field(default_factory=ReadAhead)
     _indexes: dict[str, ListingIndex[Any, Any]] = field(default_factory=dict, repr=False)
     _changes: list[str] = field(default_factory=list, repr=False)  # changed, not yet published
 
@@ -108,11 +114,15 @@ class Tenant:
     ) -> tuple[Page[T], bool]:
         """The page, and whether it was fetched from Kickserv by this call."""
 
+        key = CacheKey(self.key, resource.name, (params, number, per_page))
+
         async def fetch() -> Page[T]:
+            self.read_ahead.fetching(key)
             record_page()
             return await listing.page(number, per_page)
 
-        key = CacheKey(self.key, resource.name, (params, number, per_page))
+        if self.read_ahead.claim(key):
+            record_read_ahead(used=1)
         page, outcome = await self.cache.get_or_fetch(key, fetch, resource.lifetime)
         if outcome is not Outcome.FETCHED:
             record_cache_hit(shared=outcome is Outcome.SHARED)
@@ -133,8 +143,12 @@ class Tenant:
         params: P,
         offset: int,
         first: int,
+        *,
+        ahead: asyncio.Task[Any] | None = None,
     ) -> Window[T]:
-        """Items ``[offset, offset + first)`` from the fewest upstream pages, fetched concurrently."""
+        """Items ``[offset, offset + first)`` from the fewest upstream pages, fetched concurrently.
+        ``ahead``: the client can follow cursors (its request's task): read the rest of the listing
+        ahead when it is small (``resolvers.read_ahead``)."""
         for _attempt in range(3):
             plan = plan_window(offset, max(first, 1), self.max_per_page)
             answers = await asyncio.gather(
@@ -149,8 +163,50 @@ class Tenant:
             items = tuple(item for p in pages for item in p.items)
             sliced = items[plan.skip : plan.skip + first]
             fetched = any(was_fetched for _, was_fetched in answers)
-            return Window(sliced, offset, pages[0].total_entries, pages[0].extra, fetched)
+            total = pages[0].total_entries
+            started, note = 0, "the last page"
+            if ahead is not None and offset + len(sliced) < total:
+                where = (offset, first, total)
+                started, note = self._read_ahead(resource, listing, params, where, ahead)
+            extra = pages[0].extra
+            return Window(sliced, offset, total, extra, fetched, len(pages), started, note)
         raise RuntimeError("Kickserv kept changing its page size")  # pragma: no cover
+
+    def _read_ahead(
+        self,
+        resource: Listing[T, P],
+        listing: Paginator[T],
+        params: P,
+        window: tuple[int, int, int],
+        owner: asyncio.Task[Any],
+    ) -> tuple[int, str]:
+        """Start reading the pages the next windows of ``window`` (offset, first, total) need,
+        when there are few enough of them and Kickserv is neither limiting nor failing: how many
+        began, and why (not)."""
+        limit = self.read_ahead.pages
+        if not limit:
+            return 0, "not read ahead: GRAPH_READ_AHEAD_PAGES=0"
+        if not self.cache.enabled:
+            return 0, "not read ahead: no shared cache to keep the pages for the next cursor"
+        if not quiet(self.client):
+            return 0, "not read ahead: Kickserv is limiting this credential or failing"
+        offset, first, total = window
+        pages = next_pages(offset, first, total, self.max_per_page, limit)
+        if pages is None:
+            return 0, f"not read ahead: the rest is more than {limit} pages"
+        if not pages:
+            return 0, "not read ahead: no further page"
+        reads: dict[Hashable, Callable[[], Awaitable[Any]]] = {
+            CacheKey(self.key, resource.name, (params, number, size)): partial(
+                self._page, resource, listing, params, number, size
+            )
+            for size, number in pages
+        }
+        started = self.read_ahead.start(reads, owner, self.cache.ttls[resource.lifetime])
+        record_read_ahead(pages=started)
+        if not started:
+            return 0, f"the next {len(pages)} page(s) already read ahead (in flight or cached)"
+        return started, f"{started} more page(s) read ahead together for the next cursors"
 
     async def everything(
         self,
@@ -172,7 +228,7 @@ class Tenant:
         )
         items = tuple(item for p in (first, *(p for p, _ in rest)) for item in p.items)
         fetched = fetched or any(was_fetched for _, was_fetched in rest)
-        return Window(items, 0, first.total_entries, first.extra, fetched)
+        return Window(items, 0, first.total_entries, first.extra, fetched, 1 + len(rest))
 
     async def record(
         self, resource: Record[K, V], key: K, fetch: Callable[[], Awaitable[V]]

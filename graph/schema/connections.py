@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
 import strawberry
+from strawberry.types import Info
+from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField, Selection
 
 from graph.schema.errors import BadUserInput
 from resolvers.connections import BadCursor, decode_cursor, encode_cursor
@@ -71,6 +73,31 @@ def window_args(first: int, after: str | None) -> tuple[int, int]:
     return offset, first
 
 
+# A connection's fields that let a client continue from this page, and their subfields that do.
+CONTINUE = {"pageInfo": frozenset({"hasNextPage", "endCursor"}), "edges": frozenset({"cursor"})}
+
+
+def _fields(selections: Iterable[Selection]) -> Iterator[SelectedField]:
+    """The fields of ``selections``, fragments flattened."""
+    for selection in selections:
+        if isinstance(selection, SelectedField):
+            yield selection
+        elif isinstance(selection, FragmentSpread | InlineFragment):
+            yield from _fields(selection.selections)
+
+
+def follows_cursors(info: Info[Any, Any]) -> bool:
+    """The connection this resolver returns is asked for what a client continues with
+    (``pageInfo { hasNextPage endCursor }`` or ``edges { cursor }``): it can ask for the next
+    page, so reading it ahead may serve it (``resolvers.read_ahead``)."""
+    for connection in info.selected_fields:
+        for field in _fields(connection.selections):
+            wanted = CONTINUE.get(field.name)
+            if wanted and any(leaf.name in wanted for leaf in _fields(field.selections)):
+                return True
+    return False
+
+
 def build_edges(
     window: Window[R], convert: Callable[[R], N]
 ) -> tuple[list[Edge[N]], list[N], PageInfo]:
@@ -115,6 +142,7 @@ __all__: Sequence[str] = (
     "PageInfo",
     "build_edges",
     "connection",
+    "follows_cursors",
     "invoice_connection",
     "window_args",
 )

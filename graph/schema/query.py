@@ -21,7 +21,6 @@ from graph.schema.connections import (
     Connection,
     InvoiceConnection,
     connection,
-    follows_cursors,
     invoice_connection,
     window_args,
 )
@@ -33,7 +32,7 @@ from graph.schema.lean import make_lean
 from graph.schema.lookups import LookupQuery
 from graph.schema.lookups import int_id as _int_id
 from graph.schema.people import Employee
-from graph.schema.schedule import Task
+from graph.schema.schedule import Task, visits
 from graph.schema.statuses import JobStatus, OpportunityStatus
 from graph.schema.webhooks import WebhookQueries
 from resolvers.customer_search import CustomerCriteria, TooManyToCheck, matching_customers
@@ -372,17 +371,7 @@ class Query(LookupQuery, WebhookQueries, since_.SyncQueries):
         after: str | None = None,
         task_type_id: strawberry.ID | None = None,
     ) -> Connection[Task] | None:
-        if to <= from_:
-            raise BadUserInput(
-                "`to` must be after `from` (it is exclusive).", extensions={"argument": "to"}
-            )
-        offset, first = window_args(first, after)
-        task_type = None if task_type_id is None else _int_id(task_type_id, "taskTypeId")
-        data, ahead = info.context.data, follows_cursors(info)  # resolvers.read_ahead
-        window = await data.schedule(
-            from_, to, employee_number, offset, first, task_type_id=task_type, ahead=ahead
-        )
-        return connection(window, Task.from_record)
+        return await visits(info, from_, to, employee_number, first, after, task_type_id)
 
     @strawberry.field(
         description="One invoice by global id (Kickserv has no such lookup; answered from an index)."

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
 from graph.schema import customers, jobs, people
 from graph.schema.common import UPSTREAM, GraphInfo, graph_id, then
+from graph.schema.connections import Connection, connection, follows_cursors, window_args
+from graph.schema.errors import BadUserInput
 from graph.schema.selection import asked
 from kickserv import Task as TaskRecord
 from resolvers import relations
@@ -83,3 +85,34 @@ class Task:
     def assignees(self, info: GraphInfo) -> list[EmployeeT] | None:
         found = relations.assignees(info.context.data, self._record, asked(info))
         return then(found, people.employees_of)
+
+
+async def visits(
+    info: GraphInfo,
+    start: date,
+    end: date,
+    employee_number: int | None,
+    first: int,
+    after: str | None,
+    task_type_id: strawberry.ID | None,
+) -> Connection[Task]:
+    """``Query.schedule``: the visits of ``[start, end)``, a window of the dated listing; the rest
+    of a short listing read ahead when the query asks for a cursor (``resolvers.read_ahead``)."""
+    if end <= start:
+        raise BadUserInput(
+            "`to` must be after `from` (it is exclusive).", extensions={"argument": "to"}
+        )
+    offset, first = window_args(first, after)
+    from graph.schema.lookups import int_id  # it imports jobs, which imports this module
+
+    task_type = None if task_type_id is None else int_id(task_type_id, "taskTypeId")
+    window = await info.context.data.schedule(
+        start,
+        end,
+        employee_number,
+        offset,
+        first,
+        task_type_id=task_type,
+        ahead=follows_cursors(info),
+    )
+    return connection(window, Task.from_record)

@@ -35,6 +35,7 @@ from graph.server.metrics import Metrics
 from graph.server.observe import note_caller, note_document, note_operation
 from graph.server.otel import Tracing, tracing_from
 from graph.server.persisted import Manifest, PersistedQueries
+from graph.server.replays import replayable
 from graph.server.requests import GraphQLParams
 from graph.server.response_cache import ResponseCache
 from graph.server.settings import Settings
@@ -54,6 +55,7 @@ from resolvers.cache import CacheStore, MemoryStore, SharedCache
 from resolvers.data import RequestData
 from resolvers.events import EventLog
 from resolvers.generations import TenantWrites
+from resolvers.read_ahead import ReadAhead
 from resolvers.state import StateStore, StateUnavailable, open_state_store
 from resolvers.state.memory_events import MemoryEvents
 from resolvers.tenant import Tenant
@@ -111,7 +113,10 @@ class Server:
         self.store = store
         self.cache.records = store
         self.cache.writes = TenantWrites(
-            store, generation=store.bump_generation, current=store.generation
+            store,
+            generation=store.bump_generation,
+            current=store.generation,
+            change_mark=store.change_mark,
         )
         self.persisted.shared = store
         if all(hasattr(store, name) for name in ("append", "after", "last_seq", "wait")):
@@ -182,8 +187,20 @@ class Server:
                 protection=self.protection(),
                 trace=None if self.otel is None else self.otel.attempt,
                 on_call=None if self.metrics is None else self.metrics.observe_upstream,
+                read_ahead=ReadAhead(self.settings.read_ahead_pages),
             )
         return registry
+
+    @asynccontextmanager
+    async def running(self, upstream: Upstream) -> AsyncIterator[Watcher | None]:
+        """While the upstream client is up: the watcher; when the app stops, before the client
+        closes, the cursor read-aheads still running are cancelled (resolvers.read_ahead)."""
+        registry = self.registry_for(upstream)
+        try:
+            async with self.watching(upstream) as watcher:
+                yield watcher
+        finally:
+            await registry.read_ahead.stop()
 
     def protection(self) -> UpstreamProtection:
         """Deadlines, rate governors and circuit breakers as the settings ask; the governors share
@@ -286,6 +303,8 @@ def build_app(
             params.query, params.document_id, params.extensions, caller_of(request).policy
         )
         note_document(resolved.source, resolved.document_id)
+        if resolved.replayable:
+            replayable(request)
         return resolved.query
 
     def check_operation(
@@ -346,5 +365,5 @@ def build_app(
         **create_kwargs,
     )
     app.state.server = server
-    app.router.lifespan_context = after_lifespan(app.router.lifespan_context, server.watching)
+    app.router.lifespan_context = after_lifespan(app.router.lifespan_context, server.running)
     return app

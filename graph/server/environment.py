@@ -149,6 +149,15 @@ ENVIRONMENT: tuple[EnvVar, ...] = (
         "Per-request DataLoaders (`on`/`off`). `off` only for measuring what batching saves.",
     ),
     EnvVar(
+        "GRAPH_READ_AHEAD_PAGES",
+        "3",
+        "Cursor read-ahead: when a query that asks for a cursor (`pageInfo`, `edges { cursor }`) "
+        "of the schedule is served a page and at most this many further pages follow, they are "
+        "read together in the background, so the client's next cursors find them (2 rounds for "
+        "the whole walk, not one a page); not while Kickserv limits or fails, nor with "
+        "`GRAPH_CACHE=off`. At most this many calls are wasted by a client that stops. `0`: off.",
+    ),
+    EnvVar(
         "KICKSERV_MAX_PER_PAGE",
         "100",
         "Largest `per_page` asked of Kickserv; lowered automatically when Kickserv answers with less.",

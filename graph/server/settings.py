@@ -64,6 +64,7 @@ class Settings:
     response_cache_max_bytes: int = 64 * 1024 * 1024
     document_cache_max_bytes: int = 64 * 1024 * 1024
     loaders_enabled: bool = True
+    read_ahead_pages: int = 3  # cursor read-ahead's most further pages; 0: off
     kickserv_max_per_page: int = 100
     kickserv_concurrency: int = 64
     kickserv_read_deadline: float = 5.0  # seconds; 0: none
@@ -191,6 +192,9 @@ class Settings:
             ),
             apq_max_bytes=_int(env, "GRAPH_APQ_MAX_BYTES", default.apq_max_bytes, minimum=1024),
             loaders_enabled=_bool(env, "GRAPH_LOADERS", True),
+            read_ahead_pages=_int(
+                env, "GRAPH_READ_AHEAD_PAGES", default.read_ahead_pages, minimum=0
+            ),
             kickserv_max_per_page=_int(
                 env, "KICKSERV_MAX_PER_PAGE", default.kickserv_max_per_page, minimum=1
             ),

@@ -46,6 +46,7 @@ from kickserv.governor import Governor, GovernorPolicy, GovernorSnapshot, RateSh
 from resolvers.cache import DEFAULT_MAX_BYTES as DEFAULT_CACHE_BYTES
 from resolvers.cache import MemoryStore, SharedCache
 from resolvers.data import RequestData
+from resolvers.read_ahead import ReadAhead
 from resolvers.state import StateStore, StateUnavailable, rate_update
 from resolvers.stats import (
     UpstreamStats,
@@ -123,6 +124,8 @@ class TenantRegistry:
     protection: UpstreamProtection = field(default_factory=UpstreamProtection)
     trace: AttemptTrace | None = None  # wraps each HTTP attempt (graph.server.otel's client spans)
     on_call: Observer | None = None  # told of every HTTP attempt too (graph.server.metrics)
+    # The tenants' cursor read-ahead (GRAPH_READ_AHEAD_PAGES; resolvers.read_ahead): off unless given.
+    read_ahead: ReadAhead = field(default_factory=ReadAhead)
     _tenants: LRUCache[tuple[str, str], Tenant] = field(init=False)
     # Kept apart from the tenants (and as many): a tenant dropped and made again finds them.
     _governors: LRUCache[str, Governor] = field(init=False)
@@ -163,6 +166,7 @@ class TenantRegistry:
                 self.cache,
                 max_per_page=self.max_per_page,
                 index_ttl=self.index_ttl,
+                read_ahead=self.read_ahead,
             )
             self._tenants[key] = tenant
         tenant.used_at = time.monotonic()
