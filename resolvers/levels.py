@@ -25,50 +25,53 @@ from resolvers.stats import record_plan
 
 __all__ = ["CUSTOMER_PAYMENTS", "INVOICE_INDEX", "SCHEDULE_WHOLE", "SCHEDULE_WINDOW", "FixedLevels"]
 
+
+def _fixed(level: str, path: str, listing: str, rounds: int, reason: str) -> LevelPlan:
+    """A fixed level's plan as it starts: no parents or calls yet, no alternative path."""
+    return LevelPlan(
+        level=level,
+        path=path,
+        listing=listing,
+        parents=0,
+        calls=0,
+        rounds=rounds,
+        alternative=None,
+        reason=reason,
+    )
+
+
 # Levels whose access path the reference fixes (no choice to make), as their plans start: shown in
 # extensions.upstream.plan beside the choices of resolvers.plan, with the calls each request made.
-SCHEDULE_WINDOW = LevelPlan(
-    level="Query.schedule",
-    path="window",
-    listing="/tasks.json?from=&to=",
-    parents=0,
-    calls=0,
-    rounds=1,
-    alternative=None,
-    reason="/schedule.json documents no date filter (only employee_number and task_type_id), so the "
+SCHEDULE_WINDOW = _fixed(
+    "Query.schedule",
+    "window",
+    "/tasks.json?from=&to=",
+    1,
+    "/schedule.json documents no date filter (only employee_number and task_type_id), so the "
     "dated /tasks.json (from, to exclusive) is read: the pages of this window",
 )
-SCHEDULE_WHOLE = LevelPlan(
-    level="Query.schedule",
-    path="whole",
-    listing="/tasks.json?from=&to=",
-    parents=0,
-    calls=0,
-    rounds=1,
-    alternative=None,
-    reason="/schedule.json documents no date filter and /tasks.json no task_type_id: the dated "
+SCHEDULE_WHOLE = _fixed(
+    "Query.schedule",
+    "whole",
+    "/tasks.json?from=&to=",
+    1,
+    "/schedule.json documents no date filter and /tasks.json no task_type_id: the dated "
     "/tasks.json read whole (page 1, then the rest together) and filtered by task type here",
 )
-CUSTOMER_PAYMENTS = LevelPlan(
-    level="payments of a customer",
-    path="filtered",
-    listing="/payments.json?customer_id=",
-    parents=0,
-    calls=0,
-    rounds=1,
-    alternative=None,
-    reason="the reference confirms customer_id on /payments.json (its value the customer number), so "
+CUSTOMER_PAYMENTS = _fixed(
+    "payments of a customer",
+    "filtered",
+    "/payments.json?customer_id=",
+    1,
+    "the reference confirms customer_id on /payments.json (its value the customer number), so "
     "Kickserv's filtering is used as is: the pages of this window",
 )
-INVOICE_INDEX = LevelPlan(
-    level="Invoice by id",
-    path="index",
-    listing="/invoices.json",
-    parents=0,
-    calls=0,
-    rounds=0,
-    alternative=None,
-    reason="Kickserv has no invoice lookup (/invoices/{id}.json and ?invoice_id= do not work): every "
+INVOICE_INDEX = _fixed(
+    "Invoice by id",
+    "index",
+    "/invoices.json",
+    0,
+    "Kickserv has no invoice lookup (/invoices/{id}.json and ?invoice_id= do not work): every "
     "invoice of /invoices.json (page 1, then the rest a few at a time) kept in an index; calls: "
     "pages this request's lookups read (0: the index was fresh)",
 )

@@ -77,13 +77,13 @@ def window_args(first: int, after: str | None) -> tuple[int, int]:
 CONTINUE = {"pageInfo": frozenset({"hasNextPage", "endCursor"}), "edges": frozenset({"cursor"})}
 
 
-def _fields(selections: Iterable[Selection]) -> Iterator[SelectedField]:
+def flattened(selections: Iterable[Selection]) -> Iterator[SelectedField]:
     """The fields of ``selections``, fragments flattened."""
     for selection in selections:
         if isinstance(selection, SelectedField):
             yield selection
         elif isinstance(selection, FragmentSpread | InlineFragment):
-            yield from _fields(selection.selections)
+            yield from flattened(selection.selections)
 
 
 def follows_cursors(info: Info[Any, Any]) -> bool:
@@ -91,9 +91,9 @@ def follows_cursors(info: Info[Any, Any]) -> bool:
     (``pageInfo { hasNextPage endCursor }`` or ``edges { cursor }``): it can ask for the next
     page, so reading it ahead may serve it (``resolvers.read_ahead``)."""
     for connection in info.selected_fields:
-        for field in _fields(connection.selections):
+        for field in flattened(connection.selections):
             wanted = CONTINUE.get(field.name)
-            if wanted and any(leaf.name in wanted for leaf in _fields(field.selections)):
+            if wanted and any(leaf.name in wanted for leaf in flattened(field.selections)):
                 return True
     return False
 
@@ -142,6 +142,7 @@ __all__: Sequence[str] = (
     "PageInfo",
     "build_edges",
     "connection",
+    "flattened",
     "follows_cursors",
     "invoice_connection",
     "window_args",

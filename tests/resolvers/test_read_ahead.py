@@ -71,21 +71,27 @@ def leftovers() -> list[asyncio.Task[Any]]:
     ]
 
 
-async def test_a_cancelled_request_takes_its_read_ahead_with_it(
-    sb: RunningSandbox, tenant: Tenant
-) -> None:
-    start, end = three_pages(sb)
+async def first_page_served(tenant: Tenant, start: date, end: date) -> asyncio.Task[None]:
+    """A request that asked the first page with its cursor, was served, and goes on (other fields)
+    until it is cancelled."""
     served = asyncio.Event()
 
     async def request() -> None:
         current_stats.set(UpstreamStats())
-        data = RequestData(tenant)
-        await data.schedule(start, end, None, 0, PER_PAGE, ahead=True)
+        await RequestData(tenant).schedule(start, end, None, 0, PER_PAGE, ahead=True)
         served.set()
-        await asyncio.Event().wait()  # the request goes on (other fields) until it is cancelled
+        await asyncio.Event().wait()
 
     task = asyncio.create_task(request())
     await served.wait()
+    return task
+
+
+async def test_a_cancelled_request_takes_its_read_ahead_with_it(
+    sb: RunningSandbox, tenant: Tenant
+) -> None:
+    start, end = three_pages(sb)
+    task = await first_page_served(tenant, start, end)
     assert tenant.read_ahead.running == 2
     assert len(leftovers()) == 4  # two read-aheads, the shared cache's two fetches
     task.cancel()
@@ -101,17 +107,7 @@ async def test_a_page_another_request_joined_outlives_the_cancelled_request(
     sb: RunningSandbox, tenant: Tenant
 ) -> None:
     start, end = three_pages(sb)
-    served = asyncio.Event()
-
-    async def request() -> None:
-        current_stats.set(UpstreamStats())
-        data = RequestData(tenant)
-        await data.schedule(start, end, None, 0, PER_PAGE, ahead=True)
-        served.set()
-        await asyncio.Event().wait()
-
-    first = asyncio.create_task(request())
-    await served.wait()
+    first = await first_page_served(tenant, start, end)
     stats = UpstreamStats()
 
     async def next_request() -> Any:
