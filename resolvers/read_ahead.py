@@ -198,7 +198,7 @@ class ReadAhead:
         if not owner.cancelled():
             return  # answered: the pages are for its client's next cursors
         for key, task in run.tasks.items():
-            if key not in self._claimed:
+            if self._running.get(key) is task and key not in self._claimed:
                 self._cancel(key, task)
 
     def _cancel(self, key: Hashable, task: asyncio.Task[Any]) -> None:
