@@ -9,16 +9,21 @@ extensions, calls the resolver through two more wrappers, and wraps an async one
 its own that awaits ours. Here each is replaced, once, when the schema is built:
 
 - a plain attribute (no resolver, no field extension): ``getattr(source, python_name)``;
-- a method of ``(self, info, ...)`` with no field extension whose GraphQL arguments are all leaf
-  values (scalars, enums; optional or not): the method itself, called with Strawberry's ``Info``
-  (the same object Strawberry would build) and the arguments graphql-core coerced under their
-  Python names (Strawberry's conversion returns a leaf value as is), its coroutine returned as is
-  for graphql-core to await.
+- a method of ``(self, info, ...)`` with no field extension: the method itself, called with
+  Strawberry's ``Info`` (the same object Strawberry would build) and the arguments graphql-core
+  coerced under their Python names, its coroutine returned as is for graphql-core to await. A leaf
+  value (scalar, enum; optional or not) is passed as coerced (Strawberry's conversion returns it as
+  is); any other argument (an input object, a list, a global id) goes through Strawberry's own
+  ``convert_argument``, as Strawberry's ``convert_arguments`` would call it, its GraphQL name
+  worked out once instead of per call.
 
-Everything else (input objects, lists or global ids to convert, field extensions, permission
-classes, a custom default resolver, exception handlers) keeps Strawberry's resolver. What a field
-answers is unchanged: the same attribute, or the same method with the same arguments. ``tests/graph/test_planner_execution.py``
-checks which fields are lean and that they answer as before.
+A plain attribute of a scalar or enum type is also listed on its object type (``LEAF_ATTRIBUTES``)
+for ``graph.schema.execution``, which completes it without graphql-core's per-field work.
+
+Everything else (field extensions, permission classes, a custom default resolver, exception
+handlers, a resolver taking ``root`` or ``parent``) keeps Strawberry's resolver. What a field answers
+is unchanged: the same attribute, or the same method with the same arguments.
+``tests/graph/test_planner_execution.py`` checks which fields are lean and that they answer as before.
 """
 
 from __future__ import annotations
@@ -42,7 +47,7 @@ from graphql import (
 )
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types.arguments import StrawberryArgument, convert_argument
-from strawberry.types.base import StrawberryOptional
+from strawberry.types.base import StrawberryMaybe, StrawberryOptional
 from strawberry.types.enum import StrawberryEnumDefinition, has_enum_definition
 from strawberry.types.field import StrawberryField
 from strawberry.types.scalar import ScalarDefinition, ScalarWrapper
@@ -129,6 +134,8 @@ _LEAVES: tuple[Any, ...] = (int, str, bool, float, strawberry.ID, date)
 
 
 def _is_leaf(argument_type: Any) -> bool:
+    if isinstance(argument_type, StrawberryMaybe):
+        return False  # Strawberry wraps its value in Some
     if isinstance(argument_type, StrawberryOptional):
         argument_type = argument_type.of_type
     if isinstance(argument_type, StrawberryEnumDefinition) or has_enum_definition(argument_type):

@@ -81,8 +81,25 @@ def _things() -> list[Thing | None]:
     return [good, null_name, refused, error_value, missing, raising]
 
 
+@strawberry.input
+class Window:
+    first: int = 2
+    name: str | None = None
+
+
 @strawberry.type
 class Query:
+    @strawberry.field
+    def echo(
+        self,
+        info: strawberry.Info,
+        window: Window | None = None,
+        note: strawberry.Maybe[str | None] = None,
+        numbers: list[int] | None = None,
+        leaf: int = 1,
+    ) -> str:
+        return repr((window, note, numbers, leaf))
+
     @strawberry.field
     def things(self) -> list[Thing | None]:
         return _things()
@@ -172,3 +189,29 @@ def test_null_propagates_to_a_non_null_parent() -> None:
     lean = _run(True, "{ thing { name count } }", {})
     assert _formatted(lean) == _formatted(_run(False, "{ thing { name count } }", {}))
     assert lean.data is None
+
+
+ECHO = """query E($w: Window, $n: String) {
+  plain: echo
+  given: echo(window: {first: 5}, note: "x", numbers: [1, 2], leaf: 3)
+  variables: echo(window: $w, note: $n)
+  nulls: echo(window: null, note: null, numbers: null)
+}"""
+
+
+def test_arguments_are_converted_as_strawberry_converts_them() -> None:
+    schema = strawberry.Schema(query=Query)
+    inner = graphql_schema(schema)
+    make_lean(inner, schema.config, schema.schema_converter.scalar_registry, exempt=frozenset())
+    query = inner.type_map["Query"]
+    assert isinstance(query, GraphQLObjectType)
+    resolver = query.fields["echo"].resolve
+    assert getattr(resolver, "__qualname__", "") == "_method.<locals>.resolve_converting"
+    for variables in ({"w": {"name": "y"}, "n": "z"}, {"w": None, "n": None}, {}):
+        lean = _formatted(_run(True, ECHO, variables))
+        assert lean == _formatted(_run(False, ECHO, variables))
+        assert not lean[1] and lean[0] is not None
+    answer = _run(True, ECHO, {"w": {"name": "y"}})
+    assert answer.data is not None
+    assert answer.data["given"] == "(Window(first=5, name=None), Some('x'), [1, 2], 3)"
+    assert answer.data["plain"] == "(None, None, None, 1)"
