@@ -95,10 +95,11 @@ class Query:
         info: strawberry.Info,
         window: Window | None = None,
         note: strawberry.Maybe[str | None] = None,
+        size: strawberry.Maybe[int] = None,
         numbers: list[int] | None = None,
         leaf: int = 1,
     ) -> str:
-        return repr((window, note, numbers, leaf))
+        return repr((window, note, size, numbers, leaf))
 
     @strawberry.field
     def things(self) -> list[Thing | None]:
@@ -193,7 +194,7 @@ def test_null_propagates_to_a_non_null_parent() -> None:
 
 ECHO = """query E($w: Window, $n: String) {
   plain: echo
-  given: echo(window: {first: 5}, note: "x", numbers: [1, 2], leaf: 3)
+  given: echo(window: {first: 5}, note: "x", size: 4, numbers: [1, 2], leaf: 3)
   variables: echo(window: $w, note: $n)
   nulls: echo(window: null, note: null, numbers: null)
 }"""
@@ -213,5 +214,5 @@ def test_arguments_are_converted_as_strawberry_converts_them() -> None:
         assert not lean[1] and lean[0] is not None
     answer = _run(True, ECHO, {"w": {"name": "y"}})
     assert answer.data is not None
-    assert answer.data["given"] == "(Window(first=5, name=None), Some('x'), [1, 2], 3)"
-    assert answer.data["plain"] == "(None, None, None, 1)"
+    assert answer.data["given"] == "(Window(first=5, name=None), Some('x'), Some(4), [1, 2], 3)"
+    assert answer.data["plain"] == "(None, None, None, None, 1)"
