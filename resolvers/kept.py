@@ -14,6 +14,9 @@ A task also drops its glue's raw payloads (its job, customer and assignees: the 
 typed fields) and its ``primary_contact`` (no field reads it): a listed task weighs 1.9 KB against
 3.3 KB with them (deep_size, the sandbox's tasks, 2026-12-03).
 
+A page of tasks is kept with its tasks grouped by job (``resolvers.task_groups``: the planner's
+answer to a level of ``Job.tasks``, counted and evicted with the page).
+
 An entry of the invoice listing also drops the tasks it embeds (the graph reads a job's tasks from
 the task listing): an invoice entry weighs 17.7 KB with them and its raw, 2.2 KB without.
 
@@ -31,6 +34,7 @@ from typing import Any, TypeVar, cast
 
 from kickserv import Customer, Invoice, Job, Page, Payment, Task
 from kickserv.records.glue import CustomerRef, EmployeeRef, JobRef
+from resolvers.task_groups import TaskPage, task_page
 
 T = TypeVar("T")
 
@@ -75,7 +79,12 @@ def kept(value: T) -> T:
     does not read (the same object when nothing would be dropped); anything else as it is."""
     if isinstance(value, Page):
         items = tuple(kept(item) for item in value.items)
-        if all(a is b for a, b in zip(items, value.items, strict=True)):
+        same = all(a is b for a, b in zip(items, value.items, strict=True))
+        if items and all(isinstance(item, Task) for item in items):  # with its grouping by job
+            return (
+                value if same and isinstance(value, TaskPage) else cast(T, task_page(value, items))
+            )
+        if same:
             return value
         trimmed: T = dataclasses.replace(value, items=items)
         return trimmed

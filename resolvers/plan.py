@@ -28,9 +28,10 @@ level itself the choice is made again with the real parents, when nothing was co
 the shared cache (no single-flight, so a speculative page would be read twice) there is no
 speculation.
 
-Once the account-wide listing has arrived it is grouped by job once, and a job whose group agrees
-with its ``tasks_count`` is answered at once (``ready``: a value, no coroutine, no loader round
-trip), which is most of them on a warm request.
+Once the account-wide listing has arrived it is grouped by job once per request, from the grouping
+each cached page keeps with it (``resolvers.task_groups``: bounded and evicted with the pages), and a
+job whose group agrees with its ``tasks_count`` is answered at once (``ready``: a value, no
+coroutine, no loader round trip), which is most of them on a warm request.
 
 The chosen plan and its expected cost go into ``extensions.upstream.plan`` (development only; see
 ``resolvers.stats``).
@@ -39,7 +40,6 @@ The chosen plan and its expected cost go into ``extensions.upstream.plan`` (deve
 from __future__ import annotations
 
 import asyncio
-import operator
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -47,7 +47,8 @@ from typing import Any
 from kickserv import Page, Task
 from resolvers import resources
 from resolvers.stats import record_plan
-from resolvers.tenant import Tenant, Window
+from resolvers.task_groups import grouped_by_job
+from resolvers.tenant import Tenant
 
 __all__ = ["JobTasksPlanner", "LevelPlan"]
 
@@ -102,7 +103,7 @@ class JobTasksPlanner:
         self._counts: dict[int, int | None] = {}  # job id -> its listing's tasks_count
         self._bound: int | None = None
         self._first: asyncio.Future[Page[Task]] | None = None
-        self._all: asyncio.Future[Window[Task]] | None = None
+        self._all: asyncio.Future[tuple[Page[Task], ...]] | None = None
         self._plan: LevelPlan | None = None
         self._early = False  # committed with the parents' level (the level adds no round)
         self._groups: dict[int, tuple[Task, ...]] | None = None  # job id -> its tasks, listed
@@ -149,19 +150,19 @@ class JobTasksPlanner:
                 else f"{len(job_ids)} per-job listings against {pages - 1} more pages of "
                 "/tasks.json (and one per job without a tasks_count to check)"
             )
-            self._record(PER_PARENT, job_ids, None, reason)
+            self._record(PER_PARENT, job_ids, reason)
             return list(await asyncio.gather(*(self._per_job(j) for j in job_ids)))
         return await self._grouped(job_ids, self._all)
 
     async def _grouped(
-        self, job_ids: Sequence[int], everything: asyncio.Future[Window[Task]]
+        self, job_ids: Sequence[int], everything: asyncio.Future[tuple[Page[Task], ...]]
     ) -> list[tuple[Task, ...]]:
         unknown = [j for j in job_ids if self._counts.get(j) is None]
         early = {j: asyncio.ensure_future(self._per_job(j)) for j in unknown}
         try:
-            window = await everything
+            listing: tuple[Page[Task], ...] | None = await everything
         except Exception:
-            window = None
+            listing = None
         self._group(everything)
         groups = self._groups or {}
         answers: dict[int, tuple[Task, ...]] = {}
@@ -169,7 +170,7 @@ class JobTasksPlanner:
         for job_id in job_ids:
             count = self._counts.get(job_id)
             mine = groups.get(job_id, ())
-            if window is not None and count is not None and len(mine) == count:
+            if listing is not None and count is not None and len(mine) == count:
                 answers[job_id] = mine
             elif job_id not in early:
                 late.append(job_id)
@@ -177,8 +178,8 @@ class JobTasksPlanner:
         answers.update(zip(late, found, strict=True))
         for job_id, running in early.items():
             answers[job_id] = await running
-        plan = self._record(ACCOUNT_WIDE, job_ids, window, "")
-        if window is None:
+        plan = self._record(ACCOUNT_WIDE, job_ids, "")
+        if listing is None:
             plan.reason += " (the listing failed: read per job)"
         plan.verified += len(job_ids) - len(early) - len(late)
         plan.fallback += len(early) + len(late)
@@ -194,16 +195,16 @@ class JobTasksPlanner:
         mine = groups.get(job_id, ())
         if len(mine) != count:
             return None
-        self._record(ACCOUNT_WIDE, (job_id,), None, "").verified += 1
+        self._record(ACCOUNT_WIDE, (job_id,), "").verified += 1
         return mine
 
-    def _group(self, everything: asyncio.Future[Window[Task]]) -> None:
+    def _group(self, everything: asyncio.Future[tuple[Page[Task], ...]]) -> None:
         """Every job's tasks in the account-wide listing, once (a task on two pages: once)."""
         if self._groups is not None or not everything.done() or everything.cancelled():
             return
         if everything.exception() is not None:
             return
-        self._groups = _grouped_by_job(self.tenant.key, everything.result().items)
+        self._groups = grouped_by_job(everything.result())
 
     # -- choosing ----------------------------------------------------------------------------------
 
@@ -232,18 +233,26 @@ class JobTasksPlanner:
             self._commit()
 
     def _commit(self) -> None:
-        listing = self.tenant.client.tasks.list()
-        # Page 1 is the one read with the root, not read again (a second read, from a shared cache
-        # in Redis one more round trip, would also put off the rest by a round).
-        self._all = asyncio.ensure_future(
-            self.tenant.everything(resources.TASKS, listing, (), self._page_one_read())
-        )
+        self._all = asyncio.ensure_future(self._listing())
         _consumed(self._all)
         self._all.add_done_callback(self._group)
 
-    def _record(
-        self, path: str, job_ids: Sequence[int], window: Window[Task] | None, reason: str
-    ) -> LevelPlan:
+    async def _listing(self) -> tuple[Page[Task], ...]:
+        """Every page of the account-wide listing, the rest read at once. Page 1 is the one read
+        with the root, not read again (a second read, from a shared cache in Redis one more round
+        trip, would also put off the rest by a round). Pages, not their items: each cached page
+        brings its tasks grouped by job."""
+        first = self._page_one_read() or await self._page_one()
+        listing = self.tenant.client.tasks.list()
+        rest = await asyncio.gather(
+            *(
+                self.tenant.page(resources.TASKS, listing, (), n, first.per_page)
+                for n in range(2, first.total_pages + 1)
+            )
+        )
+        return (first, *rest)
+
+    def _record(self, path: str, job_ids: Sequence[int], reason: str) -> LevelPlan:
         """The level's plan (one per request; later batches of the same level add to it)."""
         plan = self._plan
         if plan is None:
@@ -286,29 +295,3 @@ _LISTINGS = {PER_PARENT: "/tasks.json?job_id=", ACCOUNT_WIDE: "/tasks.json"}
 # whose bound of jobs is below it reads per job without spending a speculative page 1 first.
 _PAGES: dict[str, int] = {}
 _PAGES_KEPT = 10_000  # tenants remembered (pass-through mode may see many); then start again
-
-# The last grouping of each tenant's account-wide task listing, with the task records it was made
-# from. Warm requests read the same cached records: grouping 3,000 tasks again cost each request
-# more than a tenth of its execution (6,359-field dashboard, 2026-12-03).
-_GROUPS: dict[str, tuple[tuple[Task, ...], dict[int, tuple[Task, ...]]]] = {}
-_GROUPS_KEPT = 16  # tenants (each keeps its listing's records alive); then start again
-
-
-def _grouped_by_job(tenant: str, tasks: tuple[Task, ...]) -> dict[int, tuple[Task, ...]]:
-    """Every job's tasks in the account-wide listing (a task on two pages: once), read only. Made
-    again unless the listing is the very records grouped last time (compared by identity: the
-    same objects, so the same grouping)."""
-    kept = _GROUPS.get(tenant)
-    if kept is not None and len(kept[0]) == len(tasks) and all(map(operator.is_, kept[0], tasks)):
-        return kept[1]
-    groups: dict[int, list[Task]] = {}
-    seen: set[int] = set()
-    for task in tasks:
-        if task.job_id is not None and task.id not in seen:
-            seen.add(task.id)
-            groups.setdefault(task.job_id, []).append(task)
-    grouped = {job_id: tuple(listed) for job_id, listed in groups.items()}
-    if len(_GROUPS) >= _GROUPS_KEPT:
-        _GROUPS.clear()
-    _GROUPS[tenant] = (tasks, grouped)
-    return grouped
