@@ -10,7 +10,7 @@ from enum import Enum
 from typing import Any
 
 import strawberry
-from graphql import ExecutionResult, GraphQLObjectType, execute, parse
+from graphql import ExecutionResult, GraphQLObjectType, GraphQLSchema, execute, parse
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from graph.schema.execution import LeanExecutionContext
@@ -123,16 +123,24 @@ QUERY = """query Q($skip: Boolean!) {
 fragment More on Thing { count again: nick }"""
 
 
-def _run(lean: bool, document: str, variables: dict[str, Any]) -> ExecutionResult:
+def _schema(lean: bool) -> GraphQLSchema:
+    """This module's schema, graphql-core's inside Strawberry's, made lean or not."""
     schema = strawberry.Schema(query=Query)
     inner = graphql_schema(schema)
     if lean:
-        assert (
-            make_lean(
-                inner, schema.config, schema.schema_converter.scalar_registry, exempt=frozenset()
-            )
-            > 0
-        )
+        scalars = schema.schema_converter.scalar_registry
+        assert make_lean(inner, schema.config, scalars, exempt=frozenset()) > 0
+    return inner
+
+
+def _type(schema: GraphQLSchema, name: str) -> GraphQLObjectType:
+    found = schema.type_map[name]
+    assert isinstance(found, GraphQLObjectType)
+    return found
+
+
+def _run(lean: bool, document: str, variables: dict[str, Any]) -> ExecutionResult:
+    inner = _schema(lean)
     result = execute(
         inner,
         parse(document),
@@ -149,19 +157,12 @@ def _formatted(result: ExecutionResult) -> tuple[Any, list[Any]]:
 
 
 def test_the_short_path_covers_plain_leaf_attributes_only() -> None:
-    schema = strawberry.Schema(query=Query)
-    inner = graphql_schema(schema)
-    make_lean(inner, schema.config, schema.schema_converter.scalar_registry, exempt=frozenset())
-    thing = inner.type_map["Thing"]
-    assert isinstance(thing, GraphQLObjectType)
-    leaves = thing.extensions[LEAF_ATTRIBUTES]
+    leaves = _type(_schema(True), "Thing").extensions[LEAF_ATTRIBUTES]
     # not `twice` (a resolver), not `inner` (an object)
     assert sorted(leaves) == ["amount", "color", "count", "id", "name", "nick", "shade"]
     assert leaves["name"].non_null and not leaves["nick"].non_null
     # the server's schema: a customer's scalars take the short path, its relations do not
-    customer = graphql_schema(build_schema()).type_map["Customer"]
-    assert isinstance(customer, GraphQLObjectType)
-    customer_leaves = customer.extensions[LEAF_ATTRIBUTES]
+    customer_leaves = _type(graphql_schema(build_schema()), "Customer").extensions[LEAF_ATTRIBUTES]
     assert {"id", "number", "name", "email", "balance"} <= set(customer_leaves)
     assert "jobs" not in customer_leaves and "locations" not in customer_leaves
 
@@ -201,12 +202,7 @@ ECHO = """query E($w: Window, $n: String) {
 
 
 def test_arguments_are_converted_as_strawberry_converts_them() -> None:
-    schema = strawberry.Schema(query=Query)
-    inner = graphql_schema(schema)
-    make_lean(inner, schema.config, schema.schema_converter.scalar_registry, exempt=frozenset())
-    query = inner.type_map["Query"]
-    assert isinstance(query, GraphQLObjectType)
-    resolver = query.fields["echo"].resolve
+    resolver = _type(_schema(True), "Query").fields["echo"].resolve
     assert getattr(resolver, "__qualname__", "") == "_method.<locals>.resolve_converting"
     for variables in ({"w": {"name": "y"}, "n": "z"}, {"w": None, "n": None}, {}):
         lean = _formatted(_run(True, ECHO, variables))
