@@ -238,6 +238,39 @@ async def test_read_your_writes_across_replicas(cluster: Cluster) -> None:
     assert not stale, summary + "\nfor example:\n" + "\n".join(examples.values())
 
 
+async def test_a_replayed_read_shows_a_write_made_on_the_other_replica(cluster: Cluster) -> None:
+    # B answers exact repeats of a response cache hit without deciding again (graph.server.replays)
+    # but reads the tenant's write generation for each: a write acknowledged by A is seen at once.
+    sandbox, a, b = cluster.sandbox, cluster["A"], cluster["B"]
+    run = run_id()
+    n = Seeded.read(sandbox).customers[5]["customer_number"]
+    read = f"query Replayed_{run}($n: Int) {{ customer(number: $n) {{ number name }} }}"
+    seen: list[str] = []
+    async with new_client() as client:
+        replays = await replayed(client, b)
+        for i in range(3):
+            for _ in range(3):  # a hit then replays (first: a miss, a hit, a replay)
+                before = await post(client, b, read, {"n": n})
+            renamed = await post(
+                client, a, RENAME, {"n": n, "name": f"Replayed {run} {i}", "key": f"rp-{run}-{i}"}
+            )
+            after = await post(client, b, read, {"n": n})
+            assert renamed.ok and before.ok, renamed.describe() + before.describe()
+            seen.append(after.data["customer"]["name"] if after.ok else after.describe())
+        replays = await replayed(client, b) - replays
+    summary = f"\n[{cluster.backend}] {replays} replays on B; read after each write on A: {seen}"
+    print(summary)
+    assert seen == [f"Replayed {run} {i}" for i in range(3)], summary
+    assert replays == 5, summary  # 1 + 2 + 2: the read after a write was a miss, never a replay
+
+
+async def replayed(client: httpx.AsyncClient, replica: Replica) -> float:
+    """The replica's count of replayed response cache hits (its /metrics)."""
+    metrics = (await client.get(f"{replica.url}/metrics")).text
+    name = "kickserv_graph_response_cache_replays_total "
+    return sum(float(line.split()[-1]) for line in metrics.splitlines() if line.startswith(name))
+
+
 # -- APQ ----------------------------------------------------------------------------------------------
 
 
