@@ -107,14 +107,8 @@ def deep_size(value: object) -> int:
         elif kind in _MOMENTS:
             total += _zone(item.tzinfo, seen)  # type: ignore[attr-defined]
             continue
-        elif isinstance(item, Mapping):
-            held = [*item.keys(), *item.values()]
-        elif isinstance(item, (tuple, list, set, frozenset)):
-            held = item
-        elif not isinstance(item, type) and not callable(item):
-            held = _attributes(item)
         else:
-            continue
+            held = (_HOLDS.get(kind) or _holds(kind))(item)
         for child in held:
             if child is None:
                 continue
@@ -125,11 +119,47 @@ def deep_size(value: object) -> int:
             kind = type(child)
             if kind in _ATOMS:
                 total += getsizeof(child)
-            elif kind in _MOMENTS:
+            elif kind is datetime:
+                total += getsizeof(child)
+                zone = child.tzinfo  # type: ignore[attr-defined]
+                if zone is not None and zone is not UTC and id(zone) not in seen:
+                    total += _zone(zone, seen)
+            elif kind is time:
                 total += getsizeof(child) + _zone(child.tzinfo, seen)  # type: ignore[attr-defined]
             else:
                 push(child)
     return total
+
+
+def _mapping_holds(item: object) -> list[object]:
+    mapping: Mapping[object, object] = item  # type: ignore[assignment]
+    return [*mapping.keys(), *mapping.values()]
+
+
+def _holds_itself(item: object) -> Iterable[object]:
+    return item  # type: ignore[return-value]
+
+
+def _holds_nothing(_item: object) -> tuple[()]:
+    return ()
+
+
+_HOLDS: dict[type, Callable[[object], Iterable[object]]] = {}
+
+
+def _holds(kind: type) -> Callable[[object], Iterable[object]]:
+    """How to find what an instance of ``kind`` holds (worked out once per type: an ABC's
+    ``isinstance`` costs more than the rest of an object's walk)."""
+    if issubclass(kind, Mapping):
+        found: Callable[[object], Iterable[object]] = _mapping_holds
+    elif issubclass(kind, (tuple, list, set, frozenset)):
+        found = _holds_itself
+    elif issubclass(kind, type) or any("__call__" in cls.__dict__ for cls in kind.__mro__):
+        found = _holds_nothing  # classes and functions are not walked
+    else:
+        found = _attributes
+    _HOLDS[kind] = found
+    return found
 
 
 def _zone(zone: tzinfo | None, seen: set[int]) -> int:

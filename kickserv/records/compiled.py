@@ -16,7 +16,7 @@ as they are, with the record's ``Fields``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -155,10 +155,13 @@ def compile_reader(
     readers: tuple[Reader, ...],
     raw_reader: Callable[..., Any],
     slow: Callable[[object], Any],
+    constants: Mapping[str, Any] | None = None,
 ) -> Callable[[type, object], Any]:
     """``cls``'s ``from_json`` (a classmethod's function) over a dict, its fields set in order;
     ``slow(data)`` (``cls.read_json``) for anything else, and from the first value it steps aside
-    from; a subclass's ``read_json``."""
+    from; a subclass's ``read_json``. The fields named in ``constants`` are not read: they take
+    the value given."""
+    constants = constants or {}
     namespace: dict[str, Any] = {
         "slow": slow,
         "Fields": Fields,
@@ -170,14 +173,19 @@ def compile_reader(
         "InvalidOperation": InvalidOperation,
     }
     body = [
-        "if klass is not cls or type(data) is not dict: return klass.read_json(data)",
+        "if klass is not cls: return klass.read_json(data)",
+        "if type(data) is not dict: return slow(data)",
         "get = data.get",
     ]
-    if any(read not in _FAST and read is not raw_reader for read, _ in readers):
+    read_here = [(n, r) for n, r in zip(names, readers, strict=True) if n not in constants]
+    if any(read not in _FAST and read is not raw_reader for _, (read, _a) in read_here):
         body.append(f"fields = Fields(data, {cls.__name__!r})")
-    for i, (read, args) in enumerate(readers):
+    for i, (name, (read, args)) in enumerate(zip(names, readers, strict=True)):
         x = f"x{i}"
-        if read is raw_reader:
+        if name in constants:
+            namespace[f"constant{i}"] = constants[name]
+            lines = [f"{x} = constant{i}", "if False:"]
+        elif read is raw_reader:
             lines = _raw(x, args)
         elif read in _FAST:
             lines = _FAST[read](x, args)

@@ -76,11 +76,31 @@ class Record:
     def from_json(cls, data: object) -> Self:
         return cls.read_json(data)  # compiled per class by ``record``
 
+    @classmethod
+    def reader(cls, **constants: Any) -> Callable[[object], Self]:
+        """A ``from_json`` that does not read the fields named: each takes the value given (what a
+        caller that drops them anyway spares: ``Invoice.reader(tasks=())`` parses no task)."""
+        key = (cls, tuple(sorted(constants.items())))
+        found = _READERS.get(key)
+        if found is None:
+
+            def slow(data: object) -> Any:
+                return cls.read_json(data).replace(**constants)
+
+            names = tuple(f.name for f in dataclasses.fields(cast(Any, cls)))
+            compiled = compile_reader(cls, names, cls._readers, _raw, slow, constants)
+            found = _READERS[key] = partial(compiled, cls)
+        reader: Callable[[object], Self] = found
+        return reader
+
     def replace(self, **changes: Any) -> Self:
         """A copy with the fields named changed (``dataclasses.replace``; compiled per class by
         ``record``, as fast as a field read per field)."""
         copy: Self = dataclasses.replace(cast(Any, self), **changes)
         return copy
+
+
+_READERS: dict[tuple[type, tuple[tuple[str, Any], ...]], Callable[[object], Any]] = {}
 
 
 @dataclass_transform(frozen_default=True, field_specifiers=(reads, raw_json))

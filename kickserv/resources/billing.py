@@ -15,14 +15,19 @@ class Invoices(Resource):
     """Invoices are jobs with invoice fields; Kickserv has no get-one-invoice endpoint."""
 
     def list(
-        self, *, invoice_status: str | None = None, per_page: int | None = None
+        self,
+        *,
+        invoice_status: str | None = None,
+        per_page: int | None = None,
+        embedded_tasks: bool = True,
     ) -> Paginator[Invoice]:
         """Newest first. `invoice_status` is "paid" or "unpaid". Each page's
-        `extra["total_balance_remaining"]` is the Decimal owed over all matching invoices."""
+        `extra["total_balance_remaining"]` is the Decimal owed over all matching invoices.
+        `embedded_tasks=False`: each invoice's `tasks` are not read (left empty; still in `raw`)."""
         return self._paginate(
             "invoices.json",
             ("invoices", "jobs"),
-            Invoice.from_json,
+            Invoice.from_json if embedded_tasks else Invoice.reader(tasks=()),
             {"invoice_status": invoice_status},
             per_page,
         )
