@@ -26,7 +26,7 @@ reads a subgraph's answers:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
@@ -84,6 +84,10 @@ class CachePolicy:
 
     private: bool = False
     vary: str = "Accept"
+    # ``headers`` by whole seconds of freshness (a few hundred values at most: the caches' TTLs)
+    _made: dict[int, tuple[tuple[bytes, bytes], ...]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     @classmethod
     def of(cls, settings: Settings) -> CachePolicy:
@@ -102,7 +106,13 @@ class CachePolicy:
         return f"{'private' if self.private else 'public'}, max-age={seconds}"
 
     def headers(self, fresh_for: float = 0.0) -> tuple[tuple[bytes, bytes], ...]:
-        return (
-            (b"cache-control", self.cache_control(fresh_for).encode()),
-            (b"vary", self.vary.encode()),
-        )
+        seconds = max(0, int(fresh_for))
+        made = self._made.get(seconds)
+        if made is None:
+            made = (
+                (b"cache-control", self.cache_control(seconds).encode()),
+                (b"vary", self.vary.encode()),
+            )
+            if len(self._made) < 4096:
+                self._made[seconds] = made
+        return made

@@ -20,13 +20,13 @@ object (``JsonFormatter``; lines logged while a request is served carry its ``re
 from __future__ import annotations
 
 import logging
-import os
 import re
 import time
 from collections.abc import Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from random import getrandbits
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -199,7 +199,7 @@ def request_id_of(scope: Scope) -> str:
             if _REQUEST_ID.fullmatch(text):
                 return text
             break
-    return os.urandom(16).hex()
+    return f"{getrandbits(128):032x}"  # an id, not a secret: no system call per request
 
 
 MAX_PATH = 256
@@ -268,14 +268,18 @@ class ObserveMiddleware(HttpWrapper):
         level = logging.DEBUG if quiet else logging.INFO
         if access_logger.isEnabledFor(level):
             shown = status or 499  # no answer: the client went away first
-            access_logger.log(
+            # Made here, not by ``log``: it would walk the stack for a caller no line shows.
+            line = access_logger.makeRecord(
+                access_logger.name,
                 level,
+                __file__,
+                0,
                 "%s %s %d",
-                record.method,
-                record.path,
-                shown,
+                (record.method, record.path, shown),
+                None,
                 extra={"access": access_fields(record, shown, duration)},
             )
+            access_logger.handle(line)
 
 
 def access_fields(record: RequestRecord, status: int, duration: float) -> dict[str, Any]:
@@ -323,7 +327,7 @@ class JsonFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
-            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "time": _iso_time(record.created),
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
@@ -341,6 +345,21 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return orjson.dumps(entry, default=str).decode()
+
+
+_second: list[Any] = [None, ""]  # the last whole second formatted, and how
+
+
+def _iso_time(created: float) -> str:
+    """``created`` as ISO 8601 in UTC to the millisecond (``2026-12-03T12:00:00.123+00:00``); the
+    date and time of day made once per second."""
+    second = int(created)
+    micro = round((created - second) * 1_000_000)  # as datetime rounds a timestamp
+    if micro >= 1_000_000:
+        second, micro = second + 1, micro - 1_000_000
+    if _second[0] != second:
+        _second[:] = [second, datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")]
+    return f"{_second[1]}.{micro // 1000:03d}+00:00"
 
 
 class TextFormatter(logging.Formatter):
