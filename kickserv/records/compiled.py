@@ -54,27 +54,26 @@ def _with_default(kind: str) -> Callable[[str, tuple[Any, ...]], list[str]]:
     return emit
 
 
-def _datetime(x: str, keys: tuple[Any, ...]) -> list[str]:
-    # fromisoformat takes no surrounding blanks: a blank steps aside to the slow path, which strips.
-    return [
-        *_lookup(x, keys),
-        f"if {x} is not None:",
-        f"    if type({x}) is not str: return slow(data)",
-        f"    try: {x} = datetime_iso({x})",
-        "    except ValueError: return slow(data)",
-        f"    if {x}.tzinfo is None:",
-    ]
+def _moment(parse: str, refused: str, wrong: str) -> Callable[[str, tuple[Any, ...]], list[str]]:
+    """A date or time parsed by ``parse`` from a string, unless ``refused`` before or ``wrong``
+    after (conditions on ``{x}``). fromisoformat takes no surrounding blanks: a blank steps aside
+    to the slow path, which strips."""
+
+    def emit(x: str, keys: tuple[Any, ...]) -> list[str]:
+        return [
+            *_lookup(x, keys),
+            f"if {x} is not None:",
+            f"    if {refused.format(x=x)}: return slow(data)",
+            f"    try: {x} = {parse}({x})",
+            "    except ValueError: return slow(data)",
+            f"    if {wrong.format(x=x)}:",
+        ]
+
+    return emit
 
 
-def _date(x: str, keys: tuple[Any, ...]) -> list[str]:
-    return [
-        *_lookup(x, keys),
-        f"if {x} is not None:",
-        f"    if type({x}) is not str or len({x}) != 10: return slow(data)",
-        f"    try: {x} = date_iso({x})",
-        "    except ValueError: return slow(data)",
-        "    if False:",
-    ]
+_datetime = _moment("datetime_iso", "type({x}) is not str", "{x}.tzinfo is None")
+_date = _moment("date_iso", "type({x}) is not str or len({x}) != 10", "False")
 
 
 def _decimal(*, required: bool) -> Callable[[str, tuple[Any, ...]], list[str]]:
