@@ -38,7 +38,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from graph.server.assembly import build_app
+from graph.server.assembly import build_app, server_of
 from graph.server.otel import Tracing
 from graph.server.settings import Settings, SettingsError
 from sandbox.config import SandboxConfig
@@ -204,6 +204,37 @@ def test_request_parse_validate_execute_and_each_kickserv_call_are_spans_of_the_
     said = everything_said(spans)
     for secret in (name, "customerName", "demo-token", "per_page", "filter"):
         assert secret not in said, secret
+
+
+def test_a_replayed_hit_is_one_span_saying_what_a_hits_span_says(
+    sb: RunningSandbox, exporter: InMemorySpanExporter, live_server: Live
+) -> None:
+    # when: the same request three times: executed, a response cache hit, then its exact repeat
+    # answered without deciding again (graph.server.replays)
+    app = traced_app(sb, exporter)
+    body = {"query": "query Few { customers(first: 2) { nodes { number } } }"}
+    with live_server(app) as url:
+        answers = [httpx.post(f"{url}/graphql", json=body) for _ in range(3)]
+    assert [a.status_code for a in answers] == [200] * 3
+    cache = server_of(app).response_cache
+    assert cache is not None and cache.counters["replays"] == 1
+
+    # then: the repeat's trace is its request span alone, with the hit's attributes
+    _, hit, replayed = sorted(
+        (s for s in exporter.get_finished_spans() if s.kind is SpanKind.SERVER),
+        key=lambda s: s.start_time or 0,
+    )
+    assert [
+        s.name
+        for s in exporter.get_finished_spans()
+        if s.context.trace_id == replayed.context.trace_id
+    ] == ["POST /graphql"]
+    assert dict(replayed.attributes or {}) == {
+        **dict(hit.attributes or {}),
+        "client.port": (replayed.attributes or {})["client.port"],  # its own connection's
+    }
+    assert (replayed.attributes or {})["kickserv_graph.response_cache"] == "hit"
+    assert (replayed.attributes or {})["graphql.operation.name"] == "Few"
 
 
 _REQUEST_ATTRIBUTES = (
