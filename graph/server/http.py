@@ -13,7 +13,8 @@ under ``application/graphql-response+json`` and 200 under ``application/json``, 
 Results that executed get 200. A mutation over GET gets 405 with ``Allow: POST``.
 
 With a ``ResponseCache`` (graph.server.response_cache), a query whose identical response is cached is
-answered with its stored bytes right after the limits: no context, no execution, no serialization.
+answered with its stored bytes right after the limits: no context, no execution, no serialization;
+an exact repeat of a request so answered, right after its body is read (graph.server.replays).
 
 The caller is authenticated once per HTTP request (``__call__``); ``_run`` serves one operation. A
 POST of a JSON array (graph.server.requests.Batch) runs each operation through ``_run`` concurrently,
@@ -225,11 +226,17 @@ class GraphQLEndpoint:
                 params: GraphQLParams | Batch = params_from_query_string(pairs)
             else:
                 params = params_from_body(body, self.max_batch)
-            if replays is not None and seen is not None and not isinstance(params, Batch):
-                replays.expect(request, seen)
+            streams = wants_event_stream(accept)
+            if (
+                replays is not None
+                and seen is not None
+                and not isinstance(params, Batch)
+                and not streams
+            ):
+                replays.expect(request, seen)  # one operation, answered as JSON
             if self.authenticate is not None:
                 state_of(request)["caller"] = await self.authenticate(request)
-            if not isinstance(params, Batch) and wants_event_stream(accept):
+            if not isinstance(params, Batch) and streams:
                 try:
                     await self.subscriptions.serve_sse(request, params, send, receive)
                 except RequestErrors as refused:
