@@ -10,6 +10,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
@@ -160,12 +161,24 @@ def running_ours(
     env: Mapping[str, str] | None = None,
 ) -> AbstractContextManager[ServerProcess]:
     """Our server (``running_server`` with ``ours_argv``) against the sandbox at
-    ``upstream_base_url``; ``env`` adds to ``ours_env`` or overrides it."""
+    ``upstream_base_url``; ``env`` adds to ``ours_env`` or overrides it.
+
+    Each server gets an embedded store of its own (the default kind, in a new directory) unless
+    ``env`` names one: the user's default store would carry what earlier runs and tests left there
+    (a 429 rate remembered for the demo credential paced one run's dashboard to 12 rounds)."""
     full_env = {
         **ours_env(upstream_base_url, loaders=loaders, cache=cache, concurrency=concurrency),
         **(env or {}),
     }
-    return running_server(name, ours_argv(), env=full_env)
+    return _with_own_store(name, full_env)
+
+
+@contextmanager
+def _with_own_store(name: str, env: dict[str, str]) -> Iterator[ServerProcess]:
+    with tempfile.TemporaryDirectory(prefix="bench-state-") as directory:
+        env.setdefault("GRAPH_STATE_DIR", directory)
+        with running_server(name, ours_argv(), env=env) as server:
+            yield server
 
 
 def running_ours_without_response_cache(
