@@ -55,6 +55,7 @@ IGNORED_HEADERS = frozenset(
 )
 REPLAYED_TRACE = {"kickserv_graph.document_cache": "hit", "kickserv_graph.response_cache": "hit"}
 """What a replay's span says beyond the operation: a hit's attributes (no parse, no execution)."""
+MAX_BODY = 16 * 1024  # bytes of a request body that may be replayed
 ENTRY_COST = 1024  # a replay's key, caller, notes and attributes, roughly
 _SEEN = "replay.key"  # the request's key in its state, while a hit may still remember it
 _REPLAYABLE = "replay.ok"  # set by the document resolver: the document is the request's own
@@ -128,8 +129,11 @@ def replayable(request: HTTPConnection) -> None:
 
 
 def request_key(scope: Scope, body: bytes) -> bytes | None:
-    """The sha256 of everything in the request that can change its answer (None: a header value
-    holds a line break, so the framing below would not be exact; HTTP parsers refuse those)."""
+    """The sha256 of everything in the request that can change its answer. None: a body over
+    ``MAX_BODY`` (a query's is far smaller: a large one is not hashed for nothing), or a header
+    value holding a line break, so the framing below would not be exact (HTTP parsers refuse it)."""
+    if len(body) > MAX_BODY:
+        return None
     lines = [scope["method"].encode("latin-1")]
     for name, value in scope["headers"]:
         if name not in IGNORED_HEADERS:

@@ -14,7 +14,7 @@ import pytest
 from starlette.applications import Starlette
 
 from graph.server.assembly import build_app, server_of
-from graph.server.replays import request_key
+from graph.server.replays import MAX_BODY, request_key
 from graph.server.settings import Settings
 from sandbox.config import SandboxConfig
 from sandbox.testing import RunningSandbox, running_sandbox
@@ -219,3 +219,5 @@ def test_the_key_covers_method_path_query_string_body_and_headers() -> None:
     assert all(k is not None and k != key for k in different)
     assert len(set(different)) == len(different)
     assert request_key(scope(headers=[(b"x-api-key", b"k1\nx-api-key:k2")]), body) is None
+    assert request_key(scope(), b" " * MAX_BODY) is not None
+    assert request_key(scope(), b" " * (MAX_BODY + 1)) is None  # not hashed for nothing
