@@ -4,23 +4,14 @@ at most a query asks the tasks of, for ``resolvers.plan`` to choose their access
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 from strawberry.types import Info
-from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField, Selection
+from strawberry.types.nodes import SelectedField, Selection
 
-from graph.schema.connections import window_args
+from graph.schema.connections import flattened, window_args
 from graph.schema.errors import GraphError
 from resolvers.prefetch import CustomerListings
-
-
-def _fields(selections: list[Selection]) -> Iterator[SelectedField]:
-    for selection in selections:
-        if isinstance(selection, SelectedField):
-            yield selection
-        elif isinstance(selection, FragmentSpread | InlineFragment):
-            yield from _fields(selection.selections)
 
 
 def _window(arguments: dict[str, Any]) -> tuple[int, int] | None:
@@ -36,7 +27,7 @@ def customer_listings(info: Info[Any, Any]) -> CustomerListings:
     wanted = CustomerListings()
     notes = invoices = False
     for root in info.selected_fields:
-        for field in _fields(root.selections):
+        for field in flattened(root.selections):
             arguments = dict(field.arguments or {})
             if field.name == "jobs" and (window := _window(arguments)):
                 status = arguments.get("status")
@@ -59,11 +50,11 @@ def _tasks_under_connection(selections: list[Selection], jobs: bool) -> int:
     """Nodes of a connection (``nodes`` or ``edges { node }``) whose tasks are asked: how many
     times per node (a customer's: per job of its ``jobs``; a job's: 1)."""
     found = 0
-    for field in _fields(selections):
+    for field in flattened(selections):
         if field.name == "nodes":
             found += _tasks_under_node(field.selections, jobs)
         elif field.name == "edges":
-            for edge in _fields(field.selections):
+            for edge in flattened(field.selections):
                 if edge.name == "node":
                     found += _tasks_under_node(edge.selections, jobs)
     return found
@@ -71,7 +62,7 @@ def _tasks_under_connection(selections: list[Selection], jobs: bool) -> int:
 
 def _tasks_under_node(selections: list[Selection], job: bool) -> int:
     found = 0
-    for field in _fields(selections):
+    for field in flattened(selections):
         if job and field.name == "tasks" and not field.arguments:
             found += 1  # Job.tasks (Employee.tasks takes a date window)
         elif not job and field.name == "jobs":
@@ -86,7 +77,7 @@ def job_tasks_bound(info: Info[Any, Any], root: str) -> int:
     if document is not None and "tasks" not in document:
         return 0  # no field of the document is named tasks (and no Strawberry selection is built)
     bound = 0
-    for field in _fields(list(info.selected_fields)):
+    for field in flattened(list(info.selected_fields)):
         if root == "customers":
             bound += _first(field) * _tasks_under_connection(field.selections, False)
         elif root == "customer":
