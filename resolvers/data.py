@@ -19,7 +19,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Coroutine, Hashable, Sequence
 from datetime import date
 from decimal import Decimal
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, overload
 
 from aiodataloader import DataLoader
 
@@ -77,38 +77,65 @@ class Loader(DataLoader[K, "V | None"], Generic[K, V]):
         return values
 
 
+class _Lazy(Generic[K, V]):
+    """A request's loader, made on first use: a request uses a few of them, and making one costs
+    ~2.5 µs (aiodataloader inspects its batch function), ~37 µs for all of them on every request.
+    Records primed before then are kept on the request and primed into the loader when it is made,
+    in order (a loader's first prime of a key wins, as it would have)."""
+
+    def __init__(self, batch: str) -> None:
+        self.batch = batch
+        self.name = ""
+
+    def __set_name__(self, owner: type[Any], name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, data: None, owner: type[Any]) -> _Lazy[K, V]: ...
+    @overload
+    def __get__(self, data: RequestData, owner: type[Any]) -> Loader[K, V]: ...
+    def __get__(self, data: RequestData | None, owner: type[Any]) -> _Lazy[K, V] | Loader[K, V]:
+        if data is None:
+            return self
+        loader: Loader[K, V] = Loader(getattr(data, self.batch), enabled=data.loaders_enabled)
+        for key, value in data._primed.pop(self.name, ()):
+            loader.prime(key, value)
+        data.__dict__[self.name] = loader  # found before this descriptor from now on
+        return loader
+
+    def prime(self, data: RequestData, key: K, value: V) -> None:
+        """``key``'s value for ``data``'s loader, without making the loader."""
+        made: Loader[K, V] | None = data.__dict__.get(self.name)
+        if made is not None:
+            made.prime(key, value)
+        else:
+            data._primed.setdefault(self.name, []).append((key, value))
+
+
 class RequestData:
     """Everything one GraphQL request reads from Kickserv."""
+
+    customer_by_number: _Lazy[int, Customer] = _Lazy("_customers_by_number")
+    customer_by_id: _Lazy[int, Customer] = _Lazy("_customers_by_id")
+    job_by_number: _Lazy[int, Job] = _Lazy("_jobs_by_number")
+    job_by_id: _Lazy[int, Job] = _Lazy("_jobs_by_id")
+    tasks_by_job_id: _Lazy[int, tuple[Task, ...]] = _Lazy("_tasks_by_job_id")
+    task_by_id: _Lazy[int, Task] = _Lazy("_tasks_by_id")
+    invoice_by_id: _Lazy[int, IndexedInvoice] = _Lazy("_invoices_by_id")
+    employee_by_id: _Lazy[int, Employee] = _Lazy("_employees_by_id")
+    employee_by_number: _Lazy[int, Employee] = _Lazy("_employees_by_number")
+    job_type_by_id: _Lazy[int, JobType] = _Lazy("_job_types_by_id")
+    jobs_by_customer_number: _Lazy[int, tuple[Job, ...]] = _Lazy("_jobs_by_customer_number")
+    job_of_payment: _Lazy[tuple[int, int | None], Job] = _Lazy("_jobs_of_payments")
+    payment_by_id: _Lazy[int, Payment] = _Lazy("_payments_by_id")
+    vendor_by_id: _Lazy[int, Vendor] = _Lazy("_vendors_by_id")
+    item_by_id: _Lazy[int, Item] = _Lazy("_items_by_id")
 
     def __init__(self, tenant: Tenant, *, loaders_enabled: bool = True) -> None:
         self.tenant = tenant
         self.ks = tenant.client
-        on = loaders_enabled
-        self.customer_by_number: Loader[int, Customer] = Loader(
-            self._customers_by_number, enabled=on
-        )
-        self.customer_by_id: Loader[int, Customer] = Loader(self._customers_by_id, enabled=on)
-        self.job_by_number: Loader[int, Job] = Loader(self._jobs_by_number, enabled=on)
-        self.job_by_id: Loader[int, Job] = Loader(self._jobs_by_id, enabled=on)
-        self.tasks_by_job_id: Loader[int, tuple[Task, ...]] = Loader(
-            self._tasks_by_job_id, enabled=on
-        )
-        self.task_by_id: Loader[int, Task] = Loader(self._tasks_by_id, enabled=on)
-        self.invoice_by_id: Loader[int, IndexedInvoice] = Loader(self._invoices_by_id, enabled=on)
-        self.employee_by_id: Loader[int, Employee] = Loader(self._employees_by_id, enabled=on)
-        self.employee_by_number: Loader[int, Employee] = Loader(
-            self._employees_by_number, enabled=on
-        )
-        self.job_type_by_id: Loader[int, JobType] = Loader(self._job_types_by_id, enabled=on)
-        self.jobs_by_customer_number: Loader[int, tuple[Job, ...]] = Loader(
-            self._jobs_by_customer_number, enabled=on
-        )
-        self.job_of_payment: Loader[tuple[int, int | None], Job] = Loader(
-            self._jobs_of_payments, enabled=on
-        )
-        self.payment_by_id: Loader[int, Payment] = Loader(self._payments_by_id, enabled=on)
-        self.vendor_by_id: Loader[int, Vendor] = Loader(self._vendors_by_id, enabled=on)
-        self.item_by_id: Loader[int, Item] = Loader(self._items_by_id, enabled=on)
+        self.loaders_enabled = loaders_enabled
+        self._primed: dict[str, list[tuple[Any, Any]]] = {}  # for loaders not made yet
         self.job_tasks = JobTasksPlanner(tenant, self._tasks_of_job)
         # The request's task (made inside it): a read-ahead it starts is cancelled if it is.
         self._request = asyncio.current_task()
@@ -139,7 +166,7 @@ class RequestData:
             resources.CUSTOMER,
             numbers,
             self.ks.customers.get,
-            seen=lambda customer: self.customer_by_id.prime(customer.id, customer),
+            seen=lambda customer: RequestData.customer_by_id.prime(self, customer.id, customer),
         )
 
     async def _customers_by_id(self, ids: list[int]) -> list[Customer | None]:
@@ -270,8 +297,8 @@ class RequestData:
             resources.CUSTOMERS, self.ks.customers.list(**given), filters(**given), offset, first
         )
         for customer in window.items:
-            self.customer_by_number.prime(customer.customer_number, customer)
-            self.customer_by_id.prime(customer.id, customer)
+            RequestData.customer_by_number.prime(self, customer.customer_number, customer)
+            RequestData.customer_by_id.prime(self, customer.id, customer)
             if window.fetched:  # a cached page was primed when it was fetched
                 await self.tenant.prime(resources.CUSTOMER_ID, customer)
         return window
@@ -320,7 +347,7 @@ class RequestData:
 
     async def _prime_jobs(self, window: Window[Job]) -> None:
         for job in window.items:
-            self.job_by_id.prime(job.id, job)
+            RequestData.job_by_id.prime(self, job.id, job)
             if window.fetched:  # a cached page was primed when it was fetched
                 await self.tenant.prime(resources.JOB_ID, job)
 
