@@ -19,7 +19,6 @@ import logging
 from collections.abc import Awaitable, Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property, partial
-from itertools import chain
 from typing import Any, Generic, TypeVar
 
 from kickserv import KickservClient, NotFound, Page, Paginator
@@ -152,20 +151,16 @@ class Tenant:
         ahead when it is small (``resolvers.read_ahead``)."""
         for _attempt in range(3):
             plan = plan_window(offset, max(first, 1), self.max_per_page)
-            reads = [self._page(resource, listing, params, n, plan.per_page) for n in plan.numbers]
-            # One page (most windows) is awaited as it is: gather would make a task of it.
-            answers = [await reads[0]] if len(reads) == 1 else await asyncio.gather(*reads)
+            answers = await asyncio.gather(
+                *(self._page(resource, listing, params, n, plan.per_page) for n in plan.numbers)
+            )
             pages = [page for page, _ in answers]
             served = pages[0].per_page_cap
             if served is not None and served < plan.per_page and pages[0].total_entries > served:
                 # Kickserv served smaller pages than asked: plan again with the size it uses.
                 self.max_per_page = served
                 continue
-            items = (
-                pages[0].items
-                if len(pages) == 1
-                else tuple(chain.from_iterable(p.items for p in pages))
-            )
+            items = tuple(item for p in pages for item in p.items)
             sliced = items[plan.skip : plan.skip + first]
             fetched = any(was_fetched for _, was_fetched in answers)
             total = pages[0].total_entries
