@@ -12,6 +12,9 @@ import uvicorn
 
 from sandbox.choices import strict_from_env
 
+# Settings for tests that count upstream calls exactly: no watcher polling Kickserv meanwhile.
+QUIET: dict[str, Any] = {"watch_interval": 0.0}
+
 
 @contextmanager
 def uvicorn_in_thread(app: Any) -> Iterator[str]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import fields
 from datetime import date, timedelta
 from typing import Any
 
@@ -19,11 +18,7 @@ from graph.server.assembly import build_app
 from graph.server.settings import Settings
 from sandbox.app import SandboxConfig
 from sandbox.testing import RunningSandbox, running_sandbox
-from tests.graph.conftest import uvicorn_in_thread
-
-QUIET: dict[str, Any] = (
-    {"watch_interval": 0.0} if "watch_interval" in {f.name for f in fields(Settings)} else {}
-)
+from tests.graph.conftest import QUIET, uvicorn_in_thread
 
 
 @pytest.fixture(scope="module")

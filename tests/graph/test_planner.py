@@ -9,7 +9,7 @@ import math
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import fields, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -20,16 +20,12 @@ from graph.server.assembly import build_app
 from graph.server.settings import Settings
 from sandbox.app import SandboxConfig
 from sandbox.testing import RunningSandbox, running_sandbox
-from tests.graph.conftest import uvicorn_in_thread
+from tests.graph.conftest import QUIET, uvicorn_in_thread
 
 DASHBOARD = (Path(__file__).parents[2] / "examples" / "dashboard.graphql").read_text()
 PER_PAGE = 100  # the sandbox's (and Kickserv's) largest page
 
 Server = Callable[..., AbstractContextManager[str]]
-# Exact call counts: no background poller of Kickserv's listings (a watcher) may call meanwhile.
-QUIET: dict[str, Any] = (
-    {"watch_interval": 0.0} if "watch_interval" in {f.name for f in fields(Settings)} else {}
-)
 
 
 @pytest.fixture(scope="module")

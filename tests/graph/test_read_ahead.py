@@ -8,7 +8,6 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import fields
 from datetime import timedelta
 from typing import Any
 
@@ -22,12 +21,9 @@ from kickserv.governor import Permit
 from resolvers.read_ahead import ReadAhead
 from sandbox.app import SandboxConfig
 from sandbox.testing import RunningSandbox, running_sandbox
-from tests.graph.conftest import uvicorn_in_thread
+from tests.graph.conftest import QUIET, uvicorn_in_thread
 
 PER_PAGE = 10  # KICKSERV_MAX_PER_PAGE here: a window of `first: 10` is one page
-QUIET: dict[str, Any] = (
-    {"watch_interval": 0.0} if "watch_interval" in {f.name for f in fields(Settings)} else {}
-)
 LATENCY_MS = 150  # every call lasts at least this: calls of one round overlap in the log
 
 WALK = """query Walk($from: Date!, $to: Date!, $after: String) {
