@@ -213,6 +213,15 @@ class Paginator(Generic[T]):
         self._per_page = per_page
         self._lookahead = max(1, lookahead)
 
+    def map_pages(self, change: Callable[[Page[T]], Page[T]]) -> Paginator[T]:
+        """This listing with each page passed through ``change`` as it is read (the same calls)."""
+        fetch = self._fetch
+
+        async def changed(number: int, per_page: int | None) -> Page[T]:
+            return change(await fetch(number, per_page))
+
+        return Paginator(changed, per_page=self._per_page, lookahead=self._lookahead)
+
     async def page(self, number: int = 1, per_page: int | None = None) -> Page[T]:
         """One page; `per_page` defaults to the one this listing was asked with."""
         if number < 1:

@@ -14,6 +14,10 @@ A task also drops its glue's raw payloads (its job, customer and assignees: the 
 typed fields) and its ``primary_contact`` (no field reads it): a listed task weighs 1.9 KB against
 3.3 KB with them (deep_size, the sandbox's tasks, 2026-12-03).
 
+A listing of tasks read for the cache is read straight into this form (``kept_task``, the reader
+the planner's account-wide listing uses): no raw dict is copied to be dropped (a 100-task page
+read and trimmed took 2.2 ms, read trimmed 1.3 ms, 2026-12-03), and ``kept`` finds nothing to drop.
+
 A page of tasks is kept with its tasks grouped by job (``resolvers.task_groups``: the planner's
 answer to a level of ``Job.tasks``, counted and evicted with the page).
 
@@ -28,7 +32,7 @@ own answer is never trimmed: the journal and the write log keep its whole JSON.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any, TypeVar, cast
 
@@ -72,6 +76,7 @@ JOB_RAW_KEYS = frozenset(
 )
 
 _WITHOUT_RAW = (Customer, Payment)
+G = TypeVar("G", JobRef, CustomerRef, EmployeeRef)
 
 
 def kept(value: T) -> T:
@@ -108,6 +113,22 @@ def kept(value: T) -> T:
     return value
 
 
+def _glue_reader(glue: type[G]) -> Callable[[object], G]:
+    return glue.reader(raw=NO_RAW)
+
+
+# Task.from_json as the cache keeps a task: what ``kept`` would make of it, without making it first.
+kept_task: Callable[[object], Task] = Task.reader(
+    {
+        "job": _glue_reader(JobRef),
+        "customer": _glue_reader(CustomerRef),
+        "employees": _glue_reader(EmployeeRef),
+    },
+    raw=NO_RAW,
+    primary_contact=None,
+)
+
+
 def _kept_task(task: Task) -> Task:
     """A task without its raw payload, its glue's (job, customer, assignees) and its
     ``primary_contact`` (kept as sent, read by no field of the graph)."""
@@ -128,9 +149,6 @@ def _glue_raw(task: Task) -> bool:
         or (task.customer is not None and task.customer.raw)
         or any(employee.raw for employee in task.employees)
     )
-
-
-G = TypeVar("G", JobRef, CustomerRef, EmployeeRef)
 
 
 def _without_raw(glue: G) -> G:

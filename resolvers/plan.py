@@ -44,10 +44,11 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from kickserv import Page, Task
+from kickserv import Page, Paginator, Task
 from resolvers import resources
+from resolvers.kept import kept_task
 from resolvers.stats import record_plan
-from resolvers.task_groups import grouped_by_job
+from resolvers.task_groups import grouped_by_job, task_page
 from resolvers.tenant import Tenant
 
 __all__ = ["JobTasksPlanner", "LevelPlan"]
@@ -209,8 +210,14 @@ class JobTasksPlanner:
     # -- choosing ----------------------------------------------------------------------------------
 
     async def _page_one(self) -> Page[Task]:
-        listing = self.tenant.client.tasks.list()
-        return await self.tenant.page(resources.TASKS, listing, (), 1, self.tenant.max_per_page)
+        return await self.tenant.page(
+            resources.TASKS, self._account_wide(), (), 1, self.tenant.max_per_page
+        )
+
+    def _account_wide(self) -> Paginator[Task]:
+        """``/tasks.json``, each task read as the cache keeps it and each page grouped by job as it
+        is read: the cache keeps that page as it is, and the level groups from it (once)."""
+        return self.tenant.client.tasks.list(parse=kept_task).map_pages(task_page)
 
     def _maybe_commit(self, first: asyncio.Future[Page[Task]]) -> None:
         """Page 1 arrived: commit the rest now (with the parents' level) when they are fewer than
@@ -243,7 +250,7 @@ class JobTasksPlanner:
         trip, would also put off the rest by a round). Pages, not their items: each cached page
         brings its tasks grouped by job."""
         first = self._page_one_read() or await self._page_one()
-        listing = self.tenant.client.tasks.list()
+        listing = self._account_wide()
         rest = await asyncio.gather(
             *(
                 self.tenant.page(resources.TASKS, listing, (), n, first.per_page)

@@ -34,8 +34,11 @@ class TaskPage(Page[Task]):
     ids: frozenset[int] = field(default=frozenset(), compare=False, repr=False)
 
 
-def task_page(page: Page[Task], items: tuple[Task, ...]) -> TaskPage:
-    """``page`` with ``items`` (its own, or what the cache keeps of them) and their grouping."""
+def task_page(page: Page[Task], items: tuple[Task, ...] | None = None) -> TaskPage:
+    """``page`` with ``items`` (by default its own; or what the cache keeps of them) and their
+    grouping."""
+    if items is None:
+        items = page.items
     return TaskPage(
         items,
         page.number,

@@ -77,18 +77,36 @@ class Record:
         return cls.read_json(data)  # compiled per class by ``record``
 
     @classmethod
-    def reader(cls, **constants: Any) -> Callable[[object], Self]:
+    def reader(
+        cls, parsers: Mapping[str, Callable[[object], Any]] | None = None, /, **constants: Any
+    ) -> Callable[[object], Self]:
         """A ``from_json`` that does not read the fields named: each takes the value given (what a
-        caller that drops them anyway spares: ``Invoice.reader(tasks=())`` parses no task)."""
-        key = (cls, tuple(sorted(constants.items())))
+        caller that drops them anyway spares: ``Invoice.reader(tasks=())`` parses no task).
+
+        ``parsers`` read the records a field embeds (a field read by ``Fields.optional_object``,
+        ``tuple_of`` or ``optional_tuple``) with another function than the field's own, e.g. a
+        glue's reader that keeps no ``raw``."""
+        chosen = dict(parsers or {})
+        key = (cls, _key_of(constants), _key_of(chosen))
         found = _READERS.get(key)
         if found is None:
+            names = tuple(f.name for f in dataclasses.fields(cast(Any, cls)))
+            readers = tuple(
+                _parsed_with(read, chosen.pop(name, None))
+                for name, read in zip(names, cls._readers, strict=True)
+            )
+            if chosen:
+                raise TypeError(f"{cls.__name__} has no field {sorted(chosen)[0]!r} to parse")
 
             def slow(data: object) -> Any:
-                return cls.read_json(data).replace(**constants)
+                fields = cls.fields_of(data)
+                values = [
+                    constants[name] if name in constants else read(fields, *args)
+                    for name, (read, args) in zip(names, readers, strict=True)
+                ]
+                return cls(*values)
 
-            names = tuple(f.name for f in dataclasses.fields(cast(Any, cls)))
-            compiled = compile_reader(cls, names, cls._readers, _raw, slow, constants)
+            compiled = compile_reader(cls, names, readers, _raw, slow, constants)
             found = _READERS[key] = partial(compiled, cls)
         reader: Callable[[object], Self] = found
         return reader
@@ -100,7 +118,32 @@ class Record:
         return copy
 
 
-_READERS: dict[tuple[type, tuple[tuple[str, Any], ...]], Callable[[object], Any]] = {}
+_READERS: dict[tuple[Any, ...], Callable[[object], Any]] = {}
+_NESTED = frozenset({Fields.optional_object, Fields.tuple_of, Fields.optional_tuple})
+
+
+def _key_of(values: Mapping[str, Any]) -> tuple[tuple[str, Any], ...]:
+    """The values by name, as a key: each value itself, or its id when it is not hashable (the
+    compiled reader keeps the value, so its id is not reused while the key is in use)."""
+    return tuple(sorted((name, _hashable(value)) for name, value in values.items()))
+
+
+def _hashable(value: Any) -> Any:
+    try:
+        hash(value)
+    except TypeError:
+        return ("id", id(value))
+    return value
+
+
+def _parsed_with(reader: Reader, parse: Callable[[object], Any] | None) -> Reader:
+    """``reader`` with the records it embeds read by ``parse`` (itself when ``parse`` is None)."""
+    if parse is None:
+        return reader
+    read, args = reader
+    if read not in _NESTED:
+        raise TypeError(f"{getattr(read, '__name__', read)!r} reads no embedded record")
+    return read, (args[0], parse)
 
 
 @dataclass_transform(frozen_default=True, field_specifiers=(reads, raw_json))

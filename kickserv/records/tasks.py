@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from kickserv.records.fields import Fields
-from kickserv.records.glue import CustomerRef, EmployeeRef, JobRef, customer_glue
+from kickserv.records.glue import CustomerRef, EmployeeRef, JobRef
 from kickserv.records.record import Entity, reads, record
 
 
@@ -45,6 +45,6 @@ class Task(Entity):
     completed: bool | None = reads(Fields.optional_bool, "completed", "complete")
     employee_ids: tuple[int, ...] = reads(_employee_ids)
     job: JobRef | None = reads(Fields.optional_object, "job", JobRef.from_json)
-    customer: CustomerRef | None = reads(customer_glue)
+    customer: CustomerRef | None = reads(Fields.optional_object, "customer", CustomerRef.from_json)
     employees: tuple[EmployeeRef, ...] = reads(Fields.tuple_of, "employees", EmployeeRef.from_json)
     primary_contact: Mapping[str, Any] | None = reads(_primary_contact)

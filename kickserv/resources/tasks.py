@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -26,9 +27,11 @@ class Tasks(Editable[Task]):
         employee_number: int | None = None,
         task_type_id: int | None = None,
         per_page: int | None = None,
+        parse: Callable[[object], Task] = Task.from_json,
     ) -> Paginator[Task]:
         """Tasks by starts_at. `job_id` is the job's GLOBAL id; `to` is exclusive (Kickserv leaves
-        out tasks starting on that date). `employee_number` sends Kickserv's `mapping=true` too."""
+        out tasks starting on that date). `employee_number` sends Kickserv's `mapping=true` too.
+        `parse` reads each task (e.g. a ``Task.reader`` that leaves out what the caller drops)."""
         filters = {
             "job_id": job_id,
             "from": from_,
@@ -37,7 +40,7 @@ class Tasks(Editable[Task]):
             "mapping": True if employee_number is not None else None,
             "task_type_id": task_type_id,
         }
-        return self._paginate("tasks.json", ("tasks",), Task.from_json, filters, per_page)
+        return self._paginate("tasks.json", ("tasks",), parse, filters, per_page)
 
     async def create(self, **fields: Any) -> Task:
         """POST /tasks.json; `job_id` (global id) in `fields` names the job."""

@@ -144,3 +144,38 @@ def outcome_of(read: Any, data: object) -> tuple[str, Any]:
         return "record", read(data)
     except ResponseShape as exc:
         return "error", exc.message
+
+
+def test_a_reader_reads_embedded_records_with_the_parsers_named():
+    from types import MappingProxyType
+
+    from kickserv.records.glue import CustomerRef, EmployeeRef, JobRef
+
+    bare: MappingProxyType[str, Any] = MappingProxyType(
+        {}
+    )  # not hashable: the reader is still compiled once
+    glue = {
+        "job": JobRef.reader(raw=bare),
+        "customer": CustomerRef.reader(raw=bare),
+        "employees": EmployeeRef.reader(raw=bare),
+    }
+    lean = Task.reader(glue, raw=bare, primary_contact=None)
+    assert Task.reader(dict(glue), raw=bare, primary_contact=None) is lean
+    for value in VARIANTS:  # documented values (compiled path) and variants (reader by reader)
+        data = {**TASK, "task_type_id": value, "primary_contact": {"name": "not read"}}
+        full = outcome(Task, data, "from_json")
+        if full[0] == "error":
+            assert outcome_of(lean, data) == full
+            continue
+        task = full[1][1]
+        assert lean(data) == task.replace(
+            raw=bare,
+            primary_contact=None,
+            job=task.job.replace(raw=bare),
+            customer=task.customer.replace(raw=bare),
+            employees=tuple(e.replace(raw=bare) for e in task.employees),
+        )
+    with pytest.raises(TypeError, match="no field 'nope'"):
+        Task.reader({"nope": JobRef.from_json})
+    with pytest.raises(TypeError, match="reads no embedded record"):
+        Task.reader({"name": JobRef.from_json})

@@ -7,6 +7,8 @@ from decimal import Decimal
 
 import httpx
 
+from kickserv.pages import Page, Paginator
+
 from .conftest import customer, paged_customers, will_paginate
 
 
@@ -165,3 +167,18 @@ async def test_meta_pagination_shows_a_cap_only_by_a_full_page_with_a_successor(
     last = await ks.payments.list().page(3, per_page=100)
     assert (first.per_page, first.per_page_cap) == (10, 10)
     assert last.per_page_cap is None
+
+
+async def test_map_pages_passes_each_page_read_through_a_change():
+    asked: list[tuple[int, int | None]] = []
+
+    async def fetch(number: int, per_page: int | None) -> Page[int]:
+        asked.append((number, per_page))
+        return Page((number,), number, 1, 3, 3)
+
+    listing = Paginator(fetch, per_page=1).map_pages(
+        lambda p: Page((p.items[0] * 10,), p.number, 1, 3, 3)
+    )
+    assert (await listing.page(2)).items == (20,)
+    assert await listing.all() == [10, 20, 30]
+    assert asked == [(2, 1), (1, 1), (2, 1), (3, 1)]  # the same calls as the listing's own

@@ -78,6 +78,13 @@ async def answer_tasks_level(tenant: Tenant) -> tuple[int, set[int]]:
     """One request's ``Job.tasks`` level over every listed job, read account-wide; the jobs
     answered from the listing's grouping and the ids of the tasks answered."""
 
+    answers = await tasks_level(tenant)
+    return len(answers), {t.id for tasks in answers for t in tasks}
+
+
+async def tasks_level(tenant: Tenant) -> list[tuple[Task, ...]]:
+    """Each listed job's tasks, as one request's ``Job.tasks`` level reads them account-wide."""
+
     async def per_job(job_id: int) -> tuple[Task, ...]:
         raise AssertionError(f"job {job_id} read on its own")
 
@@ -86,8 +93,7 @@ async def answer_tasks_level(tenant: Tenant) -> tuple[int, set[int]]:
     for job in jobs:
         planner.note(job.id, job.tasks_count)
     planner.start(len(jobs))
-    answers = await planner.tasks_of([job.id for job in jobs])
-    return len(jobs), {t.id for tasks in answers for t in tasks}
+    return await planner.tasks_of([job.id for job in jobs])
 
 
 async def live_tasks(ids: set[int]) -> int:
@@ -130,3 +136,23 @@ async def test_the_grouping_is_kept_in_the_cached_pages_and_goes_with_them(sb, h
 
     await tenant.cache.invalidate(tenant.key, resources.TASKS.name)  # the pages go
     assert await live_tasks(ids) == 0  # and no grouping of their tasks is left anywhere
+
+
+async def test_a_cold_listing_is_read_as_kept_and_grouped_once(sb, http) -> None:
+    """Each page is read straight into what the cache keeps (no raw to drop) and grouped as it is
+    read: the cache keeps the very page the level grouped, and it holds what trimming the fully
+    read tasks would have kept."""
+    client = KickservClient("demo", "demo-token", base_url=sb.base_url, http=http)
+    store = MemoryStore()
+    tenant = Tenant("demo", client, SharedCache(store=store))
+    answered = [t for tasks in await tasks_level(tenant) for t in tasks]
+    cached = [entry.value for entry, _ in store._entries.values()]
+    pages = sorted((p for p in cached if isinstance(p, TaskPage)), key=lambda p: p.number)
+    assert len(pages) == pages[0].total_pages > 1
+    assert all(kept(p) is p for p in pages)  # nothing left to trim: kept as read
+    kept_ids = {id(t) for p in pages for t in p.items}
+    assert answered and all(id(t) in kept_ids for t in answered)  # the cached tasks themselves
+    full = await client.tasks.list().page(1, pages[0].per_page)
+    trimmed = kept(full)
+    assert isinstance(trimmed, TaskPage) and trimmed.by_job == pages[0].by_job
+    assert trimmed.items == pages[0].items
