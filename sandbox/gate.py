@@ -133,13 +133,20 @@ class Gate:
                 await JSONResponse(body, 429, {"Retry-After": str(retry)})(scope, receive, send)
                 return
         delay_ms = knobs.latency_ms + state.dice.random() * knobs.jitter_ms
-        if delay_ms > 0:
-            await asyncio.sleep(delay_ms / 1000)  # never time.sleep: other requests keep flowing
+        answer_at = time.perf_counter() + delay_ms / 1000
         method, path = scope["method"], scope["path"]
+        # A write waits out its latency first (it commits after it). A read is answered from what
+        # the account holds when it arrives and its answer held until the latency has passed, so
+        # the sandbox's own work hides inside the latency (as on a farm of servers) instead of
+        # queueing after it behind every concurrent call's.
+        read = method in ("GET", "HEAD")
+        if not read:
+            await _until(answer_at)  # never time.sleep: other requests keep flowing
         rule = knobs.fault_for(method, path, "before", state.dice.random())
         if rule is None and knobs.error_rate and state.dice.random() < knobs.error_rate:
             rule = FaultRule()
         if rule is not None and rule.action != "timeout":
+            await _until(answer_at)
             await self._fail(rule, scope, receive, send)
             return
         if rule is not None:
@@ -148,16 +155,21 @@ class Gate:
                 return  # the client gave up before anything was written
             receive = _replay(kept, receive)
         scope = {**scope, "state": {**scope.get("state", {}), "employee": employee}}
-        if not any(r.matches(method, path, "after") for r in knobs.faults):
+        after = any(r.matches(method, path, "after") for r in knobs.faults)
+        if not after and not read:
             await self.app(scope, receive, send)
             return
-        held: list[Message] = []  # the answer is held back until we know whether to fail it
+        held: list[Message] = []  # the answer is held back until its time, or until we know
+        # whether to fail it
 
         async def hold(message: Message) -> None:
             held.append(message)
 
-        await self.app(scope, receive, hold)
-        rule = knobs.fault_for(method, path, "after", state.dice.random())
+        try:
+            await self.app(scope, receive, hold)
+        finally:
+            await _until(answer_at)
+        rule = knobs.fault_for(method, path, "after", state.dice.random()) if after else None
         if rule is not None and rule.action == "timeout":
             gone, _ = await _hang(receive, rule.hang_s)
             if gone:
@@ -179,6 +191,13 @@ class Gate:
             return
         body = choices.error_list_body(choices.SERVER_ERROR_MESSAGE)
         await JSONResponse(body, rule.status)(scope, receive, send)
+
+
+async def _until(moment: float) -> None:
+    """Sleep until ``time.perf_counter()`` reaches ``moment`` (no sleep once it has)."""
+    left = moment - time.perf_counter()
+    if left > 0:
+        await asyncio.sleep(left)
 
 
 async def _hang(receive: Receive, seconds: float) -> tuple[bool, list[Message]]:

@@ -32,6 +32,24 @@ async def test_latency_does_not_block_other_requests(sandbox):
     assert max(entry["concurrent"] for entry in sandbox.requests()) == 5
 
 
+async def test_every_call_takes_at_least_its_latency_and_answers_as_without_it(sandbox):
+    """Reads build their answer on arrival and hold it until the latency has passed (the
+    sandbox's work hides in the latency); writes wait first. Either way no call is faster than
+    the latency, and a read answers what it answers without latency."""
+    paths = ["/customers.json", "/tasks.json?per_page=7&page=2", "/jobs.json", "/employees.json"]
+    async with _api(sandbox) as http:
+        plain = [(await http.get(p)).content for p in paths]
+        sandbox.state.knobs.latency_ms = 60.0
+        sandbox.reset_requests()
+        slow = await asyncio.gather(*(http.get(p) for p in paths))
+        number = next(iter(sandbox.store().customers_by_number))
+        put = await http.put(f"/customers/{number}.json", json={"customer": {"name": "Slow"}})
+    assert [r.content for r in slow] == plain
+    assert put.status_code == 200 and put.json()["name"] == "Slow"
+    durations = [entry["duration_ms"] for entry in sandbox.requests()]
+    assert len(durations) == 5 and min(durations) >= 59.0  # a lower bound: never flaky
+
+
 async def test_rate_limit_answers_429_with_retry_after(sandbox):
     async with httpx.AsyncClient(base_url=sandbox.base_url) as admin:
         await admin.put("/__sandbox/config", json={"rate_limit": 3, "rate_limit_window_s": 120})
