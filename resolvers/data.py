@@ -19,6 +19,8 @@ import asyncio
 from collections.abc import Awaitable, Callable, Coroutine, Hashable, Sequence
 from datetime import date
 from decimal import Decimal
+from functools import partial
+from operator import attrgetter
 from typing import Any, Generic, TypeVar, overload
 
 from aiodataloader import DataLoader
@@ -81,7 +83,8 @@ class _Lazy(Generic[K, V]):
     """A request's loader, made on first use: a request uses a few of them, and making one costs
     ~2.5 µs (aiodataloader inspects its batch function), ~37 µs for all of them on every request.
     Records primed before then are kept on the request and primed into the loader when it is made,
-    in order (a loader's first prime of a key wins, as it would have)."""
+    in order (a loader's first prime of a key wins, as it would have); a listing's records are
+    kept as the listing, keyed only then (most requests never make the loaders they prime)."""
 
     def __init__(self, batch: str) -> None:
         self.batch = batch
@@ -98,18 +101,32 @@ class _Lazy(Generic[K, V]):
         if data is None:
             return self
         loader: Loader[K, V] = Loader(getattr(data, self.batch), enabled=data.loaders_enabled)
-        for key, value in data._primed.pop(self.name, ()):
-            loader.prime(key, value)
+        for key_of, values in data._primed.pop(self.name, ()):
+            for value in values:
+                loader.prime(key_of(value), value)
         data.__dict__[self.name] = loader  # found before this descriptor from now on
         return loader
 
     def prime(self, data: RequestData, key: K, value: V) -> None:
         """``key``'s value for ``data``'s loader, without making the loader."""
+        self.prime_all(data, (value,), lambda _value: key)
+
+    def prime_all(self, data: RequestData, values: Sequence[V], key_of: Callable[[V], K]) -> None:
+        """Each of ``values`` under its ``key_of`` for ``data``'s loader, in order, without making
+        the loader (``values`` is kept as it is until then: an immutable listing's items)."""
         made: Loader[K, V] | None = data.__dict__.get(self.name)
         if made is not None:
-            made.prime(key, value)
+            for value in values:
+                made.prime(key_of(value), value)
         else:
-            data._primed.setdefault(self.name, []).append((key, value))
+            data._primed.setdefault(self.name, []).append((key_of, values))
+
+
+async def _tasks_of_job(tenant: Tenant, job_id: int) -> tuple[Task, ...]:
+    window = await tenant.everything(
+        resources.TASKS, tenant.client.tasks.list(job_id=job_id), filters(job_id=job_id)
+    )
+    return window.items
 
 
 class RequestData:
@@ -135,8 +152,11 @@ class RequestData:
         self.tenant = tenant
         self.ks = tenant.client
         self.loaders_enabled = loaders_enabled
-        self._primed: dict[str, list[tuple[Any, Any]]] = {}  # for loaders not made yet
-        self.job_tasks = JobTasksPlanner(tenant, self._tasks_of_job)
+        # for loaders not made yet: values to prime, with how each is keyed
+        self._primed: dict[str, list[tuple[Callable[[Any], Any], Sequence[Any]]]] = {}
+        # A job's own listing, read through the tenant alone: a method of this request would make
+        # a cycle (request -> planner -> request) that only the garbage collector frees.
+        self.job_tasks = JobTasksPlanner(tenant, partial(_tasks_of_job, tenant))
         # The request's task (made inside it): a read-ahead it starts is cancelled if it is.
         self._request = asyncio.current_task()
         self.levels = FixedLevels()  # plans of levels the reference fixes (resolvers.levels)
@@ -211,12 +231,6 @@ class RequestData:
     async def _tasks_by_job_id(self, job_ids: list[int]) -> list[tuple[Task, ...] | None]:
         """Per-job listings or the account-wide one, as ``resolvers.plan`` chooses."""
         return list(await self.job_tasks.tasks_of(job_ids))
-
-    async def _tasks_of_job(self, job_id: int) -> tuple[Task, ...]:
-        window = await self.tenant.everything(
-            resources.TASKS, self.ks.tasks.list(job_id=job_id), filters(job_id=job_id)
-        )
-        return window.items
 
     async def _tasks_by_id(self, ids: list[int]) -> list[Task | None]:
         return await self._records(resources.TASK, ids, self.ks.tasks.get)
@@ -296,10 +310,10 @@ class RequestData:
         window = await self.tenant.window(
             resources.CUSTOMERS, self.ks.customers.list(**given), filters(**given), offset, first
         )
-        for customer in window.items:
-            RequestData.customer_by_number.prime(self, customer.customer_number, customer)
-            RequestData.customer_by_id.prime(self, customer.id, customer)
-            if window.fetched:  # a cached page was primed when it was fetched
+        RequestData.customer_by_number.prime_all(self, window.items, attrgetter("customer_number"))
+        RequestData.customer_by_id.prime_all(self, window.items, attrgetter("id"))
+        if window.fetched:  # a cached page was primed when it was fetched
+            for customer in window.items:
                 await self.tenant.prime(resources.CUSTOMER_ID, customer)
         return window
 
@@ -346,9 +360,9 @@ class RequestData:
         return window
 
     async def _prime_jobs(self, window: Window[Job]) -> None:
-        for job in window.items:
-            RequestData.job_by_id.prime(self, job.id, job)
-            if window.fetched:  # a cached page was primed when it was fetched
+        RequestData.job_by_id.prime_all(self, window.items, attrgetter("id"))
+        if window.fetched:  # a cached page was primed when it was fetched
+            for job in window.items:
                 await self.tenant.prime(resources.JOB_ID, job)
 
     async def opportunities(

@@ -19,6 +19,7 @@ import logging
 from collections.abc import Awaitable, Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property, partial
+from itertools import chain
 from typing import Any, Generic, TypeVar
 
 from kickserv import KickservClient, NotFound, Page, Paginator
@@ -160,7 +161,11 @@ class Tenant:
                 # Kickserv served smaller pages than asked: plan again with the size it uses.
                 self.max_per_page = served
                 continue
-            items = tuple(item for p in pages for item in p.items)
+            items = (
+                pages[0].items
+                if len(pages) == 1
+                else tuple(chain.from_iterable(p.items for p in pages))
+            )
             sliced = items[plan.skip : plan.skip + first]
             fetched = any(was_fetched for _, was_fetched in answers)
             total = pages[0].total_entries

@@ -38,14 +38,35 @@ class Edge(Generic[N]):
     node: N = strawberry.field(description="The item.")
 
 
+def _edges(self: Connection[N], info: Info[Any, Any]) -> list[Edge[N]]:
+    offset = self._offset
+    return [Edge(cursor=encode_cursor(offset + i), node=n) for i, n in enumerate(self.nodes)]
+
+
+def _page_info(self: Connection[Any], info: Info[Any, Any]) -> PageInfo:
+    offset, count = self._offset, len(self.nodes)
+    return PageInfo(
+        has_next_page=offset + count < self.total_count,
+        has_previous_page=offset > 0,
+        start_cursor=encode_cursor(offset) if count else None,
+        end_cursor=encode_cursor(offset + count - 1) if count else None,
+    )
+
+
 @strawberry.type(description="A page of a list Kickserv serves in pages.")
 class Connection(Generic[N]):
+    """``nodes`` and ``totalCount`` as they are; ``edges`` and ``pageInfo`` (a cursor per node)
+    made only when a query asks for them, from where the page starts."""
+
     edges: list[Edge[N]] = strawberry.field(
-        description="The items of this page with their cursors."
+        resolver=_edges, description="The items of this page with their cursors."
     )
     nodes: list[N] = strawberry.field(description="The items of this page, without cursors.")
-    page_info: PageInfo = strawberry.field(description="Where this page sits in the whole list.")
+    page_info: PageInfo = strawberry.field(
+        resolver=_page_info, description="Where this page sits in the whole list."
+    )
     total_count: int = strawberry.field(description="How many items the whole list has.")
+    _offset: strawberry.Private[int]
 
 
 @strawberry.type(description="A page of invoices, with what is owed across all matching invoices.")
@@ -98,23 +119,9 @@ def follows_cursors(info: Info[Any, Any]) -> bool:
     return False
 
 
-def build_edges(
-    window: Window[R], convert: Callable[[R], N]
-) -> tuple[list[Edge[N]], list[N], PageInfo]:
-    nodes = [convert(item) for item in window.items]
-    edges = [Edge(cursor=encode_cursor(window.offset + i), node=n) for i, n in enumerate(nodes)]
-    page_info = PageInfo(
-        has_next_page=window.offset + len(nodes) < window.total,
-        has_previous_page=window.offset > 0,
-        start_cursor=edges[0].cursor if edges else None,
-        end_cursor=edges[-1].cursor if edges else None,
-    )
-    return edges, nodes, page_info
-
-
 def connection(window: Window[R], convert: Callable[[R], N]) -> Connection[N]:
-    edges, nodes, page_info = build_edges(window, convert)
-    return Connection(edges=edges, nodes=nodes, page_info=page_info, total_count=window.total)
+    nodes = [convert(item) for item in window.items]
+    return Connection(nodes=nodes, total_count=window.total, _offset=window.offset)
 
 
 IC = TypeVar("IC", bound="InvoiceConnection[Any]")
@@ -123,13 +130,11 @@ IC = TypeVar("IC", bound="InvoiceConnection[Any]")
 def invoice_connection(window: Window[R], convert: Callable[[R], N], kind: type[IC]) -> IC:
     """``kind`` is a concrete subclass (e.g. ``InvoiceConnection[Invoice]`` named
     "InvoiceConnection"): Strawberry would name the bare specialisation "InvoiceInvoiceConnection"."""
-    edges, nodes, page_info = build_edges(window, convert)
     balance = window.extra.get("total_balance_remaining")
     return kind(
-        edges=edges,
-        nodes=nodes,
-        page_info=page_info,
+        nodes=[convert(item) for item in window.items],
         total_count=window.total,
+        _offset=window.offset,
         total_balance_remaining=balance if isinstance(balance, Decimal) else None,
     )
 
@@ -140,7 +145,6 @@ __all__: Sequence[str] = (
     "Edge",
     "InvoiceConnection",
     "PageInfo",
-    "build_edges",
     "connection",
     "flattened",
     "follows_cursors",

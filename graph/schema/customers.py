@@ -31,6 +31,19 @@ PaymentT = Annotated["Payment", strawberry.lazy("graph.schema.billing")]
 NoteT = Annotated["Note", strawberry.lazy("graph.schema.people")]
 
 
+def _service_address(self: Customer, info: GraphInfo) -> Address:
+    source = self._record if self._record is not None else self._ref
+    assert source is not None
+    return Address.from_record(source.service_address)
+
+
+def _billing_address(self: Customer, info: GraphInfo) -> Address:
+    # Glue has no billing address: an empty one, as it always was.
+    return Address.from_record(
+        AddressRecord() if self._record is None else self._record.billing_address
+    )
+
+
 @strawberry.federation.type(
     keys=["id", "number"],
     description="A Kickserv customer. Child customers are the extra service locations of a parent.",
@@ -45,8 +58,13 @@ class Customer:
     email: str | None = strawberry.field(description="Email address.")
     phone: str | None = strawberry.field(description="Phone number.")
     mobile: str | None = strawberry.field(description="Mobile phone number.")
-    service_address: Address = strawberry.field(description="Where the work is done.")
-    billing_address: Address = strawberry.field(description="Where invoices go.")
+    # Made when asked (from the record, or the glue), not with every customer.
+    service_address: Address = strawberry.field(
+        resolver=_service_address, description="Where the work is done."
+    )
+    billing_address: Address = strawberry.field(
+        resolver=_billing_address, description="Where invoices go."
+    )
     balance: Decimal | None = strawberry.field(description="What the customer owes now.")
     is_active: bool = strawberry.field(description="False once the customer is deactivated.")
     created_at: datetime | None = strawberry.field(description="When the customer was created.")
@@ -66,8 +84,6 @@ class Customer:
             email=r.email_address,
             phone=r.phone_number,
             mobile=r.mobile,
-            service_address=Address.from_record(r.service_address),
-            billing_address=Address.from_record(r.billing_address),
             balance=r.balance,
             is_active=r.is_active,
             created_at=r.created_at,
@@ -90,8 +106,6 @@ class Customer:
             email=None,
             phone=None,
             mobile=None,
-            service_address=Address.from_record(ref.service_address),
-            billing_address=Address.from_record(AddressRecord()),
             balance=None,
             is_active=True,
             created_at=None,

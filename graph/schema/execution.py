@@ -20,9 +20,14 @@ default executor.
 
 from __future__ import annotations
 
+import asyncio
+import weakref
+from collections.abc import Awaitable, Sequence
+from inspect import isawaitable
 from typing import Any
 
-from graphql import GraphQLObjectType
+from graphql import GraphQLObjectType, GraphQLResolveInfoHelpers
+from graphql.execution import Executor
 from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
 from graphql.pyutils import AwaitableOrValue, Path, Undefined, gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
@@ -37,6 +42,7 @@ Plan = list[tuple[str, LeafAttribute | None, FieldDetailsList]]
 class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.async_helpers = _helpers(self)
         # Per selection (graphql-core memoizes a type's collected fields for the execution: every
         # item of a list shares them), kept alive with it so its id is not reused meanwhile.
         self._plans: dict[int, tuple[GroupedFieldSet, Plan | None]] = {}
@@ -106,6 +112,51 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
             return results
 
         return get_results()
+
+
+def _helpers(executor: Executor[Any]) -> GraphQLResolveInfoHelpers:
+    """``info.async_helpers`` as graphql-core's executor makes them, but holding the executor
+    weakly: its own bound methods made a cycle (executor -> helpers -> executor) that kept every
+    request's executor, context, loaders and records until the garbage collector found them, and
+    with many requests in flight they lived long enough to be promoted and counted in full
+    collections of the whole heap. The executor is alive whenever its own code calls ``track``
+    (graphql-core's abstract type checks); a resolver still running after its execution ended (an
+    error settled the rest in the background) has its awaitables settled the same way."""
+    alive = weakref.ref(executor)
+
+    def track(values: Sequence[Any]) -> None:
+        found = alive()
+        if found is not None:
+            found.track_async_work(values)
+        else:
+            _settle_orphans(values)
+
+    return GraphQLResolveInfoHelpers(gather=_gather, track=track)
+
+
+def _gather(values: Sequence[Awaitable[Any]]) -> Awaitable[list[Any]]:
+    return gather_with_cancel(*values)  # graphql-core's gather_async_work, which reads no state
+
+
+_orphans: set[asyncio.Future[Any]] = set()
+
+
+def _settle_orphans(values: Sequence[Any]) -> None:
+    """What graphql-core's ``settle_in_background`` does with the awaitables of an executor that is
+    gone: settled, their errors observed, the gathering kept until then."""
+    awaitables = [value for value in values if isawaitable(value)]
+    if not awaitables:
+        return
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:  # no running event loop: they can never run
+        for awaitable in awaitables:
+            if asyncio.iscoroutine(awaitable):
+                awaitable.close()
+        return
+    future = asyncio.gather(*awaitables, return_exceptions=True)
+    _orphans.add(future)
+    future.add_done_callback(_orphans.discard)
 
 
 def _leaf_value(source: Any, leaf: LeafAttribute) -> Any:

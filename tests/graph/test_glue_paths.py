@@ -59,6 +59,13 @@ CASES = [
         "id email isActive",
     ),
     (
+        "{ invoices(first: 5) { nodes { %s } } }",
+        ("invoices",),
+        "customer",
+        "id name serviceAddress { line1 city }",
+        "id serviceAddress { city } billingAddress { line1 city }",
+    ),
+    (
         "{ payments(first: 5) { nodes { %s } } }",
         ("payments",),
         "customer",

@@ -5,6 +5,9 @@ missing attribute, an attribute that raises)."""
 
 from __future__ import annotations
 
+import asyncio
+import gc
+import weakref
 from decimal import Decimal
 from enum import Enum
 from typing import Any
@@ -212,3 +215,70 @@ def test_arguments_are_converted_as_strawberry_converts_them() -> None:
     assert answer.data is not None
     assert answer.data["given"] == "(Window(first=5, name=None), Some('x'), Some(4), [1, 2], 3)"
     assert answer.data["plain"] == "(None, None, None, None, 1)"
+
+
+class Context:
+    """A context to watch for: freed with its execution, or kept until a collection."""
+
+
+@strawberry.type
+class Tracking:
+    @strawberry.field
+    def tracked(self, info: strawberry.Info) -> int:
+        # graphql-core's helpers for a resolver's own async work: settled by the executor
+        info._raw_info.async_helpers.track([_settled()])
+        return 1
+
+    @strawberry.field
+    async def gathered(self, info: strawberry.Info) -> list[int]:
+        return await info._raw_info.async_helpers.gather([_one(), _one()])
+
+
+SETTLED: list[str] = []
+
+
+async def _settled() -> None:
+    SETTLED.append("settled")
+
+
+async def _one() -> int:
+    return 1
+
+
+async def test_an_execution_and_its_context_are_freed_without_the_garbage_collector() -> None:
+    # graphql-core's executor holds its own bound methods in ``async_helpers``: a cycle that kept
+    # every request's executor, context and records until a collection.
+    schema = graphql_schema(strawberry.Schema(query=Tracking))
+    SETTLED.clear()
+    gc.disable()
+    try:
+        context = Context()
+        freed = weakref.ref(context)
+        result = execute(
+            schema,
+            parse("{ tracked gathered }"),
+            context_value=context,
+            executor_class=LeanExecutionContext,
+        )
+        assert not isinstance(result, ExecutionResult)
+        result = await result
+        del context
+        assert freed() is None
+    finally:
+        gc.enable()
+    assert result.errors is None and result.data == {"tracked": 1, "gathered": [1, 1]}
+    await asyncio.sleep(0)
+    assert SETTLED == ["settled"]  # tracked work was settled by the executor
+
+
+async def test_work_tracked_after_its_execution_is_gone_is_still_settled() -> None:
+    schema = graphql_schema(strawberry.Schema(query=Tracking))
+    executor = LeanExecutionContext.build(schema, parse("{ tracked }"))
+    assert isinstance(executor, LeanExecutionContext)
+    helpers = executor.async_helpers
+    del executor
+    SETTLED.clear()
+    helpers.track([_settled(), 2])
+    for _ in range(3):
+        await asyncio.sleep(0)
+    assert SETTLED == ["settled"]

@@ -120,6 +120,47 @@ async def test_first_zero_counts_without_items(sb: RunningSandbox, store: Accoun
     assert run.data["customers"]["pageInfo"]["hasNextPage"] is True
 
 
+BOTH = """query ($after: String) {
+  customers(first: 3, after: $after) {
+    nodes { number }
+    edges { cursor node { number } }
+    pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+    again: pageInfo { startCursor }
+  }
+  invoices(first: 2, after: $after) {
+    totalCount totalBalanceRemaining
+    edges { cursor node { id } }
+    nodes { id }
+    pageInfo { hasPreviousPage endCursor }
+  }
+}"""
+
+
+async def test_edges_and_page_info_are_made_from_the_page_when_asked(
+    sb: RunningSandbox, store: AccountStore
+):
+    async with graph_server(sb) as graph:
+        run = await graph.run(BOTH, {"after": encode_cursor(4)})
+    assert run.errors == []
+    customers, invoices = run.data["customers"], run.data["invoices"]
+    # the same items as nodes and as edges, each edge's cursor its place in the whole list
+    assert [e["node"] for e in customers["edges"]] == customers["nodes"]
+    assert [c["number"] for c in customers["nodes"]] == numbers(store)[5:8]
+    assert [decode_cursor(e["cursor"]) for e in customers["edges"]] == [5, 6, 7]
+    assert customers["pageInfo"] == {
+        "hasNextPage": True,
+        "hasPreviousPage": True,
+        "startCursor": customers["edges"][0]["cursor"],
+        "endCursor": customers["edges"][-1]["cursor"],
+    }
+    assert customers["again"] == {"startCursor": encode_cursor(5)}
+    # a connection with fields of its own (invoices) has them too
+    assert [e["node"] for e in invoices["edges"]] == invoices["nodes"]
+    assert [decode_cursor(e["cursor"]) for e in invoices["edges"]] == [5, 6]
+    assert invoices["pageInfo"] == {"hasPreviousPage": True, "endCursor": encode_cursor(6)}
+    assert invoices["totalBalanceRemaining"] is not None
+
+
 async def test_past_the_end_is_an_empty_page(sb: RunningSandbox, store: AccountStore):
     async with graph_server(sb) as graph:
         run = await graph.run(PAGE, {"first": 5, "after": encode_cursor(len(store.customers) + 40)})

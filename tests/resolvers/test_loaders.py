@@ -4,6 +4,8 @@ and every key asked in one tick reaching ONE batch call (counted by wrapping the
 from __future__ import annotations
 
 import asyncio
+import gc
+import weakref
 from collections.abc import AsyncIterator, Iterator
 from datetime import date
 from typing import Any
@@ -160,3 +162,47 @@ async def test_each_request_gets_its_own_loaders(tenant: Tenant):
     counter = BatchCounter(second.customer_by_number)
     await second.customer_by_number.get(1)
     assert counter.calls == [[1]]
+
+
+async def test_a_listing_primes_the_loaders_made_later_and_the_first_prime_wins(
+    sb: RunningSandbox, store: AccountStore, tenant: Tenant
+):
+    # given: a record primed for customer 3 before a listing that also has it
+    early = await RequestData(tenant).customer_by_number.get(3)
+    assert early is not None
+    data = RequestData(tenant)
+    RequestData.customer_by_number.prime(data, 3, early)
+    # when: the listing of customers 1..5 (no loader made yet), then the loaders
+    window = await data.customers(0, 5)
+    sb.reset_requests()
+    by_number = await asyncio.gather(*(data.customer_by_number.get(n) for n in (1, 2, 3, 4, 5)))
+    by_id = await data.customer_by_id.get(window.items[1].id)
+    # then: answered by what was primed, the listing's records, none read again
+    assert sb.request_count() == 0
+    assert by_number[0] is window.items[0] and by_number[4] is window.items[4]
+    assert by_number[2] is early  # primed first: the listing's prime of it did not replace it
+    assert by_id is window.items[1]
+    # a loader made before the listing is primed by it at once
+    made = RequestData(tenant)
+    assert await made.customer_by_id.get(MISSING) is None
+    listed = await made.customers(5, 3)
+    sb.reset_requests()
+    assert await made.customer_by_id.get(listed.items[2].id) is listed.items[2]
+    assert sb.request_count() == 0
+    assert [c.customer_number for c in listed.items] == list(store.customers_by_number)[5:8]
+
+
+async def test_a_request_is_freed_without_the_garbage_collector(tenant: Tenant):
+    # A cycle (the request's tasks planner calling back into the request) kept every request's
+    # loaders and records until a collection; with many requests in flight they were promoted
+    # and weighed on full collections of the whole heap.
+    gc.disable()
+    try:
+        data = RequestData(tenant)
+        await data.customers(0, 2)
+        assert data.job_tasks is not None
+        freed = weakref.ref(data)
+        del data
+        assert freed() is None
+    finally:
+        gc.enable()
