@@ -6,7 +6,7 @@ from datetime import date
 from decimal import Decimal
 
 from kickserv.records.fields import Fields
-from kickserv.records.glue import CustomerRef, ItemRef, customer_glue, customer_id_or_glue
+from kickserv.records.glue import CustomerRef, ItemRef
 from kickserv.records.record import Entity, reads, record
 
 
@@ -36,9 +36,9 @@ class Payment(Entity):
     notes: str | None = reads(Fields.optional_str, "notes")
     ref_number: str | None = reads(Fields.optional_str, "ref_number")
     status: str | None = reads(Fields.optional_str, "status")
-    customer_id: int | None = reads(customer_id_or_glue)
+    customer_id: int | None = reads(Fields.id_or_glue, "customer_id", "customer", CustomerRef.id_of)
     job_id: int | None = reads(Fields.optional_int, "job_id")
-    customer: CustomerRef | None = reads(customer_glue)
+    customer: CustomerRef | None = reads(Fields.optional_object, "customer", CustomerRef.from_json)
 
 
 @record

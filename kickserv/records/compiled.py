@@ -10,8 +10,8 @@ with a ``$``, ``""`` for a missing value) or a wrong type. So the answer, and th
 slow path's whenever the fast one steps aside, and its own answers are the same values the slow
 path would give: every fast path below takes only values whose conversion both agree on.
 
-Readers it does not know (functions of a record's module, such as a task's ``_job_id``) are called
-as they are, with the record's ``Fields``.
+Readers it does not know (functions of a record's module) are called as they are, with the record's
+``Fields``, unless the module taught it their fast path (``fast``: ``Address.from_prefix``).
 """
 
 from __future__ import annotations
@@ -121,13 +121,34 @@ def _int_tuple(x: str, args: tuple[Any, ...]) -> list[str]:
     ]
 
 
+def _id_or_glue(x: str, args: tuple[Any, ...]) -> list[str]:
+    key, glue, _id_of = args
+    return [
+        f"{x} = get({key!r})",
+        f"if type({x}) is int: pass",
+        f"elif {x} is None and get({glue!r}) is None: pass",
+        "else:",
+    ]
+
+
+def _ids_or_glue(x: str, args: tuple[Any, ...]) -> list[str]:
+    key, glue, _id_of = args
+    return [
+        f"{x} = get({key!r})",
+        f"if type({x}) is list and {x} and all(type(i) is int for i in {x}): {x} = tuple({x})",
+        f"elif ({x} is None or {x} == []) and get({glue!r}) in (None, []): {x} = ()",
+        "else:",
+    ]
+
+
 def _raw(x: str, _args: tuple[Any, ...]) -> list[str]:
     return [f"{x} = dict(data)", "if False:"]
 
 
 # Each known reader: the lines that set the field's variable; the last opens a block (an `if`) that
 # runs when the value is not one the fast path takes, and whose body sends it to the slow path.
-_FAST: dict[Callable[..., Any], Callable[[str, tuple[Any, ...]], list[str]]] = {
+Emitter = Callable[[str, tuple[Any, ...]], list[str]]
+_FAST: dict[Callable[..., Any], Emitter] = {
     Fields.required_int: _typed("int", required=True),
     Fields.optional_int: _typed("int", required=False),
     Fields.required_str: _typed("str", required=True),
@@ -145,7 +166,18 @@ _FAST: dict[Callable[..., Any], Callable[[str, tuple[Any, ...]], list[str]]] = {
     Fields.optional_tuple: _tuple("None"),
     Fields.tuple_of: _tuple("()"),
     Fields.int_tuple: _int_tuple,
+    Fields.id_or_glue: _id_or_glue,
+    Fields.ids_or_glue: _ids_or_glue,
 }
+_NAMES: dict[str, Any] = {}  # what the lines of readers taught by ``fast`` name
+
+
+def fast(read: Callable[..., Any], emit: Emitter, **names: Any) -> None:
+    """Teach the compiled readers a fast path for ``read`` (a reader a record module defines, such
+    as ``Address.from_prefix``): ``emit`` gives its lines as the ones above do, and ``names`` are
+    what those lines name. Before the first record that reads with ``read`` is declared."""
+    _FAST[read] = emit
+    _NAMES.update(names)
 
 
 def compile_reader(
@@ -170,6 +202,7 @@ def compile_reader(
         "date_iso": date.fromisoformat,
         "decimal": Decimal,
         "InvalidOperation": InvalidOperation,
+        **_NAMES,
     }
     body = [
         "if klass is not cls: return klass.read_json(data)",

@@ -101,6 +101,17 @@ class Fields:
     def optional_int(self, *keys: str) -> int | None:
         return self._optional(keys, self._to_int)
 
+    def id_or_glue(self, key: str, glue: str, id_of: Callable[[object], int]) -> int | None:
+        """The id under ``key``, or the id of the glue record under ``glue`` when only that was
+        sent (``id_of`` reads it)."""
+        found = self.optional_int(key)
+        return found if found is not None else self.optional_object(glue, id_of)
+
+    def ids_or_glue(self, key: str, glue: str, id_of: Callable[[object], int]) -> tuple[int, ...]:
+        """The ids listed under ``key``, or the ids of the glue records under ``glue`` when none
+        are."""
+        return self.int_tuple(key) or self.tuple_of(glue, id_of)
+
     def int_tuple(self, key: str) -> tuple[int, ...]:
         """A list of ids; absent or null is empty."""
         value = self._data.get(key)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, ClassVar
 
+from kickserv.records.compiled import fast
 from kickserv.records.fields import Fields
 from kickserv.records.record import Record, raw_json, reads, record
 
@@ -35,15 +36,34 @@ class Address:
 
     @classmethod
     def from_prefix(cls, fields: Fields, prefix: str) -> Address:
-        keys = _ADDRESS_KEYS.get(prefix) or _address_keys(prefix)
-        sent = [fields.value(key) for key in keys]
+        sent = [fields.value(key) for key in cls.keys(prefix)]
         if all(value is None or type(value) is str for value in sent):  # as documented: as it is
             return cls(*sent)
-        return cls(*[fields.optional_str(key) for key in keys])
+        return cls(*[fields.optional_str(key) for key in cls.keys(prefix)])
+
+    @staticmethod
+    def keys(prefix: str) -> tuple[str, ...]:
+        """The keys of the columns of the address ``prefix`` names, in field order."""
+        return _ADDRESS_KEYS.get(prefix) or _address_keys(prefix)
 
     @property
     def is_empty(self) -> bool:
         return not any((self.street, self.street_2, self.city, self.state, self.zip_code))
+
+
+def _address(x: str, args: tuple[Any, ...]) -> list[str]:
+    """``Address.from_prefix`` compiled: its columns as they are when each is a string or null."""
+    (prefix,) = args
+    columns = [f"{x}_{i}" for i in range(len(_ADDRESS_COLUMNS))]
+    taken = " and ".join(f"({c} is None or type({c}) is str)" for c in columns)
+    return [
+        *(f"{c} = get({key!r})" for c, key in zip(columns, Address.keys(prefix), strict=True)),
+        f"if {taken}: {x} = Address({', '.join(columns)})",
+        "else:",
+    ]
+
+
+fast(Address.from_prefix, _address, Address=Address)
 
 
 @record
@@ -95,15 +115,3 @@ class ItemRef(Glue):
     full_name: str | None = reads(Fields.optional_str, "full_name")
     description: str | None = reads(Fields.optional_str, "description")
     price: Decimal | None = reads(Fields.optional_decimal, "price")
-
-
-def customer_glue(f: Fields) -> CustomerRef | None:
-    """A record's customer glue (jobs, invoices, payments, tasks)."""
-    return f.optional_object("customer", CustomerRef.from_json)
-
-
-def customer_id_or_glue(f: Fields) -> int | None:
-    """A record's customer id, or its glue's when only that was sent (jobs, invoices and payments
-    all carry one, the other, or both)."""
-    found = f.optional_int("customer_id")
-    return found if found is not None else f.optional_object("customer", CustomerRef.id_of)

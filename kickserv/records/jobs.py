@@ -10,7 +10,7 @@ from kickserv.errors import ResponseShape
 from kickserv.records.billing import JobCharge, Payment, PaymentRequest
 from kickserv.records.customers import Note
 from kickserv.records.fields import Fields, describe
-from kickserv.records.glue import CustomerRef, customer_glue, customer_id_or_glue
+from kickserv.records.glue import CustomerRef
 from kickserv.records.record import Entity, reads, record
 from kickserv.records.tasks import Task
 
@@ -31,8 +31,8 @@ class JobBase(Entity):
     """What a job and its invoice both carry (an invoice is a job seen through its invoice)."""
 
     job_number: int = reads(Fields.required_int, "job_number", "number")
-    customer_id: int | None = reads(customer_id_or_glue)
-    customer: CustomerRef | None = reads(customer_glue)
+    customer_id: int | None = reads(Fields.id_or_glue, "customer_id", "customer", CustomerRef.id_of)
+    customer: CustomerRef | None = reads(Fields.optional_object, "customer", CustomerRef.from_json)
     name: str | None = reads(Fields.optional_str, "name")
     status: str | None = reads(Fields.optional_str, "status")
     invoice_status: str | None = reads(Fields.optional_str, "invoice_status")

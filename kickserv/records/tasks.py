@@ -11,17 +11,6 @@ from kickserv.records.glue import CustomerRef, EmployeeRef, JobRef
 from kickserv.records.record import Entity, reads, record
 
 
-def _job_id(f: Fields) -> int | None:
-    """The job's id, or its glue's when only that was sent."""
-    found = f.optional_int("job_id")
-    return found if found is not None else f.optional_object("job", JobRef.id_of)
-
-
-def _employee_ids(f: Fields) -> tuple[int, ...]:
-    """The assignees' ids, or their glue's when only that was sent."""
-    return f.int_tuple("employee_ids") or f.tuple_of("employees", EmployeeRef.id_of)
-
-
 def _primary_contact(f: Fields) -> Mapping[str, Any] | None:
     contact = f.value("primary_contact")
     return dict(contact) if isinstance(contact, Mapping) else None
@@ -34,7 +23,7 @@ class Task(Entity):
     `primary_contact` is kept as Kickserv sent it: its shape is undocumented.
     """
 
-    job_id: int | None = reads(_job_id)
+    job_id: int | None = reads(Fields.id_or_glue, "job_id", "job", JobRef.id_of)
     name: str | None = reads(Fields.optional_str, "name", "title")
     description: str | None = reads(Fields.optional_str, "description")
     task_type_id: int | None = reads(Fields.optional_int, "task_type_id")
@@ -43,7 +32,9 @@ class Task(Entity):
     )
     ends_at: datetime | None = reads(Fields.optional_datetime, "ends_at", "end_at", "ends_on")
     completed: bool | None = reads(Fields.optional_bool, "completed", "complete")
-    employee_ids: tuple[int, ...] = reads(_employee_ids)
+    employee_ids: tuple[int, ...] = reads(
+        Fields.ids_or_glue, "employee_ids", "employees", EmployeeRef.id_of
+    )
     job: JobRef | None = reads(Fields.optional_object, "job", JobRef.from_json)
     customer: CustomerRef | None = reads(Fields.optional_object, "customer", CustomerRef.from_json)
     employees: tuple[EmployeeRef, ...] = reads(Fields.tuple_of, "employees", EmployeeRef.from_json)

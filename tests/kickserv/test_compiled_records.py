@@ -179,3 +179,27 @@ def test_a_reader_reads_embedded_records_with_the_parsers_named():
         Task.reader({"nope": JobRef.from_json})
     with pytest.raises(TypeError, match="reads no embedded record"):
         Task.reader({"name": JobRef.from_json})
+
+
+def test_ids_and_addresses_read_from_glue_or_columns_answer_as_the_reader_by_reader_one():
+    """The fast paths of ``Fields.id_or_glue``, ``Fields.ids_or_glue`` and
+    ``Address.from_prefix``, over what each takes from elsewhere or hands on."""
+    without = {k: v for k, v in TASK.items() if k not in ("job_id", "employee_ids")}
+    shapes: list[dict[str, Any]] = [
+        without,  # ids from the glue
+        {**without, "job": 10002131, "employees": [10000003, {"id": 5}]},  # bare ids
+        {**without, "job": None, "employees": None},
+        {**without, "job": {"name": "no id"}},
+        {**TASK, "employee_ids": [], "employees": []},
+        {**TASK, "employee_ids": None, "employees": [{"id": 6}]},
+        {**TASK, "employee_ids": [], "employees": "text"},
+    ]
+    for key in ("service_address", "service_zip_code", "service_country"):
+        for value in VARIANTS:
+            shapes.append({**TASK, "customer": {**TASK["customer"], key: value}})
+    for data in shapes:
+        for cls in (Task, Invoice):
+            shaped = data if cls is Task else {**INVOICE, "customer": data["customer"]}
+            if cls is Invoice and "customer_id" in shaped:
+                del shaped["customer_id"]  # the customer's id from its glue
+            assert outcome(cls, shaped, "from_json") == outcome(cls, shaped, "read_json"), data
