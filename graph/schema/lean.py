@@ -109,17 +109,19 @@ def _method(
         return resolve_with
 
     to_convert, registry, config = arguments.to_convert, arguments.registry, arguments.config
+    maybes = arguments.maybes
 
     def resolve_converting(source: Any, info: GraphQLResolveInfo[Any], **given: Any) -> Any:
         # Strawberry's convert_arguments, its names worked out once: the leaf values as they are,
-        # the others through Strawberry's own convert_argument (input objects, lists, global ids).
+        # the others through Strawberry's own convert_argument (input objects, lists, global ids),
+        # but for null, which it converts to null unless the argument is a Maybe.
         strawberry_info = info_class(_raw_info=info, _field=field)
         kwargs: dict[str, Any] = {}
         for name, value in given.items():
             if name not in names:
                 continue
             argument_type = to_convert.get(name)
-            if argument_type is not None:
+            if argument_type is not None and (value is not None or name in maybes):
                 value = convert_argument(
                     value, argument_type, registry, config, strawberry_info, path=(name,)
                 )
@@ -148,6 +150,7 @@ class _Arguments(NamedTuple):
     to_convert: dict[str, Any]  # GraphQL name -> Strawberry type, of those not leaf values
     registry: Mapping[object, ScalarWrapper | ScalarDefinition]
     config: StrawberryConfig
+    maybes: frozenset[str]  # those whose null Strawberry wraps (Some(None)) or refuses
 
 
 def _arguments(
@@ -158,6 +161,7 @@ def _arguments(
     """The resolver's arguments as ``_method`` passes them on; None when one has no Python name."""
     names: dict[str, str] = {}
     to_convert: dict[str, Any] = {}
+    maybes: set[str] = set()
     for argument in arguments:
         if not argument.python_name:
             return None
@@ -165,7 +169,14 @@ def _arguments(
         names[name] = argument.python_name
         if not _is_leaf(argument.type):
             to_convert[name] = argument.type
-    return _Arguments(names, to_convert, registry, config)
+        argument_type = argument.type
+        if isinstance(argument_type, StrawberryOptional) and not isinstance(
+            argument_type, StrawberryMaybe
+        ):
+            argument_type = argument_type.of_type
+        if isinstance(argument_type, StrawberryMaybe):
+            maybes.add(name)
+    return _Arguments(names, to_convert, registry, config, frozenset(maybes))
 
 
 def _lean(

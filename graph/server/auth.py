@@ -208,6 +208,7 @@ class Authenticator:
         self.default_policy = SafelistPolicy(settings.safelist)
         introspection = settings.introspection
         self.default_introspection = keys is None if introspection is None else introspection
+        self._anonymous: Caller | None = None
 
     @property
     def open(self) -> bool:
@@ -232,7 +233,10 @@ class Authenticator:
             passing_through.set(True)
             return self._default_caller("pass-through", account, token)
         if self.open:
-            return self._default_caller("anonymous", *server_credential)
+            anonymous = self._anonymous  # one caller, not one per request
+            if anonymous is None or (anonymous.account, anonymous.token) != server_credential:
+                anonymous = self._anonymous = self._default_caller("anonymous", *server_credential)
+            return anonymous
         raise Unauthenticated(self._missing_message())
 
     def _caller_of(self, key: ApiKey, server_credential: tuple[str, str]) -> Caller:

@@ -15,9 +15,10 @@ from typing import Any
 
 import httpx
 import pytest
+from starlette.requests import Request
 
 from graph.server.assembly import build_app
-from graph.server.auth import ApiKeys, ApiKeysError
+from graph.server.auth import ApiKeys, ApiKeysError, Authenticator
 from graph.server.settings import Settings
 from sandbox.app import SandboxConfig
 from sandbox.testing import RunningSandbox, running_sandbox
@@ -151,6 +152,18 @@ def test_open_mode_needs_no_key_as_the_quickstart_promises() -> None:
 
     assert response.status_code == 200
     assert response.json()["data"] == {"customers": {"totalCount": 5}}
+
+
+def test_open_mode_answers_one_caller_for_the_servers_credential_as_it_stands() -> None:
+    authenticator = Authenticator(Settings())
+    request = Request({"type": "http", "headers": []})
+    first = authenticator(request, ("demo", "token-a"))
+    assert (first.name, first.account, first.token) == ("anonymous", "demo", "token-a")
+    assert authenticator(request, ("demo", "token-a")) is first
+    # the server's credential changed (a sandbox started, a token rotated): a caller for it
+    again = authenticator(request, ("demo", "token-b"))
+    assert (again.account, again.token) == ("demo", "token-b")
+    assert authenticator(request, ("acme", "token-b")).account == "acme"
 
 
 # --- pass-through ----------------------------------------------------------------------------
