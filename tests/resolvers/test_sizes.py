@@ -70,3 +70,32 @@ def test_a_time_counts_its_zone_once_and_utc_not_at_all():
     two = (alone, alone.replace(hour=10))  # one zone between them
     assert deep_size(two) == sys.getsizeof(two) + 2 * deep_size(alone) - zone
     assert deep_size(alone.replace(tzinfo=UTC)) == deep_size(alone.replace(tzinfo=None))
+
+
+def walked(value: object) -> int:
+    """``deep_size`` with no record counted by its typed count: the walk alone."""
+    from resolvers import bounded
+
+    saved = dict(bounded._TYPED)
+    bounded._TYPED.clear()
+    bounded._TYPED.update(dict.fromkeys(saved))  # every class known, none typed
+    try:
+        return deep_size(value)
+    finally:
+        bounded._TYPED.clear()
+        bounded._TYPED.update(saved)
+
+
+@pytest.mark.parametrize(("key", "parse"), LISTINGS, ids=[name for name, _ in LISTINGS])
+def test_a_records_typed_count_is_the_walk_it_unrolls(bodies, key, parse):
+    """Kept and whole pages (raw dicts that share their strings with the typed fields), and
+    records holding what their types do not say, shared objects, and the empty tuple."""
+    read = parse_page(orjson.loads(bodies[key]), (key,), parse)
+    for value in (read, kept(read), (read, kept(read))):
+        assert deep_size(value) == walked(value)
+    first = kept(read).items[0]
+    shared = first.replace(id=first.id, raw={"again": first.id, "list": [1, "x"]})
+    odd = first.replace(id="12", created_at=3.5, updated_at=date(2026, 1, 2))
+    for value in (shared, odd, (shared, shared, odd), [first, first]):
+        assert deep_size(value) == walked(value)
+    assert deep_size(odd) > deep_size(first.replace(created_at=None, updated_at=None))
