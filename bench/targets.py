@@ -1,6 +1,7 @@
 """``python -m bench.targets {stock,stock-cached,lean,ceiling} --port N``: the reference servers, on our HTTP stack.
 
-Both run under uvicorn with uvloop and httptools, exactly as ``kickserv-graph serve`` does, so the
+They run under uvicorn with uvloop and httptools and ``serve``'s own protocol (its request head
+bounded in bytes and time: graph.server.protocol), exactly as ``kickserv-graph serve`` does, so the
 differences measured are the application's, not the server's.
 
 - ``stock``: stock Strawberry (bench.stock) calling the sandbox at ``--upstream``;
@@ -17,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
+
+from graph.server.protocol import GuardedHttpToolsProtocol
 
 
 def constant_json_app(body: bytes) -> Any:
@@ -61,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
         host="127.0.0.1",
         port=args.port,
         loop="uvloop",
-        http="httptools",
+        http=GuardedHttpToolsProtocol,  # as serve runs ours
         lifespan="off",
         log_level="warning",
         access_log=False,

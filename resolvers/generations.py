@@ -68,6 +68,13 @@ class TenantWrites:
     def __len__(self) -> int:
         return len(self._seen)
 
+    def change_mark(self) -> object | None:
+        """The state store's change mark (None: the store has none, or there is no store). Two
+        equal readings: nothing was committed in between, by any process."""
+        if self.store is None or self._change_mark is None:
+            return None
+        return self._change_mark()
+
     def of(self, tenant: str) -> int:
         """The tenant's generation as this process last synced or wrote it (offset by how often
         a store was seen to lose its logs, so a number never means two states)."""

@@ -43,6 +43,7 @@ from graph.server.http_headers import cors_middleware
 from graph.server.metrics import Metrics
 from graph.server.observe import ObserveMiddleware
 from graph.server.otel import Tracing
+from graph.server.replays import ReplayLane
 from graph.server.requests import accepts_html, state_of
 from graph.server.response_cache import ResponseCache
 from graph.server.sandboxed import embedded_sandbox
@@ -224,12 +225,24 @@ def create_app(
         return JSONResponse(body, status_code=200 if ready else 503)
 
     graphql = endpoint if otel is None else otel.asgi(endpoint, "/graphql")
+    lane = None  # under tracing, every request is its own span: none answered ahead of it
+    if endpoint.replays is not None and otel is None:
+        cors = bool(settings.cors_origins)
+        lane = ReplayLane(
+            endpoint.replays,
+            endpoint.cache_policy,
+            metrics,
+            cors=cors,
+            max_body_bytes=endpoint.max_body_bytes,
+            body_timeout=endpoint.settings.body_timeout,
+        )
     middleware = [
         Middleware(ObserveMiddleware, metrics=metrics),  # outermost: sees every answer
         *cors_middleware(settings.cors_origins),  # none unless GRAPH_CORS_ORIGINS
     ]
     return GraphApp(
         graphql,
+        lane,
         routes=[
             Route("/", index, methods=["GET"]),
             # No method filter: the endpoint answers every method itself, 405s GraphQL-shaped.
@@ -251,17 +264,23 @@ class GraphApp(Starlette):
     middleware and its router: on a response cache hit they were a fifth of the request's time. The
     endpoint answers every error of its own (GraphQL-shaped, a bug masked as 500), which is all
     Starlette's layers would have done for it; every other path and the WebSocket go through
-    Starlette."""
+    Starlette. Ahead of them all, ``lane`` answers the exact repeats it may (graph.server.replays)."""
 
-    def __init__(self, graphql: ASGIApp, **kwargs: Any) -> None:
+    def __init__(self, graphql: ASGIApp, lane: ReplayLane | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.graphql = graphql
+        self.lane = lane
         for cls, args, options in reversed(self.user_middleware):
             self.graphql = cls(self.graphql, *args, **options)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and _route_path(scope) == "/graphql":
             scope["app"] = self
+            if self.lane is not None:
+                rest = await self.lane(scope, receive, send)
+                if rest is None:  # answered
+                    return
+                receive = rest
             await self.graphql(scope, receive, send)
         else:
             await super().__call__(scope, receive, send)

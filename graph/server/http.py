@@ -70,13 +70,14 @@ from graph.server.graphiql import GraphiQLPages
 from graph.server.http_headers import CachePolicy
 from graph.server.observe import note_response, note_response_cache_hit
 from graph.server.otel import Tracing, operation_attributes
-from graph.server.replays import REPLAYED_TRACE, Replays, replayable, request_key
+from graph.server.replays import REPLAYED_TRACE, Replays, key_of, replayable
 from graph.server.requests import (
     GRAPHQL_RESPONSE_JSON,
     Batch,
     GraphQLParams,
     check_content_type,
     check_operation_allowed,
+    content_type_of,
     negotiate_media_type,
     operation_not_found,
     own_headers,
@@ -215,7 +216,7 @@ class GraphQLEndpoint:
                     http_status=405,
                 )
             replays = self.replays
-            seen = None if replays is None else request_key(scope, body)
+            seen = None if replays is None else key_of(scope, body)
             if seen is not None and await self._replay(request, seen, media_type, send):
                 return
             if method == "GET":
@@ -233,7 +234,7 @@ class GraphQLEndpoint:
                 and not isinstance(params, Batch)
                 and not streams
             ):
-                replays.expect(request, seen)  # one operation, answered as JSON
+                replays.expect(request, seen, media_type)  # one operation, answered as JSON
             if self.authenticate is not None:
                 state_of(request)["caller"] = await self.authenticate(request)
             if not isinstance(params, Batch) and streams:
@@ -479,7 +480,7 @@ async def _send_json(
             status, body = 500, _UNSERIALIZABLE
     note_response(status, payload)  # the access log's outcome and error codes
     headers = [
-        (b"content-type", f"{media_type}; charset=utf-8".encode()),
+        (b"content-type", content_type_of(media_type)),
         (b"content-length", str(len(body)).encode()),
         *extra_headers,
     ]

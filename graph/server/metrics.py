@@ -303,17 +303,22 @@ class Metrics:
     # --- counted as they happen --------------------------------------------------------------
 
     def observe_request(self, record: RequestRecord, duration: float) -> None:
-        labels = (self.operation_label(record), record.key or NONE, record.outcome)
-        children = self._request_children.get(labels)
-        if children is None:  # labels() costs more than the count: once per label set
-            children = (self.requests.labels(*labels), self.duration.labels(labels[0]))
-            self._request_children[labels] = children
+        children = self.request_children(record)
         children[0].inc()
         children[1].observe(duration)
         for code in record.error_codes:
             self.errors.labels(self._codes(code)).inc()
         if record.replays:
             self.replays.inc(record.replays)
+
+    def request_children(self, record: RequestRecord) -> tuple[Any, Any]:
+        """The request counter and duration histogram ``record`` counts in (its labels')."""
+        labels = (self.operation_label(record), record.key or NONE, record.outcome)
+        children = self._request_children.get(labels)
+        if children is None:  # labels() costs more than the count: once per label set
+            children = (self.requests.labels(*labels), self.duration.labels(labels[0]))
+            self._request_children[labels] = children
+        return children
 
     def operation_label(self, record: RequestRecord) -> str:
         if len(record.operations) > 1:

@@ -146,11 +146,17 @@ def note_again(notes: Notes | None) -> None:
     record = _current.get()
     if record is None or notes is None:
         return
-    record.key, record.account = notes.key, notes.account
-    record.operations.extend(notes.operations)
-    record.operation_type = notes.operation_type
-    record.document_source, record.document_id = notes.document_source, notes.document_id
+    replayed(record, notes)
+
+
+def replayed(record: RequestRecord, notes: Notes | None) -> None:
+    """``record`` is of a repeat of the request ``notes`` were taken from, answered by a hit."""
     record.response_cache_hit = True
+    if notes is not None:
+        record.key, record.account = notes.key, notes.account
+        record.operations.extend(notes.operations)
+        record.operation_type = notes.operation_type
+        record.document_source, record.document_id = notes.document_source, notes.document_id
 
 
 def note_response(status: int, payload: Any) -> None:
@@ -214,6 +220,10 @@ def loggable(path: str) -> str:
     return path if len(path) <= MAX_PATH else path[:MAX_PATH] + "..."
 
 
+STARTED = "observe.started"  # in a request's state: when something ahead of the app first saw it
+_NO_STATE: dict[str, Any] = {}
+
+
 class HttpWrapper:
     """An ASGI app around ``app`` that does its work (``serve``) for HTTP requests only: WebSocket
     and lifespan scopes go to ``app`` untouched."""
@@ -239,7 +249,7 @@ class ObserveMiddleware(HttpWrapper):
         self.metrics = metrics
 
     async def serve(self, scope: Scope, receive: Receive, send: Send) -> None:
-        started = time.perf_counter()
+        started = scope.get("state", _NO_STATE).get(STARTED) or time.perf_counter()
         record = RequestRecord(request_id_of(scope), scope["method"], loggable(scope["path"]))
         echoed = record.request_id.encode("latin-1")
         status = 0
@@ -259,27 +269,31 @@ class ObserveMiddleware(HttpWrapper):
             raise
         finally:
             _current.reset(token)
-            self.finish(record, status, time.perf_counter() - started)
+            finish_request(record, status, time.perf_counter() - started, self.metrics)
 
-    def finish(self, record: RequestRecord, status: int, duration: float) -> None:
-        if record.graphql and self.metrics is not None:
-            self.metrics.observe_request(record, duration)
-        quiet = not record.graphql and record.path.startswith(QUIET_PATHS)
-        level = logging.DEBUG if quiet else logging.INFO
-        if access_logger.isEnabledFor(level):
-            shown = status or 499  # no answer: the client went away first
-            # Made here, not by ``log``: it would walk the stack for a caller no line shows.
-            line = access_logger.makeRecord(
-                access_logger.name,
-                level,
-                __file__,
-                0,
-                "%s %s %d",
-                (record.method, record.path, shown),
-                None,
-                extra={"access": access_fields(record, shown, duration)},
-            )
-            access_logger.handle(line)
+
+def finish_request(
+    record: RequestRecord, status: int, duration: float, metrics: Metrics | None
+) -> None:
+    """What becomes of a request when it ends: its metrics and its access line."""
+    if record.graphql and metrics is not None:
+        metrics.observe_request(record, duration)
+    quiet = not record.graphql and record.path.startswith(QUIET_PATHS)
+    level = logging.DEBUG if quiet else logging.INFO
+    if access_logger.isEnabledFor(level):
+        shown = status or 499  # no answer: the client went away first
+        # Made here, not by ``log``: it would walk the stack for a caller no line shows.
+        line = access_logger.makeRecord(
+            access_logger.name,
+            level,
+            __file__,
+            0,
+            "%s %s %d",
+            (record.method, record.path, shown),
+            None,
+            extra={"access": access_fields(record, shown, duration)},
+        )
+        access_logger.handle(line)
 
 
 def access_fields(record: RequestRecord, status: int, duration: float) -> dict[str, Any]:

@@ -20,22 +20,55 @@ of one the audit policy logs each time. The headers left out of the key are read
 the endpoint: the access log reads ``X-Request-Id`` and tracing the trace context around it, and
 the rest describe the connection or the client. Every other header is in the key, so one that comes
 to matter is there already. At most ``max_entries`` repeats are kept, least recently used first.
+
+The lane (``ReplayLane``): once a repeat was answered this way, with the state store's change mark
+read before its generation was checked (``graph.server.tenancy``: the embedded store's WAL index
+header), the next repeats are answered before the app's middleware and the endpoint: its body read
+(only when it came with the head: nothing waits), its key, the mark read again, the response
+looked up. An unchanged mark means nothing was committed to the store since, by any process, so
+the tenant's write generation is what it was; a changed one (or a store without a mark: Redis, no
+store) sends the request the whole way, which checks the generation and takes the new mark. The
+lane answers with the same bytes and headers (``X-Request-Id`` echoed), counts the same metrics and
+logs the same access line; it stands aside under tracing and for a CORS request (an ``Origin``
+header, with ``GRAPH_CORS_ORIGINS`` set), whose answers other layers add to.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+import logging
+import time
+import weakref
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from starlette.requests import HTTPConnection, Request
-from starlette.types import Scope
+from starlette.requests import ClientDisconnect, HTTPConnection, Request
+from starlette.types import Message, Receive, Scope, Send
 
-from graph.server.observe import Notes, current_notes, note_again
-from graph.server.requests import state_of
+from graph.schema.errors import GraphError
+from graph.server.http_headers import CachePolicy
+from graph.server.observe import (
+    REQUEST_ID_HEADER,
+    STARTED,
+    Notes,
+    RequestRecord,
+    access_logger,
+    current_notes,
+    finish_request,
+    loggable,
+    note_again,
+    replayed,
+    request_id_of,
+)
+from graph.server.requests import content_type_of, read_body, state_of
 from graph.server.response_cache import CachedResponse, ResponseCache, ResponseKey
 from resolvers.bounded import BytesLRU
+
+if TYPE_CHECKING:
+    from graph.server.metrics import Metrics
+
+logger = logging.getLogger("graph.server.replays")
 
 IGNORED_HEADERS = frozenset(
     {
@@ -59,9 +92,11 @@ MAX_BODY = 16 * 1024  # bytes of a request body that may be replayed
 ENTRY_COST = 1024  # a replay's key, caller, notes and attributes, roughly
 _SEEN = "replay.key"  # the request's key in its state, while a hit may still remember it
 _REPLAYABLE = "replay.ok"  # set by the document resolver: the document is the request's own
+_MEDIA_TYPE = "replay.media_type"  # what the request's Accept chose, while it may be remembered
+KEY = "replay.seen"  # the request's key, once the lane computed it: not hashed twice
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Replay:
     """What the steps before a response cache hit decided for one exact request."""
 
@@ -69,6 +104,12 @@ class Replay:
     key: ResponseKey
     notes: Notes | None  # what the access log and metrics were told
     trace: Mapping[str, str | bool | int] | None  # its span's attributes, when tracing
+    content_type: bytes  # the answer's, as the request's Accept chose it
+    # The lane's: the state store's change mark read before the generation was last found to be
+    # the key's (None: not yet, or the store has none), and the tenant that request read.
+    mark: object | None = None
+    tenant: Callable[[], Any] | None = None
+    counted: tuple[Any, Any] | None = None  # its request counter and duration histogram
 
 
 class Replays:
@@ -87,8 +128,11 @@ class Replays:
         replay = self._entries.get(seen)
         if replay is None:
             return None
+        state = state_of(request)
         if replay.caller is not None:
-            state_of(request)["caller"] = replay.caller
+            state["caller"] = replay.caller
+        change_mark = self.cache.change_mark
+        mark = None if change_mark is None else change_mark()  # before the generation is read
         tenant = await self.cache.tenant_of(request)  # the write generation, as every request
         key = replay.key
         entry = None
@@ -99,12 +143,23 @@ class Replays:
             return None
         self.cache.counters["replays"] += 1
         note_again(replay.notes)
+        synced = state.get("synced")  # the tenant the generation was read for (tenancy)
+        replay.mark, replay.tenant = mark, None if synced is None else weakref.ref(synced)
         return replay, entry
 
-    def expect(self, request: HTTPConnection, seen: bytes) -> None:
-        """``request`` (whose key is ``seen``) may be remembered if a hit answers it, and if its
-        document resolver says ``replayable``."""
-        state_of(request)[_SEEN] = seen
+    def peek(self, seen: bytes) -> Replay | None:
+        """The replay of the request whose key is ``seen``, if one is kept (nothing checked)."""
+        return self._entries.get(seen)
+
+    def forget(self, seen: bytes) -> None:
+        self._entries.pop(seen)
+
+    def expect(self, request: HTTPConnection, seen: bytes, media_type: str) -> None:
+        """``request`` (whose key is ``seen``, answered as ``media_type``) may be remembered if a
+        hit answers it, and if its document resolver says ``replayable``."""
+        state = state_of(request)
+        state[_SEEN] = seen
+        state[_MEDIA_TYPE] = media_type
 
     def remember(
         self,
@@ -116,7 +171,8 @@ class Replays:
         state = state_of(request)
         seen = state.pop(_SEEN, None)
         if seen is not None and state.pop(_REPLAYABLE, False):
-            replay = Replay(state.get("caller"), key, current_notes(), trace)
+            content_type = content_type_of(state.get(_MEDIA_TYPE, "application/json"))
+            replay = Replay(state.get("caller"), key, current_notes(), trace, content_type)
             self._entries.put(seen, replay, ENTRY_COST)
 
 
@@ -126,6 +182,13 @@ def replayable(request: HTTPConnection) -> None:
     line logged), so its repeats may be replayed. A resolver that does not say so is never
     replayed."""
     state_of(request)[_REPLAYABLE] = True
+
+
+def key_of(scope: Scope, body: bytes) -> bytes | None:
+    """``request_key``, or the key the lane already found for this request."""
+    state = scope.get("state")
+    seen: bytes | None = None if state is None else state.pop(KEY, None)
+    return seen if seen is not None else request_key(scope, body)
 
 
 def request_key(scope: Scope, body: bytes) -> bytes | None:
@@ -154,3 +217,125 @@ def request_key(scope: Scope, body: bytes) -> bytes | None:
         body,
     )
     return hashlib.sha256(framed).digest()
+
+
+class ReplayLane:
+    """Answers exact repeats of replayed requests ahead of the app's middleware and endpoint (see
+    the module docstring); ``__call__`` returns None when it answered, else the ``receive`` the
+    request goes on with (what the lane read of its body, then the rest)."""
+
+    def __init__(
+        self,
+        replays: Replays,
+        cache_policy: CachePolicy,
+        metrics: Metrics | None,
+        *,
+        cors: bool,
+        max_body_bytes: int,
+        body_timeout: float | None,
+    ) -> None:
+        self.max_body_bytes = max_body_bytes
+        self.body_timeout = body_timeout
+        self.replays = replays
+        self.cache = replays.cache
+        self.cache_policy = cache_policy
+        self.metrics = metrics
+        self.cors = cors
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> Receive | None:
+        if scope["method"] != "POST":
+            return receive
+        started = time.perf_counter()
+        scope.setdefault("state", {})[STARTED] = (
+            started  # the access line's duration counts from here
+        )
+        try:  # as the endpoint reads it: a failure is the endpoint's to answer, as its own
+            body = await read_body(
+                receive, _content_length(scope), self.max_body_bytes, self.body_timeout
+            )
+        except (GraphError, ClientDisconnect) as failure:
+            return _raising(failure)
+        try:
+            found = self._found(scope, body)
+        except Exception:  # a bug of ours: the request goes the whole way, which answers it
+            logger.exception("The replay lane failed; the request goes the whole way")
+            found = None
+        if found is None:
+            return _first({"type": "http.request", "body": body, "more_body": False}, receive)
+        replay, entry = found
+        request_id = request_id_of(scope)
+        answer = entry.body
+        headers = [
+            (b"content-type", replay.content_type),
+            (b"content-length", b"%d" % len(answer)),
+            *self.cache_policy.headers(self.cache.fresh_for(entry.expires_at)),
+            (REQUEST_ID_HEADER, request_id.encode("latin-1")),
+        ]
+        try:
+            await send({"type": "http.response.start", "status": 200, "headers": headers})
+            await send({"type": "http.response.body", "body": answer})
+        finally:
+            duration = time.perf_counter() - started
+            counted = replay.counted
+            if counted is None or access_logger.isEnabledFor(logging.INFO):
+                record = RequestRecord(request_id, "POST", loggable(scope["path"]), graphql=True)
+                replayed(record, replay.notes)
+                finish_request(record, 200, duration, self.metrics)
+                if self.metrics is not None:  # the next repeats count in the same series
+                    replay.counted = self.metrics.request_children(record)
+            else:  # what finish_request does of a replay when no access line is written
+                counted[0].inc()
+                counted[1].observe(duration)
+        return None
+
+    def _found(self, scope: Scope, body: bytes) -> tuple[Replay, CachedResponse] | None:
+        """The replay and response for this request when the lane may answer it."""
+        seen = request_key(scope, body)
+        if seen is None:
+            return None
+        scope["state"][KEY] = seen
+        replay = self.replays.peek(seen)
+        if replay is None or replay.mark is None or replay.tenant is None:
+            return None
+        if self.cors and any(name == b"origin" for name, _ in scope["headers"]):
+            return None
+        change_mark = self.cache.change_mark
+        if change_mark is None or change_mark() != replay.mark:
+            return None  # something was committed since: the whole way checks the generation
+        tenant = replay.tenant()
+        if tenant is None:  # the registry let it go: the whole way makes it again
+            return None
+        entry = self.cache.lookup(replay.key, count_miss=False)
+        if entry is None:
+            self.replays.forget(seen)
+            return None
+        tenant.used_at = time.monotonic()  # as the registry's lookup marks it
+        self.cache.counters["replays"] += 1
+        return replay, entry
+
+
+def _content_length(scope: Scope) -> str | None:
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            length: str = value.decode("latin-1")
+            return length
+    return None
+
+
+def _raising(failure: Exception) -> Receive:
+    """A ``receive`` that fails as reading the body failed."""
+
+    async def failed() -> Message:
+        raise failure
+
+    return failed
+
+
+def _first(message: Message, receive: Receive) -> Receive:
+    """``receive``, but ``message`` (already received) first."""
+    pending = [message]
+
+    async def again() -> Message:
+        return pending.pop() if pending else await receive()
+
+    return again

@@ -83,6 +83,11 @@ def own_headers(scope: Scope) -> dict[str, str]:
     return found
 
 
+def content_type_of(media_type: str) -> bytes:
+    """The Content-Type of a GraphQL answer in ``media_type``."""
+    return f"{media_type}; charset=utf-8".encode()
+
+
 _MEDIA_TYPES: dict[str, str] = {}  # clients send few distinct Accept headers: negotiate each once
 
 

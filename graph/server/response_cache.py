@@ -61,6 +61,9 @@ class ResponseCache:
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
     max_ttl: float = 600.0
     hit_extensions: Mapping[str, Any] = field(default_factory=dict)
+    # The state store's change mark (resolvers.generations): equal readings, nothing committed in
+    # between by any process. None: the store has none (graph.server.replays' lane stands aside).
+    change_mark: Callable[[], object | None] | None = None
     # hits (replays among them: graph.server.replays), misses, stored, too_large
     counters: Counter[str] = field(init=False, default_factory=Counter)
     _entries: BytesLRU[ResponseKey, CachedResponse] = field(init=False, repr=False)

@@ -387,4 +387,5 @@ def make_response_cache(
         max_bytes=max_bytes,
         max_ttl=max(cache.ttls.values()),
         hit_extensions=UPSTREAM_OF_A_HIT if upstream_extensions else {},
+        change_mark=lambda: cache.writes.change_mark(),  # the state store's, once attached
     )

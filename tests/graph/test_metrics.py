@@ -367,7 +367,7 @@ def test_two_workers_count_into_one_sum(tmp_path: Path) -> None:
                 return 1
 
             pids: set[int] = set()
-            while len(pids) < 2 and sent < 400:
+            while len(pids) < 2 and sent < 2000:
                 sent += sum(pool.map(one, range(16)))
                 pids = {e["pid"] for e in access_lines(server) if e.get("operation") == "Few"}
             assert len(pids) == 2, f"one worker served all {sent} requests"
