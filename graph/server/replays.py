@@ -245,10 +245,8 @@ class ReplayLane:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> Receive | None:
         if scope["method"] != "POST":
             return receive
-        started = time.perf_counter()
-        scope.setdefault("state", {})[STARTED] = (
-            started  # the access line's duration counts from here
-        )
+        started = time.perf_counter()  # the access line's duration counts from here
+        scope.setdefault("state", {})[STARTED] = started
         try:  # as the endpoint reads it: a failure is the endpoint's to answer, as its own
             body = await read_body(
                 receive, _content_length(scope), self.max_body_bytes, self.body_timeout
