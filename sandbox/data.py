@@ -12,6 +12,7 @@ from datetime import date, datetime, timezone
 from decimal import Decimal
 
 from sandbox.choices import LENIENT, Personality
+from sandbox.fragments import Fragments
 
 ZERO = Decimal("0")
 
@@ -37,7 +38,11 @@ class Employee:
 
     @property
     def name(self) -> str:
-        return f"{self.first_name} {self.last_name}"
+        return person_name(self.first_name, self.last_name)
+
+
+def person_name(first_name: str, last_name: str) -> str:
+    return f"{first_name} {last_name}"
 
 
 @dataclass(slots=True)
@@ -261,6 +266,8 @@ class AccountStore:
     # (sandbox/indexes.py) are rebuilt after one.
     writes: int = 0
     indexes: dict[str, object] = field(default_factory=dict)
+    # Listing entries as JSON bytes, each kept with the values it shows (sandbox/fragments.py).
+    fragments: Fragments = field(default_factory=Fragments)
 
     def new_id(self) -> int:
         self.next_global_id += 1

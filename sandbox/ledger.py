@@ -8,6 +8,7 @@ sum of its unpaid invoice balances. All Decimal, quantized to cents.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -68,11 +69,9 @@ def recompute_customer(store: AccountStore, customer: Customer) -> None:
     customer.balance = cents(owed)
 
 
-def total_balance(store: AccountStore, customer: Customer) -> Decimal:
-    """The customer's own balance plus its child customers' (QuickBooks' total_balance)."""
-    return customer.balance + sum(
-        (store.customers[c].balance for c in customer.children if c in store.customers), ZERO
-    )
+def with_children(own: Decimal, children: Iterable[Decimal]) -> Decimal:
+    """A customer's total_balance (QuickBooks'): its own balance plus its child customers'."""
+    return own + sum(children, ZERO)
 
 
 def refresh_schedule(store: AccountStore, job: Job, now: datetime) -> None:

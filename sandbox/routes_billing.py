@@ -9,18 +9,18 @@ from __future__ import annotations
 from decimal import Decimal
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import Response
 from starlette.routing import Route
 
 from sandbox import choices, indexes, shapes
 from sandbox.context import Api, ok
 from sandbox.data import Job
-from sandbox.envelopes import paginate
+from sandbox.envelopes import encoded_page, paginate
 from sandbox.errors import invalid_field, missing
 from sandbox.writes import create_job, move_status, record_customer_payment
 
 
-async def list_invoices(request: Request) -> JSONResponse:
+async def list_invoices(request: Request) -> Response:
     """Newest invoice first; `total_balance_remaining` sums every matching invoice, not the page."""
     api = Api(request)
     status = api.param("invoice_status")
@@ -31,12 +31,16 @@ async def list_invoices(request: Request) -> JSONResponse:
     if visible is not None:
         found = [j for j in found if j.id in visible]
         owed = sum((j.balance_remaining for j in found), Decimal(0))
-    body = paginate("invoices", found, api.page(), lambda j: shapes.invoice(api.store, j))
-    body["total_balance_remaining"] = shapes.money(owed)
-    return ok(body)
+    return encoded_page(
+        "invoices",
+        found,
+        api.page(),
+        lambda j: shapes.invoice.encoded(api.store, j),
+        extra={"total_balance_remaining": shapes.money(owed)},
+    )
 
 
-async def list_payments(request: Request) -> JSONResponse:
+async def list_payments(request: Request) -> Response:
     """`customer_id` takes a customer NUMBER (a documented quirk); meta.pagination envelope. POST
     records a payment of a customer, applied to no job (`sandbox.writes.record_customer_payment`)."""
     api = Api(request)
@@ -68,7 +72,7 @@ async def list_payments(request: Request) -> JSONResponse:
     )
 
 
-async def opportunities(request: Request) -> JSONResponse:
+async def opportunities(request: Request) -> Response:
     api = Api(request)
     if request.method == "POST":
         return await _create_opportunity(api)
@@ -90,14 +94,15 @@ async def opportunities(request: Request) -> JSONResponse:
     listed = indexes.opportunities(api.store)
     filtered = (status, job_type_id, visible) != (None, None, None)
     found = [j for j in listed if wanted(j)] if filtered else listed
-    return ok(
-        paginate(
-            "opportunities", found, api.page(), lambda j: shapes.job_with_customer(api.store, j)
-        )
+    return encoded_page(
+        "opportunities",
+        found,
+        api.page(),
+        lambda j: shapes.job_with_customer.encoded(api.store, j),
     )
 
 
-async def _create_opportunity(api: Api) -> JSONResponse:
+async def _create_opportunity(api: Api) -> Response:
     body = await api.payload()
     data = body.get("opportunity", body.get("job", {}))
     number = body.get(
@@ -111,15 +116,15 @@ async def _create_opportunity(api: Api) -> JSONResponse:
     return ok(shapes.job_with_customer(api.store, job))
 
 
-async def mark_as_won(request: Request) -> JSONResponse:
+async def mark_as_won(request: Request) -> Response:
     return _mark(Api(request), "won")
 
 
-async def mark_as_lost(request: Request) -> JSONResponse:
+async def mark_as_lost(request: Request) -> Response:
     return _mark(Api(request), "lost")
 
 
-def _mark(api: Api, outcome: str) -> JSONResponse:
+def _mark(api: Api, outcome: str) -> Response:
     job = api.store.jobs_by_number.get(api.path_int("number"))
     if job is None or job.status not in choices.OPPORTUNITY_STATUSES or not api.can_see(job):
         raise missing("opportunity")

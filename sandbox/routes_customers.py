@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import Response
 from starlette.routing import Route
 
 from sandbox import choices, indexes, shapes
 from sandbox.context import Api, ok
 from sandbox.data import Customer
-from sandbox.envelopes import paginate
+from sandbox.envelopes import encoded_page
 from sandbox.notes_and_tags import notes_and_tags_routes
 from sandbox.writes import create_job, save_customer
 
@@ -42,7 +42,7 @@ FILTERS = (
 )  # fmt: skip
 
 
-async def list_customers(request: Request) -> JSONResponse:
+async def list_customers(request: Request) -> Response:
     api = Api(request)
     params = {k: v for k in FILTERS if (v := api.param(k)) is not None}
     if not params:
@@ -56,16 +56,16 @@ async def list_customers(request: Request) -> JSONResponse:
     paging = api.page(
         *choices.PAGE_ALIASES["customers"], plain_page=api.choices.customers_page_param
     )
-    return ok(paginate("customers", found, paging, lambda c: shapes.customer(api.store, c)))
+    return encoded_page("customers", found, paging, lambda c: shapes.customer.encoded(api.store, c))
 
 
-async def create_customer(request: Request) -> JSONResponse:
+async def create_customer(request: Request) -> Response:
     api = Api(request)
     customer = save_customer(api, await api.sent_record("customer"), None)
     return ok(shapes.customer(api.store, customer))
 
 
-async def customer_detail(request: Request) -> JSONResponse:
+async def customer_detail(request: Request) -> Response:
     api = Api(request)
     customer = api.customer(api.path_int("number"))
     if request.method == "DELETE":
@@ -76,7 +76,7 @@ async def customer_detail(request: Request) -> JSONResponse:
     return ok(shapes.customer(api.store, customer))
 
 
-async def customer_jobs(request: Request) -> JSONResponse:
+async def customer_jobs(request: Request) -> Response:
     api = Api(request)
     customer = api.customer(api.path_int("number"))
     if request.method == "POST":
@@ -87,7 +87,7 @@ async def customer_jobs(request: Request) -> JSONResponse:
         for j in reversed(customer.job_ids)
         if (job := api.store.jobs[j]).status in choices.JOB_STATUSES and api.can_see(job)
     ]
-    return ok(paginate("jobs", jobs, api.page(), lambda j: shapes.job(api.store, j)))
+    return encoded_page("jobs", jobs, api.page(), lambda j: shapes.job.encoded(api.store, j))
 
 
 ROUTES = [

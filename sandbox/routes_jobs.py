@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import Response
 from starlette.routing import Route
 
 from sandbox import choices, indexes, shapes
 from sandbox.clock import scheduled_window
 from sandbox.context import Api, ok
 from sandbox.data import Job
-from sandbox.envelopes import paginate
+from sandbox.envelopes import encoded_page
 from sandbox.errors import invalid_field
 from sandbox.notes_and_tags import notes_and_tags_routes
 from sandbox.writes import create_job, update_job
 
 
-async def list_jobs(request: Request) -> JSONResponse:
+async def list_jobs(request: Request) -> Response:
     """Newest job number first; `scheduled` words are relative to the sandbox clock's today."""
     api = Api(request)
     job_type_id = api.int_param("job_type_id")
@@ -47,10 +47,10 @@ async def list_jobs(request: Request) -> JSONResponse:
     listed = indexes.jobs(api.store)
     filtered = (status, job_type_id, window, visible) != (None, None, None, None)
     jobs = [job for job in listed if wanted(job)] if filtered else listed
-    return ok(paginate("jobs", jobs, api.page(), lambda j: shapes.job(api.store, j)))
+    return encoded_page("jobs", jobs, api.page(), lambda j: shapes.job.encoded(api.store, j))
 
 
-async def post_job(request: Request) -> JSONResponse:
+async def post_job(request: Request) -> Response:
     """`customer_number` sits beside the `job` object, not inside it (a documented quirk)."""
     api = Api(request)
     body = await api.payload()
@@ -59,7 +59,7 @@ async def post_job(request: Request) -> JSONResponse:
     return ok(shapes.job_detail(api.store, job))
 
 
-async def job_detail(request: Request) -> JSONResponse:
+async def job_detail(request: Request) -> Response:
     api = Api(request)
     job = api.job(api.path_int("number"))
     if request.method in ("PUT", "PATCH"):

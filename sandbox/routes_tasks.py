@@ -11,13 +11,13 @@ from datetime import timedelta
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import Response
 from starlette.routing import Route
 
 from sandbox import indexes, ledger, shapes
 from sandbox.context import Api, ok
 from sandbox.data import Job, Task
-from sandbox.envelopes import paginate
+from sandbox.envelopes import encoded_page
 from sandbox.errors import invalid_field
 from sandbox.forms import Form, parse_day
 
@@ -71,13 +71,13 @@ def _task_filter(
     return keep, candidates
 
 
-def _task_list(api: Api, keys: tuple[str, ...]) -> JSONResponse:
+def _task_list(api: Api, keys: tuple[str, ...]) -> Response:
     keep, candidates = _task_filter(api, keys)
     tasks = candidates if keep is None else [t for t in candidates if keep(t)]
-    return ok(paginate("tasks", tasks, api.page(), lambda t: shapes.task(api.store, t)))
+    return encoded_page("tasks", tasks, api.page(), lambda t: shapes.task.encoded(api.store, t))
 
 
-async def tasks(request: Request) -> JSONResponse:
+async def tasks(request: Request) -> Response:
     api = Api(request)
     if request.method == "POST":
         data = await api.sent_record("task")
@@ -94,14 +94,14 @@ async def tasks(request: Request) -> JSONResponse:
     return _task_list(api, ("from", "to", "employee_number", "job_id", *by_type))
 
 
-async def schedule(request: Request) -> JSONResponse:
+async def schedule(request: Request) -> Response:
     """from/to are documented for /tasks.json, not here: strict ignores them."""
     api = Api(request)
     dates = ("from", "to") if api.choices.schedule_date_filter else ()
     return _task_list(api, ("employee_number", "task_type_id", *dates))
 
 
-async def job_tasks(request: Request) -> JSONResponse:
+async def job_tasks(request: Request) -> Response:
     """The reference writes /jobs/{id}/tasks.json while every other /jobs/{n}/… URL takes a job
     number, so this one accepts either (numbers and global ids never overlap in the sandbox)."""
     api = Api(request)
@@ -111,10 +111,10 @@ async def job_tasks(request: Request) -> JSONResponse:
     if request.method == "POST":
         return ok(shapes.task(api.store, _save_task(api, job, await api.sent_record("task"), None)))
     found = sorted((api.store.tasks[t] for t in job.task_ids), key=lambda t: (t.starts_at, t.id))
-    return ok(paginate("tasks", found, api.page(), lambda t: shapes.task(api.store, t)))
+    return encoded_page("tasks", found, api.page(), lambda t: shapes.task.encoded(api.store, t))
 
 
-async def task_detail(request: Request) -> JSONResponse:
+async def task_detail(request: Request) -> Response:
     """PUT answers the task with glue; DELETE answers the deleted task with glue."""
     api = Api(request)
     task = api.task(api.path_int("task_id"))

@@ -24,8 +24,10 @@ from sandbox.data import (
     Payment,
     Task,
     Vendor,
+    person_name,
 )
-from sandbox.ledger import total_balance
+from sandbox.fragments import Key, Keyed
+from sandbox.ledger import with_children
 
 JsonObject = dict[str, Any]
 
@@ -82,98 +84,146 @@ JOB_EXTRAS: JsonObject = {
 }  # fmt: skip
 
 
+GLUE_KEYS = (
+    "id", "customer_number", "name", "phone_number", "email_address", "service_address",
+    "service_address_2", "service_city", "service_state", "service_zip_code",
+)  # fmt: skip
+
+
+def _glue_key(c: Customer) -> Key:
+    return (
+        c.id, c.number, c.name, c.phone_number, c.email_address, c.service_address,
+        c.service_address_2, c.service_city, c.service_state, c.service_zip_code,
+    )  # fmt: skip
+
+
 def customer_glue(customer: Customer) -> JsonObject:
-    return {
-        "id": customer.id,
-        "customer_number": customer.number,
-        "name": customer.name,
-        "phone_number": customer.phone_number,
-        "email_address": customer.email_address,
-        "service_address": customer.service_address,
-        "service_address_2": customer.service_address_2,
-        "service_city": customer.service_city,
-        "service_state": customer.service_state,
-        "service_zip_code": customer.service_zip_code,
-    }
+    return dict(zip(GLUE_KEYS, _glue_key(customer), strict=True))
 
 
-def customer(store: AccountStore, c: Customer) -> JsonObject:
+def _customer_key(store: AccountStore, c: Customer) -> Key:
+    """What a customer record shows; the children last (a count, then four values each)."""
+    contact, last = c.contact, _last_completed(store, c)
+    children = [store.customers[i] for i in c.children if i in store.customers]
+    return (
+        store.account_id, is_active(store, c), c.id, c.number, c.created_at, c.updated_at, c.name,
+        c.company_name, c.first_name, c.last_name, c.phone_number, c.mobile, c.email_address,
+        contact is not None, contact and contact.first_name, contact and contact.last_name,
+        c.service_address, c.service_address_2, c.service_city, c.service_state,
+        c.service_zip_code, c.billing_address, c.billing_city, c.billing_state,
+        c.billing_zip_code, c.latitude, c.longitude, c.special_instructions, c.parent_id,
+        c.balance, c.customer_source_id, last and last.number, last and last.completed_on,
+        last and last.name, len(children),
+        *(value for k in children for value in (k.id, k.number, k.name, k.balance)),
+    )  # fmt: skip
+
+
+def _customer_from(key: Key) -> JsonObject:
     """The customer record; in the strict personality some customers are inactive."""
-    return {**_customer_columns(store, c), "is_active": is_active(store, c)}
+    (
+        account_id, active, id_, number, created_at, updated_at, name, company_name, first_name,
+        last_name, phone_number, mobile, email_address, has_contact, contact_first, contact_last,
+        service_address, service_address_2, service_city, service_state, service_zip_code,
+        billing_address, billing_city, billing_state, billing_zip_code, latitude, longitude,
+        special_instructions, parent_id, balance, customer_source_id, last_number, last_at,
+        last_name_, count,
+    ) = key[:35]  # fmt: skip
+    children = [key[i : i + 4] for i in range(35, 35 + 4 * count, 4)]
+    columns = {
+        "id": id_, "account_id": account_id, "customer_number": number,
+        "created_at": stamp(created_at), "updated_at": stamp(updated_at),
+        "name": name, "company_name": company_name, "first_name": first_name,
+        "last_name": last_name, "full_name": name, "company": company_name is not None,
+        "phone_number": phone_number, "phone": phone_number, "mobile": mobile,
+        "alt_phone": mobile, "email_address": email_address, "email": email_address,
+        "contact": f"{contact_first} {contact_last}" if has_contact else None,
+        "service_address": service_address, "service_address_2": service_address_2,
+        "service_city": service_city, "service_state": service_state,
+        "service_zip_code": service_zip_code, "billing_address": billing_address,
+        "billing_city": billing_city, "billing_state": billing_state,
+        "billing_zip_code": billing_zip_code, "latitude": latitude, "longitude": longitude,
+        "special_instructions": special_instructions, "parent_id": parent_id,
+        "children": [{"id": k[0], "customer_number": k[1], "name": k[2]} for k in children],
+        "balance": money(balance),
+        "total_balance": money(with_children(balance, (k[3] for k in children))),
+        "customer_source_id": customer_source_id, "token": f"cus{id_:x}",
+        "created_by": None, "updated_by": None,
+        "last_job_completed_number": last_number, "last_job_completed_at": stamp(last_at),
+        "last_job_completed_name": last_name_, **CUSTOMER_EXTRAS,
+    }  # fmt: skip
+    return {**columns, "is_active": active}
+
+
+customer = Keyed("customer", _customer_key, _customer_from)
 
 
 def is_active(store: AccountStore, c: Customer) -> bool:
     return store.choices.all_customers_active or c.number % choices.INACTIVE_CUSTOMER_EVERY != 0
 
 
-def _customer_columns(store: AccountStore, c: Customer) -> JsonObject:
-    children = [store.customers[i] for i in c.children if i in store.customers]
-    return {
-        "id": c.id, "account_id": store.account_id, "customer_number": c.number,
-        "created_at": stamp(c.created_at), "updated_at": stamp(c.updated_at),
-        "name": c.name, "company_name": c.company_name, "first_name": c.first_name,
-        "last_name": c.last_name, "full_name": c.name, "company": c.company_name is not None,
-        "phone_number": c.phone_number, "phone": c.phone_number, "mobile": c.mobile,
-        "alt_phone": c.mobile, "email_address": c.email_address, "email": c.email_address,
-        "contact": f"{c.contact.first_name} {c.contact.last_name}" if c.contact else None,
-        "service_address": c.service_address, "service_address_2": c.service_address_2,
-        "service_city": c.service_city, "service_state": c.service_state,
-        "service_zip_code": c.service_zip_code, "billing_address": c.billing_address,
-        "billing_city": c.billing_city, "billing_state": c.billing_state,
-        "billing_zip_code": c.billing_zip_code, "latitude": c.latitude, "longitude": c.longitude,
-        "special_instructions": c.special_instructions, "parent_id": c.parent_id,
-        "children": [{"id": k.id, "customer_number": k.number, "name": k.name} for k in children],
-        "balance": money(c.balance), "total_balance": money(total_balance(store, c)),
-        "customer_source_id": c.customer_source_id, "token": f"cus{c.id:x}",
-        "created_by": None, "updated_by": None,
-        **_last_completed(store, c), **CUSTOMER_EXTRAS,
-    }  # fmt: skip
-
-
-def _last_completed(store: AccountStore, c: Customer) -> JsonObject:
+def _last_completed(store: AccountStore, c: Customer) -> Job | None:
     done = [store.jobs[j] for j in c.job_ids if store.jobs[j].completed_on is not None]
-    last = max(done, key=lambda j: (j.completed_on, j.number), default=None)
-    return {
-        "last_job_completed_number": last.number if last else None,
-        "last_job_completed_at": stamp(last.completed_on) if last else None,
-        "last_job_completed_name": last.name if last else None,
-    }
+    return max(done, key=lambda j: (j.completed_on, j.number), default=None)
 
 
-def job(store: AccountStore, j: Job) -> JsonObject:
+def _job_key(store: AccountStore, j: Job) -> Key:
+    """What a listed job shows; its tasks' times last (a count, then start and end of each)."""
+    tasks = [store.tasks[t] for t in j.task_ids]
+    return (
+        j.id, j.customer_id, store.account_id, j.number, j.created_at, j.name, j.scheduled_on,
+        j.completed_on, j.subtotal, j.tax, j.total, j.balance_remaining, j.updated_at,
+        j.job_type_id, j.sales_tax_percentage, j.created_by, j.invoice_terms, j.invoice_notes,
+        j.description, j.status, j.invoice_status, j.invoice_date, j.won_date, j.po_number,
+        j.on_hold, j.estimate_sent_on, j.estimate_viewed_on, j.lost_date, j.started_on,
+        j.canceled_on, j.invoice_paid_on, len(tasks),
+        *(value for t in tasks for value in (t.starts_at, t.ends_at)),
+    )  # fmt: skip
+
+
+def _job_from(key: Key) -> JsonObject:
     """A job as listed by /jobs.json and /customers/{n}/jobs.json: customer_id, no glue."""
+    (
+        id_, customer_id, account_id, number, created_at, name, scheduled_on, completed_on,
+        subtotal, tax, total, balance_remaining, updated_at, job_type_id, sales_tax_percentage,
+        created_by, invoice_terms, invoice_notes, description, status, invoice_status,
+        invoice_date, won_date, po_number, on_hold, estimate_sent_on, estimate_viewed_on,
+        lost_date, started_on, canceled_on, invoice_paid_on, count,
+    ) = key[:32]  # fmt: skip
+    starts, ends = key[32 : 32 + 2 * count : 2], key[33 : 33 + 2 * count : 2]
+    seconds = sum((end - start).seconds for start, end in zip(starts, ends, strict=True))
     return {
-        "id": j.id, "customer_id": j.customer_id, "account_id": store.account_id,
-        "job_number": j.number, "created_at": stamp(j.created_at), "name": j.name,
-        "scheduled_on": stamp(j.scheduled_on), "completed_on": stamp(j.completed_on),
-        "subtotal": money(j.subtotal), "tax": money(j.tax), "total": money(j.total),
-        "balance_remaining": money(j.balance_remaining), "updated_at": stamp(j.updated_at),
-        "job_type_id": j.job_type_id, "sales_tax_percentage": money(j.sales_tax_percentage),
-        "duration": money(_duration_hours(store, j)), "ends_at": stamp(_ends_at(store, j)),
-        "created_by": j.created_by, "updated_by": j.created_by,
-        "invoice_terms": j.invoice_terms, "invoice_notes": j.invoice_notes,
-        "description": j.description, "status": j.status, "invoice_status": j.invoice_status,
-        "invoice_date": day(j.invoice_date), "tasks_count": len(j.task_ids),
-        "won_date": day(j.won_date), "po_number": j.po_number, "on_hold": stamp(j.on_hold),
-        "estimate_sent_on": stamp(j.estimate_sent_on),
-        "estimate_viewed_on": stamp(j.estimate_viewed_on), "lost_date": day(j.lost_date),
-        "started_on": stamp(j.started_on), "canceled_on": stamp(j.canceled_on),
-        "invoice_paid_on": day(j.invoice_paid_on), **JOB_EXTRAS,
+        "id": id_, "customer_id": customer_id, "account_id": account_id,
+        "job_number": number, "created_at": stamp(created_at), "name": name,
+        "scheduled_on": stamp(scheduled_on), "completed_on": stamp(completed_on),
+        "subtotal": money(subtotal), "tax": money(tax), "total": money(total),
+        "balance_remaining": money(balance_remaining), "updated_at": stamp(updated_at),
+        "job_type_id": job_type_id, "sales_tax_percentage": money(sales_tax_percentage),
+        "duration": money(Decimal(seconds) / 3600), "ends_at": stamp(max(ends, default=None)),
+        "created_by": created_by, "updated_by": created_by,
+        "invoice_terms": invoice_terms, "invoice_notes": invoice_notes,
+        "description": description, "status": status, "invoice_status": invoice_status,
+        "invoice_date": day(invoice_date), "tasks_count": count,
+        "won_date": day(won_date), "po_number": po_number, "on_hold": stamp(on_hold),
+        "estimate_sent_on": stamp(estimate_sent_on),
+        "estimate_viewed_on": stamp(estimate_viewed_on), "lost_date": day(lost_date),
+        "started_on": stamp(started_on), "canceled_on": stamp(canceled_on),
+        "invoice_paid_on": day(invoice_paid_on), **JOB_EXTRAS,
     }  # fmt: skip
 
 
-def _ends_at(store: AccountStore, j: Job) -> datetime | None:
-    return max((store.tasks[t].ends_at for t in j.task_ids), default=None)
+job = Keyed("job", _job_key, _job_from)
 
 
-def _duration_hours(store: AccountStore, j: Job) -> Decimal:
-    seconds = sum((store.tasks[t].ends_at - store.tasks[t].starts_at).seconds for t in j.task_ids)
-    return Decimal(seconds) / 3600
+def _job_with_customer_key(store: AccountStore, j: Job) -> Key:
+    return (*_glue_key(store.customers[j.customer_id]), *_job_key(store, j))
 
 
-def job_with_customer(store: AccountStore, j: Job) -> JsonObject:
+def _job_with_customer_from(key: Key) -> JsonObject:
     """Opportunity entries: a job plus its customer glue."""
-    return {**job(store, j), "customer": customer_glue(store.customers[j.customer_id])}
+    return {**_job_from(key[10:]), "customer": dict(zip(GLUE_KEYS, key[:10], strict=True))}
+
+
+job_with_customer = Keyed("job_with_customer", _job_with_customer_key, _job_with_customer_from)
 
 
 def job_detail(store: AccountStore, j: Job) -> JsonObject:
@@ -195,9 +245,24 @@ def _embedded_notes(store: AccountStore, j: Job) -> JsonObject:
     return {"notes": [note(store, store.notes[n]) for n in j.note_ids]}
 
 
-def invoice(store: AccountStore, j: Job) -> JsonObject:
-    tasks = [task(store, store.tasks[t]) for t in j.task_ids]
-    return {**job_with_customer(store, j), "tasks": tasks}
+def _invoice_key(store: AccountStore, j: Job) -> Key:
+    """The job with its customer, then each task's key after its length."""
+    job_part = _job_with_customer_key(store, j)
+    tasks = [_task_key(store, store.tasks[t]) for t in j.task_ids]
+    return (len(job_part), *job_part, *(value for k in tasks for value in (len(k), *k)))
+
+
+def _invoice_from(key: Key) -> JsonObject:
+    size = key[0]
+    at, tasks = 1 + size, []
+    while at < len(key):
+        length = key[at]
+        tasks.append(_task_from(key[at + 1 : at + 1 + length]))
+        at += 1 + length
+    return {**_job_with_customer_from(key[1 : 1 + size]), "tasks": tasks}
+
+
+invoice = Keyed("invoice", _invoice_key, _invoice_from)
 
 
 def payment_request(store: AccountStore, j: Job) -> JsonObject | None:
@@ -251,34 +316,55 @@ def _payer(store: AccountStore, c: Customer) -> JsonObject:
     return customer_glue(c) if store.choices.payment_customer_summary else customer(store, c)
 
 
-def task(store: AccountStore, t: Task) -> JsonObject:
+def _task_key(store: AccountStore, t: Task) -> Key:
+    """What a task shows; its employees (a count, the ids, then four values each) and its
+    contact's five values (none without one) last."""
+    j = store.jobs[t.job_id]
+    c = store.customers[j.customer_id]
+    contact = c.contact
+    people = [store.employees[i] for i in t.employee_ids]
+    return (
+        store.account_id, store.choices.task_employee_ids_key, t.id, t.job_id, t.task_type_id,
+        t.description, t.starts_at, t.ends_at, t.completed, t.created_at, t.updated_at, j.id,
+        j.number, j.name, j.status, j.customer_id, *_glue_key(c), len(people), *t.employee_ids,
+        *(value for e in people for value in (e.id, e.number, e.first_name, e.last_name)),
+        *(() if contact is None else (contact.id, contact.first_name, contact.last_name,
+                                      contact.phone, contact.email)),
+    )  # fmt: skip
+
+
+def _task_from(key: Key) -> JsonObject:
     """A task with its glue; `employee_ids` beside the employees' glue is a guess strict omits."""
-    shaped = _task_columns(store, t)
-    if not store.choices.task_employee_ids_key:
+    (
+        account_id, ids_key, id_, job_id, task_type_id, description, starts_at, ends_at,
+        completed, created_at, updated_at, j_id, j_number, j_name, j_status, j_customer_id,
+    ) = key[:16]  # fmt: skip
+    count = key[26]
+    ids, people = key[27 : 27 + count], key[27 + count : 27 + 5 * count]
+    contact = key[27 + 5 * count :]
+    shaped = {
+        "id": id_, "account_id": account_id, "job_id": job_id,
+        "task_type_id": task_type_id, "description": description,
+        "starts_at": stamp(starts_at), "ends_at": stamp(ends_at), "all_day": False,
+        "completed": completed, "created_at": stamp(created_at),
+        "updated_at": stamp(updated_at), "employee_ids": list(ids),
+        "job": {"id": j_id, "job_number": j_number, "name": j_name, "status": j_status,
+                "customer_id": j_customer_id},
+        "customer": dict(zip(GLUE_KEYS, key[16:26], strict=True)),
+        "primary_contact": None if not contact else {
+            "id": contact[0], "first_name": contact[1], "last_name": contact[2],
+            "name": person_name(contact[1], contact[2]), "phone": contact[3],
+            "email": contact[4]},
+        "employees": [{"id": people[i], "employee_number": people[i + 1],
+                       "name": person_name(people[i + 2], people[i + 3])}
+                      for i in range(0, 4 * count, 4)],
+    }  # fmt: skip
+    if not ids_key:
         del shaped["employee_ids"]
     return shaped
 
 
-def _task_columns(store: AccountStore, t: Task) -> JsonObject:
-    j = store.jobs[t.job_id]
-    c = store.customers[j.customer_id]
-    contact = c.contact
-    return {
-        "id": t.id, "account_id": store.account_id, "job_id": t.job_id,
-        "task_type_id": t.task_type_id, "description": t.description,
-        "starts_at": stamp(t.starts_at), "ends_at": stamp(t.ends_at), "all_day": False,
-        "completed": t.completed, "created_at": stamp(t.created_at),
-        "updated_at": stamp(t.updated_at), "employee_ids": list(t.employee_ids),
-        "job": {"id": j.id, "job_number": j.number, "name": j.name, "status": j.status,
-                "customer_id": j.customer_id},
-        "customer": customer_glue(c),
-        "primary_contact": None if contact is None else {
-            "id": contact.id, "first_name": contact.first_name, "last_name": contact.last_name,
-            "name": f"{contact.first_name} {contact.last_name}", "phone": contact.phone,
-            "email": contact.email},
-        "employees": [{"id": e.id, "employee_number": e.number, "name": e.name}
-                      for e in (store.employees[i] for i in t.employee_ids)],
-    }  # fmt: skip
+task = Keyed("task", _task_key, _task_from)
 
 
 def note(store: AccountStore, n: Note) -> JsonObject:
