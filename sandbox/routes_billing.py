@@ -15,7 +15,7 @@ from starlette.routing import Route
 from sandbox import choices, indexes, shapes
 from sandbox.context import Api, ok
 from sandbox.data import Job
-from sandbox.envelopes import encoded_page, paginate
+from sandbox.envelopes import encoded_page
 from sandbox.errors import invalid_field, missing
 from sandbox.writes import create_job, move_status, record_customer_payment
 
@@ -61,14 +61,12 @@ async def list_payments(request: Request) -> Response:
     found = indexes.payments(api.store, customer_id, sort_by, order)
     if visible is not None:
         found = [p for p in found if p.job_id in visible]
-    return ok(
-        paginate(
-            "payments",
-            found,
-            api.page(),
-            lambda p: shapes.payment(api.store, p),
-            choices.meta_pagination_envelope,
-        )
+    return encoded_page(
+        "payments",
+        found,
+        api.page(),
+        lambda p: shapes.payment.encoded(api.store, p),
+        choices.meta_pagination_envelope,
     )
 
 

@@ -97,8 +97,9 @@ def _glue_key(c: Customer) -> Key:
     )  # fmt: skip
 
 
-def customer_glue(customer: Customer) -> JsonObject:
-    return dict(zip(GLUE_KEYS, _glue_key(customer), strict=True))
+def _glue_from(key: Key) -> JsonObject:
+    """A customer's glue, as tasks, opportunities, invoices and payments embed it."""
+    return dict(zip(GLUE_KEYS, key, strict=True))
 
 
 def _customer_key(store: AccountStore, c: Customer) -> Key:
@@ -220,7 +221,7 @@ def _job_with_customer_key(store: AccountStore, j: Job) -> Key:
 
 def _job_with_customer_from(key: Key) -> JsonObject:
     """Opportunity entries: a job plus its customer glue."""
-    return {**_job_from(key[10:]), "customer": dict(zip(GLUE_KEYS, key[:10], strict=True))}
+    return {**_job_from(key[10:]), "customer": _glue_from(key[:10])}
 
 
 job_with_customer = Keyed("job_with_customer", _job_with_customer_key, _job_with_customer_from)
@@ -299,21 +300,33 @@ def _charge_columns(store: AccountStore, c: JobCharge) -> JsonObject:
     }  # fmt: skip
 
 
-def payment(store: AccountStore, p: Payment) -> JsonObject:
-    online = p.payment_type == "Credit Card (Online)"
+def _payment_key(store: AccountStore, p: Payment) -> Key:
+    """The payment's values, then its payer's key: the glue's, or (strict: the reference says a
+    payment embeds the full customer object) the customer record's."""
+    c = store.customers[p.customer_id]
+    summary = store.choices.payment_customer_summary
+    payer = _glue_key(c) if summary else _customer_key(store, c)
+    return (
+        p.id, p.date, p.payment_type, p.amount, p.notes, p.ref_number, p.created_at,
+        p.updated_by, summary, *payer,
+    )  # fmt: skip
+
+
+def _payment_from(key: Key) -> JsonObject:
+    id_, date_, payment_type, amount, notes, ref_number, created_at, updated_by, summary = key[:9]
+    online = payment_type == "Credit Card (Online)"
+    payer = key[9:]
     return {
-        "id": p.id, "date": day(p.date), "payment_type": p.payment_type, "amount": money(p.amount),
-        "notes": p.notes, "ref_number": p.ref_number, "txn_id": None,
-        "created_at": stamp(p.created_at), "updated_at": stamp(p.created_at),
-        "updated_by": p.updated_by, "stripe_payment_id": f"ch_sandbox{p.id}" if online else None,
+        "id": id_, "date": day(date_), "payment_type": payment_type, "amount": money(amount),
+        "notes": notes, "ref_number": ref_number, "txn_id": None,
+        "created_at": stamp(created_at), "updated_at": stamp(created_at),
+        "updated_by": updated_by, "stripe_payment_id": f"ch_sandbox{id_}" if online else None,
         "qb_error": None, "status": "credit_card_transaction_complete" if online else None,
-        "customer": _payer(store, store.customers[p.customer_id]),
+        "customer": _glue_from(payer) if summary else _customer_from(payer),
     }  # fmt: skip
 
 
-def _payer(store: AccountStore, c: Customer) -> JsonObject:
-    """The reference says a payment embeds the full customer object: strict does just that."""
-    return customer_glue(c) if store.choices.payment_customer_summary else customer(store, c)
+payment = Keyed("payment", _payment_key, _payment_from)
 
 
 def _task_key(store: AccountStore, t: Task) -> Key:
@@ -350,7 +363,7 @@ def _task_from(key: Key) -> JsonObject:
         "updated_at": stamp(updated_at), "employee_ids": list(ids),
         "job": {"id": j_id, "job_number": j_number, "name": j_name, "status": j_status,
                 "customer_id": j_customer_id},
-        "customer": dict(zip(GLUE_KEYS, key[16:26], strict=True)),
+        "customer": _glue_from(key[16:26]),
         "primary_contact": None if not contact else {
             "id": contact[0], "first_name": contact[1], "last_name": contact[2],
             "name": person_name(contact[1], contact[2]), "phone": contact[3],

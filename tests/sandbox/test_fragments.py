@@ -35,6 +35,7 @@ def _shaped(store: AccountStore) -> Iterator[tuple[Keyed[Any], Any]]:
     yield from ((shapes.job_with_customer, j) for j in jobs)
     yield from ((shapes.invoice, j) for j in jobs if j.invoice_date is not None)
     yield from ((shapes.task, t) for t in store.tasks.values())
+    yield from ((shapes.payment, p) for p in store.payments.values())
 
 
 def _all_fresh(store: AccountStore) -> None:
@@ -96,6 +97,7 @@ def test_a_page_of_kept_entries_is_what_paginate_renders(envelope: EnvelopeBuild
         ("tasks", shapes.task, store.tasks_by_start()),
         ("invoices", shapes.invoice, indexes.invoices(store, None)[0]),
         ("opportunities", shapes.job_with_customer, indexes.opportunities(store)),
+        ("payments", shapes.payment, indexes.payments(store, None, "date", "DESC")),
     ]
     extra = {"total_balance_remaining": "1.5"}
     for plural, shape, records in listed:
