@@ -5,6 +5,7 @@ the bytes the cache says it holds are the bytes it holds."""
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import sys
 import tracemalloc
@@ -96,6 +97,12 @@ def test_a_records_typed_count_is_the_walk_it_unrolls(bodies, key, parse):
     first = kept(read).items[0]
     shared = first.replace(id=first.id, raw={"again": first.id, "list": [1, "x"]})
     odd = first.replace(id="12", created_at=3.5, updated_at=date(2026, 1, 2))
-    for value in (shared, odd, (shared, shared, odd), [first, first]):
+    sized = [  # what a typed count sizes without sys.getsizeof: strings, ints, tuples
+        first.replace(id=n) for n in (0, 1, -7, 2**30, 2**31, -(2**62), 2**64, 2**70)
+    ]
+    texts = [f.name for f in dataclasses.fields(first) if isinstance(getattr(first, f.name), str)]
+    assert texts
+    sized += [first.replace(**dict.fromkeys(texts, text)) for text in ("é" * 5, "x" * 300, "")]
+    for value in (shared, odd, (shared, shared, odd), [first, first], *sized):
         assert deep_size(value) == walked(value)
     assert deep_size(odd) > deep_size(first.replace(created_at=None, updated_at=None))
