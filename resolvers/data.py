@@ -16,14 +16,12 @@ What each read caches, under which key and for how long, is an entry of the tabl
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Coroutine, Hashable, Sequence
+from collections.abc import Awaitable, Callable, Hashable
 from datetime import date
 from decimal import Decimal
 from functools import partial
 from operator import attrgetter
-from typing import Any, Generic, TypeVar, overload
-
-from aiodataloader import DataLoader
+from typing import Any, TypeVar
 
 from kickserv import (
     Customer,
@@ -34,6 +32,7 @@ from kickserv import (
     JobChargeType,
     JobType,
     Note,
+    Paginator,
     Payment,
     Task,
     Vendor,
@@ -47,79 +46,17 @@ from resolvers.levels import (
     SCHEDULE_WINDOW,
     FixedLevels,
 )
+from resolvers.loaders import LazyLoader, Loader, Primed
 from resolvers.plan import JobTasksPlanner
-from resolvers.resources import Index, Record, filters
+from resolvers.resources import Index, Listing, Record, filters
 from resolvers.tenant import Tenant, Window
 from resolvers.verify import Unconfirmed, verified_window
 
-K = TypeVar("K", bound=Hashable)
-V = TypeVar("V")
 R = TypeVar("R")
+T = TypeVar("T")
+P = TypeVar("P", bound=Hashable)
 
-__all__ = ["RequestData", "Window"]
-
-
-class Loader(DataLoader[K, "V | None"], Generic[K, V]):
-    """A typed aiodataloader: ``batch(keys) -> values in key order, None where missing``."""
-
-    def __init__(
-        self,
-        batch: Callable[[list[K]], Coroutine[Any, Any, list[V | None]]],
-        *,
-        enabled: bool = True,
-    ) -> None:
-        super().__init__(batch_load_fn=batch, batch=enabled, cache=enabled)
-
-    async def get(self, key: K) -> V | None:
-        value: V | None = await self.load(key)
-        return value
-
-    async def get_many(self, keys: Sequence[K]) -> list[V | None]:
-        values: list[V | None] = await self.load_many(list(keys))
-        return values
-
-
-class _Lazy(Generic[K, V]):
-    """A request's loader, made on first use: a request uses a few of them, and making one costs
-    ~2.5 µs (aiodataloader inspects its batch function), ~37 µs for all of them on every request.
-    Records primed before then are kept on the request and primed into the loader when it is made,
-    in order (a loader's first prime of a key wins, as it would have); a listing's records are
-    kept as the listing, keyed only then (most requests never make the loaders they prime)."""
-
-    def __init__(self, batch: str) -> None:
-        self.batch = batch
-        self.name = ""
-
-    def __set_name__(self, owner: type[Any], name: str) -> None:
-        self.name = name
-
-    @overload
-    def __get__(self, data: None, owner: type[Any]) -> _Lazy[K, V]: ...
-    @overload
-    def __get__(self, data: RequestData, owner: type[Any]) -> Loader[K, V]: ...
-    def __get__(self, data: RequestData | None, owner: type[Any]) -> _Lazy[K, V] | Loader[K, V]:
-        if data is None:
-            return self
-        loader: Loader[K, V] = Loader(getattr(data, self.batch), enabled=data.loaders_enabled)
-        for key_of, values in data._primed.pop(self.name, ()):
-            for value in values:
-                loader.prime(key_of(value), value)
-        data.__dict__[self.name] = loader  # found before this descriptor from now on
-        return loader
-
-    def prime(self, data: RequestData, key: K, value: V) -> None:
-        """``key``'s value for ``data``'s loader, without making the loader."""
-        self.prime_all(data, (value,), lambda _value: key)
-
-    def prime_all(self, data: RequestData, values: Sequence[V], key_of: Callable[[V], K]) -> None:
-        """Each of ``values`` under its ``key_of`` for ``data``'s loader, in order, without making
-        the loader (``values`` is kept as it is until then: an immutable listing's items)."""
-        made: Loader[K, V] | None = data.__dict__.get(self.name)
-        if made is not None:
-            for value in values:
-                made.prime(key_of(value), value)
-        else:
-            data._primed.setdefault(self.name, []).append((key_of, values))
+__all__ = ["Loader", "RequestData", "Window"]
 
 
 async def _tasks_of_job(tenant: Tenant, job_id: int) -> tuple[Task, ...]:
@@ -132,34 +69,51 @@ async def _tasks_of_job(tenant: Tenant, job_id: int) -> tuple[Task, ...]:
 class RequestData:
     """Everything one GraphQL request reads from Kickserv."""
 
-    customer_by_number: _Lazy[int, Customer] = _Lazy("_customers_by_number")
-    customer_by_id: _Lazy[int, Customer] = _Lazy("_customers_by_id")
-    job_by_number: _Lazy[int, Job] = _Lazy("_jobs_by_number")
-    job_by_id: _Lazy[int, Job] = _Lazy("_jobs_by_id")
-    tasks_by_job_id: _Lazy[int, tuple[Task, ...]] = _Lazy("_tasks_by_job_id")
-    task_by_id: _Lazy[int, Task] = _Lazy("_tasks_by_id")
-    invoice_by_id: _Lazy[int, IndexedInvoice] = _Lazy("_invoices_by_id")
-    employee_by_id: _Lazy[int, Employee] = _Lazy("_employees_by_id")
-    employee_by_number: _Lazy[int, Employee] = _Lazy("_employees_by_number")
-    job_type_by_id: _Lazy[int, JobType] = _Lazy("_job_types_by_id")
-    jobs_by_customer_number: _Lazy[int, tuple[Job, ...]] = _Lazy("_jobs_by_customer_number")
-    job_of_payment: _Lazy[tuple[int, int | None], Job] = _Lazy("_jobs_of_payments")
-    payment_by_id: _Lazy[int, Payment] = _Lazy("_payments_by_id")
-    vendor_by_id: _Lazy[int, Vendor] = _Lazy("_vendors_by_id")
-    item_by_id: _Lazy[int, Item] = _Lazy("_items_by_id")
+    customer_by_number: LazyLoader[int, Customer] = LazyLoader("_customers_by_number")
+    customer_by_id: LazyLoader[int, Customer] = LazyLoader("_customers_by_id")
+    job_by_number: LazyLoader[int, Job] = LazyLoader("_jobs_by_number")
+    job_by_id: LazyLoader[int, Job] = LazyLoader("_jobs_by_id")
+    tasks_by_job_id: LazyLoader[int, tuple[Task, ...]] = LazyLoader("_tasks_by_job_id")
+    task_by_id: LazyLoader[int, Task] = LazyLoader("_tasks_by_id")
+    invoice_by_id: LazyLoader[int, IndexedInvoice] = LazyLoader("_invoices_by_id")
+    employee_by_id: LazyLoader[int, Employee] = LazyLoader("_employees_by_id")
+    employee_by_number: LazyLoader[int, Employee] = LazyLoader("_employees_by_number")
+    job_type_by_id: LazyLoader[int, JobType] = LazyLoader("_job_types_by_id")
+    jobs_by_customer_number: LazyLoader[int, tuple[Job, ...]] = LazyLoader(
+        "_jobs_by_customer_number"
+    )
+    job_of_payment: LazyLoader[tuple[int, int | None], Job] = LazyLoader("_jobs_of_payments")
+    payment_by_id: LazyLoader[int, Payment] = LazyLoader("_payments_by_id")
+    vendor_by_id: LazyLoader[int, Vendor] = LazyLoader("_vendors_by_id")
+    item_by_id: LazyLoader[int, Item] = LazyLoader("_items_by_id")
 
     def __init__(self, tenant: Tenant, *, loaders_enabled: bool = True) -> None:
         self.tenant = tenant
         self.ks = tenant.client
         self.loaders_enabled = loaders_enabled
-        # for loaders not made yet: values to prime, with how each is keyed
-        self._primed: dict[str, list[tuple[Callable[[Any], Any], Sequence[Any]]]] = {}
+        self.primed: Primed = {}  # for loaders not made yet
         # A job's own listing, read through the tenant alone: a method of this request would make
         # a cycle (request -> planner -> request) that only the garbage collector frees.
         self.job_tasks = JobTasksPlanner(tenant, partial(_tasks_of_job, tenant))
+        # Reads of its own may be under way in the background (the tasks planner's, a prefetch):
+        # its windows then give them the event loop's turn (Tenant.window's ``alone``).
+        self.background = False
         # The request's task (made inside it): a read-ahead it starts is cancelled if it is.
         self._request = asyncio.current_task()
         self.levels = FixedLevels()  # plans of levels the reference fixes (resolvers.levels)
+
+    def start_job_tasks(self, bound: int | None) -> None:
+        """``job_tasks.start(bound)``: the tasks of at most ``bound`` jobs are asked."""
+        if bound:
+            self.background = True  # the planner may read the account-wide listing from now on
+        self.job_tasks.start(bound)
+
+    async def _window(
+        self, resource: Listing[T, P], listing: Paginator[T], params: P, offset: int, first: int
+    ) -> Window[T]:
+        return await self.tenant.window(
+            resource, listing, params, offset, first, alone=not self.background
+        )
 
     # -- batch functions -----------------------------------------------------------------------------
 
@@ -307,7 +261,7 @@ class RequestData:
     # -- listings ------------------------------------------------------------------------------------
 
     async def customers(self, offset: int, first: int, **given: Any) -> Window[Customer]:
-        window = await self.tenant.window(
+        window = await self._window(
             resources.CUSTOMERS, self.ks.customers.list(**given), filters(**given), offset, first
         )
         RequestData.customer_by_number.prime_all(self, window.items, attrgetter("customer_number"))
@@ -321,7 +275,7 @@ class RequestData:
         self, customer_number: int, offset: int, first: int, status: str | None
     ) -> Window[Job]:
         if status is None:
-            window = await self.tenant.window(
+            window = await self._window(
                 resources.CUSTOMER_JOBS,
                 self.ks.customers.jobs(customer_number),
                 customer_number,
@@ -339,7 +293,7 @@ class RequestData:
     async def jobs(self, offset: int, first: int, **given: Any) -> Window[Job]:
         status = given.get("status")
         if status is None:
-            window = await self.tenant.window(
+            window = await self._window(
                 resources.JOBS, self.ks.jobs.list(**given), filters(**given), offset, first
             )
         else:  # /jobs.json does not document `status`: send it, check what comes back
@@ -370,7 +324,7 @@ class RequestData:
     ) -> Window[Job]:
         listing = self.ks.opportunities.list(status=status, job_type_id=job_type_id)
         params = filters(status=status, job_type_id=job_type_id)
-        return await self.tenant.window(resources.OPPORTUNITIES, listing, params, offset, first)
+        return await self._window(resources.OPPORTUNITIES, listing, params, offset, first)
 
     async def opportunities_of_customer(self, customer_id: int) -> list[Job]:
         """Kickserv ignores a customer filter on opportunities: answer from the opportunity index."""
@@ -419,7 +373,7 @@ class RequestData:
         return window.items
 
     async def invoices(self, status: str | None, offset: int, first: int) -> Window[Invoice]:
-        return await self.tenant.window(
+        return await self._window(
             resources.INVOICES, self.ks.invoices.list(invoice_status=status), status, offset, first
         )
 
@@ -435,7 +389,7 @@ class RequestData:
             customer_number=customer_number, sort_by=sort_by, sort_order=sort_order
         )
         params = filters(customer_number=customer_number, sort_by=sort_by, sort_order=sort_order)
-        window = await self.tenant.window(resources.PAYMENTS, listing, params, offset, first)
+        window = await self._window(resources.PAYMENTS, listing, params, offset, first)
         if customer_number is not None:
             self.levels.plan(CUSTOMER_PAYMENTS, (params, offset, first), 1, window.pages, "")
         return window
@@ -486,12 +440,10 @@ class RequestData:
 
     async def items(self, name: str | None, offset: int, first: int) -> Window[Item]:
         listing = self.ks.items.list(name=name)
-        return await self.tenant.window(resources.ITEMS, listing, name, offset, first)
+        return await self._window(resources.ITEMS, listing, name, offset, first)
 
     async def vendors(self, offset: int, first: int) -> Window[Vendor]:
-        return await self.tenant.window(
-            resources.VENDORS, self.ks.vendors.list(), None, offset, first
-        )
+        return await self._window(resources.VENDORS, self.ks.vendors.list(), None, offset, first)
 
     async def total_balance_remaining(self, status: str | None) -> Decimal | None:
         window = await self.invoices(status, 0, 1)

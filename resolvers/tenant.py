@@ -146,15 +146,23 @@ class Tenant:
         first: int,
         *,
         ahead: asyncio.Task[Any] | None = None,
+        alone: bool = False,
     ) -> Window[T]:
         """Items ``[offset, offset + first)`` from the fewest upstream pages, fetched concurrently.
         ``ahead``: the client can follow cursors (its request's task): read the rest of the listing
-        ahead when it is small (``resolvers.read_ahead``)."""
+        ahead when it is small (``resolvers.read_ahead``). ``alone``: the request has no reads of
+        its own going on in the background, so one page is awaited as it is rather than in a task
+        of gather's: a cached page answers without giving the event loop a turn, and the request
+        goes on (a warm request then never waits for the loop, nor its objects for other
+        requests'). Otherwise that turn lets the background reads (the tasks planner's) get on
+        before the levels below look for what they read."""
         for _attempt in range(3):
             plan = plan_window(offset, max(first, 1), self.max_per_page)
-            answers = await asyncio.gather(
-                *(self._page(resource, listing, params, n, plan.per_page) for n in plan.numbers)
-            )
+            reads = [self._page(resource, listing, params, n, plan.per_page) for n in plan.numbers]
+            if alone and len(reads) == 1:
+                answers = [await reads[0]]
+            else:
+                answers = await asyncio.gather(*reads)
             pages = [page for page, _ in answers]
             served = pages[0].per_page_cap
             if served is not None and served < plan.per_page and pages[0].total_entries > served:

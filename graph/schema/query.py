@@ -261,9 +261,9 @@ class Query(LookupQuery, WebhookQueries, since_.SyncQueries):
         data = info.context.data
         global_id = None if id is None else _int_id(id, "id")
         if number is not None:
-            # No round waits for the record: its listings start with it.
+            data.background = True  # no round waits for the record: its listings start with it
             start_listings(data, number, prefetch.customer_listings(info))
-        data.job_tasks.start(prefetch.job_tasks_bound(info, "customer"))
+        data.start_job_tasks(prefetch.job_tasks_bound(info, "customer"))
         record = await by_number_or_id(
             data.customer_by_number, data.customer_by_id, number, global_id, "Customer"
         )
@@ -279,7 +279,7 @@ class Query(LookupQuery, WebhookQueries, since_.SyncQueries):
         updated_since: since_.UpdatedSince = None,
     ) -> Connection[Customer] | None:
         offset, first = window_args(first, after)
-        info.context.data.job_tasks.start(prefetch.job_tasks_bound(info, "customers"))
+        info.context.data.start_job_tasks(prefetch.job_tasks_bound(info, "customers"))
         if filter is None and updated_since is None:  # the whole listing: nothing to check
             window = await info.context.data.customers(offset, first, **_UNFILTERED)
             return connection(window, Customer.from_record)
@@ -319,7 +319,7 @@ class Query(LookupQuery, WebhookQueries, since_.SyncQueries):
         updated_since: since_.UpdatedSince = None,
     ) -> Connection[Job] | None:
         offset, first = window_args(first, after)
-        info.context.data.job_tasks.start(prefetch.job_tasks_bound(info, "jobs"))
+        info.context.data.start_job_tasks(prefetch.job_tasks_bound(info, "jobs"))
         f = filter or JobFilter()
         if (since := since_.aware(updated_since, "updatedSince")) is not None:
             return await since_.jobs(

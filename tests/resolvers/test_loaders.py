@@ -206,3 +206,29 @@ async def test_a_request_is_freed_without_the_garbage_collector(tenant: Tenant):
         assert freed() is None
     finally:
         gc.enable()
+
+
+async def test_a_warm_window_of_a_request_alone_answers_without_a_turn_of_the_loop(
+    tenant: Tenant,
+):
+    # given: the first page of customers cached
+    await RequestData(tenant).customers(0, 5)
+    turns: list[str] = []
+
+    async def window(data: RequestData) -> list[int]:
+        asyncio.get_running_loop().call_soon(turns.append, "a turn")
+        window = await data.customers(0, 5)
+        return [c.customer_number for c in window.items]
+
+    # when: a request with nothing of its own in the background
+    alone = await window(RequestData(tenant))
+    # then: answered from the cache before the loop ran anything else
+    assert alone == [1, 2, 3, 4, 5] and turns == []
+    await asyncio.sleep(0)
+    assert turns == ["a turn"]
+    turns.clear()
+    # and a request whose tasks planner may be reading gives it the loop's turn, as before
+    busy = RequestData(tenant)
+    busy.start_job_tasks(10)
+    assert busy.background
+    assert await window(busy) == alone and turns == ["a turn"]
