@@ -7,9 +7,11 @@ import asyncio
 import httpx
 import pytest
 
+from sandbox.app import create_app, sandbox_state
+from sandbox.data import AccountStore
 from sandbox.knobs import FaultRule
 from sandbox.testing import running_sandbox
-from tests.sandbox.conftest import DEMO, small_config
+from tests.sandbox.conftest import DEMO, api_client, small_config
 
 
 @pytest.fixture
@@ -145,3 +147,27 @@ async def test_request_log_counts_and_resets(sandbox):
         await admin.get("/__sandbox/config")  # admin calls are not logged
     assert sandbox.requests() == []
     sandbox.reset_requests()
+
+
+async def test_calls_that_come_in_together_all_arrive_before_any_works():
+    """A read's work happens inside its latency, and after every call that came with it has
+    arrived (its arrival logged, its latency started), never before another's arrival."""
+    app = create_app(small_config(latency_ms=5.0))
+    state = sandbox_state(app)
+    events: list[str] = []
+    arrive, store = state.log.arrive, state.store
+
+    def arriving() -> tuple[int, int]:
+        events.append("arrive")
+        return arrive()
+
+    def working(account: str) -> AccountStore:
+        events.append("work")
+        return store(account)
+
+    state.log.arrive = arriving  # type: ignore[method-assign]
+    state.store = working  # type: ignore[method-assign]
+    async with api_client(app) as http:
+        answers = await asyncio.gather(*(http.get(f"/customers.json?page={n}") for n in range(5)))
+    assert all(r.status_code == 200 for r in answers)
+    assert events == ["arrive"] * 5 + ["work"] * 5
