@@ -311,12 +311,14 @@ async def upstream_extension(context: Any, result: Any) -> dict[str, Any] | None
 def protection_extension(client: KickservClient) -> dict[str, Any]:
     """``governor`` while the credential is throttled or paused, ``circuit`` while not closed."""
     extension: dict[str, Any] = {}
-    governor = client.governor.snapshot()
-    if governor.rate is not None or governor.paused_for:
+    governor = client.governor
+    # Nearly always neither: the snapshot (every counter, rounded) only when it may say one.
+    snapshot = governor.snapshot() if governor.rate is not None or governor.paused_for() else None
+    if snapshot is not None and (snapshot.rate is not None or snapshot.paused_for):
         extension["governor"] = {
-            "rate": None if governor.rate is None else round(governor.rate, 1),
-            "pausedFor": round(governor.paused_for, 2),
-            "queued": governor.queued,
+            "rate": None if snapshot.rate is None else round(snapshot.rate, 1),
+            "pausedFor": round(snapshot.paused_for, 2),
+            "queued": snapshot.queued,
         }
     if client.breaker.state != "closed":
         extension["circuit"] = client.breaker.state
