@@ -10,7 +10,7 @@ import gc
 import sys
 import tracemalloc
 from collections.abc import Callable, Iterator
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from typing import Any
 
 import httpx
@@ -103,6 +103,25 @@ def test_a_records_typed_count_is_the_walk_it_unrolls(bodies, key, parse):
     texts = [f.name for f in dataclasses.fields(first) if isinstance(getattr(first, f.name), str)]
     assert texts
     sized += [first.replace(**dict.fromkeys(texts, text)) for text in ("é" * 5, "x" * 300, "")]
+    plus_3 = timezone(timedelta(hours=3))  # one zone shared by two times, UTC, another kind
+    at = datetime(2026, 1, 1, tzinfo=plus_3)
+    sized += [
+        first.replace(created_at=at, updated_at=at.replace(hour=2)),
+        first.replace(created_at=at.replace(tzinfo=UTC), updated_at=at.replace(tzinfo=Zone())),
+    ]
     for value in (shared, odd, (shared, shared, odd), [first, first], *sized):
         assert deep_size(value) == walked(value)
     assert deep_size(odd) > deep_size(first.replace(created_at=None, updated_at=None))
+
+
+class Zone(tzinfo):
+    """A zone of another kind than ``timezone``."""
+
+    def utcoffset(self, dt: datetime | None) -> timedelta:
+        return timedelta(hours=1)
+
+    def dst(self, dt: datetime | None) -> timedelta:
+        return timedelta(0)
+
+    def tzname(self, dt: datetime | None) -> str:
+        return "+01"
