@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import socket
@@ -40,11 +41,18 @@ from graph.server.settings import Settings, SettingsError
 
 def create_app_from_env() -> Starlette:
     """uvicorn's app factory: the whole server, configured from the environment (in each worker,
-    which also gives large requests' memory back to the system when done: graph.server.allocator)."""
+    which also gives large requests' memory back to the system when done: graph.server.allocator).
+    What it built (modules, the schema: tens of thousands of objects that live as long as the
+    worker) is frozen out of the garbage collector's full collections, which otherwise walk it
+    all every few hundred requests that pause (measured before warm requests stopped pausing: p99
+    80 -> 26 ms on the warm small query with the response cache off)."""
     from graph.server.assembly import build_app
 
     return_large_blocks()
-    return build_app(Settings.from_env())
+    app = build_app(Settings.from_env())
+    gc.collect()
+    gc.freeze()
+    return app
 
 
 def check_configuration() -> Settings:
