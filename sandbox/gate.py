@@ -9,6 +9,7 @@ import binascii
 import re
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -51,6 +52,7 @@ class Gate:
     def __init__(self, app: ASGIApp, state: SandboxState) -> None:
         self.app = app
         self.state = state
+        self._turns = Turns()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -141,9 +143,7 @@ class Gate:
         # queueing after it behind every concurrent call's.
         read = method in ("GET", "HEAD")
         if read:
-            # Calls that came in together all arrive (are logged arriving and start their
-            # latency) before any of them works, so no arrival waits behind others' work.
-            await asyncio.sleep(0)
+            await self._turns.take()
         else:
             await _until(answer_at)  # never time.sleep: other requests keep flowing
         rule = knobs.fault_for(method, path, "before", state.dice.random())
@@ -195,6 +195,40 @@ class Gate:
             return
         body = choices.error_list_body(choices.SERVER_ERROR_MESSAGE)
         await JSONResponse(body, rule.status)(scope, receive, send)
+
+
+class Turns:
+    """Reads work one per pass of the event loop, in arrival order: calls that came in together
+    all arrive (are logged arriving and start their latency) before any of them works, and the
+    loop reads new arrivals between one read's work and the next's, so no arrival waits behind
+    more than one call's work (a burst of pages would otherwise be read only after all the work
+    of the burst before it)."""
+
+    def __init__(self) -> None:
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._waiting: deque[asyncio.Future[None]] = deque()
+        self._passing = False
+
+    async def take(self) -> None:
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:  # an app served by one loop after another (tests)
+            self._loop, self._waiting, self._passing = loop, deque(), False
+        turn: asyncio.Future[None] = loop.create_future()
+        self._waiting.append(turn)
+        if not self._passing:
+            self._passing = True
+            loop.call_soon(self._give)
+        await turn
+
+    def _give(self) -> None:
+        """The next waiting read's turn; the one after it comes on the loop's next pass."""
+        while self._waiting:
+            turn = self._waiting.popleft()
+            if not turn.done():  # a cancelled wait gives its turn away
+                turn.set_result(None)
+                turn.get_loop().call_soon(self._give)
+                return
+        self._passing = False
 
 
 async def _until(moment: float) -> None:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 
 import httpx
 import pytest
 
 from sandbox.app import create_app, sandbox_state
 from sandbox.data import AccountStore
+from sandbox.gate import Turns
 from sandbox.knobs import FaultRule
 from sandbox.testing import running_sandbox
 from tests.sandbox.conftest import DEMO, api_client, small_config
@@ -171,3 +173,21 @@ async def test_calls_that_come_in_together_all_arrive_before_any_works():
         answers = await asyncio.gather(*(http.get(f"/customers.json?page={n}") for n in range(5)))
     assert all(r.status_code == 200 for r in answers)
     assert events == ["arrive"] * 5 + ["work"] * 5
+
+
+async def test_reads_take_turns_one_per_pass_of_the_loop():
+    """Between one read's work and the next's the loop passes once (reading new arrivals)."""
+    turns, events = Turns(), list[int | str]()
+
+    async def read(n: int) -> None:
+        await turns.take()
+        events.append(n)
+
+    waiting = [asyncio.create_task(read(n)) for n in range(4)]
+    for _ in range(12):
+        await asyncio.sleep(0)
+        events.append("pass")
+    await asyncio.gather(*waiting)
+    reads = [e for e in events if e != "pass"]
+    assert reads == [0, 1, 2, 3]
+    assert all("pass" in pair for pair in itertools.pairwise(events))
