@@ -373,9 +373,9 @@ class RequestData:
         return window.items
 
     async def invoices(self, status: str | None, offset: int, first: int) -> Window[Invoice]:
-        return await self._window(
-            resources.INVOICES, self.ks.invoices.list(invoice_status=status), status, offset, first
-        )
+        # The tasks each invoice embeds are not read: the cache keeps none (resolvers.kept).
+        listing = self.ks.invoices.list(invoice_status=status, embedded_tasks=False)
+        return await self._window(resources.INVOICES, listing, status, offset, first)
 
     async def payments(
         self,
