@@ -24,8 +24,8 @@ to matter is there already. At most ``max_entries`` repeats are kept, least rece
 The lane (``ReplayLane``): once a repeat was answered this way, with the state store's change mark
 read before its generation was checked (``graph.server.tenancy``: the embedded store's WAL index
 header), the next repeats are answered before the app's middleware and the endpoint: its body read
-(only when it came with the head: nothing waits), its key, the mark read again, the response
-looked up. An unchanged mark means nothing was committed to the store since, by any process, so
+as the endpoint reads it (the same limits and time limit; a failure is handed on for the endpoint
+to answer as its own), its key, the mark read again, the response looked up. An unchanged mark means nothing was committed to the store since, by any process, so
 the tenant's write generation is what it was; a changed one (or a store without a mark: Redis, no
 store) sends the request the whole way, which checks the generation and takes the new mark. The
 lane answers with the same bytes and headers (``X-Request-Id`` echoed), counts the same metrics and
