@@ -68,13 +68,14 @@ def sandbox() -> Iterator[RunningSandbox]:
 def serving(sandbox: RunningSandbox, directory: Path, **settings: Any) -> Iterator[Lane]:
     keys = directory / "keys.toml"
     keys.write_text(KEYS_FILE)
+    # By default the embedded store: its change mark in use.
+    settings.setdefault("state_dir", str(directory / "state"))
     app = build_app(
         Settings(
             kickserv_account="demo",
             kickserv_api_token="demo-token",
             kickserv_base_url=sandbox.base_url,
             api_keys_file=str(keys),
-            state_dir=str(directory / "state"),  # the embedded store: its change mark in use
             **settings,
         )
     )
@@ -217,21 +218,8 @@ def test_a_cors_request_always_goes_the_whole_way(sandbox: RunningSandbox, tmp_p
 
 def test_no_lane_without_a_change_mark(sandbox: RunningSandbox, tmp_path: Path) -> None:
     # given: a server with no state store outliving it: writes are known to this process only
-    keys = tmp_path / "keys.toml"
-    keys.write_text(KEYS_FILE)
-    app = build_app(
-        Settings(
-            kickserv_account="demo",
-            kickserv_api_token="demo-token",
-            kickserv_base_url=sandbox.base_url,
-            api_keys_file=str(keys),
-            state_dir="memory",
-        )
-    )
-    with uvicorn_in_thread(app) as url:
-        lane = Lane(app, url, tmp_path / "none")  # type: ignore[arg-type]
+    with serving(sandbox, tmp_path, state_dir="memory") as lane:
         went = lane.went_whole_way(*[{"query": NAME}] * 5)
-        lane.client.close()
 
     # then: every repeat goes the whole way (replayed there, its generation checked)
     assert went == [True] * 5
