@@ -143,6 +143,7 @@ def execute(options: Options) -> dict[str, Any]:
     )
     # The sandbox in its own process (not a thread of this one); its data rebuilt here from the seed.
     with running_sandbox_process(config) as sandbox:
+        run["meta"]["sandbox_warmed_calls"] = sandbox.warm()
         store = sandbox.store()
         facts = facts_of(store, sandbox.today)
         run["meta"]["invoices"] = facts.invoices
