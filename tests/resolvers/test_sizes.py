@@ -19,7 +19,7 @@ import pytest
 
 from kickserv import Customer, Invoice, Job, Payment, Task
 from kickserv.pages import parse_page
-from resolvers.bounded import deep_size
+from resolvers.bounded import Sizing, deep_size, provisional_size
 from resolvers.kept import kept
 from sandbox.config import SandboxConfig
 from sandbox.testing import running_sandbox
@@ -112,6 +112,24 @@ def test_a_records_typed_count_is_the_walk_it_unrolls(bodies, key, parse):
     for value in (shared, odd, (shared, shared, odd), [first, first], *sized):
         assert deep_size(value) == walked(value)
     assert deep_size(odd) > deep_size(first.replace(created_at=None, updated_at=None))
+
+
+@pytest.mark.parametrize(("key", "parse"), LISTINGS, ids=[name for name, _ in LISTINGS])
+def test_a_page_sized_a_few_records_at_a_time_is_its_deep_size_and_its_estimate_errs_high(
+    bodies, key, parse
+):
+    """What the cache counts a page at before (``provisional_size``) and after it settles it in
+    slices (``Sizing``): the estimate above the exact size by less than a quarter."""
+    for page in (kept(parse_page(orjson.loads(bodies[key]), (key,), parse)),):
+        exact = deep_size(page)
+        sizing, steps = Sizing(page, page.items), 1
+        while (counted := sizing.step(7)) is None:
+            steps += 1
+        assert (counted, steps) == (exact, -(-len(page.items) // 7))
+        assert Sizing(page, page.items).step() == exact
+        assert exact <= provisional_size(page, page.items) < 1.25 * exact
+        few = page.items[:12]  # counted whole
+        assert provisional_size(few, few) == deep_size(few)
 
 
 class Zone(tzinfo):

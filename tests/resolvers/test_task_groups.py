@@ -106,7 +106,7 @@ async def live_tasks(ids: set[int]) -> int:
 
 def check_kept_with_grouping(store: MemoryStore, ids: set[int]) -> None:
     """The task pages the store keeps carry their grouping, counted in their bytes."""
-    cached = [entry.value for entry, _ in store._entries.values()]
+    cached = [slot.entry.value for slot in store._entries.values()]
     pages = [p for p in cached if isinstance(p, TaskPage) and p.by_job]
     assert {t.id for p in pages for t in p.items} >= ids
     for kept_page in pages:
@@ -146,7 +146,7 @@ async def test_a_cold_listing_is_read_as_kept_and_grouped_once(sb, http) -> None
     store = MemoryStore()
     tenant = Tenant("demo", client, SharedCache(store=store))
     answered = [t for tasks in await tasks_level(tenant) for t in tasks]
-    cached = [entry.value for entry, _ in store._entries.values()]
+    cached = [slot.entry.value for slot in store._entries.values()]
     pages = sorted((p for p in cached if isinstance(p, TaskPage)), key=lambda p: p.number)
     assert len(pages) == pages[0].total_pages > 1
     assert all(kept(p) is p for p in pages)  # nothing left to trim: kept as read
