@@ -156,7 +156,17 @@ def record(cls: type[R]) -> type[R]:
     compiled = compile_reader(made, names, made._readers, _raw, made.read_json)
     setattr(made, "from_json", classmethod(compiled))  # noqa: B010 (a method replaced)
     setattr(made, "replace", compile_replace(made, names))  # noqa: B010
+    _DECLARED.append(made)
     return made
+
+
+_DECLARED: list[type[Record]] = []
+
+
+def declared() -> tuple[type[Record], ...]:
+    """Every record class ``record`` has made so far, in the order declared (a server's start
+    compiles what each needs ahead of its first request: graph.server.serve)."""
+    return tuple(_DECLARED)
 
 
 @record
