@@ -23,6 +23,8 @@ requests to connections, in one pass over the pool:
 
 `PooledTransport` is an `httpx.AsyncHTTPTransport` whose pool is a `LinearPool` (HTTP/1.1 without
 a proxy; anything else keeps httpcore's own pool), and the `SendGate` of the calls sent through it.
+Its `exchange` is one request read whole, for callers that write httpcore's request themselves
+(`kickserv.direct`): without the `httpx.Request` and `httpx.Response` around it.
 """
 
 from __future__ import annotations
@@ -34,9 +36,11 @@ from typing import Any
 
 import httpcore
 import httpx
+from httpx._transports.default import map_httpcore_exceptions
 
 __all__ = [
     "SWEEP_EVERY",
+    "Answer",
     "LinearPool",
     "PooledTransport",
     "SendGate",
@@ -215,6 +219,47 @@ class PooledTransport(httpx.AsyncHTTPTransport):
         if type(self._pool) is httpcore.AsyncConnectionPool and not options.get("http2"):
             self._pool.__class__ = LinearPool
         self.gate = SendGate()
+
+    async def exchange(
+        self,
+        method: str,
+        url: httpcore.URL,
+        headers: list[tuple[bytes, bytes]],
+        content: bytes | None,
+        extensions: dict[str, Any],
+    ) -> Answer:
+        """One request through the pool, its answer read whole: what `handle_async_request` and
+        `httpx.Response.aread` do with it (httpx's exceptions for httpcore's, the body decoded as
+        its Content-Encoding says), without the httpx request and response objects."""
+        request = httpcore.Request(
+            method, url, headers=headers, content=content, extensions=extensions
+        )
+        with map_httpcore_exceptions():
+            response = await self._pool.handle_async_request(request)
+            try:
+                body = await response.aread()
+            finally:
+                await response.aclose()
+        raw = response.headers
+        if any(key.lower() == b"content-encoding" for key, _ in raw):
+            body = httpx.Response(response.status, headers=raw, content=body).content
+        return Answer(response.status, raw, body)
+
+
+class Answer:
+    """An answer read whole (`PooledTransport.exchange`): what `kickserv.transport` reads of an
+    `httpx.Response`, its headers made into `httpx.Headers` only when asked for."""
+
+    __slots__ = ("_raw", "content", "status_code")
+
+    def __init__(self, status_code: int, raw: list[tuple[bytes, bytes]], content: bytes) -> None:
+        self.status_code = status_code
+        self.content = content
+        self._raw = raw
+
+    @property
+    def headers(self) -> httpx.Headers:
+        return httpx.Headers(self._raw)
 
 
 def send_gate(http: httpx.AsyncClient) -> SendGate | None:

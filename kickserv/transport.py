@@ -55,6 +55,7 @@ from kickserv.attempts import (
     transport_failure,
 )
 from kickserv.breaker import Breaker, CircuitOpen
+from kickserv.direct import DirectRoute
 from kickserv.errors import (
     RateLimited,
     ResponseShape,
@@ -62,7 +63,7 @@ from kickserv.errors import (
     error_for_status,
 )
 from kickserv.governor import Governor, Permit, TooLong
-from kickserv.pool import PooledTransport, SendGate, SendTicket, send_gate
+from kickserv.pool import Answer, PooledTransport, SendGate, SendTicket, send_gate
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
@@ -136,6 +137,8 @@ class Transport:
             )
             http = httpx.AsyncClient(timeout=DEFAULT_TIMEOUT, transport=PooledTransport(limits))
         self._http = http
+        # Straight into our pool when `http` is one whose requests it writes (`kickserv.direct`).
+        self._direct = DirectRoute.over(http, self._origin, (token, token), timeout)
         self._limiter = limiter if limiter is not None else asyncio.Semaphore(max_concurrency)
         self.retry = retry if retry is not None else RetryPolicy()
         self._on_response = on_response
@@ -192,7 +195,7 @@ class Transport:
             era = self.breaker.era  # outcomes of calls sent before its state changed are old news
             started = time.monotonic()
             failure: KickservLike
-            response: httpx.Response | None = None
+            response: httpx.Response | Answer | None = None
             sent_at: float | None = None
             cut_short = False  # by our deadline, not answered
             ticket: SendTicket | None = None  # its place in the gate, once it goes out
@@ -276,7 +279,7 @@ class Transport:
         content: bytes | None,
         headers: dict[str, str],
         extra: dict[str, Any],
-    ) -> tuple[httpx.Response, SendTicket | None]:
+    ) -> tuple[httpx.Response | Answer, SendTicket | None]:
         """One HTTP exchange, inside the `trace` hook when there is one, and its ticket in the
         `SendGate` (told when the request is written)."""
         url = self._origin + path
@@ -285,20 +288,29 @@ class Transport:
         else:
             trace, headers = self._trace, dict(headers)  # the hook adds this attempt's own
         gate, ticket = self._gate, None
+        extensions: dict[str, Any] = {}
         if gate is not None:
             ticket = gate.open()
-            extra = {**extra, "extensions": {"trace": _on_written(gate, ticket)}}
+            extensions["trace"] = _on_written(gate, ticket)
+        direct = self._direct
+        response: httpx.Response | Answer
         try:
             with trace(method, url, attempt, headers) as answered:
-                response = await self._http.request(
-                    method,
-                    url,
-                    params=query,
-                    content=content,
-                    headers=headers,
-                    auth=self._auth,
-                    **extra,
-                )
+                if direct is not None and direct.open():
+                    response = await direct.request(
+                        method, path, query, content, headers, extensions
+                    )
+                else:
+                    response = await self._http.request(
+                        method,
+                        url,
+                        params=query,
+                        content=content,
+                        headers=headers,
+                        auth=self._auth,
+                        extensions=extensions,
+                        **extra,
+                    )
                 answered(response.status_code)
         finally:
             if gate is not None and ticket is not None:
@@ -389,7 +401,7 @@ class Transport:
             return None
         return wait
 
-    def _decode(self, method: str, path: str, response: httpx.Response) -> Any:
+    def _decode(self, method: str, path: str, response: httpx.Response | Answer) -> Any:
         if not response.content.strip():
             return None
         try:
