@@ -10,6 +10,10 @@ from kickserv.pages import Paginator
 from kickserv.records import Invoice, Payment
 from kickserv.resources.base import Resource
 
+# An invoice read without its embedded tasks: compiled here, at import, rather than by the first
+# listing that asks for it (Record.reader compiles a reader once per process).
+_WITHOUT_TASKS = Invoice.reader(tasks=())
+
 
 class Invoices(Resource):
     """Invoices are jobs with invoice fields; Kickserv has no get-one-invoice endpoint."""
@@ -27,7 +31,7 @@ class Invoices(Resource):
         return self._paginate(
             "invoices.json",
             ("invoices", "jobs"),
-            Invoice.from_json if embedded_tasks else Invoice.reader(tasks=()),
+            Invoice.from_json if embedded_tasks else _WITHOUT_TASKS,
             {"invoice_status": invoice_status},
             per_page,
         )
