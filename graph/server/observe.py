@@ -201,10 +201,16 @@ def request_id_of(scope: Scope) -> str:
     """The caller's ``X-Request-Id`` when it is safe to log and echo, else a new one."""
     for name, value in scope["headers"]:
         if name == REQUEST_ID_HEADER:
-            text: str = value.decode("latin-1")
-            if _REQUEST_ID.fullmatch(text):
-                return text
-            break
+            return request_id_from(value)
+    return request_id_from(None)
+
+
+def request_id_from(sent: bytes | None) -> str:
+    """``request_id_of`` for the value of the request's first ``X-Request-Id`` (None: none)."""
+    if sent is not None:
+        text = sent.decode("latin-1")
+        if _REQUEST_ID.fullmatch(text):
+            return text
     return f"{getrandbits(128):032x}"  # an id, not a secret: no system call per request
 
 

@@ -59,7 +59,7 @@ from graph.server.observe import (
     loggable,
     note_again,
     replayed,
-    request_id_of,
+    request_id_from,
 )
 from graph.server.requests import content_type_of, read_body, state_of
 from graph.server.response_cache import CachedResponse, ResponseCache, ResponseKey
@@ -195,25 +195,55 @@ def request_key(scope: Scope, body: bytes) -> bytes | None:
     """The sha256 of everything in the request that can change its answer. None: a body over
     ``MAX_BODY`` (a query's is far smaller: a large one is not hashed for nothing), or a header
     value holding a line break, so the framing below would not be exact (HTTP parsers refuse it)."""
-    if len(body) > MAX_BODY:
+    return _keyed(scope, _Head(scope), body)
+
+
+class _Head:
+    """What the lane reads of a request's headers, in one pass: the lines its key frames (None: a
+    header holds a line break), its Content-Length, its X-Request-Id and whether it has an Origin."""
+
+    __slots__ = ("content_length", "lines", "origin", "request_id")
+
+    def __init__(self, scope: Scope) -> None:
+        lines: list[bytes] | None = [scope["method"].encode("latin-1")]
+        content_length = request_id = None
+        origin = False
+        for name, value in scope["headers"]:
+            if name not in IGNORED_HEADERS:
+                if lines is not None:
+                    line = name + b":" + value
+                    if b"\n" in line:
+                        lines = None
+                    else:
+                        lines.append(line)
+            elif name == b"content-length":
+                if content_length is None:  # the first, as the endpoint reads it
+                    content_length = value
+            elif name == REQUEST_ID_HEADER:
+                if request_id is None:  # the first, as observe reads it
+                    request_id = value
+            elif name == b"origin":
+                origin = True
+        self.lines = lines
+        self.content_length = content_length
+        self.request_id = request_id
+        self.origin = origin
+
+
+def _keyed(scope: Scope, head: _Head, body: bytes) -> bytes | None:
+    lines = head.lines
+    if lines is None or len(body) > MAX_BODY:
         return None
-    lines = [scope["method"].encode("latin-1")]
-    for name, value in scope["headers"]:
-        if name not in IGNORED_HEADERS:
-            line = name + b":" + value
-            if b"\n" in line:
-                return None
-            lines.append(line)
     path = (scope.get("root_path", "") + scope["path"]).encode("utf-8", "surrogateescape")
     query_string: bytes = scope["query_string"]
-    head = b"\n".join(lines)
+    framed_head = b"\n".join(lines)
     framed = b"%d %d %d\n%b%b%b%b" % (
         len(path),
         len(query_string),
-        len(head),
+        len(framed_head),
         path,
         query_string,
-        head,
+        framed_head,
         body,
     )
     return hashlib.sha256(framed).digest()
@@ -247,21 +277,26 @@ class ReplayLane:
             return receive
         started = time.perf_counter()  # the access line's duration counts from here
         scope.setdefault("state", {})[STARTED] = started
+        head = _Head(scope)
+        length = head.content_length
         try:  # as the endpoint reads it: a failure is the endpoint's to answer, as its own
             body = await read_body(
-                receive, _content_length(scope), self.max_body_bytes, self.body_timeout
+                receive,
+                None if length is None else length.decode("latin-1"),
+                self.max_body_bytes,
+                self.body_timeout,
             )
         except (GraphError, ClientDisconnect) as failure:
             return _raising(failure)
         try:
-            found = self._found(scope, body)
+            found = self._found(scope, head, body)
         except Exception:  # a bug of ours: the request goes the whole way, which answers it
             logger.exception("The replay lane failed; the request goes the whole way")
             found = None
         if found is None:
             return _first({"type": "http.request", "body": body, "more_body": False}, receive)
         replay, entry = found
-        request_id = request_id_of(scope)
+        request_id = request_id_from(head.request_id)
         answer = entry.body
         headers = [
             (b"content-type", replay.content_type),
@@ -286,16 +321,18 @@ class ReplayLane:
                 counted[1].observe(duration)
         return None
 
-    def _found(self, scope: Scope, body: bytes) -> tuple[Replay, CachedResponse] | None:
+    def _found(
+        self, scope: Scope, head: _Head, body: bytes
+    ) -> tuple[Replay, CachedResponse] | None:
         """The replay and response for this request when the lane may answer it."""
-        seen = request_key(scope, body)
+        seen = _keyed(scope, head, body)
         if seen is None:
             return None
         scope["state"][KEY] = seen
         replay = self.replays.peek(seen)
         if replay is None or replay.mark is None or replay.tenant is None:
             return None
-        if self.cors and any(name == b"origin" for name, _ in scope["headers"]):
+        if self.cors and head.origin:
             return None
         change_mark = self.cache.change_mark
         if change_mark is None or change_mark() != replay.mark:
@@ -310,14 +347,6 @@ class ReplayLane:
         tenant.used_at = time.monotonic()  # as the registry's lookup marks it
         self.cache.counters["replays"] += 1
         return replay, entry
-
-
-def _content_length(scope: Scope) -> str | None:
-    for name, value in scope["headers"]:
-        if name == b"content-length":
-            length: str = value.decode("latin-1")
-            return length
-    return None
 
 
 def _raising(failure: Exception) -> Receive:
