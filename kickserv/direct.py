@@ -105,17 +105,17 @@ class DirectRoute:
         query: Mapping[str, str],
         content: bytes | None,
         headers: Mapping[str, str],
-        extensions: Mapping[str, Any],
+        extensions: dict[str, Any],
     ) -> Answer:
         """`method` of `path` (after the origin) with `query`, `content`, `headers` (over the
-        client's) and httpcore's `extensions` (the timeout is the client's unless one was given)."""
+        client's) and httpcore's `extensions`, which it sends as they are (the hooks in them may
+        change them), its timeout added: the client's unless one was given."""
         scheme, host, port, _netloc = self._url
         url = httpcore.URL(scheme=scheme, host=host, port=port, target=self.target(path, query))
         timeout = self._timeout if self._timeout is not None else self._http.timeout.as_dict()
         wire = self.headers(method, headers, content)
-        return await self._pool.exchange(
-            method, url, wire, content, {"timeout": timeout, **extensions}
-        )
+        extensions["timeout"] = timeout
+        return await self._pool.exchange(method, url, wire, content, extensions)
 
     def target(self, path: str, query: Mapping[str, str]) -> bytes:
         """The request target httpx sends for `path` and `query`: its path quoted and its dot

@@ -13,7 +13,8 @@ Kickserv sees several rounds where the graph asked for one.
 requests to connections, in one pass over the pool:
 
 - closed connections leave the pool; idle ones beyond `max_keepalive_connections` are closed (the
-  oldest first);
+  oldest first); a pass with nothing to do (no request waits, no more connections than may be
+  kept, no sweep due: an answer was closed) looks at no connection;
 - a queued request takes the first idle connection to its origin that no other request holds,
   after checking that one (and only that one) has not expired or been closed by the server;
   expired ones met on the way are closed, and every idle connection is checked at most once a
@@ -60,6 +61,14 @@ class LinearPool(httpcore.AsyncConnectionPool):
         closing: list[httpcore.AsyncConnectionInterface] = []
         now = time.monotonic()
         sweep = now - self._swept_at >= SWEEP_EVERY
+        if (
+            not sweep
+            and len(self._connections) <= self._max_keepalive_connections
+            and all(r.connection is not None for r in self._requests)
+        ):
+            # Nothing to assign, no idle connection beyond the keep-alive bound, no sweep due (an
+            # answer was closed): closed connections leave at the next pass that has work.
+            return closing
         if sweep:
             self._swept_at = now
         held = {id(r.connection) for r in self._requests if r.connection is not None}

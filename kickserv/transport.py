@@ -291,7 +291,7 @@ class Transport:
         extensions: dict[str, Any] = {}
         if gate is not None:
             ticket = gate.open()
-            extensions["trace"] = _on_written(gate, ticket)
+            extensions["trace"] = _on_written(gate, ticket, extensions)
         direct = self._direct
         response: httpx.Response | Answer
         try:
@@ -429,13 +429,18 @@ class Transport:
             self._on_response(UpstreamCall(method, path, status, elapsed, attempt, retried))
 
 
-def _on_written(gate: SendGate, ticket: SendTicket) -> Callable[[str, Any], Awaitable[None]]:
+def _on_written(
+    gate: SendGate, ticket: SendTicket, extensions: dict[str, Any]
+) -> Callable[[str, Any], Awaitable[None]]:
     """httpcore's trace hook for one request: tells `gate` once the request is written, or once
-    it starts a TLS handshake (round trips to Kickserv: answers do not wait on the network)."""
+    it starts a TLS handshake (round trips to Kickserv: answers do not wait on the network), then
+    leaves the request's `extensions` (those httpcore reads, when they are not httpx's copy): the
+    steps after it are not traced."""
 
     async def event(name: str, info: Any) -> None:
         if name.endswith("send_request_body.complete") or name == "connection.start_tls.started":
             gate.written(ticket)
+            extensions.pop("trace", None)
 
     return event
 
