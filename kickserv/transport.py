@@ -23,7 +23,9 @@ call that never went out says nothing of Kickserv, nor does one the deadline cut
 than `RetryPolicy.hang_after` in flight (most of its deadline spent in our own queue).
 
 What an attempt is made of (its retry policy, its report, how a failure without an answer reads)
-lives in `kickserv.attempts`; this module is the loop that makes attempts.
+lives in `kickserv.attempts`; this module is the loop that makes attempts. Over a `PooledTransport`
+an exchange is written straight into its pool (`kickserv.direct`), the bytes `AsyncClient.request`
+would send, without its per-call work.
 """
 
 from __future__ import annotations
@@ -143,8 +145,8 @@ class Transport:
         self.retry = retry if retry is not None else RetryPolicy()
         self._on_response = on_response
         self._sleep = sleep
-        # None: the AsyncClient's own timeout applies (ours, or the injected one's).
-        self._timeout = timeout
+        # The timeout given to AsyncClient.request; none: its own (ours, or the injected one's).
+        self._timeout: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
         self._draw = draw
         self._clock = clock
         self._trace = trace
@@ -178,7 +180,6 @@ class Transport:
         if content is not None:
             headers["Content-Type"] = "application/json"
         may_retry = method.upper() not in WRITE_METHODS
-        extra: dict[str, Any] = {} if self._timeout is None else {"timeout": self._timeout}
         began = self._clock()
         budget = self.retry.deadline
         # A patient read's deadline starts when it is first sent (`patient`).
@@ -213,7 +214,7 @@ class Transport:
                         deadline = sent_at + budget
                     async with self._within(deadline if waits_patiently else None):
                         response, ticket = await self._exchange(
-                            method, path, attempt, query, content, headers, extra
+                            method, path, attempt, query, content, headers
                         )
             except _Requeue:  # paused while it waited for a slot: nothing sent, a new turn
                 attempt -= 1
@@ -278,7 +279,6 @@ class Transport:
         query: Mapping[str, str],
         content: bytes | None,
         headers: dict[str, str],
-        extra: dict[str, Any],
     ) -> tuple[httpx.Response | Answer, SendTicket | None]:
         """One HTTP exchange, inside the `trace` hook when there is one, and its ticket in the
         `SendGate` (told when the request is written)."""
@@ -309,7 +309,7 @@ class Transport:
                         headers=headers,
                         auth=self._auth,
                         extensions=extensions,
-                        **extra,
+                        **self._timeout,
                     )
                 answered(response.status_code)
         finally:
