@@ -139,6 +139,17 @@ class Server:
         return Webhooks(WebhookStore(store), self.events, policy, on_outcome)
 
     @asynccontextmanager
+    async def caching(self) -> AsyncIterator[None]:
+        """The shared cache for as long as the app runs: its background sizing of the pages it
+        keeps (resolvers.cache ``MemoryStore``) stops with the app, not with its event loop."""
+        try:
+            yield
+        finally:
+            store = self.cache.store
+            if isinstance(store, MemoryStore):
+                await store.aclose()
+
+    @asynccontextmanager
     async def delivering(self) -> AsyncIterator[None]:
         """The webhook deliverer, for as long as the app runs (entered after ``state``)."""
         if self.webhooks is None:  # no state store: endpoints live in this process
@@ -357,7 +368,7 @@ def build_app(
         check_operation=check_operation,
         response_cache=server.response_cache,
         classify_error=server.classify_error,
-        state=lambda: _entered(server.state(), server.delivering()),
+        state=lambda: _entered(server.caching(), server.state(), server.delivering()),
         state_problem=server.state_problem,
         circuit=server.circuit,
         otel=server.otel,
