@@ -76,9 +76,16 @@ class DirectRoute:
         timeout: httpx.Timeout | float | None,
     ) -> DirectRoute | None:
         """The route for `http`, when its transport is a `PooledTransport` it sends everything
-        to (no mounts); None otherwise."""
+        to (no mounts) and `origin` an http(s) URL with a host; None otherwise (a base URL httpx
+        refuses is refused at the first call, as before)."""
         pool = getattr(http, "_transport", None)
         if not isinstance(pool, PooledTransport) or getattr(http, "_mounts", None):
+            return None
+        try:
+            base = httpx.URL(origin)
+        except httpx.InvalidURL:
+            return None
+        if base.scheme not in ("http", "https") or not base.host:
             return None
         return cls(http, pool, origin, credentials, timeout)
 

@@ -202,3 +202,20 @@ async def test_an_origin_with_a_path_is_sent_as_httpx_sends_it(prefix):
     assert direct == through_httpx
     assert direct.startswith(b"GET /")
     assert b"/kick" in direct.split(b"\r\n")[0]
+
+
+@pytest.mark.parametrize(
+    ("base", "refused"),
+    [
+        ("kickserv.test", TransportError),
+        ("ftp://kickserv.test", TransportError),
+        ("http://:8000", TransportError),
+        ("http://a\x00b", httpx.InvalidURL),
+    ],
+)
+async def test_a_base_url_httpx_refuses_is_refused_at_the_first_call_as_before(base, refused):
+    ks = client(base, pooled(), retry=RetryPolicy(max_attempts=1))
+    assert ks._transport._direct is None
+    with pytest.raises(refused):
+        await ks._transport.request("GET", "customers/1.json")
+    await ks._transport._http.aclose()
