@@ -28,25 +28,25 @@ for its first event, a HEAD answer, a ``100 Continue``) goes out on the next tur
 Measured under the bench's load (the small query's response cache hits, 32 connections, the
 Python load generator, 2026-12-03): CPU per hit 74 -> 52 us in our server.
 
-And it answers the replay lane's repeats below ASGI. A repeat the lane answers
-(graph.server.replays ``ReplayLane``) needs nothing of what uvicorn does around an ASGI app: a task
-per request, its ``receive`` and ``send`` coroutines, the proxy-headers middleware (the lane reads
-neither the client's address nor the scheme), ``send``'s checks of each header with a regular
-expression: under the bench's load that machinery cost a replay about as much CPU as the lane
-itself. So when the app's ``GraphApp`` (found once per connection, through uvicorn's
-``ProxyHeadersMiddleware`` only: any other wrapper might add to an answer) has a lane, a request
-the lane may answer (a POST to ``/graphql`` with a Content-Length it would read whole, no
-``Expect: 100-continue``, no upgrade, nothing of this connection in flight or queued before it, the
-app not refused for concurrency, no line of uvicorn's own access log to write) does not start its ASGI task at the
-end of its head. Once its body is complete, within the same read, the lane is asked synchronously
-(``ReplayLane.answer_now``: the same key and checks, answer, access line and metrics as its ASGI
-step). When it answers, the response (status line, uvicorn's default headers such as ``date``, the
-lane's, ``connection: close`` when the connection ends, the body) goes out in one write and the
-request ends as uvicorn ends one (keep-alive or close, the request count, reading resumed, the
-next queued request or the keep-alive timer). Otherwise, or when the body did not come whole with
-its head in one read (its time limit is the endpoint's to keep), the ASGI task starts as uvicorn
-would have started it, with what has come of the body, and the request goes the whole way (the
-lane, asked already, stands aside).
+And it answers the replay lane's repeats below ASGI. A repeat the lane answers (graph.server.replays
+``ReplayLane``) needs nothing of what uvicorn does around an ASGI app: a task per request, its
+``receive`` and ``send`` coroutines, the proxy headers middleware (the lane reads neither the
+client's address nor the scheme), ``send``'s check of each header with regular expressions. So when
+the app is a ``GraphApp`` with a lane (found as a connection is made, through uvicorn's
+``ProxyHeadersMiddleware`` only: any other wrapper might add to an answer), the connection's
+protocol is a ``ReplayingProtocol`` (any other app's costs no more than before), and a request the
+lane may answer (a POST to ``/graphql`` with a Content-Length it would read whole, no ``Expect:
+100-continue``, no upgrade, nothing of its connection in flight or queued before it, the app not
+refused for concurrency, no line of uvicorn's own access log to write) does not start its ASGI task
+at the end of its head. Once its body is complete, within the same read, the lane is asked
+synchronously (``ReplayLane.answer_now``: the key, checks, answer, access line and metrics of its
+ASGI step). When it answers, the response (status line, uvicorn's default headers such as ``date``,
+the lane's, ``connection: close`` when the connection ends, the body) goes out in one write and the
+request ends as uvicorn ends one (keep-alive or close, the request count, reading resumed, the next
+queued request or the keep-alive timer). Otherwise, or when the body did not come whole with its
+head in one read (its time limit is the endpoint's to keep), the ASGI task starts as uvicorn would
+have started it, with what has come of the body, and the request goes the whole way (the lane, asked
+already, stands aside).
 """
 
 from __future__ import annotations
@@ -113,7 +113,17 @@ TOO_SLOW = _response(b"408 Request Timeout", b"Request headers took too long to 
 
 
 class GuardedHttpToolsProtocol(HttpToolsProtocol):
-    """``HttpToolsProtocol`` that bounds each request head in bytes and in time."""
+    """``HttpToolsProtocol`` that bounds each request head in bytes and in time. A connection to a
+    ``GraphApp`` with a replay lane is a ``ReplayingProtocol``: one to any other app costs nothing
+    more per request."""
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> GuardedHttpToolsProtocol:
+        if cls is GuardedHttpToolsProtocol:
+            config = kwargs.get("config", args[0] if args else None)
+            if _graph_app(getattr(config, "loaded_app", None)) is not None:
+                cls = ReplayingProtocol
+        protocol: GuardedHttpToolsProtocol = super().__new__(cls)
+        return protocol
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -123,13 +133,6 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._in_head = True  # a connection begins with a head
         self._head_bytes = 0
         self._head_timer: asyncio.TimerHandle | None = None
-        # Replays answered below ASGI: the app whose lane is asked, a request whose ASGI task waits
-        # for its body (its cycle, the lane, what the lane read of its head), and the response
-        # head's lines for the default headers last seen (None: some the lane may not write).
-        self._graph = _graph_app(self.app)
-        self._deferring = False
-        self._waiting: tuple[RequestResponseCycle, ReplayLane, Head] | None = None
-        self._defaults: tuple[list[tuple[bytes, bytes]], bytes | None] | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)  # type: ignore[arg-type]
@@ -146,10 +149,6 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
                 self._refuse(TOO_LARGE)
                 return
         super().data_received(data)
-        waiting = self._waiting
-        if waiting is not None:  # its body did not come whole with its head: the whole way
-            self._waiting = None
-            self._start(waiting[0], self.app)
         # Timed only once a read leaves a head unfinished: a head that arrives whole (nearly every
         # request's) costs no timer.
         if self._in_head and self._head_timer is None:
@@ -164,6 +163,57 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     def on_headers_complete(self) -> None:
         self._in_head = False
         self._disarm()
+        before = self.cycle
+        super().on_headers_complete()
+        cycle = self.cycle
+        if cycle is not None and cycle is not before:  # a new request's (not an upgrade)
+            cycle.transport = HeadHeld(self.transport, self.loop)  # type: ignore[assignment]
+
+    def _arm(self) -> None:
+        self._disarm()
+        if self._head_timeout > 0:
+            self._head_timer = self.loop.call_later(self._head_timeout, self._too_slow)
+
+    def _disarm(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+    def _too_slow(self) -> None:
+        self._head_timer = None
+        if self._in_head and (self.cycle is None or self.cycle.response_complete):
+            self._refuse(TOO_SLOW)
+
+    def _refuse(self, response: bytes) -> None:
+        self._in_head = False
+        self._disarm()
+        if not self.transport.is_closing():
+            self.transport.write(response)
+            self.transport.close()
+
+
+class ReplayingProtocol(GuardedHttpToolsProtocol):
+    """``GuardedHttpToolsProtocol`` that answers the replay lane's repeats below ASGI (see the
+    module docstring), for a connection to a ``GraphApp`` with a lane."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The app whose lane is asked, a request whose ASGI task waits for its body (its cycle, the
+        # lane, what the lane read of its head), and the response head's lines for the default
+        # headers last seen (None: some the lane may not write).
+        self._graph = _graph_app(self.app)
+        self._deferring = False
+        self._waiting: tuple[RequestResponseCycle, ReplayLane, Head] | None = None
+        self._defaults: tuple[list[tuple[bytes, bytes]], bytes | None] | None = None
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        waiting = self._waiting
+        if waiting is not None:  # its body did not come whole with its head: the whole way
+            self._waiting = None
+            self._start(waiting[0], self.app)
+
+    def on_headers_complete(self) -> None:
         # Its ASGI task may wait for its body (``_start_asgi_task``) unless it needs an answer
         # before its body (100 Continue), is an upgrade, or uvicorn's access log would write a line
         # for it (with the client's address as the proxy headers middleware leaves it).
@@ -191,8 +241,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._start(cycle, app)
 
     def _start(self, cycle: RequestResponseCycle, app: ASGI3Application) -> None:
-        cycle.transport = HeadHeld(self.transport, self.loop)  # type: ignore[assignment]
-        super()._start_asgi_task(cycle, app)
+        super()._start_asgi_task(cycle, app)  # its transport a HeadHeld since its head ended
 
     def on_message_complete(self) -> None:
         super().on_message_complete()
@@ -236,28 +285,6 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         if made is None or made[0] is not defaults:
             made = self._defaults = (defaults, _header_lines(defaults))
         return made[1]
-
-    def _arm(self) -> None:
-        self._disarm()
-        if self._head_timeout > 0:
-            self._head_timer = self.loop.call_later(self._head_timeout, self._too_slow)
-
-    def _disarm(self) -> None:
-        if self._head_timer is not None:
-            self._head_timer.cancel()
-            self._head_timer = None
-
-    def _too_slow(self) -> None:
-        self._head_timer = None
-        if self._in_head and (self.cycle is None or self.cycle.response_complete):
-            self._refuse(TOO_SLOW)
-
-    def _refuse(self, response: bytes) -> None:
-        self._in_head = False
-        self._disarm()
-        if not self.transport.is_closing():
-            self.transport.write(response)
-            self.transport.close()
 
 
 def _scope(cycle: RequestResponseCycle) -> Scope:

@@ -31,6 +31,13 @@ store) sends the request the whole way, which checks the generation and takes th
 lane answers with the same bytes and headers (``X-Request-Id`` echoed), counts the same metrics and
 logs the same access line; it stands aside under tracing and for a CORS request (an ``Origin``
 header, with ``GRAPH_CORS_ORIGINS`` set), whose answers other layers add to.
+
+Under ``serve``'s protocol (graph.server.protocol) the lane is asked before ASGI, once a request's
+body has come whole with its head: ``head_of`` then ``answer_now`` decide exactly what its ASGI step
+decides (the same key, checks, answer and ``X-Request-Id``), the protocol writes the answer, and
+``answered`` logs and counts it as the ASGI step does. A request it does not answer there goes on
+to ASGI, where the lane, asked already, stands aside. Its ASGI step (``__call__``) serves every
+other server (tests through ``httpx.ASGITransport``, stock uvicorn) and a body that came late.
 """
 
 from __future__ import annotations
@@ -318,9 +325,10 @@ class ReplayLane:
         return None
 
     def head_of(self, scope: Scope) -> Head | None:
-        """What the lane reads of the head of a request it may answer once its body has come
-        (a POST whose Content-Length the endpoint would read whole, at most ``MAX_BODY``);
-        None: it goes to ``__call__`` as it is, which hands a body it would refuse on."""
+        """What the lane reads of the head of a request it may answer once its body has come:
+        a POST whose Content-Length says a body the endpoint would read whole and the lane would
+        key (at most ``MAX_BODY``). None: the request goes to ``__call__`` as any other (which
+        hands a body the endpoint refuses on to the endpoint)."""
         if scope["method"] != "POST":
             return None
         head = Head(scope)

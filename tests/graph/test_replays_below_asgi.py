@@ -6,6 +6,7 @@ them; a write, an Origin (CORS) or a body that comes after its head sends a requ
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import socket
@@ -17,12 +18,14 @@ from typing import Any
 
 import orjson
 import pytest
+import uvicorn
 from prometheus_client.parser import text_string_to_metric_families
 from starlette.types import Receive, Scope, Send
+from uvicorn.server import ServerState
 
 from graph.server.app import GraphApp
 from graph.server.assembly import build_app
-from graph.server.protocol import GuardedHttpToolsProtocol
+from graph.server.protocol import GuardedHttpToolsProtocol, ReplayingProtocol
 from graph.server.settings import Settings
 from sandbox.config import SandboxConfig
 from sandbox.testing import RunningSandbox, running_sandbox
@@ -57,15 +60,15 @@ class Server:
         """Requests that reached the ASGI app so far, and those that went past the lane."""
         return len(self.app.asgi), len(self.app.whole_way)
 
-    def replayed(self, body: dict[str, Any], **headers: str) -> None:
+    def replayed(self, body: dict[str, Any]) -> None:
         """``body`` sent until its repeats are answered below ASGI."""
         with self.connect() as connection:
             for _ in range(4):  # a miss, a hit, a replay its generation checked: then the lane
-                connection.send(request(body, **headers))
+                connection.send(request(body))
                 assert connection.response().status == 200
         before = self.counts()
         with self.connect() as connection:
-            connection.send(request(body, **headers))
+            connection.send(request(body))
             assert connection.response().status == 200
         assert self.counts() == before, "not answered below ASGI"
 
@@ -138,12 +141,12 @@ class Connection:
 
 
 def request(
-    body: dict[str, Any], version: bytes = b"1.1", key: str = DEMO_KEY, **headers: str
+    body: dict[str, Any], headers: dict[str, str] | None = None, *, version: bytes = b"1.1"
 ) -> bytes:
     content = orjson.dumps(body)
     lines = [b"POST /graphql HTTP/" + version, b"host: t", b"content-type: application/json"]
-    lines.append(b"x-api-key: " + key.encode())
-    lines.extend(f"{name}: {value}".encode() for name, value in headers.items())
+    lines.append(b"x-api-key: " + DEMO_KEY.encode())
+    lines.extend(f"{name}: {value}".encode() for name, value in (headers or {}).items())
     lines.append(b"content-length: %d" % len(content))
     return b"\r\n".join(lines) + b"\r\n\r\n" + content
 
@@ -193,7 +196,7 @@ def test_repeats_are_answered_below_asgi_as_the_asgi_lane_answers_them(
     server: Server, caplog: pytest.LogCaptureFixture
 ) -> None:
     query = {"query": NAME, "operationName": "Name", "variables": {"test": "same"}}
-    same = request(query, **{"x-request-id": "same-id"})
+    same = request(query, {"x-request-id": "same-id"})
     head, _, body = same.partition(b"\r\n\r\n")
     counted = server.requests_counted("Name")
     before = server.counts()
@@ -240,11 +243,11 @@ def test_a_kept_alive_connection_answers_repeats_below_asgi_and_ends_as_asked(
     # when: several repeats on one connection, then one with Connection: close
     with server.connect() as connection:
         for i in range(5):
-            connection.send(request(query, **{"x-request-id": f"kept-{i}"}))
+            connection.send(request(query, {"x-request-id": f"kept-{i}"}))
             answer = connection.response()
             assert answer.header(b"x-request-id") == f"kept-{i}".encode()
             assert answer.header(b"connection") is None
-        connection.send(request(query, connection="close"))
+        connection.send(request(query, {"connection": "close"}))
         last = connection.response()
         closed = connection.closed()
     # and an HTTP/1.0 request
@@ -268,12 +271,12 @@ def test_pipelined_requests_are_answered_in_order(server: Server) -> None:
 
     # when: three repeats in one write, then a repeat, another request and a repeat
     with server.connect() as connection:
-        connection.send(b"".join(request(query, **{"x-request-id": f"p-{i}"}) for i in range(3)))
+        connection.send(b"".join(request(query, {"x-request-id": f"p-{i}"}) for i in range(3)))
         first = [connection.response() for _ in range(3)]
         mixed = [
-            request(query, **{"x-request-id": "m-0"}),
-            request(other, **{"x-request-id": "m-1"}),
-            request(query, **{"x-request-id": "m-2"}),
+            request(query, {"x-request-id": "m-0"}),
+            request(other, {"x-request-id": "m-1"}),
+            request(query, {"x-request-id": "m-2"}),
         ]
         connection.send(b"".join(mixed))
         second = [connection.response() for _ in range(3)]
@@ -308,7 +311,7 @@ def test_a_write_sends_the_next_repeat_through_asgi(server: Server) -> None:
 def test_a_body_in_several_packets_is_answered(server: Server) -> None:
     query = {"query": NAME, "variables": {"test": "packets"}}
     server.replayed(query)
-    whole = request(query, **{"x-request-id": "packets"})
+    whole = request(query, {"x-request-id": "packets"})
     with server.connect() as connection:
         connection.send(whole)
         expected = connection.response()
@@ -331,7 +334,7 @@ def test_a_cors_request_stands_aside(sandbox: RunningSandbox, tmp_path: Path) ->
         cors.replayed(query)
         before = cors.counts()
         with cors.connect() as connection:
-            connection.send(request(query, origin=ORIGIN))
+            connection.send(request(query, {"origin": ORIGIN}))
             with_origin = connection.response()
             connection.send(request(query))
             without = connection.response()
@@ -343,3 +346,25 @@ def test_a_cors_request_stands_aside(sandbox: RunningSandbox, tmp_path: Path) ->
     assert with_origin.header(b"access-control-allow-origin") == ORIGIN.encode()
     assert without.header(b"access-control-allow-origin") is None
     assert with_origin.body == without.body
+
+
+async def test_only_a_graph_app_with_a_lane_gets_the_replaying_protocol(server: Server) -> None:
+    async def plain(scope: Scope, receive: Receive, send: Send) -> None:
+        pass
+
+    async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
+        await server.app(scope, receive, send)  # might add to an answer: never looked through
+
+    kinds = []
+    for app in (server.app, plain, wrapped):
+        config = uvicorn.Config(app, http=GuardedHttpToolsProtocol, log_level="warning")
+        config.load()
+        protocol = GuardedHttpToolsProtocol(
+            config=config,
+            server_state=ServerState(),
+            app_state={},
+            _loop=asyncio.get_running_loop(),
+        )
+        kinds.append(type(protocol))
+
+    assert kinds == [ReplayingProtocol, GuardedHttpToolsProtocol, GuardedHttpToolsProtocol]
