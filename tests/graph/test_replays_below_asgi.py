@@ -24,22 +24,20 @@ from starlette.types import Receive, Scope, Send
 from uvicorn.server import ServerState
 
 from graph.server.app import GraphApp
-from graph.server.assembly import build_app
 from graph.server.protocol import GuardedHttpToolsProtocol, ReplayingProtocol
-from graph.server.settings import Settings
 from sandbox.config import SandboxConfig
 from sandbox.testing import RunningSandbox, running_sandbox
-from tests.graph.conftest import uvicorn_in_thread
-from tests.graph.test_replays import ADD_NOTE, DEMO_KEY, KEYS_FILE, NAME, NOTES
+from tests.graph.test_replay_lane import Lane
+from tests.graph.test_replay_lane import serving as lane_serving
+from tests.graph.test_replays import ADD_NOTE, DEMO_KEY, NAME, NOTES
 
 ORIGIN = "https://app.example"
 
 
 class Counted(GraphApp):
-    """The app, counting the HTTP requests that reach it (ASGI) and those that go past the lane."""
+    """The app, counting the HTTP requests that reach it (ASGI)."""
 
     asgi: list[str]
-    whole_way: list[str]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -48,9 +46,10 @@ class Counted(GraphApp):
 
 
 class Server:
-    def __init__(self, app: Counted, url: str) -> None:
+    def __init__(self, app: Counted, lane: Lane) -> None:
         self.app = app
-        host, port = url.removeprefix("http://").split(":")
+        self.lane = lane  # its whole_way: the requests that went past the lane
+        host, port = lane.url.removeprefix("http://").split(":")
         self.address = (host, int(port))
 
     def connect(self) -> Connection:
@@ -58,7 +57,7 @@ class Server:
 
     def counts(self) -> tuple[int, int]:
         """Requests that reached the ASGI app so far, and those that went past the lane."""
-        return len(self.app.asgi), len(self.app.whole_way)
+        return len(self.app.asgi), len(self.lane.whole_way)
 
     def replayed(self, body: dict[str, Any]) -> None:
         """``body`` sent until its repeats are answered below ASGI."""
@@ -159,31 +158,13 @@ def sandbox() -> Iterator[RunningSandbox]:
 
 @contextmanager
 def serving(sandbox: RunningSandbox, directory: Path, **settings: Any) -> Iterator[Server]:
-    keys = directory / "keys.toml"
-    keys.write_text(KEYS_FILE)
-    app = build_app(
-        Settings(
-            kickserv_account="demo",
-            kickserv_api_token="demo-token",
-            kickserv_base_url=sandbox.base_url,
-            api_keys_file=str(keys),
-            state_dir=str(directory / "state"),  # the embedded store: its change mark in use
-            **settings,
-        )
-    )
-    assert isinstance(app, GraphApp) and app.lane is not None
-    app.__class__ = Counted
-    assert isinstance(app, Counted)
-    app.asgi, app.whole_way = [], []
-    inner = app.graphql
-
-    async def whole_way(scope: Scope, receive: Receive, send: Send) -> None:
-        app.whole_way.append(scope["path"])
-        await inner(scope, receive, send)
-
-    app.graphql = whole_way
-    with uvicorn_in_thread(app, http=GuardedHttpToolsProtocol) as url:
-        yield Server(app, url)
+    """test_replay_lane's server on ``serve``'s protocol, its ASGI requests counted too."""
+    with lane_serving(sandbox, directory, GuardedHttpToolsProtocol, **settings) as lane:
+        app = lane.app
+        app.__class__ = Counted
+        assert isinstance(app, Counted)
+        app.asgi = []
+        yield Server(app, lane)
 
 
 @pytest.fixture(scope="module")
