@@ -117,6 +117,10 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     ``GraphApp`` with a replay lane is a ``ReplayingProtocol``: one to any other app costs nothing
     more per request."""
 
+    # Each new request's cycle writes through a HeadHeld from the end of its head (a
+    # ReplayingProtocol's from the start of its task: a replay answered below ASGI needs none).
+    _held_from_head = True
+
     def __new__(cls, *args: Any, **kwargs: Any) -> GuardedHttpToolsProtocol:
         if cls is GuardedHttpToolsProtocol:
             config = kwargs.get("config", args[0] if args else None)
@@ -166,7 +170,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         before = self.cycle
         super().on_headers_complete()
         cycle = self.cycle
-        if cycle is not None and cycle is not before:  # a new request's (not an upgrade)
+        if cycle is not None and cycle is not before and self._held_from_head:  # a new request's
             cycle.transport = HeadHeld(self.transport, self.loop)  # type: ignore[assignment]
 
     def _arm(self) -> None:
@@ -195,6 +199,8 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 class ReplayingProtocol(GuardedHttpToolsProtocol):
     """``GuardedHttpToolsProtocol`` that answers the replay lane's repeats below ASGI (see the
     module docstring), for a connection to a ``GraphApp`` with a lane."""
+
+    _held_from_head = False  # ``_start`` makes the cycle's HeadHeld
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -241,7 +247,8 @@ class ReplayingProtocol(GuardedHttpToolsProtocol):
         self._start(cycle, app)
 
     def _start(self, cycle: RequestResponseCycle, app: ASGI3Application) -> None:
-        super()._start_asgi_task(cycle, app)  # its transport a HeadHeld since its head ended
+        cycle.transport = HeadHeld(self.transport, self.loop)  # type: ignore[assignment]
+        super()._start_asgi_task(cycle, app)
 
     def on_message_complete(self) -> None:
         super().on_message_complete()
