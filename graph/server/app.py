@@ -273,8 +273,13 @@ class GraphApp(Starlette):
         for cls, args, options in reversed(self.user_middleware):
             self.graphql = cls(self.graphql, *args, **options)
 
+    def lane_for(self, scope: Scope) -> ReplayLane | None:
+        """The lane ``__call__`` asks first about the request of ``scope``, if any (for
+        graph.server.protocol, which asks it before ASGI)."""
+        return self.lane if _is_graphql(scope) else None
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and _route_path(scope) == "/graphql":
+        if _is_graphql(scope):
             scope["app"] = self
             if self.lane is not None:
                 rest = await self.lane(scope, receive, send)
@@ -284,6 +289,11 @@ class GraphApp(Starlette):
             await self.graphql(scope, receive, send)
         else:
             await super().__call__(scope, receive, send)
+
+
+def _is_graphql(scope: Scope) -> bool:
+    """An HTTP request for ``/graphql``: the GraphQL endpoint's, past Starlette."""
+    return scope["type"] == "http" and _route_path(scope) == "/graphql"
 
 
 def _route_path(scope: Scope) -> str:

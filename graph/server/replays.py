@@ -31,6 +31,13 @@ store) sends the request the whole way, which checks the generation and takes th
 lane answers with the same bytes and headers (``X-Request-Id`` echoed), counts the same metrics and
 logs the same access line; it stands aside under tracing and for a CORS request (an ``Origin``
 header, with ``GRAPH_CORS_ORIGINS`` set), whose answers other layers add to.
+
+Under ``serve``'s protocol (graph.server.protocol) the lane is asked before ASGI, once a request's
+body has come whole with its head: ``head_of`` then ``answer_now`` decide exactly what its ASGI step
+decides (the same key, checks, answer and ``X-Request-Id``), the protocol writes the answer, and
+``answered`` logs and counts it as the ASGI step does. A request it does not answer there goes on
+to ASGI, where the lane, asked already, stands aside. Its ASGI step (``__call__``) serves every
+other server (tests through ``httpx.ASGITransport``, stock uvicorn) and a body that came late.
 """
 
 from __future__ import annotations
@@ -94,6 +101,7 @@ _SEEN = "replay.key"  # the request's key in its state, while a hit may still re
 _REPLAYABLE = "replay.ok"  # set by the document resolver: the document is the request's own
 _MEDIA_TYPE = "replay.media_type"  # what the request's Accept chose, while it may be remembered
 KEY = "replay.seen"  # the request's key, once the lane computed it: not hashed twice
+_ASKED = "replay.asked"  # the lane was asked below ASGI (graph.server.protocol): not again
 
 
 @dataclass(slots=True)
@@ -195,10 +203,10 @@ def request_key(scope: Scope, body: bytes) -> bytes | None:
     """The sha256 of everything in the request that can change its answer. None: a body over
     ``MAX_BODY`` (a query's is far smaller: a large one is not hashed for nothing), or a header
     value holding a line break, so the framing below would not be exact (HTTP parsers refuse it)."""
-    return _keyed(scope, _Head(scope), body)
+    return _keyed(scope, Head(scope), body)
 
 
-class _Head:
+class Head:
     """What the lane reads of a request's headers, in one pass: the lines its key frames (None: a
     header holds a line break), its Content-Length, its X-Request-Id and whether it has an Origin."""
 
@@ -230,7 +238,7 @@ class _Head:
         self.origin = origin
 
 
-def _keyed(scope: Scope, head: _Head, body: bytes) -> bytes | None:
+def _keyed(scope: Scope, head: Head, body: bytes) -> bytes | None:
     lines = head.lines
     if lines is None or len(body) > MAX_BODY:
         return None
@@ -249,10 +257,24 @@ def _keyed(scope: Scope, head: _Head, body: bytes) -> bytes | None:
     return hashlib.sha256(framed).digest()
 
 
+@dataclass(slots=True)
+class Answer:
+    """The lane's answer to one request: its headers and body, and what its access line and
+    metrics are made of once it is sent."""
+
+    replay: Replay
+    request_id: str
+    headers: list[tuple[bytes, bytes]]
+    body: bytes
+    started: float  # what its duration counts from
+
+
 class ReplayLane:
     """Answers exact repeats of replayed requests ahead of the app's middleware and endpoint (see
-    the module docstring); ``__call__`` returns None when it answered, else the ``receive`` the
-    request goes on with (what the lane read of its body, then the rest)."""
+    the module docstring). As an ASGI step (``__call__``): None when it answered, else the
+    ``receive`` the request goes on with (what the lane read of its body, then the rest). Below
+    ASGI (graph.server.protocol): ``head_of`` a request whose body is not read yet, ``answer_now``
+    once it is, then ``answered`` once the answer is written."""
 
     def __init__(
         self,
@@ -271,13 +293,17 @@ class ReplayLane:
         self.cache_policy = cache_policy
         self.metrics = metrics
         self.cors = cors
+        self._max_whole = min(MAX_BODY, max_body_bytes)  # a body read whole and keyed
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> Receive | None:
         if scope["method"] != "POST":
             return receive
+        state = scope.setdefault("state", {})
+        if state.pop(_ASKED, False):
+            return receive
         started = time.perf_counter()  # the access line's duration counts from here
-        scope.setdefault("state", {})[STARTED] = started
-        head = _Head(scope)
+        state[STARTED] = started
+        head = Head(scope)
         length = head.content_length
         try:  # as the endpoint reads it: a failure is the endpoint's to answer, as its own
             body = await read_body(
@@ -288,13 +314,52 @@ class ReplayLane:
             )
         except (GraphError, ClientDisconnect) as failure:
             return _raising(failure)
+        answer = self._answer(scope, head, body, started)
+        if answer is None:
+            return _first({"type": "http.request", "body": body, "more_body": False}, receive)
+        try:
+            await send({"type": "http.response.start", "status": 200, "headers": answer.headers})
+            await send({"type": "http.response.body", "body": answer.body})
+        finally:
+            self.answered(scope, answer)
+        return None
+
+    def head_of(self, scope: Scope) -> Head | None:
+        """What the lane reads of the head of a request it may answer once its body has come:
+        a POST whose Content-Length says a body the endpoint would read whole and the lane would
+        key (at most ``MAX_BODY``). None: the request goes to ``__call__`` as any other (which
+        hands a body the endpoint refuses on to the endpoint)."""
+        if scope["method"] != "POST":
+            return None
+        head = Head(scope)
+        length = head.content_length
+        if length is None:
+            return None
+        digits = length.strip()
+        if not (digits.isascii() and digits.isdigit() and len(digits) <= 8):
+            return None
+        return head if int(digits) <= self._max_whole else None
+
+    def answer_now(self, scope: Scope, head: Head, body: bytes) -> Answer | None:
+        """What ``__call__`` decides of a request (whose ``head_of`` is ``head``) with its whole
+        ``body`` read: its answer, or None: the request goes the whole way, ``__call__`` stands
+        aside for it (it was asked)."""
+        started = time.perf_counter()
+        state = scope.setdefault("state", {})
+        state[STARTED] = started
+        answer = self._answer(scope, head, body, started)
+        if answer is None:
+            state[_ASKED] = True
+        return answer
+
+    def _answer(self, scope: Scope, head: Head, body: bytes, started: float) -> Answer | None:
         try:
             found = self._found(scope, head, body)
         except Exception:  # a bug of ours: the request goes the whole way, which answers it
             logger.exception("The replay lane failed; the request goes the whole way")
             found = None
         if found is None:
-            return _first({"type": "http.request", "body": body, "more_body": False}, receive)
+            return None
         replay, entry = found
         request_id = request_id_from(head.request_id)
         answer = entry.body
@@ -304,26 +369,24 @@ class ReplayLane:
             *self.cache_policy.headers(self.cache.fresh_for(entry.expires_at)),
             (REQUEST_ID_HEADER, request_id.encode("latin-1")),
         ]
-        try:
-            await send({"type": "http.response.start", "status": 200, "headers": headers})
-            await send({"type": "http.response.body", "body": answer})
-        finally:
-            duration = time.perf_counter() - started
-            counted = replay.counted
-            if counted is None or access_logger.isEnabledFor(logging.INFO):
-                record = RequestRecord(request_id, "POST", loggable(scope["path"]), graphql=True)
-                replayed(record, replay.notes)
-                finish_request(record, 200, duration, self.metrics)
-                if self.metrics is not None:  # the next repeats count in the same series
-                    replay.counted = self.metrics.request_children(record)
-            else:  # what finish_request does of a replay when no access line is written
-                counted[0].inc()
-                counted[1].observe(duration)
-        return None
+        return Answer(replay, request_id, headers, answer, started)
 
-    def _found(
-        self, scope: Scope, head: _Head, body: bytes
-    ) -> tuple[Replay, CachedResponse] | None:
+    def answered(self, scope: Scope, answer: Answer) -> None:
+        """``answer`` was sent (or sending it failed): its access line and metrics."""
+        duration = time.perf_counter() - answer.started
+        replay = answer.replay
+        counted = replay.counted
+        if counted is None or access_logger.isEnabledFor(logging.INFO):
+            record = RequestRecord(answer.request_id, "POST", loggable(scope["path"]), graphql=True)
+            replayed(record, replay.notes)
+            finish_request(record, 200, duration, self.metrics)
+            if self.metrics is not None:  # the next repeats count in the same series
+                replay.counted = self.metrics.request_children(record)
+        else:  # what finish_request does of a replay when no access line is written
+            counted[0].inc()
+            counted[1].observe(duration)
+
+    def _found(self, scope: Scope, head: Head, body: bytes) -> tuple[Replay, CachedResponse] | None:
         """The replay and response for this request when the lane may answer it."""
         seen = _keyed(scope, head, body)
         if seen is None:

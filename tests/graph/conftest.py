@@ -17,13 +17,14 @@ QUIET: dict[str, Any] = {"watch_interval": 0.0}
 
 
 @contextmanager
-def uvicorn_in_thread(app: Any) -> Iterator[str]:
-    """Serve ``app`` on a free 127.0.0.1 port (lifespan included); yields its base URL."""
+def uvicorn_in_thread(app: Any, http: Any = "httptools") -> Iterator[str]:
+    """Serve ``app`` on a free 127.0.0.1 port (lifespan included); yields its base URL. ``http``:
+    uvicorn's protocol (``serve``'s is graph.server.protocol.GuardedHttpToolsProtocol)."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     config = uvicorn.Config(
-        app, loop="uvloop", http="httptools", lifespan="on", log_level="warning", access_log=False
+        app, loop="uvloop", http=http, lifespan="on", log_level="warning", access_log=False
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)

@@ -65,7 +65,9 @@ def sandbox() -> Iterator[RunningSandbox]:
 
 
 @contextmanager
-def serving(sandbox: RunningSandbox, directory: Path, **settings: Any) -> Iterator[Lane]:
+def serving(
+    sandbox: RunningSandbox, directory: Path, http: Any = "httptools", **settings: Any
+) -> Iterator[Lane]:
     keys = directory / "keys.toml"
     keys.write_text(KEYS_FILE)
     # By default the embedded store: its change mark in use.
@@ -80,7 +82,7 @@ def serving(sandbox: RunningSandbox, directory: Path, **settings: Any) -> Iterat
         )
     )
     assert isinstance(app, GraphApp) and app.lane is not None
-    with uvicorn_in_thread(app) as url:
+    with uvicorn_in_thread(app, http) as url:
         lane = Lane(app, url, directory / "state" / STATE_FILE)
         yield lane
         lane.client.close()
