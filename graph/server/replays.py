@@ -68,7 +68,7 @@ from graph.server.observe import (
     replayed,
     request_id_from,
 )
-from graph.server.requests import content_type_of, read_body, state_of
+from graph.server.requests import content_type_of, declared_length, read_body, state_of
 from graph.server.response_cache import CachedResponse, ResponseCache, ResponseKey
 from resolvers.bounded import BytesLRU
 
@@ -335,10 +335,8 @@ class ReplayLane:
         length = head.content_length
         if length is None:
             return None
-        digits = length.strip()
-        if not (digits.isascii() and digits.isdigit() and len(digits) <= 8):
-            return None
-        return head if int(digits) <= self._max_whole else None
+        declared = declared_length(length.decode("latin-1"), self._max_whole)
+        return head if declared is not None and declared <= self._max_whole else None
 
     def answer_now(self, scope: Scope, head: Head, body: bytes) -> Answer | None:
         """What ``__call__`` decides of a request (whose ``head_of`` is ``head``) with its whole

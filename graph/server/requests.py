@@ -304,6 +304,18 @@ def check_content_type(content_type: str | None) -> None:
         _JSON_CONTENT_TYPES.add(content_type)
 
 
+def declared_length(content_length: str, limit: int) -> int | None:
+    """The length a Content-Length header's value says, ``limit + 1`` for any beyond ``limit``
+    (however many digits); None when it is not a number."""
+    digits = content_length.strip()
+    if not (digits.isascii() and digits.isdigit()):
+        return None
+    significant = digits.lstrip("0") or "0"  # int() refuses past 4,300 digits: length first
+    if len(significant) > len(str(limit)):
+        return limit + 1
+    return min(int(significant), limit + 1)
+
+
 async def read_body(
     receive: Receive, content_length: str | None, limit: int, time_limit: float | None = None
 ) -> bytes:
@@ -311,11 +323,10 @@ async def read_body(
     or when it has not all arrived within ``time_limit`` seconds (408: a client that sends half a body
     and waits holds no task of ours longer than that)."""
     if content_length is not None:
-        digits = content_length.strip()
-        if not (digits.isascii() and digits.isdigit()):
+        length = declared_length(content_length, limit)
+        if length is None:
             raise BadRequest("The Content-Length header is not a number.")
-        significant = digits.lstrip("0") or "0"  # int() refuses past 4,300 digits: length first
-        if len(significant) > len(str(limit)) or int(significant) > limit:
+        if length > limit:
             raise _too_large(limit)
     reading = _receive_body(receive, limit)
     if not time_limit:
