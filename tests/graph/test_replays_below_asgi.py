@@ -10,6 +10,8 @@ import asyncio
 import logging
 import re
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,7 +29,7 @@ from graph.server.app import GraphApp
 from graph.server.protocol import GuardedHttpToolsProtocol, ReplayingProtocol
 from sandbox.config import SandboxConfig
 from sandbox.testing import RunningSandbox, running_sandbox
-from tests.graph.test_replay_lane import Lane
+from tests.graph.test_replay_lane import COMMIT, Lane
 from tests.graph.test_replay_lane import serving as lane_serving
 from tests.graph.test_replays import ADD_NOTE, DEMO_KEY, NAME, NOTES
 
@@ -287,6 +289,25 @@ def test_a_write_sends_the_next_repeat_through_asgi(server: Server) -> None:
     assert server.counts()[1] == before[1] + 1  # the whole way
     notes = orjson.loads(after.body)["data"]["customer"]["notes"]
     assert "written below" in [note["body"] for note in notes]
+
+
+def test_a_commit_by_another_process_sends_the_next_repeat_through_asgi(server: Server) -> None:
+    query = {"query": NAME, "variables": {"test": "other process"}}
+    server.replayed(query)
+
+    # when: another process commits to the state store (anything: its change mark moves)
+    subprocess.run(
+        [sys.executable, "-c", COMMIT, str(server.lane.state_file)], check=True, timeout=30
+    )
+    # then: the next repeat goes the whole way, and the one after it is answered below ASGI again
+    with server.connect() as connection:
+        before = server.counts()
+        connection.send(request(query))
+        assert connection.response().status == 200
+        through = server.counts()
+        connection.send(request(query))
+        assert connection.response().status == 200
+    assert through[0] == before[0] + 1 and server.counts() == through
 
 
 def test_a_body_in_several_packets_is_answered(server: Server) -> None:
