@@ -38,6 +38,8 @@ decides (the same key, checks, answer and ``X-Request-Id``), the protocol writes
 ``answered`` logs and counts it as the ASGI step does. A request it does not answer there goes on
 to ASGI, where the lane, asked already, stands aside. Its ASGI step (``__call__``) serves every
 other server (tests through ``httpx.ASGITransport``, stock uvicorn) and a body that came late.
+A request the lane answered there may be known by its bytes on the wire (``learn_wire``): the same
+bytes again are the same request, so ``answer_wire`` asks with the key and head found before.
 """
 
 from __future__ import annotations
@@ -96,6 +98,8 @@ IGNORED_HEADERS = frozenset(
 REPLAYED_TRACE = {"kickserv_graph.document_cache": "hit", "kickserv_graph.response_cache": "hit"}
 """What a replay's span says beyond the operation: a hit's attributes (no parse, no execution)."""
 MAX_BODY = 16 * 1024  # bytes of a request body that may be replayed
+MAX_WIRES = 256  # requests kept by their bytes on the wire (``ReplayLane.wire_of``)
+MAX_WIRE_BYTES = MAX_BODY + 4096  # the most bytes of one such request
 ENTRY_COST = 1024  # a replay's key, caller, notes and attributes, roughly
 _SEEN = "replay.key"  # the request's key in its state, while a hit may still remember it
 _REPLAYABLE = "replay.ok"  # set by the document resolver: the document is the request's own
@@ -267,6 +271,18 @@ class Answer:
     headers: list[tuple[bytes, bytes]]
     body: bytes
     started: float  # what its duration counts from
+    seen: bytes  # the request's key
+
+
+@dataclass(frozen=True, slots=True)
+class Wire:
+    """A request the lane answered below ASGI, known by its bytes on the wire (graph.server.protocol):
+    what the lane read of them. The same bytes again are the same request (method, path, query
+    string, headers, body), so they have the same key and head."""
+
+    seen: bytes
+    head: Head
+    path: str
 
 
 class ReplayLane:
@@ -294,6 +310,7 @@ class ReplayLane:
         self.metrics = metrics
         self.cors = cors
         self._max_whole = min(MAX_BODY, max_body_bytes)  # a body read whole and keyed
+        self._wires: dict[bytes, Wire] = {}  # oldest first
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> Receive | None:
         if scope["method"] != "POST":
@@ -321,7 +338,7 @@ class ReplayLane:
             await send({"type": "http.response.start", "status": 200, "headers": answer.headers})
             await send({"type": "http.response.body", "body": answer.body})
         finally:
-            self.answered(scope, answer)
+            self.answered(scope["path"], answer)
         return None
 
     def head_of(self, scope: Scope) -> Head | None:
@@ -350,9 +367,40 @@ class ReplayLane:
             state[_ASKED] = True
         return answer
 
+    def wire_of(self, data: bytes) -> Wire | None:
+        """The request the lane answered whose bytes on the wire were exactly ``data``, if kept."""
+        return self._wires.get(data)
+
+    def learn_wire(self, data: bytes, wire: Wire) -> None:
+        """``data`` was exactly one request's bytes, and the lane answered it: ``wire`` is what it
+        read of them. At most ``MAX_WIRES`` are kept (the oldest goes first), each of at most
+        ``MAX_WIRE_BYTES``."""
+        wires = self._wires
+        if len(data) > MAX_WIRE_BYTES:
+            return
+        if len(wires) >= MAX_WIRES and data not in wires:
+            del wires[next(iter(wires))]
+        wires[data] = wire
+
+    def unlearn_wire(self, data: bytes) -> None:
+        self._wires.pop(data, None)
+
     def _answer(self, scope: Scope, head: Head, body: bytes, started: float) -> Answer | None:
+        seen = _keyed(scope, head, body)
+        if seen is None:
+            return None
+        scope["state"][KEY] = seen
+        return self._answer_seen(seen, head, started)
+
+    def answer_wire(self, wire: Wire) -> Answer | None:
+        """``answer_now`` of a request whose bytes on the wire are those of ``wire``, one the lane
+        answered before (its key and head are those): nothing of it is parsed or hashed again.
+        None: it goes the way any request goes (``head_of`` and ``answer_now`` first)."""
+        return self._answer_seen(wire.seen, wire.head, time.perf_counter())
+
+    def _answer_seen(self, seen: bytes, head: Head, started: float) -> Answer | None:
         try:
-            found = self._found(scope, head, body)
+            found = self._found(seen, head)
         except Exception:  # a bug of ours: the request goes the whole way, which answers it
             logger.exception("The replay lane failed; the request goes the whole way")
             found = None
@@ -367,15 +415,16 @@ class ReplayLane:
             *self.cache_policy.headers(self.cache.fresh_for(entry.expires_at)),
             (REQUEST_ID_HEADER, request_id.encode("latin-1")),
         ]
-        return Answer(replay, request_id, headers, answer, started)
+        return Answer(replay, request_id, headers, answer, started, seen)
 
-    def answered(self, scope: Scope, answer: Answer) -> None:
-        """``answer`` was sent (or sending it failed): its access line and metrics."""
+    def answered(self, path: str, answer: Answer) -> None:
+        """``answer`` to a request for ``path`` was sent (or sending it failed): its access line
+        and metrics."""
         duration = time.perf_counter() - answer.started
         replay = answer.replay
         counted = replay.counted
         if counted is None or access_logger.isEnabledFor(logging.INFO):
-            record = RequestRecord(answer.request_id, "POST", loggable(scope["path"]), graphql=True)
+            record = RequestRecord(answer.request_id, "POST", loggable(path), graphql=True)
             replayed(record, replay.notes)
             finish_request(record, 200, duration, self.metrics)
             if self.metrics is not None:  # the next repeats count in the same series
@@ -384,12 +433,8 @@ class ReplayLane:
             counted[0].inc()
             counted[1].observe(duration)
 
-    def _found(self, scope: Scope, head: Head, body: bytes) -> tuple[Replay, CachedResponse] | None:
-        """The replay and response for this request when the lane may answer it."""
-        seen = _keyed(scope, head, body)
-        if seen is None:
-            return None
-        scope["state"][KEY] = seen
+    def _found(self, seen: bytes, head: Head) -> tuple[Replay, CachedResponse] | None:
+        """The replay and response for the request keyed ``seen`` when the lane may answer it."""
         replay = self.replays.peek(seen)
         if replay is None or replay.mark is None or replay.tenant is None:
             return None

@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx
 import orjson
 import pytest
 import uvicorn
@@ -26,7 +27,8 @@ from starlette.types import Receive, Scope, Send
 from uvicorn.server import ServerState
 
 from graph.server.app import GraphApp
-from graph.server.protocol import GuardedHttpToolsProtocol, ReplayingProtocol
+from graph.server.protocol import GuardedHttpToolsProtocol, HeadLimits, ReplayingProtocol, configure
+from graph.server.replays import MAX_WIRES, Head, ReplayLane, Wire
 from sandbox.config import SandboxConfig
 from sandbox.testing import RunningSandbox, running_sandbox
 from tests.graph.test_replay_lane import COMMIT, Lane
@@ -72,6 +74,12 @@ class Server:
             connection.send(request(body))
             assert connection.response().status == 200
         assert self.counts() == before, "not answered below ASGI"
+
+    def known(self, data: bytes) -> bool:
+        """The lane knows ``data`` as the bytes of a request it answered (``ReplayLane.wire_of``)."""
+        lane = self.app.lane
+        assert lane is not None
+        return lane.wire_of(data) is not None
 
     def requests_counted(self, operation: str) -> float:
         """``kickserv_graph_requests_total`` of ``operation``, scraped from /metrics."""
@@ -370,3 +378,104 @@ async def test_only_a_graph_app_with_a_lane_gets_the_replaying_protocol(server: 
         kinds.append(type(protocol))
 
     assert kinds == [ReplayingProtocol, GuardedHttpToolsProtocol, GuardedHttpToolsProtocol]
+
+
+def test_a_request_known_by_its_bytes_is_answered_and_the_connection_goes_on(
+    server: Server,
+) -> None:
+    query = {"query": NAME, "operationName": "Name", "variables": {"test": "known bytes"}}
+    same = request(query)
+    server.replayed(query)  # its last repeat answered below ASGI: its bytes are known
+    assert server.known(same)
+    counted = server.requests_counted("Name")
+    before = server.counts()
+
+    # when: the known bytes as a new connection's first request, another request, the known bytes
+    # again, then another request again
+    with server.connect() as connection:
+        answers = []
+        for data in (same, request({"query": NOTES}), same, request({"query": NOTES})):
+            connection.send(data)
+            answers.append(connection.response())
+
+    # then: each is answered as itself, in order; the two known ones never reached the app, the
+    # parser read the others whole (nothing of the known ones was left in it)
+    assert [a.status for a in answers] == [200, 200, 200, 200]
+    assert answers[0].body == answers[2].body and b'"name"' in answers[0].body
+    notes = [orjson.loads(a.body)["data"] for a in (answers[1], answers[3])]
+    assert notes[0] == notes[1] and "notes" in notes[0]["customer"]
+    assert answers[0].header(b"x-request-id") != answers[2].header(b"x-request-id")
+    assert server.counts()[0] - before[0] <= 2  # the other two (a miss then a hit) at most
+    assert server.requests_counted("Name") - counted == 2  # counted as every replay is
+
+
+def test_a_known_request_behind_one_in_flight_is_answered_after_it(
+    sandbox: RunningSandbox, server: Server
+) -> None:
+    # given: a note written (customer 2's notes are read from Kickserv again), then a request
+    # whose bytes are known
+    with server.connect() as connection:
+        connection.send(request({"query": ADD_NOTE, "variables": {"body": "behind"}}))
+        assert b"errors" not in connection.response().body
+    query = {"query": NAME, "variables": {"test": "behind one in flight"}}
+    same = request(query)
+    server.replayed(query)
+    assert server.known(same)
+    calls = sandbox.request_count()
+    slow = httpx.put(f"{sandbox.base_url}/__sandbox/config", json={"latency_ms": 300})
+    assert slow.status_code == 200
+    try:
+        with server.connect() as connection:
+            # when: the notes (a read from Kickserv taking 300 ms), then, while it is in flight,
+            # the known bytes in a read of their own
+            connection.send(request({"query": NOTES}))
+            time.sleep(0.1)
+            connection.send(same)
+            first = connection.response()
+            second = connection.response()
+    finally:
+        httpx.put(f"{sandbox.base_url}/__sandbox/config", json={"latency_ms": 0})
+
+    # then: the notes were read from Kickserv, and answered first; the known request after them
+    assert sandbox.request_count() > calls
+    notes = orjson.loads(first.body)["data"]["customer"]["notes"]
+    assert "behind" in [note["body"] for note in notes]
+    assert orjson.loads(second.body)["data"]["customer"]["name"]
+
+
+def test_a_known_first_request_is_not_timed_as_an_unfinished_head(server: Server) -> None:
+    query = {"query": NAME, "variables": {"test": "head timer"}}
+    same = request(query)
+    server.replayed(query)
+    assert server.known(same)
+    configure(HeadLimits(max_bytes=16 * 1024, timeout=0.3))
+    try:
+        with server.connect() as connection:  # its head timer runs from the connection's start
+            # when: the known bytes first, then nothing for longer than a head may take
+            connection.send(same)
+            first = connection.response()
+            time.sleep(0.6)
+            connection.send(same)
+            second = connection.response()
+    finally:
+        configure(None)
+
+    # then: the connection was between requests, not in a head: both were answered
+    assert first.status == second.status == 200
+    assert first.body == second.body
+
+
+def test_the_lane_keeps_a_bounded_number_of_known_requests(server: Server) -> None:
+    lane = server.app.lane
+    assert isinstance(lane, ReplayLane)
+    head = Head({"method": "POST", "headers": []})
+    wires = [b"request %d" % i for i in range(MAX_WIRES + 10)]
+    for data in wires:
+        lane.learn_wire(data, Wire(b"k", head, "/graphql"))
+    assert lane.wire_of(wires[-1]) is not None
+    assert lane.wire_of(wires[0]) is None  # the oldest went first
+    assert sum(lane.wire_of(data) is not None for data in wires) == MAX_WIRES
+    lane.learn_wire(b"x" * 100_000, Wire(b"k", head, "/graphql"))  # too big to keep
+    assert lane.wire_of(b"x" * 100_000) is None
+    for data in wires:
+        lane.unlearn_wire(data)
