@@ -49,6 +49,11 @@ def index_width(max_concurrency: int) -> int:
 
 MAX_PUBLISHED_RECORD = 32 * 1024
 
+# How long a request that began a read-ahead waits for its calls to be written before it goes on
+# building its answer (its own CPU would otherwise hold them back: they are tasks of their own). A
+# cold connection to Kickserv counts as written once its TLS handshake begins; past this, go on.
+READ_AHEAD_SEND_WAIT = 0.02
+
 
 def _hashable(key: object) -> Hashable:
     """A cache key back from JSON (lists were tuples)."""
@@ -180,7 +185,12 @@ class Tenant:
             started, note = 0, "the last page"
             if ahead is not None and offset + len(sliced) < total:
                 where = (offset, first, total)
+                mark = self.client.send_mark()
                 started, note = self._read_ahead(resource, listing, params, where, ahead)
+                if started:
+                    # Their calls go out now, not once this request's answer is built: the
+                    # client's next cursor waits on them (dispatch: ~15 ms sooner, 2026-12-03).
+                    await self.client.sent_since(mark, started, READ_AHEAD_SEND_WAIT)
             extra = pages[0].extra
             return Window(sliced, offset, total, extra, fetched, len(pages), started, note)
         raise RuntimeError("Kickserv kept changing its page size")  # pragma: no cover
