@@ -7,7 +7,7 @@ pooled transport (the server's), whose send gate tells when a request is written
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -19,15 +19,10 @@ from resolvers.data import RequestData
 from resolvers.read_ahead import ReadAhead
 from resolvers.stats import UpstreamStats, current_stats
 from resolvers.tenant import Tenant
-from sandbox.config import SandboxConfig
-from sandbox.testing import RunningSandbox, running_sandbox
-from tests.resolvers.test_read_ahead import PER_PAGE, three_pages
+from sandbox.testing import RunningSandbox
+from tests.resolvers.test_read_ahead import PER_PAGE, sb, three_pages
 
-
-@pytest.fixture(scope="module")
-def sb() -> Iterator[RunningSandbox]:
-    with running_sandbox(SandboxConfig(customers=200, seed=3, latency_ms=300)) as sandbox:
-        yield sandbox
+__all__ = ["sb"]  # the sandbox fixture (latency 500 ms), shared with test_read_ahead
 
 
 @pytest.fixture
@@ -52,7 +47,7 @@ async def test_read_ahead_calls_are_written_before_the_window_is_returned(
     window = await RequestData(pooled_tenant).schedule(start, end, None, 0, PER_PAGE, ahead=True)
     assert window.ahead == 2
     # Page 1, then both pages read ahead: begun and written, none still being sent, though
-    # their answers are 300 ms away.
+    # their answers are 500 ms away.
     assert gate.opened - before == 3
     assert gate.pending == 0
     assert pooled_tenant.read_ahead.running == 2
