@@ -159,11 +159,18 @@ class SendGate:
         self._pending: dict[int, None] = {}  # tickets not yet written, oldest first
         self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []  # heap by bound
         self._level: list[SendTicket] = []  # opened since the last answer was handed back
+        # `sent_since` waiters: (mark, count, future), told on each open and write.
+        self._watchers: list[tuple[int, int, asyncio.Future[None]]] = []
 
     @property
     def pending(self) -> int:
         """Sends begun and not yet written."""
         return len(self._pending)
+
+    @property
+    def opened(self) -> int:
+        """How many sends have begun so far: a mark for `sent_since`."""
+        return self._next
 
     def open(self) -> SendTicket:
         ticket = SendTicket(self._next)
@@ -177,12 +184,47 @@ class SendGate:
         if ticket.number not in self._pending:
             return
         del self._pending[ticket.number]
+        if self._watchers:
+            self._watch()
         oldest = next(iter(self._pending), self._next)
         waiters = self._waiters
         while waiters and waiters[0][0] <= oldest:
             waiter = heapq.heappop(waiters)[2]
             if not waiter.done():
                 waiter.set_result(None)
+
+    def _sent(self, mark: int, count: int) -> bool:
+        """`count` sends began since `mark` (an `opened`), and every one begun since is written."""
+        pending = self._pending
+        return self._next - mark >= count and (not pending or next(reversed(pending)) < mark)
+
+    def _watch(self) -> None:
+        kept = []
+        for mark, count, future in self._watchers:
+            if future.done():
+                continue
+            if self._sent(mark, count):
+                future.set_result(None)
+            else:
+                kept.append((mark, count, future))
+        self._watchers = kept
+
+    async def sent_since(self, mark: int, count: int, within: float) -> None:
+        """Return once `count` sends have begun since `mark` (an earlier `opened`) and all those
+        begun since are written, or after `within` seconds (a send that never begins, a page
+        found cached meanwhile, a slow connect: the caller goes on)."""
+        if self._sent(mark, count):
+            return
+        future = asyncio.get_running_loop().create_future()
+        self._watchers.append((mark, count, future))
+        try:
+            async with asyncio.timeout(within):
+                await future
+        except TimeoutError:
+            pass
+        finally:
+            future.cancel()  # no-op once told
+            self._watchers = [w for w in self._watchers if w[2] is not future]
 
     def answered(self) -> None:
         """An answer is handed back: calls opened from now on may depend on it (a new level)."""

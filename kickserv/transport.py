@@ -159,6 +159,16 @@ class Transport:
     def __repr__(self) -> str:
         return f"Transport(account={self.account!r}, base_url={self._origin!r})"
 
+    def send_mark(self) -> int:
+        """A mark for `sent_since`: how many sends have begun so far (0 without a gate)."""
+        return 0 if self._gate is None else self._gate.opened
+
+    async def sent_since(self, mark: int, count: int, within: float) -> None:
+        """Wait (at most `within` seconds) until `count` calls have begun sending since `mark`
+        and are written (`SendGate.sent_since`); at once when the HTTP transport tells no writes."""
+        if self._gate is not None:
+            await self._gate.sent_since(mark, count, within)
+
     async def aclose(self) -> None:
         if self._owns_http:
             await self._http.aclose()
