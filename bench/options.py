@@ -24,6 +24,7 @@ class Options:
     small_seconds: float = 10.0  # per server in the warm small-query comparison
     small_requests: int = 200_000
     exec_repeats: int = 60  # executions timed for the execution floor
+    cold_runs: int = 5  # fresh servers per scenario's cold run: its figures are their median's
     exec_fields: int = 6_000
     # State modes (``--state``; not part of the default run): per load, rounds, MONITOR pass.
     state_seconds: float = 3.0
@@ -66,6 +67,7 @@ QUICK = replace(
     small_seconds=3.0,
     small_requests=60_000,
     exec_repeats=15,
+    cold_runs=1,
     state_seconds=1.5,
     state_repeats=2,
     state_monitor_requests=50,
@@ -86,6 +88,7 @@ TINY = replace(
     small_requests=50,
     exec_repeats=2,
     exec_fields=300,
+    cold_runs=2,  # the repeated cold runs' path, run
     state_seconds=0.3,
     state_requests=60,
     state_repeats=1,

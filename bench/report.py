@@ -125,6 +125,11 @@ def _minus(a: float | None, b: float | None) -> float | None:
     return None if a is None or b is None else round(a - b, 1)
 
 
+def _walls(cold: dict[str, Any]) -> str:
+    walls = cold.get("walls_ms") or [cold["wall_ms"]]
+    return ", ".join(_fmt(wall) for wall in walls)
+
+
 def _fmt(value: Any, unit: str = "") -> str:
     if value is None:
         return "n/a"
@@ -247,14 +252,17 @@ def _scenario_parts(run: dict[str, Any]) -> list[str]:
         references_table(run),
         "",
         "Where the cold time goes: the longest chain of dependent upstream calls as the sandbox "
-        "timed them (injected latency plus the sandbox's own work) and the rest (ours).",
+        "timed them (injected latency plus the sandbox's own work) and the rest (ours). Our cold "
+        "figures are the median run's of the cold runs on fresh servers listed last (calls and "
+        "rounds the most any of them made).",
         "",
-        "| scenario | cold wall ms | upstream critical path ms | the rest ms |",
-        "| --- | --- | --- | --- |",
+        "| scenario | cold wall ms | upstream critical path ms | the rest ms | every cold run, ms |",
+        "| --- | --- | --- | --- | --- |",
         *(
             f"| {s['key']} | {_fmt(s['ours']['cold']['wall_ms'])}"
             f" | {_fmt(s['ours']['cold'].get('upstream_critical_ms'))}"
-            f" | {_fmt(_minus(s['ours']['cold']['wall_ms'], s['ours']['cold'].get('upstream_critical_ms')))} |"
+            f" | {_fmt(_minus(s['ours']['cold']['wall_ms'], s['ours']['cold'].get('upstream_critical_ms')))}"
+            f" | {_walls(s['ours']['cold'])} |"
             for s in run.get("scenarios", [])
         ),
     ]

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from bench.cli import execute
+from bench.measure import typical
 from bench.options import TINY
 from bench.report import refresh_table, write
 from bench.rounds import rounds_of, upstream_critical_ms
@@ -27,6 +28,26 @@ def test_rounds_are_the_longest_chain_of_calls_that_waited_for_another() -> None
     assert rounds_of([]) == 0
     # In time, the chain is the slowest call of each round: 52 + 50 + 50.
     assert upstream_critical_ms(chained) == 152.0
+
+
+def test_cold_runs_are_reported_as_the_median_run_and_judged_at_the_worst() -> None:
+    def run(wall: float, calls: int, rounds: int, said: int | None) -> dict[str, object]:
+        return {
+            "wall_ms": wall,
+            "calls": calls,
+            "rounds": rounds,
+            "reported_rounds": said,
+            "upstream_critical_ms": wall - 20,
+        }
+
+    runs = [run(130, 50, 2, 2), run(190, 50, 3, 2), run(120, 51, 2, 2), run(125, 50, 2, 2)]
+    cold = typical(runs)
+    # the run of (lower) median wall, its critical path with it
+    assert cold["wall_ms"] == 125 and cold["upstream_critical_ms"] == 105
+    # the most calls and rounds any run made; every wall, in run order
+    assert cold["calls"] == 51 and cold["rounds"] == 3 and cold["reported_rounds"] == 2
+    assert cold["walls_ms"] == [130, 190, 120, 125]
+    assert typical([run(100, 1, 1, None), run(90, 1, 1, 1)])["reported_rounds"] is None
 
 
 @pytest.fixture(scope="module")
@@ -50,6 +71,7 @@ def test_tiny_run_measures_every_chosen_part(tiny_run: tuple[dict[str, object], 
         cold, minimum = s["ours"]["cold"], s["minimum"]
         assert cold["calls"] >= minimum["calls"] > 0
         assert cold["reported_calls"] == cold["calls"]  # extensions.upstream agrees with the log
+        assert len(cold["walls_ms"]) == TINY.cold_runs  # cold on that many fresh servers
         assert s["ours"]["warm"]["calls"] == 0  # answered from the shared cache
         assert s["off"]["cold"]["calls"] >= cold["calls"]
         assert s["ours"]["load"]["requests"] > 0 and s["ours"]["load"]["bad"] == 0
