@@ -222,6 +222,7 @@ class ReplayingProtocol(GuardedHttpToolsProtocol):
         # lane, what the lane read of its head), and the response head's lines for the default
         # headers last seen (None: some the lane may not write).
         self._graph = _graph_app(self.app)
+        self._lane = None if self._graph is None else self._graph.lane
         self._deferring = False
         self._waiting: tuple[RequestResponseCycle, ReplayLane, Head] | None = None
         self._defaults: tuple[list[tuple[bytes, bytes]], bytes | None] | None = None
@@ -232,11 +233,8 @@ class ReplayingProtocol(GuardedHttpToolsProtocol):
         self._wire: Wire | None = None
 
     def data_received(self, data: bytes) -> None:
-        graph = self._graph
-        lane = None if graph is None else graph.lane
-        whole = lane is not None and self._boundary and self._waiting is None
-        if whole:
-            assert lane is not None
+        lane = self._lane if self._boundary and self._waiting is None else None
+        if lane is not None:
             wire = lane.wire_of(data)
             if wire is not None:
                 if self._replay_wire(lane, wire):
@@ -245,8 +243,7 @@ class ReplayingProtocol(GuardedHttpToolsProtocol):
             self._begun = 0
             self._wire = None
         super().data_received(data)
-        if whole and self._wire is not None:
-            assert lane is not None
+        if lane is not None and self._wire is not None:
             if self._begun == 1 and self._boundary:  # ``data`` was that request, whole
                 lane.learn_wire(data, self._wire)
             self._wire = None
@@ -258,12 +255,12 @@ class ReplayingProtocol(GuardedHttpToolsProtocol):
     def on_headers_complete(self) -> None:
         # Its ASGI task may wait for its body (``_start_asgi_task``) unless it needs an answer
         # before its body (100 Continue), is an upgrade, or uvicorn's access log would write a line
-        # for it (with the client's address as the proxy headers middleware leaves it).
+        # for it.
         self._deferring = (
             self._graph is not None
             and not self.expect_100_continue
             and not self.parser.should_upgrade()
-            and not (self.access_log and self.access_logger.isEnabledFor(logging.INFO))
+            and not self._logs_access()
         )
         try:
             super().on_headers_complete()
@@ -304,7 +301,7 @@ class ReplayingProtocol(GuardedHttpToolsProtocol):
         or its ASGI task started."""
         defaults = self._default_lines(cycle.default_headers)
         answer = None
-        if defaults is not None and not self.flow.write_paused and not self.transport.is_closing():
+        if defaults is not None and self._may_write():
             try:
                 answer = lane.answer_now(_scope(cycle), head, bytes(cycle.body))
             except Exception:  # a bug of ours: the whole way answers it
@@ -337,9 +334,8 @@ class ReplayingProtocol(GuardedHttpToolsProtocol):
         if (
             (previous is not None and not previous.response_complete)
             or self.pipeline
-            or self.flow.write_paused
-            or self.transport.is_closing()
-            or (self.access_log and self.access_logger.isEnabledFor(logging.INFO))
+            or not self._may_write()
+            or self._logs_access()
             or (limit is not None and (len(self.connections) >= limit or len(self.tasks) >= limit))
         ):
             return False
@@ -360,6 +356,15 @@ class ReplayingProtocol(GuardedHttpToolsProtocol):
         self.on_response_complete()  # what the cycle's ``on_response`` does
         self._counted(lane, wire.path, answer)
         return True
+
+    def _may_write(self) -> bool:
+        """The connection takes a write now: not paused by its reader, not closing."""
+        return not self.flow.write_paused and not self.transport.is_closing()
+
+    def _logs_access(self) -> bool:
+        """uvicorn's own access log writes a line for each request (with the client's address as
+        the proxy headers middleware leaves it): such a request goes through ASGI."""
+        return bool(self.access_log and self.access_logger.isEnabledFor(logging.INFO))
 
     @staticmethod
     def _counted(lane: ReplayLane, path: str, answer: Answer) -> None:
