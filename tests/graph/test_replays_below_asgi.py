@@ -285,6 +285,7 @@ def test_pipelined_requests_are_answered_in_order(server: Server) -> None:
 def test_a_write_sends_the_next_repeat_through_asgi(server: Server) -> None:
     query = {"query": NOTES, "variables": {"test": "write"}}
     server.replayed(query)
+    assert server.known(request(query))  # the next repeat is asked by its bytes first
 
     with server.connect() as connection:
         connection.send(request({"query": ADD_NOTE, "variables": {"body": "written below"}}))
@@ -302,6 +303,7 @@ def test_a_write_sends_the_next_repeat_through_asgi(server: Server) -> None:
 def test_a_commit_by_another_process_sends_the_next_repeat_through_asgi(server: Server) -> None:
     query = {"query": NAME, "variables": {"test": "other process"}}
     server.replayed(query)
+    assert server.known(request(query))  # the next repeat is asked by its bytes first
 
     # when: another process commits to the state store (anything: its change mark moves)
     subprocess.run(
