@@ -26,10 +26,9 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode
 
-import httpcore
 import httpx
 
-from kickserv.pool import Answer, PooledTransport
+from kickserv.pool import Answer, PooledTransport, origin_of
 
 __all__ = ["DirectRoute"]
 
@@ -42,7 +41,16 @@ class DirectRoute:
     """Requests to `origin` with Basic auth, written into `http`'s `PooledTransport` (see module).
     Holds the credential's Authorization header; never shows it."""
 
-    __slots__ = ("_authorization", "_http", "_origin", "_plain", "_pool", "_timeout", "_url")
+    __slots__ = (
+        "_authorization",
+        "_http",
+        "_netloc",
+        "_origin",
+        "_origin_of",
+        "_plain",
+        "_pool",
+        "_timeout",
+    )
 
     def __init__(
         self,
@@ -59,7 +67,8 @@ class DirectRoute:
         self._authorization = b"Basic " + base64.b64encode(userpass)
         self._timeout = None if timeout is None else httpx.Timeout(timeout).as_dict()
         base = httpx.URL(origin)
-        self._url = (base.raw_scheme, base.raw_host, base.port, base.netloc)
+        self._netloc = base.netloc
+        self._origin_of = origin_of(base)
         # What a plain path is sent after (the origin's own path), when the origin's URL is plain
         # enough that httpx would send the two one after the other; None: httpx parses each URL.
         prefix = "" if base.raw_path == b"/" else base.raw_path.decode("ascii")
@@ -117,12 +126,11 @@ class DirectRoute:
         """`method` of `path` (after the origin) with `query`, `content`, `headers` (over the
         client's) and httpcore's `extensions`, which it sends as they are (the hooks in them may
         change them), its timeout added: the client's unless one was given."""
-        scheme, host, port, _netloc = self._url
-        url = httpcore.URL(scheme=scheme, host=host, port=port, target=self.target(path, query))
         timeout = self._timeout if self._timeout is not None else self._http.timeout.as_dict()
         wire = self.headers(method, headers, content)
         extensions["timeout"] = timeout
-        return await self._pool.exchange(method, url, wire, content, extensions)
+        target = self.target(path, query)
+        return await self._pool.exchange(method, self._origin_of, target, wire, content, extensions)
 
     def target(self, path: str, query: Mapping[str, str]) -> bytes:
         """The request target httpx sends for `path` and `query`: its path quoted and its dot
@@ -149,7 +157,7 @@ class DirectRoute:
         if content is not None and "content-length" not in names:
             merged.append(("content-length", b"Content-Length", str(len(content)).encode()))
             names.add("content-length")
-        wire = [] if "host" in names else [(b"Host", self._url[3])]
+        wire = [] if "host" in names else [(b"Host", self._netloc)]
         if method in _BODY_METHODS and not names & {"content-length", "transfer-encoding"}:
             wire.append((b"Content-Length", b"0"))
         authorization: tuple[bytes, bytes] | None = (b"Authorization", self._authorization)

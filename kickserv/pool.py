@@ -1,136 +1,41 @@
-"""The HTTP connection pool Kickserv calls go through: httpcore's, with its bookkeeping made linear.
+"""The HTTP transport Kickserv calls go through, and the order their answers are handled in.
 
-httpcore 1.0's `AsyncConnectionPool` re-examines its whole pool whenever a request arrives or an
-answer is closed, and for every idle connection it counts the whole pool again and polls the
-connection's socket (is it still open?). With the 50-odd keep-alive connections a level of the
-graph opens (`KICKSERV_CONCURRENCY` is 64 by default), that is thousands of checks and a `poll`
-syscall per idle connection per request: measured on this machine, 50 concurrent GETs over 50 warm
-connections spent ~330 ms of CPU before the last one was written, against ~60 ms over a cold pool.
-While a level's calls wait for that CPU they leave one after another instead of together, and
-Kickserv sees several rounds where the graph asked for one.
+`PooledTransport` is an `httpx.AsyncHTTPTransport` whose requests go through a
+`kickserv.wire.WirePool` (HTTP/1.1 over asyncio's transports, written and read by us; see that
+module for why and what it does); with a proxy, HTTP/2 or another option only httpcore takes, it
+keeps httpcore's own pool. Its `exchange` is one request read whole, for callers that write the
+request themselves (`kickserv.direct`): without the `httpx.Request` and `httpx.Response` around it.
 
-`LinearPool` keeps httpcore's connections, requests and locking and replaces only the assignment of
-requests to connections, in one pass over the pool:
+History: httpcore 1.0's pool re-examined the whole pool (and polled each idle socket) for every
+request; with the 50-odd connections a level opens, 50 concurrent GETs over warm connections spent
+~330 ms of CPU before the last was written. A `LinearPool` made that one pass (2026-11); the wire
+pool replaced it (2026-12-03), its bookkeeping constant per request.
 
-- closed connections leave the pool; idle ones beyond `max_keepalive_connections` are closed (the
-  oldest first); a pass with nothing to do (no request waits, no more connections than may be
-  kept, no sweep due: an answer was closed) looks at no connection;
-- a queued request takes the first idle connection to its origin that no other request holds,
-  after checking that one (and only that one) has not expired or been closed by the server;
-  expired ones met on the way are closed, and every idle connection is checked at most once a
-  second (`SWEEP_EVERY`) so that none outlives its keep-alive;
-- otherwise a new connection when under `max_connections`, or one in place of an idle connection
-  to another origin; otherwise the request waits, as in httpcore.
-
-`PooledTransport` is an `httpx.AsyncHTTPTransport` whose pool is a `LinearPool` (HTTP/1.1 without
-a proxy; anything else keeps httpcore's own pool), and the `SendGate` of the calls sent through it.
-Its `exchange` is one request read whole, for callers that write httpcore's request themselves
-(`kickserv.direct`): without the `httpx.Request` and `httpx.Response` around it.
+`SendGate` holds an answer until its level's calls are written (see the class).
 """
 
 from __future__ import annotations
 
 import asyncio
 import heapq
-import time
 from typing import Any
 
 import httpcore
 import httpx
 from httpx._transports.default import map_httpcore_exceptions
 
+from kickserv.wire import Origin, WirePool
+
 __all__ = [
-    "SWEEP_EVERY",
     "Answer",
-    "LinearPool",
     "PooledTransport",
     "SendGate",
     "SendTicket",
     "send_gate",
 ]
 
-SWEEP_EVERY = 1.0  # seconds between checks of every idle connection's expiry
-
-
-class LinearPool(httpcore.AsyncConnectionPool):
-    """httpcore's connection pool, its request assignment one pass over the pool (see module)."""
-
-    _swept_at = -float("inf")
-
-    def _assign_requests_to_connections(self) -> list[httpcore.AsyncConnectionInterface]:
-        closing: list[httpcore.AsyncConnectionInterface] = []
-        now = time.monotonic()
-        sweep = now - self._swept_at >= SWEEP_EVERY
-        if (
-            not sweep
-            and len(self._connections) <= self._max_keepalive_connections
-            and all(r.connection is not None for r in self._requests)
-        ):
-            # Nothing to assign, no idle connection beyond the keep-alive bound, no sweep due (an
-            # answer was closed): closed connections leave at the next pass that has work.
-            return closing
-        if sweep:
-            self._swept_at = now
-        held = {id(r.connection) for r in self._requests if r.connection is not None}
-        kept: list[httpcore.AsyncConnectionInterface] = []
-        idle: list[httpcore.AsyncConnectionInterface] = []
-        for connection in self._connections:
-            if connection.is_closed():
-                continue
-            if connection.is_idle() and id(connection) not in held:
-                if sweep and connection.has_expired():
-                    closing.append(connection)
-                    continue
-                idle.append(connection)
-            kept.append(connection)
-        surplus = len(idle) - self._max_keepalive_connections
-        if surplus > 0:
-            closing.extend(idle[:surplus])
-            idle = idle[surplus:]
-            gone = {id(c) for c in closing}
-            kept = [c for c in kept if id(c) not in gone]
-        self._connections = kept
-
-        for pool_request in self._requests:
-            if not pool_request.is_queued():
-                continue
-            origin = pool_request.request.url.origin
-            reused = self._reusable(idle, origin, closing)
-            if reused is not None:
-                pool_request.assign_to_connection(reused)
-                continue
-            if len(self._connections) >= self._max_connections:
-                if not idle:
-                    break  # every connection is busy: the rest wait, as in httpcore
-                spare = idle.pop(0)  # an idle connection to another origin makes room
-                self._connections.remove(spare)
-                closing.append(spare)
-            connection = self.create_connection(origin)
-            self._connections.append(connection)
-            pool_request.assign_to_connection(connection)
-        return closing
-
-    def _reusable(
-        self,
-        idle: list[httpcore.AsyncConnectionInterface],
-        origin: httpcore.Origin,
-        closing: list[httpcore.AsyncConnectionInterface],
-    ) -> httpcore.AsyncConnectionInterface | None:
-        """The first idle connection to `origin` still open, taken out of `idle`; the expired ones
-        found on the way are closed."""
-        index = 0
-        while index < len(idle):
-            connection = idle[index]
-            if not connection.can_handle_request(origin) or not connection.is_available():
-                index += 1
-                continue
-            del idle[index]
-            if connection.has_expired():
-                self._connections.remove(connection)
-                closing.append(connection)
-                continue
-            return connection
-        return None
+# httpx transport options the wire pool does not take: with any of them, httpcore's pool serves.
+_HTTPCORE_ONLY = ("http2", "uds", "local_address", "socket_options", "retries", "proxy")
 
 
 class SendGate:
@@ -262,39 +167,93 @@ class SendTicket:
 
 
 class PooledTransport(httpx.AsyncHTTPTransport):
-    """`httpx.AsyncHTTPTransport` whose connection pool is a `LinearPool` (httpcore's own when it
-    is a proxy's or may speak HTTP/2), with the `SendGate` of the calls made through it."""
+    """`httpx.AsyncHTTPTransport` whose requests go through a `kickserv.wire.WirePool` (httpcore's
+    own pool when it is a proxy's, may speak HTTP/2, or has options the wire pool does not take),
+    with the `SendGate` of the calls made through it."""
 
     def __init__(self, limits: httpx.Limits, **options: Any) -> None:
         super().__init__(limits=limits, **options)
-        if type(self._pool) is httpcore.AsyncConnectionPool and not options.get("http2"):
-            self._pool.__class__ = LinearPool
+        plain = type(self._pool) is httpcore.AsyncConnectionPool and options.get("http1", True)
+        if plain and not any(options.get(name) for name in _HTTPCORE_ONLY):
+            self.wire: WirePool | None = WirePool(
+                ssl_context=self._pool._ssl_context,
+                max_connections=limits.max_connections,
+                max_keepalive=limits.max_keepalive_connections,
+                keepalive_expiry=limits.keepalive_expiry,
+            )
+        else:
+            self.wire = None
         self.gate = SendGate()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        """A request of `httpx.AsyncClient`'s, through the wire pool when there is one."""
+        if self.wire is None:
+            return await super().handle_async_request(request)
+        url = request.url
+        content = await request.aread()
+        reply = await self.wire.request(
+            request.method,
+            origin_of(url),
+            url.raw_path,
+            request.headers.raw,
+            content or None,
+            request.extensions,
+        )
+        return httpx.Response(
+            reply.status,
+            headers=reply.headers,
+            stream=httpx.ByteStream(reply.body),
+            extensions={"http_version": b"HTTP/1.1", "reason_phrase": reply.reason},
+        )
 
     async def exchange(
         self,
         method: str,
-        url: httpcore.URL,
+        origin: Origin,
+        target: bytes,
         headers: list[tuple[bytes, bytes]],
         content: bytes | None,
         extensions: dict[str, Any],
     ) -> Answer:
-        """One request through the pool, its answer read whole: what `handle_async_request` and
-        `httpx.Response.aread` do with it (httpx's exceptions for httpcore's, the body decoded as
-        its Content-Encoding says), without the httpx request and response objects."""
-        request = httpcore.Request(
-            method, url, headers=headers, content=content, extensions=extensions
-        )
-        with map_httpcore_exceptions():
-            response = await self._pool.handle_async_request(request)
-            try:
-                body = await response.aread()
-            finally:
-                await response.aclose()
-        raw = response.headers
+        """One request read whole, for callers that write it themselves (`kickserv.direct`):
+        without the httpx request and response objects; httpx's exceptions, the body decoded as
+        its Content-Encoding says."""
+        if self.wire is not None:
+            reply = await self.wire.request(method, origin, target, headers, content, extensions)
+            status, raw, body = reply.status, reply.headers, reply.body
+        else:
+            scheme, host, port = origin
+            url = httpcore.URL(scheme=scheme, host=host, port=port, target=target)
+            request = httpcore.Request(
+                method, url, headers=headers, content=content, extensions=extensions
+            )
+            with map_httpcore_exceptions():
+                response = await self._pool.handle_async_request(request)
+                try:
+                    body = await response.aread()
+                finally:
+                    await response.aclose()
+            status, raw = response.status, response.headers
         if any(key.lower() == b"content-encoding" for key, _ in raw):
-            body = httpx.Response(response.status, headers=raw, content=body).content
-        return Answer(response.status, raw, body)
+            body = httpx.Response(status, headers=raw, content=body).content
+        return Answer(status, raw, body)
+
+    async def aclose(self) -> None:
+        if self.wire is not None:
+            await self.wire.aclose()
+        await super().aclose()
+
+    async def __aexit__(self, *exc_info: Any) -> None:  # httpx's skips `aclose`
+        if self.wire is not None:
+            await self.wire.aclose()
+        await super().__aexit__(*exc_info)
+
+
+def origin_of(url: httpx.URL) -> Origin:
+    """The (scheme, host, port) `url` is sent to, its port made explicit."""
+    scheme = url.scheme
+    port = url.port if url.port is not None else (443 if scheme == "https" else 80)
+    return scheme, url.raw_host.decode("ascii"), port
 
 
 class Answer:

@@ -1,4 +1,4 @@
-"""kickserv.pool: the linear connection pool and sends before answers, against the sandbox over HTTP."""
+"""kickserv.pool: the wire pool behind our transport and sends before answers, against the sandbox over HTTP."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from kickserv import KickservClient
-from kickserv.pool import LinearPool, PooledTransport, SendGate, SendTicket
+from kickserv.pool import PooledTransport, SendGate, SendTicket
 from sandbox.app import SandboxConfig
 from sandbox.testing import RunningSandbox, running_sandbox
 
@@ -52,30 +52,16 @@ async def get_all(http: httpx.AsyncClient, sandbox: RunningSandbox, trace: Conne
     assert {a.status_code for a in answers} == {200}
 
 
-async def test_the_server_pool_is_linear_and_a_level_reuses_the_last_levels_connections(
-    sandbox, monkeypatch
-):
-    checks = 0
-    has_expired = httpcore.AsyncHTTPConnection.has_expired
-
-    def counted(self: httpcore.AsyncHTTPConnection) -> bool:
-        nonlocal checks
-        checks += 1
-        return has_expired(self)
-
-    monkeypatch.setattr(httpcore.AsyncHTTPConnection, "has_expired", counted)
+async def test_a_level_reuses_the_last_levels_connections(sandbox):
     transport = pooled(max_keepalive_connections=64)
-    assert isinstance(transport._pool, LinearPool)
+    assert transport.wire is not None
     connects = Connects()
     async with httpx.AsyncClient(transport=transport) as http:
         await get_all(http, sandbox, connects)
         assert connects.count == LEVEL
-        checks = 0
         await get_all(http, sandbox, connects)
         assert connects.count == LEVEL  # the second level went out on the first one's connections
-    # httpcore's own pool checks every idle connection on every request and every answer (over
-    # a thousand checks here); this one checks the connection it reuses, and at most one sweep.
-    assert checks <= 3 * LEVEL, checks
+        assert transport.wire.connections == transport.wire.idle == LEVEL
 
 
 async def test_idle_connections_past_the_keepalive_limit_are_closed(sandbox):
@@ -84,8 +70,8 @@ async def test_idle_connections_past_the_keepalive_limit_are_closed(sandbox):
     async with httpx.AsyncClient(transport=transport) as http:
         await get_all(http, sandbox, connects)
         await http.get(sandbox.api_url() + "/customers/1.json", auth=("demo-token", "demo-token"))
-        assert len(transport._pool.connections) == 3
-        assert all(c.is_idle() for c in transport._pool.connections)
+        assert transport.wire is not None
+        assert transport.wire.connections == transport.wire.idle == 3
 
 
 async def test_an_expired_connection_is_not_reused(sandbox):
@@ -102,9 +88,13 @@ async def test_an_expired_connection_is_not_reused(sandbox):
     assert connects.count == 3
 
 
-async def test_a_proxy_keeps_httpcores_pool():
-    transport = PooledTransport(httpx.Limits(), proxy="http://127.0.0.1:9")
-    assert type(transport._pool) is httpcore.AsyncHTTPProxy
+@pytest.mark.parametrize(
+    "option", [{"proxy": "http://127.0.0.1:9"}, {"http2": True}, {"uds": "/tmp/k.sock"}]
+)
+def test_options_only_httpcore_takes_keep_its_pool(option):
+    transport = PooledTransport(httpx.Limits(), **option)
+    assert transport.wire is None
+    assert isinstance(transport._pool, httpcore.AsyncConnectionPool | httpcore.AsyncHTTPProxy)
 
 
 # -- sends before answers ---------------------------------------------------------------------------
