@@ -37,7 +37,9 @@ options keep httpcore (`kickserv.pool.PooledTransport` decides).
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import re
+import socket
 import ssl
 import time
 from collections import deque
@@ -46,9 +48,10 @@ from typing import Any, cast
 
 import httpx
 
-__all__ = ["MAX_HEAD", "Reply", "WirePool"]
+__all__ = ["MAX_HEAD", "RESOLVED_FOR", "Reply", "WirePool"]
 
 MAX_HEAD = 64 * 1024  # bytes of an answer's status line and headers
+RESOLVED_FOR = 30.0  # seconds a host name's addresses serve new connections before a new lookup
 _BAD_FIELD = re.compile(rb"[\x00\r\n]")
 _STATUS_LINE = re.compile(rb"HTTP/1\.([01]) (\d{3})(?: (.*))?")
 _NO_BODY_STATUS = frozenset({204, 304})
@@ -324,6 +327,7 @@ class WirePool:
         self._queue: deque[asyncio.Future[None]] = deque()
         self._closed = False
         self._every: set[_Connection] = set()  # open ones, idle or not: closed with the pool
+        self._resolver = _Resolver(RESOLVED_FOR)
 
     @property
     def connections(self) -> int:
@@ -464,19 +468,28 @@ class WirePool:
             await trace("connection.start_tls.started", {})
         connection = _Connection(self, origin)
         self._every.add(connection)
+        context = None
+        if secure:
+            context = self._ssl if self._ssl is not None else ssl.create_default_context()
         try:
             async with asyncio.timeout(within):
-                if secure:
-                    await loop.create_connection(
-                        lambda: connection,
-                        host,
-                        port,
-                        ssl=self._ssl if self._ssl is not None else ssl.create_default_context(),
-                        server_hostname=host,
-                        ssl_handshake_timeout=within,
-                    )
-                else:
-                    await loop.create_connection(lambda: connection, host, port)
+                addresses = await self._resolver.addresses(host, port)
+                for index, (family, address) in enumerate(addresses):
+                    try:
+                        await loop.create_connection(
+                            lambda: connection,
+                            address,
+                            port,
+                            family=family,
+                            ssl=context,
+                            server_hostname=host if secure else None,
+                            ssl_handshake_timeout=within if secure else None,
+                        )
+                        break
+                    except OSError:
+                        if index == len(addresses) - 1:
+                            self._resolver.forget(host, port)
+                            raise
         except TimeoutError:
             self._forget(connection)
             raise httpx.ConnectTimeout(f"no connection to {host}:{port} in time") from None
@@ -535,3 +548,45 @@ class WirePool:
         self._queue.clear()
         if every:
             await asyncio.sleep(0)  # asyncio closes the sockets in its next turn: let it
+
+
+class _Resolver:
+    """A host name's addresses, looked up once for the connections opened within `ttl` seconds:
+    the lookups of a level's new connections (48 on the dashboard's second) share one, where each
+    connection would otherwise send its own to the system resolver, through a pool of a few
+    threads. A failed lookup is not kept; a host none of whose addresses took a connection is
+    looked up again at the next one. An IP address is used as it is."""
+
+    def __init__(self, ttl: float) -> None:
+        self._ttl = ttl
+        self._known: dict[tuple[str, int], tuple[float, asyncio.Future[list[Any]]]] = {}
+
+    async def addresses(self, host: str, port: int) -> list[tuple[int, str]]:
+        """(family, address) pairs to try in order."""
+        try:
+            literal = ipaddress.ip_address(host)
+        except ValueError:
+            pass
+        else:
+            return [(socket.AF_INET6 if literal.version == 6 else socket.AF_INET, host)]
+        key = (host, port)
+        now = time.monotonic()
+        known = self._known.get(key)
+        if known is None or now - known[0] >= self._ttl or _failed(known[1]):
+            loop = asyncio.get_running_loop()
+            lookup = asyncio.ensure_future(
+                loop.getaddrinfo(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
+            )
+            self._known[key] = known = (now, lookup)
+        infos = await asyncio.shield(known[1])  # one caller cancelled: the lookup goes on
+        found = [(family, sockaddr[0]) for family, _, _, _, sockaddr in infos]
+        if not found:
+            raise OSError(f"no address found for {host}")
+        return found
+
+    def forget(self, host: str, port: int) -> None:
+        self._known.pop((host, port), None)
+
+
+def _failed(lookup: asyncio.Future[list[Any]]) -> bool:
+    return lookup.done() and (lookup.cancelled() or lookup.exception() is not None)
