@@ -24,8 +24,10 @@ time: the dashboard's second level (48 calls on a fresh server) took ~50 ms to l
 - `connect`, `read`, `write` and `pool` timeouts as httpx's (`ConnectTimeout`, `ReadTimeout`, ...);
   connection failures as httpx's `ConnectError`, `ReadError`, `WriteError`;
 - TLS by asyncio's own (`ssl=`, the context httpx built from the client's `verify` and `cert`);
-- a GET or HEAD sent over a kept connection that the server closed before answering any byte
-  (its keep-alive ran out as we wrote) is sent again once over a new connection;
+- a request about to go over a kept connection the server has just closed goes over a new one; a
+  GET or HEAD written to a kept connection that the server closed before answering any byte (its
+  keep-alive ran out as we wrote) is sent again, once, over a new connection (a write is not: it
+  may have been received);
 - httpcore's trace hook (`extensions["trace"]`) told the events callers read:
   ``connection.connect_tcp.complete``, ``connection.start_tls.started`` and
   ``http11.send_request_body.complete``.
@@ -76,7 +78,12 @@ class Reply:
 
 
 class _Stale(Exception):
-    """A kept connection the server closed before sending any byte of an answer."""
+    """A kept connection the server closed before any byte of an answer: `sent` says whether
+    the request was written to it (it may then have been received)."""
+
+    def __init__(self, sent: bool) -> None:
+        super().__init__()
+        self.sent = sent
 
 
 class _Connection(asyncio.Protocol):
@@ -143,7 +150,9 @@ class _Connection(asyncio.Protocol):
 
     async def write(self, data: bytes, within: float | None) -> None:
         transport = self.transport
-        if transport is None or transport.is_closing():
+        if transport is None or transport.is_closing() or self.ended:
+            if self.used > 1:
+                raise _Stale(sent=False)
             raise httpx.WriteError("the connection was closed before the request was written")
         transport.write(data)
         if self._paused and not self.ended:
@@ -181,7 +190,7 @@ class _Connection(asyncio.Protocol):
                     )
                 if self.ended:
                     if not buffer and self.used > 1:
-                        raise _Stale
+                        raise _Stale(sent=True)
                     raise self._cut("Server disconnected without sending a response.")
                 await self.more(within)
                 continue
@@ -368,9 +377,9 @@ class WirePool:
                 if trace is not None:
                     await trace("http11.send_request_body.complete", {"request": None})
                 reply, keep = await connection.read_reply(method, timeouts.get("read"))
-            except _Stale:
+            except _Stale as stale:
                 self._release(connection, keep=False)
-                if method in _SAFE and not fresh:
+                if not fresh and (not stale.sent or method in _SAFE):
                     continue  # its keep-alive ran out as we wrote: once more, on a new one
                 raise httpx.RemoteProtocolError(
                     "Server disconnected without sending a response."
