@@ -8,7 +8,8 @@ against 0.05 and 0.10 ms for the same bytes written and read by an `asyncio.Prot
 the graph sends its calls one after another as fast as that CPU allows, so the cost shows as wall
 time: the dashboard's second level (48 calls on a fresh server) took ~50 ms to leave.
 
-`WirePool` writes the request and reads the answer itself:
+`WirePool` writes the request and reads the answer itself (each connection a
+`kickserv.http11.Connection`):
 
 - the request as h11 writes it (request line, the headers as given, in order, the body); a header
   with a CR, LF or NUL is refused before anything is sent (`httpx.LocalProtocolError`);
@@ -24,6 +25,8 @@ time: the dashboard's second level (48 calls on a fresh server) took ~50 ms to l
 - `connect`, `read`, `write` and `pool` timeouts as httpx's (`ConnectTimeout`, `ReadTimeout`, ...);
   connection failures as httpx's `ConnectError`, `ReadError`, `WriteError`;
 - TLS by asyncio's own (`ssl=`, the context httpx built from the client's `verify` and `cert`);
+- a host name looked up once for the connections opened within `RESOLVED_FOR` seconds, its
+  addresses tried in turn (`kickserv.resolver`);
 - a request about to go over a kept connection the server has just closed goes over a new one; a
   GET or HEAD written to a kept connection that the server closed before answering any byte (its
   keep-alive ran out as we wrote) is sent again, once, over a new connection (a write is not: it
@@ -39,280 +42,25 @@ options keep httpcore (`kickserv.pool.PooledTransport` decides).
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import re
-import socket
 import ssl
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
-from typing import Any, cast
+from typing import Any
 
 import httpx
 
-__all__ = ["MAX_HEAD", "RESOLVED_FOR", "Reply", "WirePool"]
+from kickserv.http11 import MAX_HEAD, Connection, Origin, Reply, Stale
+from kickserv.resolver import Resolver
 
-MAX_HEAD = 64 * 1024  # bytes of an answer's status line and headers
+__all__ = ["MAX_HEAD", "RESOLVED_FOR", "Origin", "Reply", "WirePool"]
+
 RESOLVED_FOR = 30.0  # seconds a host name's addresses serve new connections before a new lookup
 _BAD_FIELD = re.compile(rb"[\x00\r\n]")
-_STATUS_LINE = re.compile(rb"HTTP/1\.([01]) (\d{3})(?: (.*))?")
-_NO_BODY_STATUS = frozenset({204, 304})
 _SAFE = frozenset({"GET", "HEAD"})
 
 Trace = Callable[[str, dict[str, Any]], Awaitable[None]]
-Origin = tuple[str, str, int]  # scheme, host, port
-
-
-class Reply:
-    """An answer read whole: status, reason, headers as received, body as sent (still encoded)."""
-
-    __slots__ = ("body", "headers", "reason", "status")
-
-    def __init__(
-        self, status: int, reason: bytes, headers: list[tuple[bytes, bytes]], body: bytes
-    ) -> None:
-        self.status = status
-        self.reason = reason
-        self.headers = headers
-        self.body = body
-
-
-class _Stale(Exception):
-    """A kept connection the server closed before any byte of an answer: `sent` says whether
-    the request was written to it (it may then have been received)."""
-
-    def __init__(self, sent: bool) -> None:
-        super().__init__()
-        self.sent = sent
-
-
-class _Connection(asyncio.Protocol):
-    """One HTTP/1.1 connection: what arrived, and whether it is still open."""
-
-    def __init__(self, pool: WirePool, origin: Origin) -> None:
-        self.pool = pool
-        self.origin = origin
-        self.transport: asyncio.Transport | None = None
-        self.buffer = bytearray()
-        self.ended = False  # the server closed its side, or the connection is lost
-        self.error: Exception | None = None
-        self.idle_since: float | None = None  # in the pool's idle list since
-        self.used = 0  # requests sent over it
-        self._waiter: asyncio.Future[None] | None = None
-        self._paused = False
-        self._drained: asyncio.Future[None] | None = None
-
-    # asyncio.Protocol
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = cast(asyncio.Transport, transport)  # uvloop's are not its subclasses
-
-    def data_received(self, data: bytes) -> None:
-        self.buffer += data
-        self._wake()
-
-    def eof_received(self) -> bool:
-        self.ended = True
-        self._wake()
-        return False  # asyncio closes the transport
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.ended = True
-        self.error = exc
-        self._wake()
-        drained, self._drained = self._drained, None
-        if drained is not None and not drained.done():
-            drained.set_result(None)
-        if self.idle_since is not None:
-            self.pool._lost(self)
-
-    def pause_writing(self) -> None:
-        self._paused = True
-
-    def resume_writing(self) -> None:
-        self._paused = False
-        drained, self._drained = self._drained, None
-        if drained is not None and not drained.done():
-            drained.set_result(None)
-
-    def _wake(self) -> None:
-        waiter = self._waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
-
-    # what the pool does with it
-    def close(self) -> None:
-        self.ended = True
-        if self.transport is not None:
-            self.transport.abort()
-
-    def reusable_now(self) -> bool:
-        return not self.ended and not self.buffer and self.transport is not None
-
-    async def write(self, data: bytes, within: float | None) -> None:
-        transport = self.transport
-        if transport is None or transport.is_closing() or self.ended:
-            if self.used > 1:
-                raise _Stale(sent=False)
-            raise httpx.WriteError("the connection was closed before the request was written")
-        transport.write(data)
-        if self._paused and not self.ended:
-            loop = asyncio.get_running_loop()
-            self._drained = loop.create_future()
-            try:
-                async with asyncio.timeout(within):
-                    await self._drained
-            except TimeoutError:
-                raise httpx.WriteTimeout("the request could not be written in time") from None
-        if self.ended and self.error is not None:
-            raise httpx.WriteError(str(self.error) or type(self.error).__name__)
-
-    async def more(self, within: float | None) -> None:
-        """Wait for more bytes (or the end); `httpx.ReadTimeout` after `within` seconds."""
-        loop = asyncio.get_running_loop()
-        waiter = self._waiter = loop.create_future()
-        handle = None if within is None else loop.call_later(within, _expire, waiter)
-        try:
-            await waiter
-        finally:
-            self._waiter = None
-            if handle is not None:
-                handle.cancel()
-
-    async def read_reply(self, method: str, within: float | None) -> tuple[Reply, bool]:
-        """The answer to the request just written, and whether the connection may be kept."""
-        buffer = self.buffer
-        while True:
-            end = buffer.find(b"\r\n\r\n")
-            if end < 0:
-                if len(buffer) > MAX_HEAD:
-                    raise httpx.RemoteProtocolError(
-                        f"the answer's head is longer than {MAX_HEAD} bytes"
-                    )
-                if self.ended:
-                    if not buffer and self.used > 1:
-                        raise _Stale(sent=True)
-                    raise self._cut("Server disconnected without sending a response.")
-                await self.more(within)
-                continue
-            if end > MAX_HEAD:
-                raise httpx.RemoteProtocolError(
-                    f"the answer's head is longer than {MAX_HEAD} bytes"
-                )
-            head = bytes(buffer[:end])
-            del buffer[: end + 4]
-            minor, status, reason, headers = _parse_head(head)
-            if 100 <= status < 200:
-                if status == 101:
-                    raise httpx.RemoteProtocolError("the server switched protocols (101)")
-                continue  # informational: the answer follows
-            break
-        keep = minor == 1
-        length: int | None = None
-        chunked = False
-        for name, value in headers:
-            lower = name.lower()
-            if lower == b"content-length":
-                length = _length(value, length)
-            elif lower == b"transfer-encoding":
-                if value.strip().lower() != b"chunked" or chunked:
-                    raise httpx.RemoteProtocolError(
-                        f"unsupported transfer coding {value.decode('latin-1')!r}"
-                    )
-                chunked = True
-            elif lower == b"connection" and b"close" in value.lower():
-                keep = False
-        if method == "HEAD" or status in _NO_BODY_STATUS:
-            body = b""
-        elif chunked:
-            body = await self._read_chunked(within)
-        elif length is not None:
-            while len(buffer) < length:
-                if self.ended:
-                    raise self._cut("peer closed connection without sending complete message body")
-                await self.more(within)
-            body = bytes(buffer[:length])
-            del buffer[:length]
-        else:  # the body ends with the connection
-            while not self.ended:
-                await self.more(within)
-            if self.error is not None:
-                raise httpx.ReadError(str(self.error) or type(self.error).__name__)
-            body = bytes(buffer)
-            buffer.clear()
-            keep = False
-        keep = keep and not buffer and not self.ended
-        return Reply(status, reason, headers, body), keep
-
-    async def _read_chunked(self, within: float | None) -> bytes:
-        buffer = self.buffer
-        parts: list[bytes] = []
-        while True:
-            line_end = await self._find(b"\r\n", within)
-            line = bytes(buffer[:line_end])
-            del buffer[: line_end + 2]
-            try:
-                size = int(line.split(b";", 1)[0].strip(), 16)
-            except ValueError:
-                raise httpx.RemoteProtocolError(f"a bad chunk size line {line[:40]!r}") from None
-            if size < 0:
-                raise httpx.RemoteProtocolError(f"a bad chunk size line {line[:40]!r}")
-            if size == 0:
-                while True:  # trailers, up to the empty line
-                    line_end = await self._find(b"\r\n", within)
-                    del buffer[: line_end + 2]
-                    if line_end == 0:
-                        return b"".join(parts)
-            while len(buffer) < size + 2:
-                if self.ended:
-                    raise self._cut("peer closed connection without sending complete message body")
-                await self.more(within)
-            if buffer[size : size + 2] != b"\r\n":
-                raise httpx.RemoteProtocolError("a chunk does not end with CRLF")
-            parts.append(bytes(buffer[:size]))
-            del buffer[: size + 2]
-
-    async def _find(self, marker: bytes, within: float | None) -> int:
-        while (at := self.buffer.find(marker)) < 0:
-            if len(self.buffer) > MAX_HEAD:
-                raise httpx.RemoteProtocolError("a chunk line is too long")
-            if self.ended:
-                raise self._cut("peer closed connection without sending complete message body")
-            await self.more(within)
-        return at
-
-    def _cut(self, message: str) -> httpx.TransportError:
-        if self.error is not None:
-            return httpx.ReadError(str(self.error) or type(self.error).__name__)
-        return httpx.RemoteProtocolError(message)
-
-
-def _expire(waiter: asyncio.Future[None]) -> None:
-    if not waiter.done():
-        waiter.set_exception(httpx.ReadTimeout("no answer within the read timeout"))
-
-
-def _length(value: bytes, before: int | None) -> int:
-    text = value.strip()
-    if not text.isdigit():
-        raise httpx.RemoteProtocolError(f"a bad Content-Length {value[:20]!r}")
-    length = int(text)
-    if before is not None and before != length:
-        raise httpx.RemoteProtocolError("two different Content-Length headers")
-    return length
-
-
-def _parse_head(head: bytes) -> tuple[int, int, bytes, list[tuple[bytes, bytes]]]:
-    lines = head.split(b"\r\n")
-    matched = _STATUS_LINE.fullmatch(lines[0])
-    if matched is None:
-        raise httpx.RemoteProtocolError(f"a bad status line {lines[0][:60]!r}")
-    headers: list[tuple[bytes, bytes]] = []
-    for line in lines[1:]:
-        name, colon, value = line.partition(b":")
-        if not colon or not name or name != name.strip() or line[:1] in (b" ", b"\t"):
-            raise httpx.RemoteProtocolError(f"a bad header line {line[:60]!r}")
-        headers.append((name, value.strip(b" \t")))
-    return int(matched[1]), int(matched[2]), matched[3] or b"", headers
 
 
 class WirePool:
@@ -331,12 +79,12 @@ class WirePool:
         keep = max_keepalive if max_keepalive is not None else self._max
         self._max_keep = min(keep, self._max)
         self._expiry = keepalive_expiry
-        self._idle: list[_Connection] = []  # the most recently used last
+        self._idle: list[Connection] = []  # the most recently used last
         self._open = 0  # connections open or opening, idle ones included
         self._queue: deque[asyncio.Future[None]] = deque()
         self._closed = False
-        self._every: set[_Connection] = set()  # open ones, idle or not: closed with the pool
-        self._resolver = _Resolver(RESOLVED_FOR)
+        self._every: set[Connection] = set()  # open ones, idle or not: closed with the pool
+        self._resolver = Resolver(RESOLVED_FOR)
 
     @property
     def connections(self) -> int:
@@ -377,7 +125,7 @@ class WirePool:
                 if trace is not None:
                     await trace("http11.send_request_body.complete", {"request": None})
                 reply, keep = await connection.read_reply(method, timeouts.get("read"))
-            except _Stale as stale:
+            except Stale as stale:
                 self._release(connection, keep=False)
                 if not fresh and (not stale.sent or method in _SAFE):
                     continue  # its keep-alive ran out as we wrote: once more, on a new one
@@ -393,7 +141,7 @@ class WirePool:
 
     async def _acquire(
         self, origin: Origin, timeouts: dict[str, Any], extensions: dict[str, Any], fresh: bool
-    ) -> _Connection:
+    ) -> Connection:
         if self._closed:
             raise httpx.PoolTimeout("the connection pool is closed")
         if not fresh:
@@ -417,7 +165,7 @@ class WirePool:
             self._next_turn()
             raise
 
-    def _take_idle(self, origin: Origin) -> _Connection | None:
+    def _take_idle(self, origin: Origin) -> Connection | None:
         idle = self._idle
         now = time.monotonic()
         for index in range(len(idle) - 1, -1, -1):
@@ -469,13 +217,13 @@ class WirePool:
 
     async def _connect(
         self, origin: Origin, within: float | None, trace: Trace | None
-    ) -> _Connection:
+    ) -> Connection:
         scheme, host, port = origin
         loop = asyncio.get_running_loop()
         secure = scheme == "https"
         if secure and trace is not None:
             await trace("connection.start_tls.started", {})
-        connection = _Connection(self, origin)
+        connection = Connection(origin, self._lost)
         self._every.add(connection)
         context = None
         if secure:
@@ -512,7 +260,7 @@ class WirePool:
             await trace("connection.connect_tcp.complete", {"return_value": None})
         return connection
 
-    def _release(self, connection: _Connection, *, keep: bool) -> None:
+    def _release(self, connection: Connection, *, keep: bool) -> None:
         if keep and not self._closed and connection.reusable_now():
             self._idle.append(connection)
             connection.idle_since = time.monotonic()
@@ -524,15 +272,15 @@ class WirePool:
             self._drop(connection)
         self._next_turn()
 
-    def _drop(self, connection: _Connection) -> None:
+    def _drop(self, connection: Connection) -> None:
         self._forget(connection)
         self._open -= 1
 
-    def _forget(self, connection: _Connection) -> None:
+    def _forget(self, connection: Connection) -> None:
         connection.close()
         self._every.discard(connection)
 
-    def _lost(self, connection: _Connection) -> None:
+    def _lost(self, connection: Connection) -> None:
         """An idle connection the server closed: it leaves the pool now."""
         if connection in self._idle:
             self._idle.remove(connection)
@@ -557,45 +305,3 @@ class WirePool:
         self._queue.clear()
         if every:
             await asyncio.sleep(0)  # asyncio closes the sockets in its next turn: let it
-
-
-class _Resolver:
-    """A host name's addresses, looked up once for the connections opened within `ttl` seconds:
-    the lookups of a level's new connections (48 on the dashboard's second) share one, where each
-    connection would otherwise send its own to the system resolver, through a pool of a few
-    threads. A failed lookup is not kept; a host none of whose addresses took a connection is
-    looked up again at the next one. An IP address is used as it is."""
-
-    def __init__(self, ttl: float) -> None:
-        self._ttl = ttl
-        self._known: dict[tuple[str, int], tuple[float, asyncio.Future[list[Any]]]] = {}
-
-    async def addresses(self, host: str, port: int) -> list[tuple[int, str]]:
-        """(family, address) pairs to try in order."""
-        try:
-            literal = ipaddress.ip_address(host)
-        except ValueError:
-            pass
-        else:
-            return [(socket.AF_INET6 if literal.version == 6 else socket.AF_INET, host)]
-        key = (host, port)
-        now = time.monotonic()
-        known = self._known.get(key)
-        if known is None or now - known[0] >= self._ttl or _failed(known[1]):
-            loop = asyncio.get_running_loop()
-            lookup = asyncio.ensure_future(
-                loop.getaddrinfo(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
-            )
-            self._known[key] = known = (now, lookup)
-        infos = await asyncio.shield(known[1])  # one caller cancelled: the lookup goes on
-        found = [(family, sockaddr[0]) for family, _, _, _, sockaddr in infos]
-        if not found:
-            raise OSError(f"no address found for {host}")
-        return found
-
-    def forget(self, host: str, port: int) -> None:
-        self._known.pop((host, port), None)
-
-
-def _failed(lookup: asyncio.Future[list[Any]]) -> bool:
-    return lookup.done() and (lookup.cancelled() or lookup.exception() is not None)
