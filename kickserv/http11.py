@@ -15,6 +15,8 @@ __all__ = ["MAX_HEAD", "Connection", "Origin", "Reply", "Stale"]
 
 MAX_HEAD = 64 * 1024  # bytes of an answer's status line and headers
 _STATUS_LINE = re.compile(rb"HTTP/1\.([01]) (\d{3})(?: (.*))?")
+_TOKEN = re.compile(rb"[-!#$%&'*+.^_`|~0-9A-Za-z]+")  # a header name (RFC 9110)
+_CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]{1,16}")
 _NO_BODY_STATUS = frozenset({204, 304})
 
 Origin = tuple[str, str, int]  # scheme, host, port
@@ -103,7 +105,13 @@ class Connection(asyncio.Protocol):
             self.transport.abort()
 
     def reusable_now(self) -> bool:
-        return not self.ended and not self.buffer and self.transport is not None
+        transport = self.transport  # closing: a read error seen, `connection_lost` not yet called
+        return (
+            not self.ended
+            and not self.buffer
+            and transport is not None
+            and not transport.is_closing()
+        )
 
     async def write(self, data: bytes, within: float | None) -> None:
         transport = self.transport
@@ -176,7 +184,7 @@ class Connection(asyncio.Protocol):
                         f"unsupported transfer coding {value.decode('latin-1')!r}"
                     )
                 chunked = True
-            elif lower == b"connection" and b"close" in value.lower():
+            elif lower == b"connection" and b"close" in _tokens(value):
                 keep = False
         if method == "HEAD" or status in _NO_BODY_STATUS:
             body = b""
@@ -207,12 +215,10 @@ class Connection(asyncio.Protocol):
             line_end = await self._find(b"\r\n", within)
             line = bytes(buffer[:line_end])
             del buffer[: line_end + 2]
-            try:
-                size = int(line.split(b";", 1)[0].strip(), 16)
-            except ValueError:
-                raise httpx.RemoteProtocolError(f"a bad chunk size line {line[:40]!r}") from None
-            if size < 0:
+            digits = line.split(b";", 1)[0].strip(b" \t")
+            if not _CHUNK_SIZE.fullmatch(digits):
                 raise httpx.RemoteProtocolError(f"a bad chunk size line {line[:40]!r}")
+            size = int(digits, 16)
             if size == 0:
                 while True:  # trailers, up to the empty line
                     line_end = await self._find(b"\r\n", within)
@@ -248,6 +254,11 @@ def _expire(waiter: asyncio.Future[None]) -> None:
         waiter.set_exception(httpx.ReadTimeout("no answer within the read timeout"))
 
 
+def _tokens(value: bytes) -> list[bytes]:
+    """A comma-separated header value's tokens, lowercased."""
+    return [token.strip(b" \t") for token in value.lower().split(b",")]
+
+
 def _length(value: bytes, before: int | None) -> int:
     text = value.strip()
     if not text.isdigit():
@@ -266,7 +277,7 @@ def _parse_head(head: bytes) -> tuple[int, int, bytes, list[tuple[bytes, bytes]]
     headers: list[tuple[bytes, bytes]] = []
     for line in lines[1:]:
         name, colon, value = line.partition(b":")
-        if not colon or not name or name != name.strip() or line[:1] in (b" ", b"\t"):
+        if not colon or not _TOKEN.fullmatch(name):
             raise httpx.RemoteProtocolError(f"a bad header line {line[:60]!r}")
         headers.append((name, value.strip(b" \t")))
     return int(matched[1]), int(matched[2]), matched[3] or b"", headers

@@ -153,6 +153,8 @@ class WirePool:
         while self._open >= self._max and not self._make_room():
             left = None if deadline is None else max(0.0, deadline - time.monotonic())
             await self._wait_turn(left)
+            if self._closed:
+                raise httpx.PoolTimeout("the connection pool is closed")
             if not fresh:
                 kept = self._take_idle(origin)
                 if kept is not None:
@@ -203,7 +205,8 @@ class WirePool:
                 self._next_turn()  # the turn it was given goes to the next in line
             else:
                 turn.cancel()
-                self._queue.remove(turn)
+                if turn in self._queue:  # `_next_turn` may have passed it over already
+                    self._queue.remove(turn)
             if isinstance(exc, TimeoutError):
                 raise httpx.PoolTimeout("no connection to Kickserv came free in time") from None
             raise
@@ -293,6 +296,7 @@ class WirePool:
         """Close every connection, idle or in use (an exchange under way fails), and refuse
         new requests."""
         self._closed = True
+        self._open = 0
         for connection in self._idle:
             connection.idle_since = None
         self._idle = []
@@ -301,7 +305,7 @@ class WirePool:
             connection.close()
         for turn in self._queue:
             if not turn.done():
-                turn.cancel()
+                turn.set_result(None)  # its request fails with PoolTimeout, not a cancellation
         self._queue.clear()
         if every:
             await asyncio.sleep(0)  # asyncio closes the sockets in its next turn: let it
