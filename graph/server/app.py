@@ -198,9 +198,9 @@ def create_app(
                 )
             )
             if transport is None:
-                # httpcore connects through anyio, whose asyncio backend (twenty-odd modules) is
-                # imported by the first connection made: ~12-19 ms of a fresh server's first
-                # upstream call, before anything is sent. Imported here, at start.
+                # anyio's asyncio backend (twenty-odd modules, ~12-19 ms) is imported by the first
+                # request that reaches anyio (httpcore connected through it; Kickserv calls now go
+                # through kickserv.wire, but the first request still meets it). Here, at start.
                 await anyio.lowlevel.checkpoint()
             upstream = Upstream(client, base_url, account, token, settings.sandbox_mode)
             app.state.settings = settings
