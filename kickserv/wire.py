@@ -142,23 +142,20 @@ class WirePool:
     async def _acquire(
         self, origin: Origin, timeouts: dict[str, Any], extensions: dict[str, Any], fresh: bool
     ) -> Connection:
-        if self._closed:
-            raise httpx.PoolTimeout("the connection pool is closed")
-        if not fresh:
-            kept = self._take_idle(origin)
-            if kept is not None:
-                return kept
         pool_timeout = timeouts.get("pool")
         deadline = None if pool_timeout is None else time.monotonic() + pool_timeout
-        while self._open >= self._max and not self._make_room():
-            left = None if deadline is None else max(0.0, deadline - time.monotonic())
-            await self._wait_turn(left)
+        while True:
             if self._closed:
                 raise httpx.PoolTimeout("the connection pool is closed")
             if not fresh:
                 kept = self._take_idle(origin)
                 if kept is not None:
                     return kept
+            if self._open < self._max or self._make_room():
+                break
+            await self._wait_turn(
+                None if deadline is None else max(0.0, deadline - time.monotonic())
+            )
         self._open += 1
         try:
             return await self._connect(origin, timeouts.get("connect"), extensions.get("trace"))
