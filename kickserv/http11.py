@@ -17,6 +17,9 @@ MAX_HEAD = 64 * 1024  # bytes of an answer's status line and headers
 _STATUS_LINE = re.compile(rb"HTTP/1\.([01]) (\d{3})(?: (.*))?")
 _TOKEN = re.compile(rb"[-!#$%&'*+.^_`|~0-9A-Za-z]+")  # a header name (RFC 9110)
 _CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]{1,16}")
+# The blank line that ends a head or a chunked body's trailers. Its lines may end in a bare LF, as
+# h11 (which httpx read Kickserv with before) accepts; chunk-size lines and chunk ends need CRLF.
+_BLANK_LINE = re.compile(rb"\n\r?\n")
 _NO_BODY_STATUS = frozenset({204, 304})
 
 Origin = tuple[str, str, int]  # scheme, host, port
@@ -147,8 +150,8 @@ class Connection(asyncio.Protocol):
         """The answer to the request just written, and whether the connection may be kept."""
         buffer = self.buffer
         while True:
-            end = buffer.find(b"\r\n\r\n")
-            if end < 0:
+            blank = _BLANK_LINE.search(buffer)
+            if blank is None:
                 if len(buffer) > MAX_HEAD:
                     raise httpx.RemoteProtocolError(
                         f"the answer's head is longer than {MAX_HEAD} bytes"
@@ -159,12 +162,12 @@ class Connection(asyncio.Protocol):
                     raise self._cut("Server disconnected without sending a response.")
                 await self.more(within)
                 continue
-            if end > MAX_HEAD:
+            if blank.start() > MAX_HEAD:
                 raise httpx.RemoteProtocolError(
                     f"the answer's head is longer than {MAX_HEAD} bytes"
                 )
-            head = bytes(buffer[:end])
-            del buffer[: end + 4]
+            head = bytes(buffer[: blank.start()])
+            del buffer[: blank.end()]
             minor, status, reason, headers = _parse_head(head)
             if 100 <= status < 200:
                 if status == 101:
@@ -220,11 +223,8 @@ class Connection(asyncio.Protocol):
                 raise httpx.RemoteProtocolError(f"a bad chunk size line {line[:40]!r}")
             size = int(digits, 16)
             if size == 0:
-                while True:  # trailers, up to the empty line
-                    line_end = await self._find(b"\r\n", within)
-                    del buffer[: line_end + 2]
-                    if line_end == 0:
-                        return b"".join(parts)
+                await self._skip_trailers(within)
+                return b"".join(parts)
             while len(buffer) < size + 2:
                 if self.ended:
                     raise self._cut("peer closed connection without sending complete message body")
@@ -233,6 +233,24 @@ class Connection(asyncio.Protocol):
                 raise httpx.RemoteProtocolError("a chunk does not end with CRLF")
             parts.append(bytes(buffer[:size]))
             del buffer[: size + 2]
+
+    async def _skip_trailers(self, within: float | None) -> None:
+        """The trailer lines after the last chunk, up to and with the empty line that ends them."""
+        buffer = self.buffer
+        while True:
+            for empty in (b"\n", b"\r\n"):  # no trailers: the empty line at once
+                if buffer.startswith(empty):
+                    del buffer[: len(empty)]
+                    return
+            blank = _BLANK_LINE.search(buffer)
+            if blank is not None:
+                del buffer[: blank.end()]
+                return
+            if len(buffer) > MAX_HEAD:
+                raise httpx.RemoteProtocolError("the trailers are too long")
+            if self.ended:
+                raise self._cut("peer closed connection without sending complete message body")
+            await self.more(within)
 
     async def _find(self, marker: bytes, within: float | None) -> int:
         while (at := self.buffer.find(marker)) < 0:
@@ -270,7 +288,7 @@ def _length(value: bytes, before: int | None) -> int:
 
 
 def _parse_head(head: bytes) -> tuple[int, int, bytes, list[tuple[bytes, bytes]]]:
-    lines = head.split(b"\r\n")
+    lines = [line[:-1] if line.endswith(b"\r") else line for line in head.split(b"\n")]
     matched = _STATUS_LINE.fullmatch(lines[0])
     if matched is None:
         raise httpx.RemoteProtocolError(f"a bad status line {lines[0][:60]!r}")

@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import h11
 import httpx
 import pytest
 
@@ -219,6 +220,46 @@ async def test_a_chunked_body_with_extensions_and_trailers_is_read_and_the_conne
     assert server.accepted == 1
 
 
+def h11_reads(answer: bytes) -> tuple[int, bytes]:
+    """The status and body h11, as a client, reads from `answer` (whole, or it raises)."""
+    connection = h11.Connection(h11.CLIENT)
+    connection.send(h11.Request(method="GET", target="/", headers=[("Host", "kickserv")]))
+    connection.send(h11.EndOfMessage())
+    connection.receive_data(answer)
+    status, body = 0, b""
+    while not isinstance(event := connection.next_event(), h11.EndOfMessage):
+        assert event is not h11.NEED_DATA
+        if isinstance(event, h11.Response):
+            status = event.status_code
+        elif isinstance(event, h11.Data):
+            body += event.data
+    return status, body
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        b"HTTP/1.1 200 OK\nX-Id: 7\nContent-Length: 5\n\nhello",
+        b"HTTP/1.1 200 OK\r\nX-Id: 7\nContent-Length: 5\r\n\nhello",
+        b"HTTP/1.1 200 OK\nX-Id: 7\nContent-Length: 5\n\r\nhello",
+        b"HTTP/1.1 200 OK\nX-Id: 7\nTransfer-Encoding: chunked\n\n5\r\nhello\r\n0\r\n\n",
+        b"HTTP/1.1 200 OK\nX-Id: 7\nTransfer-Encoding: chunked\n\n"
+        b"5\r\nhello\r\n0\r\nX-Trailer: 1\nX-Other: 2\r\n\n",
+    ],
+    ids=["lf", "mixed", "lf then crlf", "chunked", "chunked with trailers"],
+)
+async def test_a_head_and_trailers_with_bare_lf_line_ends_are_read_as_h11_reads_them(answer):
+    async with Server(answering(answer, OK)) as server, pool_of() as pool:
+        first = await call(pool, server)
+        second = await call(pool, server)
+        assert (pool.connections, pool.idle) == (1, 1)
+    assert (first.status, first.body) == (200, b"hello")
+    assert (b"X-Id", b"7") in first.headers
+    assert h11_reads(answer) == (200, b"hello")  # what httpx read it as before the wire pool
+    assert second.body == b"ok"  # the first answer was read to its very end: the next one is whole
+    assert server.accepted == 1
+
+
 async def test_a_body_until_the_close_is_read_whole_and_the_connection_not_kept():
     async def script(peer: Peer) -> None:
         await peer.request()
@@ -399,6 +440,8 @@ BROKEN = {
     "a space inside a header name": b"HTTP/1.1 200 OK\r\nX A: a\r\nContent-Length: 0\r\n\r\n",
     "a chunk without its CRLF": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
     b"2\r\nokXX0\r\n\r\n",
+    "a chunk ended by a bare LF": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+    b"2\r\nok\n0\r\n\r\n",
     "switching protocols": b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\n\r\n",
     "a head too long": b"HTTP/1.1 200 OK\r\nX-Big: "
     + b"a" * MAX_HEAD
