@@ -254,12 +254,19 @@ def _scenario_parts(run: dict[str, Any]) -> list[str]:
         "Where the cold time goes: the longest chain of dependent upstream calls as the sandbox "
         "timed them (injected latency plus the sandbox's own work) and the rest (ours). Our cold "
         "figures are the median run's of the cold runs on fresh servers listed last (calls and "
-        "rounds the most any of them made).",
+        "rounds the most any of them made). The expected upstream floor is what the oracle's "
+        "plan waits on Kickserv on average, whoever runs it: each of its levels as slow as the "
+        "slowest of its calls, their latencies drawn as the sandbox draws them "
+        f"({WALL}x the bound, less this floor, is what the cold-wall target leaves for a server's "
+        "own work).",
         "",
-        "| scenario | cold wall ms | upstream critical path ms | the rest ms | every cold run, ms |",
-        "| --- | --- | --- | --- | --- |",
+        "| scenario | cold wall ms | expected upstream floor ms | left by the target ms "
+        "| upstream critical path ms | the rest ms | every cold run, ms |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
         *(
             f"| {s['key']} | {_fmt(s['ours']['cold']['wall_ms'])}"
+            f" | {_fmt(s.get('expected_upstream_ms'))}"
+            f" | {_fmt(_minus(WALL * s['bound_ms'], s.get('expected_upstream_ms')))}"
             f" | {_fmt(s['ours']['cold'].get('upstream_critical_ms'))}"
             f" | {_fmt(_minus(s['ours']['cold']['wall_ms'], s['ours']['cold'].get('upstream_critical_ms')))}"
             f" | {_walls(s['ours']['cold'])} |"

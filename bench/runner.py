@@ -18,6 +18,7 @@ from bench.options import Options
 from bench.oracle import Dataset
 from bench.peer_runs import PEER_KEYS, comparable, run_peers
 from bench.processes import ServerProcess, reference_argv, running_ours, running_server
+from bench.rounds import expected_upstream_ms
 from bench.sandbox_process import Upstream
 from bench.scenarios import Facts, scenarios
 
@@ -74,6 +75,12 @@ def run_scenarios(
             "minimum": minimum,
             "bound_ms": round(minimum["rounds"] * bound_per_round, 1),
             "bound_with_cap_ms": round(minimum["rounds_with_cap"] * bound_per_round, 1),
+            "expected_upstream_ms": expected_upstream_ms(
+                minimum["levels"],
+                options.latency_floor_ms,
+                options.latency_floor_ms + 2 * options.jitter_ms,  # as the sandbox draws them
+                options.upstream_concurrency,
+            ),
             "ours": {"cold": cold, "warm": warm, "load": load},
             "_comparable": comparable(responses),
         }

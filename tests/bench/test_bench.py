@@ -4,6 +4,7 @@ exact upstream counts, never for timings)."""
 from __future__ import annotations
 
 import json
+import random
 from dataclasses import replace
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from bench.cli import execute
 from bench.measure import typical
 from bench.options import TINY
 from bench.report import refresh_table, write
-from bench.rounds import rounds_of, upstream_critical_ms
+from bench.rounds import expected_slowest_ms, expected_upstream_ms, rounds_of, upstream_critical_ms
 
 
 def _entry(start_ms: int, duration_ms: float) -> dict[str, object]:
@@ -28,6 +29,26 @@ def test_rounds_are_the_longest_chain_of_calls_that_waited_for_another() -> None
     assert rounds_of([]) == 0
     # In time, the chain is the slowest call of each round: 52 + 50 + 50.
     assert upstream_critical_ms(chained) == 152.0
+
+
+def test_the_expected_upstream_floor_is_the_mean_slowest_call_of_each_level() -> None:
+    # Against the sandbox's own draws: the latency it injects (sandbox/gate.py) is
+    # low + dice.random() * jitter; the slowest of each level, averaged over many runs.
+    dice = random.Random(7)
+    runs = 4000
+    for calls in (1, 2, 8, 48):
+        mean = sum(max(40 + dice.random() * 20 for _ in range(calls)) for _ in range(runs)) / runs
+        assert abs(mean - expected_slowest_ms(calls, 40, 60)) < 0.3
+    assert expected_slowest_ms(1, 40, 60) == 50.0
+    assert expected_slowest_ms(0, 40, 60) == 0.0
+    # The dashboard's cheapest plan: 2 calls, then 48 at once.
+    assert expected_upstream_ms([2, 48], 40, 60, 64) == round(
+        40 + 20 * 2 / 3 + 40 + 20 * 48 / 49, 1
+    )
+    # A level of more calls than may be in flight goes in waves: 130 at 64 is 64, 64, then 2.
+    assert expected_upstream_ms([130], 40, 60, 64) == round(
+        2 * (40 + 20 * 64 / 65) + 40 + 40 / 3, 1
+    )
 
 
 def test_cold_runs_are_reported_as_the_median_run_and_judged_at_the_worst() -> None:
