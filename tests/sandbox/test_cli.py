@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import socket
 import subprocess
 import sys
@@ -70,3 +71,40 @@ def test_python_dash_m_sandbox_serves_basic_auth_requests():
         process.wait(timeout=10)
         if process.stderr:
             process.stderr.close()
+
+
+QUIET_CHILD = """
+import argparse, gc, json
+import uvicorn
+from sandbox import cli
+
+seen = {}
+
+def serve(app, **options):  # what the collector looks like when the sandbox starts serving
+    customer = next(iter(cli.sandbox_state(app).stores["demo"].customers.values()))
+    seen["tracked"] = gc.is_tracked(customer)
+    seen["collected_fully"] = any(o is customer for o in gc.get_objects(generation=2))
+    seen["frozen"] = gc.get_freeze_count()
+    seen["young_every"] = gc.get_threshold()[0]
+
+uvicorn.run = serve
+parser = argparse.ArgumentParser()
+cli.add_arguments(parser)
+cli.run(parser.parse_args(["--customers", "50"]))
+print(json.dumps(seen))
+"""
+
+
+def test_what_seeding_built_is_out_of_the_collectors_full_collections_when_serving():
+    """A full collection walked the seeded records in 16-20 ms mid-level (sandbox.cli); frozen,
+    they are never walked, and young collections come every YOUNG_COLLECTION_EVERY allocations."""
+    from sandbox.cli import YOUNG_COLLECTION_EVERY
+
+    done = subprocess.run(
+        [sys.executable, "-c", QUIET_CHILD], capture_output=True, text=True, timeout=120, check=True
+    )
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert seen["tracked"]  # a record the collector would walk, were it not frozen
+    assert not seen["collected_fully"]
+    assert seen["frozen"] > 10_000
+    assert seen["young_every"] == YOUNG_COLLECTION_EVERY
