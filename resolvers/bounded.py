@@ -119,6 +119,26 @@ def provisional_size(value: object, items: Sequence[object]) -> int:
     return _walk(value, seen) + sampled + int((count - len(chosen)) * (each + each / 8))
 
 
+class Largest:
+    """The largest exact size seen of each record class (a slotted dataclass; not a page, a tuple
+    or a list): a record of a class seen before is counted at that size and a quarter more until it
+    is sized. A job's detail took 0.1 ms to size against 0.025 ms to parse (2026-12-04), and the
+    receivables' 50 arrive together."""
+
+    def __init__(self) -> None:
+        self._by_class: dict[type, int] = {}
+
+    def estimate(self, value: object) -> int | None:
+        known = self._by_class.get(type(value))
+        return None if known is None else known + known // 4
+
+    def learn(self, value: object, size: int) -> None:
+        kind = type(value)
+        record = _typed(kind) is not None and getattr(value, "items", None) is None
+        if record and size > self._by_class.get(kind, 0):
+            self._by_class[kind] = size
+
+
 def listed(value: object) -> Sequence[object] | None:
     """The records of a listing (a page's ``items``, or a tuple or a list) when more than twice
     ``SAMPLE``: what ``provisional_size`` samples and ``Sizing`` counts a few at a time."""

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from resolvers.bounded import LARGEST_SHARE, Sizing, deep_size, listed, provisional_size
+from resolvers.bounded import LARGEST_SHARE, Largest, Sizing, deep_size, listed, provisional_size
 from resolvers.kept import kept
 
 if TYPE_CHECKING:
@@ -99,11 +99,10 @@ class CacheStore(Protocol):
 
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
 ENTRY_OVERHEAD = 400  # the key, the Entry and the LRU's own bookkeeping per entry (estimated)
-# A listing page stored by ``set`` is counted at a provisional size (``provisional_size``: a sample
-# of its records, erring high) and sized exactly later, off the request that read it: once no such
-# page was stored for SETTLE_AFTER seconds (the cold request is answered by then), at the latest
-# SETTLE_WITHIN seconds after the oldest, SETTLE_SLICE records at a time between two turns of the
-# event loop (about half a millisecond); at once when the budget is short.
+# A page or record stored by ``set`` is counted provisionally (``provisional_size``, ``Largest``) and
+# sized exactly off the request that read it: once nothing such was stored for SETTLE_AFTER seconds
+# (the cold request is answered by then), at the latest SETTLE_WITHIN seconds after the oldest,
+# SETTLE_SLICE records at a time between turns of the event loop; at once when the budget is short.
 SETTLE_AFTER = 0.25
 SETTLE_WITHIN = 2.0
 SETTLE_SLICE = 25
@@ -133,12 +132,11 @@ class MemoryStore:
 
     Sizing every record of a page took a fifth of a cold dashboard's CPU (2,850 tasks: 41 of
     205 ms, 2026-12-03), so a listing page ``set`` is counted at once at a provisional size that
-    errs high and sized exactly in the background (see ``SETTLE_AFTER``). Before any eviction the
-    provisional sizes are settled (an estimate erring high must not evict), and a page whose
-    estimate passes a tenth of the budget is sized at once: settled, the byte bound holds on exact
-    sizes, and a page found over a tenth is let go. ``aclose`` stops the background sizing; it also
-    stops when nothing is left to size, and with its event loop.
-    """
+    errs high, and a record of a class sized before at ``Largest``'s estimate, and both are sized
+    exactly in the background (``SETTLE_AFTER``). Before any eviction the provisional sizes are
+    settled (an estimate must not evict), and a value whose estimate passes a tenth of the budget
+    is sized at once: settled, the byte bound holds on exact sizes, and a value found over a tenth
+    is let go. ``aclose`` stops the background sizing, as does its end or its event loop's."""
 
     def __init__(
         self,
@@ -154,6 +152,7 @@ class MemoryStore:
         self._seq = 0
         self._bytes = 0
         self._provisional: dict[CacheKey, None] = {}  # keys counted provisionally, oldest first
+        self._largest = Largest()  # what a record of a class sized before is counted at, unsized
         self._settler: asyncio.Task[None] | None = None
         self._first = self._last = 0.0  # when the oldest and the newest of them were stored
 
@@ -257,15 +256,17 @@ class MemoryStore:
         if not now < entry.stale_until:
             return True  # past its time already: nothing to keep
         items = listed(value) if deferred else None
-        sizing = None
-        if items is None:
+        guess = self._largest.estimate(value) if deferred and items is None else None
+        sizing: Sizing | None = None
+        if items is None and guess is None:
             size = ENTRY_OVERHEAD + deep_size(value)
+            self._largest.learn(value, size - ENTRY_OVERHEAD)
         else:
-            size = ENTRY_OVERHEAD + provisional_size(value, items)
+            size = ENTRY_OVERHEAD + (provisional_size(value, items) if items else guess or 0)
             if size > largest or not self._fits(size):  # its exact size decides: count it now
                 size = ENTRY_OVERHEAD + deep_size(value)
             else:
-                sizing = Sizing(value, items)
+                sizing = Sizing(value, items or ())
         if size > largest:
             return False
         self._make_room(size)
@@ -356,6 +357,7 @@ class MemoryStore:
             return
         del self._provisional[key]
         found.sizing = None
+        self._largest.learn(found.entry.value, exact)
         exact += ENTRY_OVERHEAD
         self._bytes += exact - found.size
         found.size = exact

@@ -101,6 +101,31 @@ async def test_records_few_and_idempotency_records_are_sized_at_once():
     assert store.bytes_used == sum(sizes) + ENTRY_OVERHEAD + deep_size(many[:400])
 
 
+async def test_a_record_of_a_class_sized_before_is_counted_high_at_once_and_exactly_later():
+    store = MemoryStore()
+    await store.set(CacheKey("t", "job", 1), entry(job(1, "a long first visit")))
+    assert store.provisional == 0  # the first of its class: sized at once, and learnt
+    first = exact(job(1, "a long first visit"))
+    await store.set(CacheKey("t", "job", 2), entry(job(2)))
+    assert store.provisional == 1
+    largest = first - ENTRY_OVERHEAD
+    assert store.bytes_used == first + ENTRY_OVERHEAD + largest + largest // 4
+    assert store.bytes_used > first + exact(job(2))  # high: job 2 is the smaller
+    store.settle()
+    assert (store.provisional, store.bytes_used) == (0, first + exact(job(2)))
+    await store.aclose()
+
+
+async def test_a_record_found_over_a_tenth_once_sized_is_let_go(at_once):
+    store = MemoryStore(max_bytes=200_000)
+    await store.set(CacheKey("t", "job", 1), entry(job(1)))
+    await store.set(CacheKey("t", "job", 2), entry(job(2, "x" * 30_000)))  # counted as job 1 is
+    assert store.provisional == 1
+    await settled(store)
+    assert await store.get(CacheKey("t", "job", 2)) is None
+    assert store.bytes_used == exact(job(1))
+
+
 def estimate(value: Any) -> int:
     trimmed = kept(value)
     return ENTRY_OVERHEAD + provisional_size(trimmed, trimmed.items)
@@ -204,6 +229,7 @@ async def test_expired_entries_go_at_a_write_and_are_counted_no_more():
     now[0] = 1050.0
     assert await store.get(CacheKey("t", "jobs", 1)) is None
     await store.set(CacheKey("t", "job", 2), Entry(job(2), 1060.0, 1100.0))
+    store.settle()  # job 2 was counted at the largest job seen: exactly now
     assert (len(store), store.provisional) == (2, 0)
     assert store.bytes_used == exact(job(1)) + exact(job(2))
     assert await store.delete_resources("t", frozenset({"job"})) == 2
