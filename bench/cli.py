@@ -100,6 +100,7 @@ def _sample_invoice(base_url: str) -> dict[str, Any]:
 
 def execute(options: Options) -> dict[str, Any]:
     """The whole run; returns the figures (what is written to bench/results)."""
+    from bench.calibrate import machine_ms
     from bench.execution import measure_execution
     from bench.load import load_tool
     from bench.memory import measure_invoice_index
@@ -130,6 +131,7 @@ def execute(options: Options) -> dict[str, Any]:
             "cpus": os.cpu_count(),
             "python": platform.python_version(),
             "platform": platform.platform(),
+            "machine_ms_start": machine_ms(),  # bench.calibrate: the machine's speed now
         }
     }
     config = SandboxConfig(
@@ -168,6 +170,7 @@ def execute(options: Options) -> dict[str, Any]:
         say(f"- scale: {options.scale_customers:,} customers")
         run["scale"] = measure_scale(options)
     run["meta"]["seconds"] = round(time.monotonic() - started, 1)
+    run["meta"]["machine_ms_end"] = machine_ms()
     return run
 
 

@@ -234,6 +234,14 @@ def markdown(run: dict[str, Any]) -> str:
         "within this run, not absolute figures across runs. How each figure is measured: "
         "[bench/README.md](../README.md).",
     ]
+    if meta.get("machine_ms_start") is not None:
+        parts += [
+            "",
+            "The machine's speed (bench/calibrate.py: a fixed CPU workload, lower is faster): "
+            f"{_fmt(meta['machine_ms_start'])} ms as the run began, "
+            f"{_fmt(meta.get('machine_ms_end'))} ms as it ended; the cold table gives it as each "
+            "scenario's cold runs began. A shared host slows every CPU-bound step alike.",
+        ]
     if run.get("scenarios"):
         parts += _scenario_parts(run)
     parts += _other_parts(run)
@@ -261,15 +269,15 @@ def _scenario_parts(run: dict[str, Any]) -> list[str]:
         "own work).",
         "",
         "| scenario | cold wall ms | expected upstream floor ms | left by the target ms "
-        "| upstream critical path ms | the rest ms | every cold run, ms |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        "| upstream critical path ms | the rest ms | every cold run, ms | machine ms |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
         *(
             f"| {s['key']} | {_fmt(s['ours']['cold']['wall_ms'])}"
             f" | {_fmt(s.get('expected_upstream_ms'))}"
             f" | {_fmt(_minus(WALL * s['bound_ms'], s.get('expected_upstream_ms')))}"
             f" | {_fmt(s['ours']['cold'].get('upstream_critical_ms'))}"
             f" | {_fmt(_minus(s['ours']['cold']['wall_ms'], s['ours']['cold'].get('upstream_critical_ms')))}"
-            f" | {_walls(s['ours']['cold'])} |"
+            f" | {_walls(s['ours']['cold'])} | {_fmt(s.get('machine_ms'))} |"
             for s in run.get("scenarios", [])
         ),
     ]

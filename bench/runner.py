@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import orjson
 
+from bench.calibrate import machine_ms
 from bench.interleaved import measure_interleaved
 from bench.measure import measured_run, scenario_load, typical
 from bench.options import Options
@@ -43,6 +44,7 @@ def run_scenarios(
 
     for scenario in chosen:
         minimum = scenario.minimum(data, facts, options.upstream_concurrency)
+        machine = machine_ms()  # the machine's speed as this scenario's cold runs begin
         say(
             f"- {scenario.key}: our server, cold then warm; cold on {options.cold_runs} fresh servers"
         )
@@ -82,6 +84,7 @@ def run_scenarios(
                 options.upstream_concurrency,
             ),
             "ours": {"cold": cold, "warm": warm, "load": load},
+            "machine_ms": machine,
             "_comparable": comparable(responses),
         }
 

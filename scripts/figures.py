@@ -163,6 +163,16 @@ class Run:
         value: float = cold["wall_ms"] - cold["upstream_critical_ms"]
         return value
 
+    def machine(self) -> str:
+        """The machine's speed as the run began and ended (bench/calibrate.py), if recorded."""
+        m = self.meta
+        if m.get("machine_ms_start") is None:
+            return ""
+        return (
+            f"; a fixed CPU workload took {m['machine_ms_start']:g} ms as it began and "
+            f"{m['machine_ms_end']:g} ms as it ended (bench/calibrate.py)"
+        )
+
     def room_left(self) -> str:
         """What the 1.2x target leaves for a server's own work once the upstream's expected
         floor (the oracle's levels, the sandbox's latency draws: bench.rounds) is waited out."""
@@ -352,7 +362,7 @@ def bench_standing(run: Run) -> str:
     dashboard_calls = run.calls(run.scenario("dashboard"))
     lines = [
         f"Figures of the latest full run, [results/{run.report}](results/{run.report}) "
-        f"({run.setup()}; the run took {m['seconds']:.0f} s).",
+        f"({run.setup()}; the run took {m['seconds']:.0f} s{run.machine()}).",
         "",
         "- **Upstream calls at most the oracle's minimum: "
         + (

@@ -96,6 +96,10 @@ def test_tiny_run_measures_every_chosen_part(tiny_run: tuple[dict[str, object], 
         assert s["ours"]["warm"]["calls"] == 0  # answered from the shared cache
         assert s["off"]["cold"]["calls"] >= cold["calls"]
         assert s["ours"]["load"]["requests"] > 0 and s["ours"]["load"]["bad"] == 0
+        assert s["machine_ms"] > 0  # the machine's speed as its cold runs began
+        assert s["expected_upstream_ms"] >= minimum["rounds"] * TINY.latency_floor_ms
+    meta = run["meta"]
+    assert meta["machine_ms_start"] > 0 and meta["machine_ms_end"] > 0  # type: ignore[index]
     # The peers answered the same data, and the ceiling ran.
     for key in ("dashboard", "small"):
         for peer in ("ours_no_response_cache", "stock", "stock_cached", "lean"):
