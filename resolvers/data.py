@@ -39,6 +39,7 @@ from kickserv import (
 )
 from resolvers import resources
 from resolvers.invoice_index import IndexedInvoice
+from resolvers.kept import kept_task
 from resolvers.levels import (
     CUSTOMER_PAYMENTS,
     INVOICE_INDEX,
@@ -61,7 +62,9 @@ __all__ = ["Loader", "RequestData", "Window"]
 
 async def _tasks_of_job(tenant: Tenant, job_id: int) -> tuple[Task, ...]:
     window = await tenant.everything(
-        resources.TASKS, tenant.client.tasks.list(job_id=job_id), filters(job_id=job_id)
+        resources.TASKS,
+        tenant.client.tasks.list(job_id=job_id, parse=kept_task),
+        filters(job_id=job_id),
     )
     return window.items
 
@@ -344,7 +347,9 @@ class RequestData:
     ) -> Window[Task]:
         """The dated ``/tasks.json`` window (``SCHEDULE_WINDOW``); ``ahead``: the query asks for a
         cursor, so the rest of a small listing is read ahead (``resolvers.read_ahead``)."""
-        listing = self.ks.tasks.list(from_=start, to=end, employee_number=employee_number)
+        listing = self.ks.tasks.list(
+            from_=start, to=end, employee_number=employee_number, parse=kept_task
+        )
         params = filters(from_=start, to=end, employee_number=employee_number)
         if task_type_id is None:
             owner = self._request if ahead else None
@@ -367,7 +372,9 @@ class RequestData:
     async def employee_tasks(
         self, employee_number: int, start: date, end: date
     ) -> tuple[Task, ...]:
-        listing = self.ks.tasks.list(from_=start, to=end, employee_number=employee_number)
+        listing = self.ks.tasks.list(
+            from_=start, to=end, employee_number=employee_number, parse=kept_task
+        )
         params = filters(from_=start, to=end, employee_number=employee_number)
         window = await self.tenant.everything(resources.SCHEDULE, listing, params)
         return window.items

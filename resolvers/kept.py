@@ -14,9 +14,10 @@ A task also drops its glue's raw payloads (its job, customer and assignees: the 
 typed fields) and its ``primary_contact`` (no field reads it): a listed task weighs 1.9 KB against
 3.3 KB with them (deep_size, the sandbox's tasks, 2026-12-03).
 
-A listing of tasks read for the cache is read straight into this form (``kept_task``, the reader
-the planner's account-wide listing uses): no raw dict is copied to be dropped (a 100-task page
-read and trimmed took 2.2 ms, read trimmed 1.3 ms, 2026-12-03), and ``kept`` finds nothing to drop.
+Every listing of tasks the graph reads (the planner's account-wide one, a job's, the dated schedule,
+an employee's) is read straight into this form (``kept_task``): no raw dict is copied to be dropped
+(a 100-task page read and trimmed took 2.2 ms, read trimmed 1.3 ms, 2026-12-03; the cold dispatch
+board's page 2 left ~2 ms sooner, 2026-12-04), and ``kept`` finds nothing to drop.
 
 A page of tasks is kept with its tasks grouped by job (``resolvers.task_groups``: the planner's
 answer to a level of ``Job.tasks``, counted and evicted with the page).
