@@ -16,8 +16,9 @@ time: the dashboard's second level (48 calls on a fresh server) took ~50 ms to l
 - the answer's head up to `MAX_HEAD` bytes (informational 1xx answers skipped), its body framed by
   `Transfer-Encoding: chunked`, else `Content-Length`, else the end of the connection; no body for
   HEAD, 204 and 304. The head's and the trailers' lines may end in a bare LF, as h11 reads them;
-  chunk-size lines and chunk ends need CRLF, as h11 wants them. Anything else (a folded header, a bad status line, two different lengths, a
-  transfer coding other than chunked, a body cut short) is `httpx.RemoteProtocolError`;
+  chunk-size lines and chunk ends need CRLF, as h11 wants them. Anything else (a folded header, a
+  bad status line, two different lengths, a transfer coding other than chunked, a body cut short)
+  is `httpx.RemoteProtocolError`;
 - a connection is kept for the next request only when the answer was HTTP/1.1, framed, read whole
   with nothing after it, and neither side said `Connection: close`; at most `max_keepalive` idle
   ones, each for `keepalive_expiry` seconds; one the server closed is dropped as soon as it says so;
