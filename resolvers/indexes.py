@@ -50,6 +50,19 @@ class PageLike(Protocol[R_co]):
 
 FetchPage = Callable[[int, int], Awaitable[PageLike[R]]]
 
+# How long a build waits for its other pages' calls to be written before it projects its first page
+# (``Sends``); past it, it projects it anyway (as ``resolvers.tenant.READ_AHEAD_SEND_WAIT``).
+SEND_WAIT = 0.005
+
+
+class Sends(Protocol):
+    """What tells when calls are written (``kickserv.KickservClient``'s ``send_mark`` and
+    ``sent_since``)."""
+
+    def send_mark(self) -> int: ...
+
+    async def sent_since(self, mark: int, count: int, within: float) -> None: ...
+
 
 # What an index counts (``ListingIndex.counters``).
 IndexEvent = Literal["builds", "refreshes", "pages_fetched", "suppressed_refreshes"]
@@ -70,6 +83,7 @@ class ListingIndex(Generic[R, V]):
     page_deadline: float | None = 5.0  # a page read's deadline; None: lookups wait for any build
     clock: Callable[[], float] = time.monotonic
     on_read: Callable[[float], None] | None = None
+    sends: Sends | None = None  # tells when the build's calls are written (see ``_build``)
     counters: Counter[IndexEvent] = field(default_factory=Counter)
     _values: dict[Hashable, V] = field(default_factory=dict, repr=False)
     _order: list[Hashable] = field(default_factory=list, repr=False)
@@ -170,10 +184,22 @@ class ListingIndex(Generic[R, V]):
         self._build_pages = total_pages
         values: dict[Hashable, V] = {}
         order: list[Hashable] = []
-        self._absorb(first.items, values, order)
         # Each page is projected as it arrives: the full records of the whole listing never
-        # coexist (at 100,000 invoices they would hold ~1.5 GB at the end of the build).
-        rest = await self._fetch_paced(range(2, total_pages + 1))
+        # coexist (at 100,000 invoices they would hold ~1.5 GB at the end of the build). The
+        # other pages go out before the first is projected (``sends``: its calls are written
+        # first), so that projection waits on Kickserv beside them instead of before them.
+        numbers = range(2, total_pages + 1)
+        mark = self.sends.send_mark() if self.sends is not None else 0
+        reading = asyncio.ensure_future(self._fetch_paced(numbers))
+        try:
+            if self.sends is not None and numbers:
+                await self.sends.sent_since(mark, min(self.width, len(numbers)), SEND_WAIT)
+            self._absorb(first.items, values, order)
+            rest = await reading
+        except BaseException:
+            reading.cancel()
+            await asyncio.gather(reading, return_exceptions=True)
+            raise
         for pairs in rest:
             for k, value in pairs:
                 if k not in values:

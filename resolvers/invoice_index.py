@@ -14,7 +14,10 @@ job detail anyway. So it keeps exactly that, compactly:
   (the sandbox's 866 invoices have 6 job names). A name seen once costs ~48 bytes more this way.
 - no raw payload, tasks, timestamps or customer address (the glue answers id, number and name).
 
-The properties give back the exact ``Decimal`` and ``date`` values of the record.
+The properties give back the exact ``Decimal`` and ``date`` values of the record. The index's
+listing reads each invoice with ``read_for_index``: only what ``from_record`` keeps is parsed (no
+raw payload, tasks, timestamps, PO number, tax rate, notes, nor the glue's address), 0.25 ms a page
+of 100 against 0.44 ms for the invoice read whole less its tasks (2026-12-04).
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from typing import Any
 
 from kickserv import Address, CustomerRef, Invoice
 
-__all__ = ["IndexedInvoice", "decode_money", "encode_money"]
+__all__ = ["IndexedInvoice", "decode_money", "encode_money", "read_for_index"]
 
 Money = int | Decimal | None  # an encoded amount: see encode_money
 
@@ -155,3 +158,17 @@ class IndexedInvoice:
             service_address=_NO_ADDRESS,
             raw=_NO_RAW,
         )
+
+
+# Invoice.from_json as far as ``IndexedInvoice.from_record`` reads it: the fields it does not keep
+# take a constant instead of being parsed (the same projection, tested against the whole read).
+read_for_index = Invoice.reader(
+    {"customer": CustomerRef.reader(raw=_NO_RAW, service_address=_NO_ADDRESS)},
+    raw=_NO_RAW,
+    tasks=(),
+    created_at=None,
+    updated_at=None,
+    po_number=None,
+    sales_tax_percentage=None,
+    invoice_notes=None,
+)

@@ -53,7 +53,7 @@ from kickserv import (
     Vendor,
 )
 from resolvers.cache import ResourceClass
-from resolvers.invoice_index import IndexedInvoice
+from resolvers.invoice_index import IndexedInvoice, read_for_index
 from resolvers.kept import kept
 
 K = TypeVar("K", bound=Hashable)
@@ -281,10 +281,10 @@ RESOURCES: tuple[Record[Any, Any] | Listing[Any, Any], ...] = (
 # into them (``ListingIndex.put``); they are rebuilt whole when a change voids them. They keep what
 # the cache keeps of a record (``resolvers.kept``: no raw payload), or less (``IndexedInvoice``).
 # Invoices by id (Kickserv has no invoice-by-id): ``IndexedInvoice`` keeps 100,000 in < 100 MB. Its
-# listing does not parse the tasks each invoice embeds (the index keeps none of them).
+# listing parses only what the index keeps (``read_for_index``: no tasks, raw payload, timestamps).
 INVOICE_INDEX: Index[Invoice, IndexedInvoice] = Index(
     "invoices", IndexedInvoice, key="invoice (job) id", key_of=lambda i: i.id,
-    listing=lambda ks: ks.invoices.list(embedded_tasks=False), project=IndexedInvoice.from_record,
+    listing=lambda ks: ks.invoices.list(parse=read_for_index), project=IndexedInvoice.from_record,
     voided_by=_changes(Change.CUSTOMER_GLUE, _GONE), parse=Invoice.from_json,
 )  # fmt: skip
 CUSTOMER_INDEX: Index[Customer, Customer] = Index(

@@ -386,6 +386,7 @@ class Tenant:
                 width=index_width(self.client.max_concurrency),
                 page_deadline=self.client.retry.deadline,
                 on_read=record_fresh_until,
+                sends=self.client,
             )
             self._indexes[spec.name] = index
         return index

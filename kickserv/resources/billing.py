@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -24,14 +25,19 @@ class Invoices(Resource):
         invoice_status: str | None = None,
         per_page: int | None = None,
         embedded_tasks: bool = True,
+        parse: Callable[[object], Invoice] | None = None,
     ) -> Paginator[Invoice]:
         """Newest first. `invoice_status` is "paid" or "unpaid". Each page's
         `extra["total_balance_remaining"]` is the Decimal owed over all matching invoices.
-        `embedded_tasks=False`: each invoice's `tasks` are not read (left empty; still in `raw`)."""
+        `embedded_tasks=False`: each invoice's `tasks` are not read (left empty; still in `raw`).
+        `parse` reads each invoice instead (e.g. an ``Invoice.reader`` that leaves out what the
+        caller drops)."""
+        if parse is None:
+            parse = Invoice.from_json if embedded_tasks else _WITHOUT_TASKS
         return self._paginate(
             "invoices.json",
             ("invoices", "jobs"),
-            Invoice.from_json if embedded_tasks else _WITHOUT_TASKS,
+            parse,
             {"invoice_status": invoice_status},
             per_page,
         )

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from dataclasses import dataclass
 
 from resolvers.indexes import ListingIndex
@@ -31,8 +32,10 @@ class Listing:
         self.fetches.append(number)
         self.in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
-        await asyncio.sleep(0.001)
-        self.in_flight -= 1
+        try:
+            await asyncio.sleep(0.001)
+        finally:  # a cancelled fetch is no longer in flight either
+            self.in_flight -= 1
         per_page = min(per_page, self.server_cap)
         total = len(self.records)
         start = (number - 1) * per_page
@@ -92,3 +95,64 @@ async def test_rebuild_after_ttl_and_server_capped_page_size():
     await index.get_many([1])
     assert sorted(listing.fetches) == [1, 2, 3, 4, 5]
     assert index.counters["builds"] == 2
+
+
+class Sends:
+    """A client's send marks over ``Listing``: a call counts as written once its fetch began."""
+
+    def __init__(self, listing: Listing) -> None:
+        self.listing = listing
+        self.sent = 0
+        self.began = asyncio.Condition()
+
+    async def fetch(self, number: int, per_page: int) -> Page:
+        self.sent += 1
+        async with self.began:
+            self.began.notify_all()
+        return await self.listing.fetch(number, per_page)
+
+    def send_mark(self) -> int:
+        return self.sent
+
+    async def sent_since(self, mark: int, count: int, within: float) -> None:
+        with contextlib.suppress(TimeoutError):  # past `within`: return, as the client does
+            async with asyncio.timeout(within), self.began:
+                await self.began.wait_for(lambda: self.sent - mark >= count)
+
+
+async def test_a_build_sends_its_other_pages_before_it_projects_its_first():
+    """The first page's projection waits on Kickserv beside the other pages, not before them."""
+    listing = Listing(1000)
+    projected_first_after: list[list[int]] = []
+
+    def project(record: dict) -> int:
+        if record["id"] == 1000:  # the first record of page 1
+            projected_first_after.append(list(listing.fetches))
+        return record["id"] * 10
+
+    sends = Sends(listing)
+    index = ListingIndex(sends.fetch, key=lambda r: r["id"], project=project, width=4, sends=sends)
+    assert await index.get_many([1000, 1]) == [10000, 10]
+    assert projected_first_after == [[1, 2, 3, 4, 5]]  # page 1, then the first 4 of the other 9
+    assert sorted(listing.fetches) == list(range(1, 11)) and index.size == 1000
+    assert await index.values() == [i * 10 for i in range(1000, 0, -1)]  # listing order kept
+
+
+async def test_a_build_whose_first_projection_fails_stops_reading_the_others():
+    listing = Listing(1000)
+
+    def project(record: dict) -> int:
+        if record["id"] == 1000:
+            raise ValueError("a record the projection cannot keep")
+        return record["id"]
+
+    sends = Sends(listing)
+    index = ListingIndex(sends.fetch, key=lambda r: r["id"], project=project, width=2, sends=sends)
+    try:
+        await index.get_many([1])
+    except ValueError:
+        pass
+    else:  # pragma: no cover - the test fails here
+        raise AssertionError("the failure did not reach the lookup")
+    await asyncio.sleep(0.01)
+    assert sorted(listing.fetches) == [1, 2, 3] and listing.in_flight == 0  # cancelled, not read

@@ -13,7 +13,7 @@ import pytest
 
 from bench.memory import measure_invoice_index
 from kickserv import Invoice, KickservClient
-from resolvers.invoice_index import IndexedInvoice, decode_money, encode_money
+from resolvers.invoice_index import IndexedInvoice, decode_money, encode_money, read_for_index
 from sandbox.config import SandboxConfig
 from sandbox.testing import RunningSandbox, running_sandbox
 
@@ -122,6 +122,42 @@ def test_invoices_share_what_repeats() -> None:
     assert a._total is a._balance_remaining  # an unpaid invoice owes its total: one int
 
 
+VARIANTS = [
+    {},
+    {"customer": None},
+    {"customer_id": None},
+    {"customer": 10_000_631},  # the glue as a bare id
+    {"customer": {"id": 7, "full_name": "Ana Ruiz", "service_address": "1 Main St"}},
+    {"number": 1684, "job_number": None, "invoice_sent_on": "2026-11-23"},
+    {"subtotal": 1464.27, "tax": 0, "total": None, "balance_remaining": "1464.2750"},
+    {"invoice_date": "2026-11-21T09:30:00-05:00", "po_number": "PO-1", "invoice_notes": "x"},
+    {"created_at": "not a time", "sales_tax_percentage": "nine", "tasks": "not a list"},
+]
+
+
+@pytest.mark.parametrize("changes", VARIANTS, ids=range(len(VARIANTS)))
+def test_the_index_reads_only_what_it_keeps_and_keeps_the_same(changes: dict[str, Any]) -> None:
+    """``read_for_index`` skips what ``from_record`` drops (the last variant's bad values are
+    in fields it does not read) and projects to what the whole invoice projects to."""
+    entry = invoice_json(**changes)
+    lean = IndexedInvoice.from_record(read_for_index(entry))
+    if "created_at" in changes:
+        entry = {k: v for k, v in entry.items() if k not in changes}
+    whole = IndexedInvoice.from_record(Invoice.from_json(entry))
+    assert lean == whole
+    assert all(same(getattr(lean, n), getattr(whole, n)) for n in ("subtotal", "tax", "total"))
+
+
+def test_the_index_read_refuses_what_the_whole_read_refuses() -> None:
+    from kickserv import ResponseShape
+
+    for changes in ({"id": "ten"}, {"total": "a lot"}, {"invoice_date": "soon"}):
+        with pytest.raises(ResponseShape):
+            Invoice.from_json(invoice_json(**changes))
+        with pytest.raises(ResponseShape):
+            read_for_index(invoice_json(**changes))
+
+
 @pytest.fixture(scope="module")
 def sb() -> Iterator[RunningSandbox]:
     with running_sandbox(SandboxConfig(customers=60, seed=7, today=TODAY)) as sandbox:
@@ -147,6 +183,12 @@ async def test_every_sandbox_invoice_projects_to_its_own_values(sb: RunningSandb
             assert same(getattr(kept, name), value), (record.id, name)
             places.add(value.as_tuple().exponent)
     assert {-1, -2} <= places  # the sandbox writes "330.0" and "1464.27": both kinds were checked
+    async with httpx.AsyncClient() as http:
+        client = KickservClient("demo", "demo-token", base_url=sb.base_url, http=http)
+        lean = [i async for i in client.invoices.list(parse=read_for_index)]
+    assert [IndexedInvoice.from_record(r) for r in lean] == [
+        IndexedInvoice.from_record(r) for r in records
+    ]
 
 
 def test_a_hundred_thousand_invoices_fit_in_under_100_mb(sb: RunningSandbox) -> None:
