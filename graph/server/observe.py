@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from graph.server.collector import IDLE
 from resolvers.stats import UpstreamStats
 
 if TYPE_CHECKING:
@@ -268,12 +269,14 @@ class ObserveMiddleware(HttpWrapper):
             await send(message)
 
         token = _current.set(record)
+        IDLE.begin()
         try:
             await self.app(scope, receive, send_with_id)
         except BaseException:
             status = status or 500
             raise
         finally:
+            IDLE.end()
             _current.reset(token)
             finish_request(record, status, time.perf_counter() - started, self.metrics)
 

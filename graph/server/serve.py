@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import json
 import os
 import socket
@@ -32,17 +31,12 @@ from datetime import date
 import uvicorn
 from starlette.applications import Starlette
 
+from graph.server import collector
 from graph.server.allocator import return_large_blocks
 from graph.server.metrics import multiprocess_directory
 from graph.server.observe import logging_config
 from graph.server.protocol import GuardedHttpToolsProtocol
 from graph.server.settings import Settings, SettingsError
-
-# Allocations between young collections (CPython's default: 700). A cold request keeps most of what
-# it allocates (the records it caches): at 700, the cold dashboard's ~60 collections walked those
-# records again and again, 8-15 ms of its 80-120 ms of CPU; at 10,000, ~3 ms (in-process probe,
-# gc.callbacks, 2026-12-03). Garbage in cycles waits a little longer; nothing else changes.
-YOUNG_COLLECTION_EVERY = 10_000
 
 
 def create_app_from_env() -> Starlette:
@@ -52,15 +46,13 @@ def create_app_from_env() -> Starlette:
     worker) is frozen out of the garbage collector's full collections, which otherwise walk it
     all every few hundred requests that pause (measured before warm requests stopped pausing: p99
     80 -> 26 ms on the warm small query with the response cache off); young collections are made
-    rarer (`YOUNG_COLLECTION_EVERY`)."""
+    rare inside requests and happen in the pauses between them (``graph.server.collector``)."""
     from graph.server.assembly import build_app
 
     return_large_blocks()
     app = build_app(Settings.from_env())
     compile_ahead()
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(YOUNG_COLLECTION_EVERY, *gc.get_threshold()[1:])
+    collector.install()
     return app
 
 
