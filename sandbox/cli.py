@@ -69,9 +69,10 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-# Allocations between young collections (CPython's default: 700), as in our server
-# (graph.server.serve). Seeded, the sandbox holds every account's records: hundreds of thousands of
-# objects that live as long as it does.
+# Allocations between young collections (CPython's default: 700; our server's graph.server.collector
+# goes further, collecting between requests, which this stand-in for Kickserv does not need). Seeded,
+# the sandbox holds every account's records: hundreds of thousands of objects that live as long as
+# it does.
 YOUNG_COLLECTION_EVERY = 10_000
 
 
