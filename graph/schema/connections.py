@@ -98,13 +98,16 @@ def window_args(first: int, after: str | None) -> tuple[int, int]:
 CONTINUE = {"pageInfo": frozenset({"hasNextPage", "endCursor"}), "edges": frozenset({"cursor"})}
 
 
-def flattened(selections: Iterable[Selection]) -> Iterator[SelectedField]:
-    """The fields of ``selections``, fragments flattened."""
+def flattened(selections: Iterable[Selection], *, directed: bool = True) -> Iterator[SelectedField]:
+    """The fields of ``selections``, fragments flattened; ``directed=False`` leaves out every field
+    and fragment that carries a directive (a ``@skip`` or ``@include`` may leave it out)."""
     for selection in selections:
+        if not directed and selection.directives:
+            continue
         if isinstance(selection, SelectedField):
             yield selection
         elif isinstance(selection, FragmentSpread | InlineFragment):
-            yield from flattened(selection.selections)
+            yield from flattened(selection.selections, directed=directed)
 
 
 def follows_cursors(info: Info[Any, Any]) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, ClassVar
 
 import strawberry
 
@@ -109,6 +109,12 @@ class Job:
             data.job_by_number, data.job_by_id, number, id, "Job"
         )
         return cls.from_record(record)
+
+    # The fields below read from the job's own record (``_detail``), not from its listing's: a
+    # customer's history reads those records ahead when its nodes ask one (graph.schema.prefetch).
+    RECORD_FIELDS: ClassVar[frozenset[str]] = frozenset(
+        {"lineItems", "payments", "notes", "tags", "paymentRequest"}
+    )
 
     async def _detail(self, info: GraphInfo) -> JobRecord:
         return await relations.job_detail(info.context.data, self._record, self.number)

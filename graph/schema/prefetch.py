@@ -11,6 +11,7 @@ from strawberry.types.nodes import SelectedField, Selection
 
 from graph.schema.connections import flattened, window_args
 from graph.schema.errors import GraphError
+from graph.schema.jobs import Job
 from resolvers.prefetch import CustomerListings
 
 
@@ -40,39 +41,24 @@ def customer_listings(info: Info[Any, Any]) -> CustomerListings:
     return CustomerListings(wanted.jobs, wanted.payments, notes, invoices)
 
 
-# Job fields read from the job's own record (``relations.job_detail``), not from its listing's.
-JOB_RECORD_FIELDS = frozenset({"lineItems", "payments", "notes", "tags", "paymentRequest"})
-
-
 def _asks_job_records(jobs: SelectedField) -> bool:
-    """Whether every node of this ``jobs`` connection surely resolves a field of ``JOB_RECORD_FIELDS``:
-    one selected under ``nodes`` or ``edges { node }`` with no directive on the way (a ``@skip`` or
-    ``@include`` may leave it out, and then its records were read for nothing)."""
+    """Whether every node of this ``jobs`` connection surely resolves a field of
+    ``Job.RECORD_FIELDS``: one selected under ``nodes`` or ``edges { node }`` with no directive on
+    the way (a ``@skip`` or ``@include`` may leave it out, and then its records were read for
+    nothing)."""
     if jobs.directives:
         return False
-    for part in _plain(jobs.selections):
+    for part in flattened(jobs.selections, directed=False):
         nodes = [part] if part.name == "nodes" else []
         if part.name == "edges":
-            nodes = [edge for edge in _plain(part.selections) if edge.name == "node"]
+            nodes = [e for e in flattened(part.selections, directed=False) if e.name == "node"]
         for node in nodes:
             if not node.directives and any(
-                field.name in JOB_RECORD_FIELDS for field in _plain(node.selections)
+                field.name in Job.RECORD_FIELDS
+                for field in flattened(node.selections, directed=False)
             ):
                 return True
     return False
-
-
-def _plain(selections: list[Selection]) -> list[SelectedField]:
-    """The fields of ``selections`` that carry no directive, fragments without one flattened."""
-    found: list[SelectedField] = []
-    for selection in selections:
-        if selection.directives:
-            continue
-        if isinstance(selection, SelectedField):
-            found.append(selection)
-        else:
-            found.extend(_plain(selection.selections))
-    return found
 
 
 def _first(field: SelectedField) -> int:
