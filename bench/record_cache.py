@@ -35,7 +35,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-from unittest.mock import patch
 
 import orjson
 from graphql import parse
@@ -48,15 +47,14 @@ from bench.scenarios import example
 from bench.state import fill_write_log
 from graph.server.assembly import build_app, server_of
 from kickserv.pages import Page
-from resolvers import plan
 from resolvers.cache import CacheKey, Entry, MemoryStore
-from resolvers.task_groups import task_page
+from resolvers.task_groups import listed_page, listed_task
 
 _CLASSES: dict[str, Callable[[object], Any]] = {
     name: getattr(records, name).from_json
     for name in records.__all__
     if hasattr(getattr(records, name), "from_json")
-}
+} | {"ListedTask": listed_task}
 
 
 def encode(value: Any) -> bytes:
@@ -92,8 +90,9 @@ def decode(data: bytes) -> Any:
         body["total_pages"],
         body["extra"],
     )
-    # A page of tasks is kept grouped by job (resolvers.task_groups), as the server keeps it.
-    return task_page(page) if body["page"] == "Task" else page
+    # A page of the planner's task listing is kept grouped by job (resolvers.task_groups), as the
+    # server keeps it.
+    return listed_page(page) if body["page"] == "ListedTask" else page
 
 
 @dataclass
@@ -189,13 +188,6 @@ class RecordingStore(MemoryStore):
 
 
 async def _measure(base_url: str, redis: RedisServer, repeats: int) -> dict[str, Any]:
-    # A Redis record cache keeps Kickserv's JSON: the planner's task pages are read whole here
-    # (the server reads them straight into what its own cache keeps, without the raw payload).
-    with patch.object(plan, "kept_task", records.Task.from_json):
-        return await _measure_with(base_url, redis, repeats)
-
-
-async def _measure_with(base_url: str, redis: RedisServer, repeats: int) -> dict[str, Any]:
     app = build_app(sandbox_settings(base_url, redis_url=redis.url))
     server = server_of(app)
     memory = RecordingStore()

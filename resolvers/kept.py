@@ -14,13 +14,14 @@ A task also drops its glue's raw payloads (its job, customer and assignees: the 
 typed fields) and its ``primary_contact`` (no field reads it): a listed task weighs 1.9 KB against
 3.3 KB with them (deep_size, the sandbox's tasks, 2026-12-03).
 
-Every listing of tasks the graph reads (the planner's account-wide one, a job's, the dated schedule,
-an employee's) is read straight into this form (``kept_task``): no raw dict is copied to be dropped
-(a 100-task page read and trimmed took 2.2 ms, read trimmed 1.3 ms, 2026-12-03; the cold dispatch
-board's page 2 left ~2 ms sooner, 2026-12-04), and ``kept`` finds nothing to drop.
+Every other listing of tasks the graph reads (a job's, the dated schedule, an employee's) is read
+straight into this form (``kept_task``): no raw dict is copied to be dropped (a 100-task page read
+and trimmed took 2.2 ms, read trimmed 1.3 ms, 2026-12-03; the cold dispatch board's page 2 left
+~2 ms sooner, 2026-12-04), and ``kept`` finds nothing to drop.
 
-A page of tasks is kept with its tasks grouped by job (``resolvers.task_groups``: the planner's
-answer to a level of ``Job.tasks``, counted and evicted with the page).
+The planner's account-wide task listing is the exception: its pages keep each task as Kickserv
+listed it, grouped by job, and a job's tasks are read into this form when they are asked
+(``resolvers.task_groups``).
 
 An entry of the invoice listing also drops the tasks it embeds (the graph reads a job's tasks from
 the task listing): an invoice entry weighs 17.7 KB with them and its raw, 2.2 KB without.
@@ -39,7 +40,6 @@ from typing import Any, TypeVar, cast
 
 from kickserv import Customer, Invoice, Job, Page, Payment, Task
 from kickserv.records.glue import CustomerRef, EmployeeRef, JobRef
-from resolvers.task_groups import TaskPage, task_page
 
 T = TypeVar("T")
 
@@ -86,10 +86,6 @@ def kept(value: T) -> T:
     if isinstance(value, Page):
         items = tuple(kept(item) for item in value.items)
         same = all(a is b for a, b in zip(items, value.items, strict=True))
-        if items and all(isinstance(item, Task) for item in items):  # with its grouping by job
-            return (
-                value if same and isinstance(value, TaskPage) else cast(T, task_page(value, items))
-            )
         if same:
             return value
         trimmed: T = dataclasses.replace(value, items=items)

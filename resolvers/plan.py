@@ -31,7 +31,9 @@ speculation.
 Once the account-wide listing has arrived it is grouped by job once per request, from the grouping
 each cached page keeps with it (``resolvers.task_groups``: bounded and evicted with the pages), and a
 job whose group agrees with its ``tasks_count`` is answered at once (``ready``: a value, no
-coroutine, no loader round trip), which is most of them on a warm request.
+coroutine, no loader round trip), which is most of them on a warm request. The pages keep each task
+as listed: a job's group is parsed when the request asks it, once a request; a task that cannot be
+parsed sends its job to the per-job listing, which reports it.
 
 The chosen plan and its expected cost go into ``extensions.upstream.plan`` (development only; see
 ``resolvers.stats``).
@@ -44,11 +46,17 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from kickserv import Page, Paginator, Task
+from kickserv import Paginator, ResponseShape, Task
 from resolvers import resources
-from resolvers.kept import kept_task
 from resolvers.stats import record_plan
-from resolvers.task_groups import grouped_by_job, task_page
+from resolvers.task_groups import (
+    ListedPage,
+    ListedTask,
+    grouped_by_job,
+    listed_page,
+    listed_task,
+    parsed_group,
+)
 from resolvers.tenant import Tenant
 
 __all__ = ["JobTasksPlanner", "LevelPlan"]
@@ -103,11 +111,12 @@ class JobTasksPlanner:
         self._per_job = per_job
         self._counts: dict[int, int | None] = {}  # job id -> its listing's tasks_count
         self._bound: int | None = None
-        self._first: asyncio.Future[Page[Task]] | None = None
-        self._all: asyncio.Future[tuple[Page[Task], ...]] | None = None
+        self._first: asyncio.Future[ListedPage] | None = None
+        self._all: asyncio.Future[tuple[ListedPage, ...]] | None = None
         self._plan: LevelPlan | None = None
         self._early = False  # committed with the parents' level (the level adds no round)
-        self._groups: dict[int, tuple[Task, ...]] | None = None  # job id -> its tasks, listed
+        self._groups: dict[int, tuple[ListedTask, ...]] | None = None  # job id -> its tasks, listed
+        self._parsed: dict[int, tuple[Task, ...]] = {}  # job id -> its group, parsed (once)
 
     # -- what the graph tells it -------------------------------------------------------------------
 
@@ -156,12 +165,12 @@ class JobTasksPlanner:
         return await self._grouped(job_ids, self._all)
 
     async def _grouped(
-        self, job_ids: Sequence[int], everything: asyncio.Future[tuple[Page[Task], ...]]
+        self, job_ids: Sequence[int], everything: asyncio.Future[tuple[ListedPage, ...]]
     ) -> list[tuple[Task, ...]]:
         unknown = [j for j in job_ids if self._counts.get(j) is None]
         early = {j: asyncio.ensure_future(self._per_job(j)) for j in unknown}
         try:
-            listing: tuple[Page[Task], ...] | None = await everything
+            listing: tuple[ListedPage, ...] | None = await everything
         except Exception:
             listing = None
         self._group(everything)
@@ -172,8 +181,11 @@ class JobTasksPlanner:
             count = self._counts.get(job_id)
             mine = groups.get(job_id, ())
             if listing is not None and count is not None and len(mine) == count:
-                answers[job_id] = mine
-            elif job_id not in early:
+                parsed = self._parse(job_id, mine)
+                if parsed is not None:
+                    answers[job_id] = parsed
+                    continue
+            if job_id not in early:
                 late.append(job_id)
         found = await asyncio.gather(*(self._per_job(j) for j in late))
         answers.update(zip(late, found, strict=True))
@@ -196,10 +208,23 @@ class JobTasksPlanner:
         mine = groups.get(job_id, ())
         if len(mine) != count:
             return None
-        self._record(ACCOUNT_WIDE, (job_id,), "").verified += 1
-        return mine
+        parsed = self._parse(job_id, mine)
+        if parsed is not None:
+            self._record(ACCOUNT_WIDE, (job_id,), "").verified += 1
+        return parsed
 
-    def _group(self, everything: asyncio.Future[tuple[Page[Task], ...]]) -> None:
+    def _parse(self, job_id: int, group: tuple[ListedTask, ...]) -> tuple[Task, ...] | None:
+        """The job's listed tasks parsed, once a request; None when one cannot be (the job is then
+        read on its own, and that read reports it)."""
+        parsed = self._parsed.get(job_id)
+        if parsed is None:
+            try:
+                parsed = self._parsed[job_id] = parsed_group(group)
+            except ResponseShape:
+                return None
+        return parsed
+
+    def _group(self, everything: asyncio.Future[tuple[ListedPage, ...]]) -> None:
         """Every job's tasks in the account-wide listing, once (a task on two pages: once)."""
         if self._groups is not None or not everything.done() or everything.cancelled():
             return
@@ -209,17 +234,20 @@ class JobTasksPlanner:
 
     # -- choosing ----------------------------------------------------------------------------------
 
-    async def _page_one(self) -> Page[Task]:
-        return await self.tenant.page(
-            resources.TASKS, self._account_wide(), (), 1, self.tenant.max_per_page
-        )
+    async def _page_one(self) -> ListedPage:
+        return await self._read(self._account_wide(), 1, self.tenant.max_per_page)
 
-    def _account_wide(self) -> Paginator[Task]:
-        """``/tasks.json``, each task read as the cache keeps it and each page grouped by job as it
-        is read: the cache keeps that page as it is, and the level groups from it (once)."""
-        return self.tenant.client.tasks.list(parse=kept_task).map_pages(task_page)
+    async def _read(self, listing: Paginator[ListedTask], number: int, per_page: int) -> ListedPage:
+        page = await self.tenant.page(resources.TASKS_LISTED, listing, (), number, per_page)
+        return page if isinstance(page, ListedPage) else listed_page(page)
 
-    def _maybe_commit(self, first: asyncio.Future[Page[Task]]) -> None:
+    def _account_wide(self) -> Paginator[ListedTask]:
+        """``/tasks.json``, each task kept as listed (its ids read) and each page grouped by job as
+        it is read: the cache keeps that page as it is, and the level groups from it (once)."""
+        listing: Paginator[ListedTask] = self.tenant.client.tasks.list(parse=listed_task)
+        return listing.map_pages(listed_page)
+
+    def _maybe_commit(self, first: asyncio.Future[ListedPage]) -> None:
         """Page 1 arrived: commit the rest now (with the parents' level) when they are fewer than
         the query's upper bound of per-job listings."""
         if first.cancelled() or first.exception() is not None or self._all is not None:
@@ -232,7 +260,7 @@ class JobTasksPlanner:
             self._early = True
             self._commit()
 
-    def _choose(self, first: Page[Task], job_ids: Sequence[int]) -> None:
+    def _choose(self, first: ListedPage, job_ids: Sequence[int]) -> None:
         """At the level, nothing committed yet: account-wide when its remaining pages plus the
         jobs it cannot check are fewer calls than one listing per job."""
         unchecked = sum(1 for j in job_ids if self._counts.get(j) is None)
@@ -244,7 +272,7 @@ class JobTasksPlanner:
         _consumed(self._all)
         self._all.add_done_callback(self._group)
 
-    async def _listing(self) -> tuple[Page[Task], ...]:
+    async def _listing(self) -> tuple[ListedPage, ...]:
         """Every page of the account-wide listing, the rest read at once. Page 1 is the one read
         with the root, not read again (a second read, from a shared cache in Redis one more round
         trip, would also put off the rest by a round). Pages, not their items: each cached page
@@ -252,10 +280,7 @@ class JobTasksPlanner:
         first = self._page_one_read() or await self._page_one()
         listing = self._account_wide()
         rest = await asyncio.gather(
-            *(
-                self.tenant.page(resources.TASKS, listing, (), n, first.per_page)
-                for n in range(2, first.total_pages + 1)
-            )
+            *(self._read(listing, n, first.per_page) for n in range(2, first.total_pages + 1))
         )
         return (first, *rest)
 
@@ -282,7 +307,7 @@ class JobTasksPlanner:
             plan.alternative = plan.parents
         return plan
 
-    def _page_one_read(self) -> Page[Task] | None:
+    def _page_one_read(self) -> ListedPage | None:
         """Page 1 as read with the root, once it has arrived."""
         first = self._first
         if first is None or not first.done() or first.cancelled() or first.exception():

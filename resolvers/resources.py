@@ -55,6 +55,7 @@ from kickserv import (
 from resolvers.cache import ResourceClass
 from resolvers.invoice_index import IndexedInvoice, read_for_index
 from resolvers.kept import kept
+from resolvers.task_groups import ListedTask
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -222,6 +223,12 @@ TASKS: Listing[Task, Filters] = Listing(
     "tasks", Task, params="filters: job_id (a job's tasks)", lifetime=RECORD,
     voided_by=_TASK_GLUE | {Change.TASK},
 )  # fmt: skip
+# The planner's account-wide read of that listing (no filter): its tasks kept as listed, grouped by
+# job, and parsed when their job's are asked (resolvers.task_groups); voided with the listing.
+TASKS_LISTED: Listing[ListedTask, Filters] = Listing(
+    "tasks.listed", ListedTask, params="none (the whole listing)", lifetime=RECORD,
+    voided_by=TASKS.voided_by,
+)  # fmt: skip
 SCHEDULE: Listing[Task, Filters] = Listing(
     "schedule", Task, params="filters: from_, to, employee_number (also an employee's tasks)",
     lifetime=RECORD, voided_by=_TASK_GLUE | {Change.TASK},
@@ -272,7 +279,7 @@ VENDOR: Record[int, Vendor] = Record(
 RESOURCES: tuple[Record[Any, Any] | Listing[Any, Any], ...] = (
     CUSTOMER, CUSTOMER_ID, CUSTOMERS, CUSTOMER_TAGS, CUSTOMER_NOTES,
     JOB, JOB_ID, JOB_NOTES, JOBS, CUSTOMER_JOBS, OPPORTUNITIES,
-    TASK, TASKS, SCHEDULE,
+    TASK, TASKS, TASKS_LISTED, SCHEDULE,
     INVOICES, PAYMENTS,
     EMPLOYEES, EMPLOYEE, JOB_TYPES, JOB_CHARGE_TYPES, ITEMS, VENDORS, VENDOR,
 )  # fmt: skip

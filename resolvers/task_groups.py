@@ -1,45 +1,112 @@
-"""A listing of tasks grouped by job, kept with the cached pages it was made from.
+"""The account-wide task listing as the planner reads it: each task kept as Kickserv listed it and
+parsed only when its job's tasks are asked, the listing grouped by job once per page.
 
-The planner (``resolvers.plan``) answers a level of ``Job.tasks`` from the account-wide task listing
-grouped by job. Grouping ~2,900 tasks on every warm request cost more than a tenth of the dashboard's
-execution (6,359 fields, 2026-12-03), so the grouping is kept; and it is kept where the tasks are:
-each cached page of tasks (``resolvers.kept``) is a ``TaskPage`` that carries its own tasks grouped
-by job and its task ids. It is counted in the page's bytes (``resolvers.bounded.deep_size``) and goes
-when the page goes, so nothing of a listing outlives the cache's byte bound.
+The planner (``resolvers.plan``) answers a level of ``Job.tasks`` from ``/tasks.json`` read whole
+and grouped on our side. A cold dashboard reads its 29 pages of 100 in one round and asks the tasks
+of 42 jobs (~80 tasks): parsing all 2,847 into ``Task`` records took ~0.46 ms a page, most of each
+page's ~1.25 ms, and the pages, landing together, were parsed one after another while the jobs'
+own listings waited behind them. So each listed task keeps its JSON and the two ids the grouping
+needs (``ListedTask``: read by ``Task``'s own reader, so they mean what they mean on a ``Task``),
+and a job's group is parsed (``parsed_group``) by the request that asks for it.
 
-A request merges its pages' groups with a few operations a page on dicts and sets (a job whose tasks
-span two pages is joined; a task on two pages, the listing having moved between reads, makes it
-group the whole listing again, once each).
+Each cached page (``ListedPage``) carries its tasks grouped by job and its task ids: grouping ~2,900
+tasks on every warm request cost more than a tenth of the dashboard's execution (6,359 fields,
+2026-12-03). The grouping is counted in the page's bytes (``resolvers.bounded.deep_size``) and goes
+when the page goes, so nothing of a listing outlives the cache's byte bound. A request merges its
+pages' groups with a few operations a page on dicts and sets (a job whose tasks span two pages is
+joined; a task on two pages, the listing having moved between reads, makes it group the whole
+listing again, once each).
+
+What a page keeps is the JSON as sent: 3.3 KB a task against 1.9 KB parsed as the cache keeps it
+(``resolvers.kept``; deep_size, the sandbox's tasks, 2026-12-04), counted as such against the
+cache's bound. A parsed group is the request's own (the planner keeps what it parsed for the
+request): nothing grows inside a cached page after it was counted.
+
+Only a task's id and job id are read when the page is: a task whose other fields are malformed
+fails when its job's group is parsed, and that job is then read on its own (``resolvers.plan``),
+where the same task fails with Kickserv's answer quoted; the other jobs are answered.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Any, Protocol, TypeVar
 
-from kickserv import Page, Task
+from kickserv import Page, ResponseShape, Task
+from kickserv.records.fields import describe
+from resolvers.kept import NO_RAW, kept_task
 
-Groups = Mapping[int, tuple[Task, ...]]
+__all__ = [
+    "ListedPage",
+    "ListedTask",
+    "by_job",
+    "grouped_by_job",
+    "listed_page",
+    "listed_task",
+    "parsed_group",
+]
 
-_NO_GROUPS: Groups = MappingProxyType({})
+
+class Grouped(Protocol):
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def job_id(self) -> int | None: ...
 
 
 @dataclass(frozen=True, slots=True)
-class TaskPage(Page[Task]):
-    """A page of tasks as the cache keeps it: with its tasks grouped by job (``by_job``, jobless
-    ones left out, a task listed twice once) and the ids of its tasks."""
+class ListedTask:
+    """A task of the account-wide listing: its id and job id (as ``Task`` reads them) and its JSON,
+    parsed whole by ``task``."""
+
+    id: int
+    job_id: int | None
+    raw: Mapping[str, Any] = field(repr=False)
+
+    def task(self) -> Task:
+        """The task as the cache keeps a task (``resolvers.kept.kept_task``)."""
+        return kept_task(self.raw)
+
+
+G = TypeVar("G", bound=Grouped)
+
+Groups = Mapping[int, tuple[ListedTask, ...]]
+
+_NO_GROUPS: Groups = MappingProxyType({})
+
+# Task.from_json reading only the id and the job id (every other field given): the same variants
+# (``job_id``, or the job glue's id) and the same refusals as a whole read.
+_ONLY_IDS = Task.reader(
+    raw=NO_RAW,
+    **{f.name: None for f in dataclasses.fields(Task) if f.name not in ("id", "job_id", "raw")},
+)
+
+
+def listed_task(value: object) -> ListedTask:
+    """A listed task's JSON, with its ids read (``ResponseShape`` when they cannot be)."""
+    if not isinstance(value, Mapping):
+        raise ResponseShape(f"a task should be a JSON object, got {describe(value)}.")
+    ids = _ONLY_IDS(value)
+    return ListedTask(ids.id, ids.job_id, value)
+
+
+@dataclass(frozen=True, slots=True)
+class ListedPage(Page[ListedTask]):
+    """A page of the account-wide task listing as the cache keeps it: with its tasks grouped by job
+    (``by_job``, jobless ones left out, a task listed twice once) and the ids of its tasks."""
 
     by_job: Groups = field(default_factory=lambda: _NO_GROUPS, compare=False, repr=False)
     ids: frozenset[int] = field(default=frozenset(), compare=False, repr=False)
 
 
-def task_page(page: Page[Task], items: tuple[Task, ...] | None = None) -> TaskPage:
-    """``page`` with ``items`` (by default its own; or what the cache keeps of them) and their
-    grouping."""
-    if items is None:
-        items = page.items
-    return TaskPage(
+def listed_page(page: Page[ListedTask]) -> ListedPage:
+    """``page`` with its grouping."""
+    items = page.items
+    return ListedPage(
         items,
         page.number,
         page.per_page,
@@ -52,9 +119,9 @@ def task_page(page: Page[Task], items: tuple[Task, ...] | None = None) -> TaskPa
     )
 
 
-def by_job(tasks: Iterable[Task]) -> dict[int, tuple[Task, ...]]:
+def by_job(tasks: Iterable[G]) -> dict[int, tuple[G, ...]]:
     """Every job's tasks, in their order (a task listed twice: once; a task without a job: not)."""
-    groups: dict[int, list[Task]] = {}
+    groups: dict[int, list[G]] = {}
     seen: set[int] = set()
     for task in tasks:
         if task.job_id is not None and task.id not in seen:
@@ -63,16 +130,13 @@ def by_job(tasks: Iterable[Task]) -> dict[int, tuple[Task, ...]]:
     return {job_id: tuple(listed) for job_id, listed in groups.items()}
 
 
-def grouped_by_job(pages: Sequence[Page[Task]]) -> dict[int, tuple[Task, ...]]:
+def grouped_by_job(pages: Sequence[ListedPage]) -> dict[int, tuple[ListedTask, ...]]:
     """Every job's tasks in these pages of one listing, as ``by_job`` of all their items: from each
-    cached page's own grouping (a page read now, not yet kept, is grouped here)."""
-    merged: dict[int, tuple[Task, ...]] = {}
+    page's own grouping."""
+    merged: dict[int, tuple[ListedTask, ...]] = {}
     seen: set[int] = set()
     for page in pages:
-        if isinstance(page, TaskPage):
-            groups, ids = page.by_job, page.ids
-        else:
-            groups, ids = by_job(page.items), frozenset(task.id for task in page.items)
+        groups, ids = page.by_job, page.ids
         if not seen.isdisjoint(ids):  # a task on two pages: the first page it is on keeps it
             return by_job(task for listed in pages for task in listed.items)
         seen |= ids
@@ -82,3 +146,14 @@ def grouped_by_job(pages: Sequence[Page[Task]]) -> dict[int, tuple[Task, ...]]:
         for job_id in spanning:
             merged[job_id] = earlier[job_id] + groups[job_id]
     return merged
+
+
+def parsed_group(group: Sequence[ListedTask]) -> tuple[Task, ...]:
+    """A job's listed tasks parsed (``ResponseShape`` naming the task that cannot be)."""
+    parsed = []
+    for listed in group:
+        try:
+            parsed.append(listed.task())
+        except ResponseShape as exc:
+            raise ResponseShape(f"task {listed.id} of /tasks.json: {exc.message}") from None
+    return tuple(parsed)

@@ -66,9 +66,9 @@ def compile_ahead() -> None:
     from kickserv.pages import Page
     from kickserv.records.record import declared
     from resolvers.bounded import prepare
-    from resolvers.task_groups import TaskPage
+    from resolvers.task_groups import ListedPage, ListedTask
 
-    prepare((Page, TaskPage, *declared()))
+    prepare((Page, ListedPage, ListedTask, *declared()))
 
 
 def check_configuration() -> Settings:

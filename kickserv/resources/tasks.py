@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar, overload
 
 from kickserv.pages import Paginator
 from kickserv.records import Task
 from kickserv.resources.base import Editable, Resource
+
+R = TypeVar("R")
 
 
 class Tasks(Editable[Task]):
@@ -17,6 +19,31 @@ class Tasks(Editable[Task]):
     collection = "tasks"
     wrapper = "task"
     record = Task
+
+    @overload
+    def list(
+        self,
+        *,
+        job_id: int | None = None,
+        from_: date | None = None,
+        to: date | None = None,
+        employee_number: int | None = None,
+        task_type_id: int | None = None,
+        per_page: int | None = None,
+    ) -> Paginator[Task]: ...
+
+    @overload
+    def list(
+        self,
+        *,
+        job_id: int | None = None,
+        from_: date | None = None,
+        to: date | None = None,
+        employee_number: int | None = None,
+        task_type_id: int | None = None,
+        per_page: int | None = None,
+        parse: Callable[[object], R],
+    ) -> Paginator[R]: ...
 
     def list(
         self,
@@ -27,11 +54,12 @@ class Tasks(Editable[Task]):
         employee_number: int | None = None,
         task_type_id: int | None = None,
         per_page: int | None = None,
-        parse: Callable[[object], Task] = Task.from_json,
-    ) -> Paginator[Task]:
+        parse: Callable[[object], Any] = Task.from_json,
+    ) -> Paginator[Any]:
         """Tasks by starts_at. `job_id` is the job's GLOBAL id; `to` is exclusive (Kickserv leaves
         out tasks starting on that date). `employee_number` sends Kickserv's `mapping=true` too.
-        `parse` reads each task (e.g. a ``Task.reader`` that leaves out what the caller drops)."""
+        `parse` reads each task (e.g. a ``Task.reader`` that leaves out what the caller drops, or
+        something else read from each task's JSON)."""
         filters = {
             "job_id": job_id,
             "from": from_,
