@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import statistics
 import sys
 import time
@@ -48,7 +49,7 @@ from bench.state import fill_write_log
 from graph.server.assembly import build_app, server_of
 from kickserv.pages import Page
 from resolvers.cache import CacheKey, Entry, MemoryStore
-from resolvers.task_groups import listed_page, listed_task
+from resolvers.task_groups import ListedPage, ListedTask, listed_page, listed_task
 
 _CLASSES: dict[str, Callable[[object], Any]] = {
     name: getattr(records, name).from_json
@@ -64,7 +65,7 @@ def encode(value: Any) -> bytes:
         return orjson.dumps(
             {
                 "page": kinds.pop() if kinds else None,
-                "items": [item.raw for item in value.items],
+                "items": [_json(item) for item in value.items],
                 "number": value.number,
                 "per_page": value.per_page,
                 "total_entries": value.total_entries,
@@ -74,6 +75,10 @@ def encode(value: Any) -> bytes:
             default=str,
         )
     return orjson.dumps({"record": type(value).__name__, "raw": value.raw}, default=str)
+
+
+def _json(item: Any) -> Any:
+    return item.json if isinstance(item, ListedTask) else item.raw
 
 
 def decode(data: bytes) -> Any:
@@ -183,8 +188,22 @@ class RecordingStore(MemoryStore):
         return await super().get(key)
 
     async def set(self, key: CacheKey, entry: Entry) -> None:
-        self.given[key] = entry
+        self.given[key] = _as_listed(entry)
         await super().set(key, entry)
+
+
+def _as_listed(entry: Entry) -> Entry:
+    """The entry as given: a page of the planner's task listing with its tasks' JSON, which a
+    task's parse (once its job is asked) replaces in the page the store keeps."""
+    page = entry.value
+    if not isinstance(page, ListedPage):
+        return entry
+    tasks = tuple(listed_task(t.json) for t in page.items if t.json is not None)
+    if len(tasks) < len(page.items):
+        raise ValueError("a listed page given to the store had tasks parsed already")
+    return Entry(
+        listed_page(dataclasses.replace(page, items=tasks)), entry.fresh_until, entry.stale_until
+    )
 
 
 async def _measure(base_url: str, redis: RedisServer, repeats: int) -> dict[str, Any]:

@@ -81,7 +81,9 @@ def test_a_task_on_two_pages_is_grouped_once_where_first_listed() -> None:
 def test_a_listed_task_has_the_ids_a_whole_read_has(raw: dict[str, Any], job_id: int) -> None:
     listed, whole = listed_task(raw), Task.from_json(raw)
     assert (listed.id, listed.job_id) == (whole.id, whole.job_id) == (1, job_id)
-    assert listed.raw is raw and listed.task() == kept_task(raw)
+    assert listed.json is raw
+    assert listed.task() == kept_task(raw) and listed.json is None  # the parse replaces the JSON
+    assert listed.task() is listed.task()  # parsed once
 
 
 @pytest.mark.parametrize(
@@ -105,9 +107,28 @@ def test_a_listed_task_refuses_what_a_whole_read_refuses(raw: Any) -> None:
 def test_a_group_is_parsed_when_asked_and_names_the_task_that_cannot_be() -> None:
     good = task(1, 10)
     bad = listed_task({"id": 2, "job_id": 10, "starts_at": "the 3rd"})  # ids read, not the rest
-    assert parsed_group((good,)) == (kept_task(good.raw),)
+    assert parsed_group((good,)) == (kept_task({"id": 1, "job_id": 10}),)
     with pytest.raises(ResponseShape, match=r"task 2 of /tasks\.json"):
         parsed_group((good, bad))
+    assert bad.json is not None  # kept as listed: the next read fails the same way
+    with pytest.raises(ResponseShape):
+        bad.task()
+
+
+def test_a_parsed_task_weighs_less_than_its_json() -> None:
+    """What the cache counted for a page (its tasks' JSON) bounds it once tasks are parsed."""
+    raw = {
+        "id": 7, "job_id": 3, "description": "Service visit", "starts_at": "2026-11-20T09:00:00-05:00",
+        "ends_at": "2026-11-20T11:00:00-05:00", "completed": False, "employee_ids": [4],
+        "job": {"id": 3, "job_number": 1001, "name": "HVAC", "status": "open", "customer_id": 9},
+        "customer": {"id": 9, "customer_number": 2, "name": "Acme", "service_address": "1 Main St"},
+        "employees": [{"id": 4, "employee_number": 1, "name": "Laura Green"}],
+        "primary_contact": {"id": 5, "name": "Andrea Sullivan"},
+    }  # fmt: skip
+    listed = listed_task(raw)
+    before = deep_size(listed)
+    listed.task()
+    assert deep_size(listed) < before
 
 
 @pytest.fixture(scope="module")
@@ -198,14 +219,16 @@ async def test_a_cold_listing_is_kept_as_listed_and_grouped_once(sb, http) -> No
     pages = sorted((p for p in cached if isinstance(p, ListedPage)), key=lambda p: p.number)
     assert len(pages) == pages[0].total_pages > 1
     assert all(kept(p) is p for p in pages)  # nothing to trim: kept as read
-    assert not any(isinstance(v, Task) for p in pages for v in p.items)  # nothing parsed ahead
+    answered_ids = {t.id for t in answered}
+    for listed in (t for p in pages for t in p.items):  # parsed: those answered, and only those
+        assert (listed.json is None) == (listed.id in answered_ids)
     whole = [kept(t) for t in await client.tasks.list().all()]
-    assert [t.raw for p in pages for t in p.items] == [
-        t.raw for t in await client.tasks.list(parse=listed_task).all()
-    ]
+    assert [t.task() for p in pages for t in p.items] == whole  # as a whole read, trimmed
     expected = by_job(whole)
     jobs = await client.jobs.list().all()
     assert answered == [t for job in jobs for t in expected.get(job.id, ())]
+    again = [t for tasks in await tasks_level(tenant) for t in tasks]  # warm: parsed before
+    assert len(again) == len(answered) and all(a is b for a, b in zip(again, answered, strict=True))
 
 
 async def test_a_task_that_cannot_be_parsed_sends_only_its_job_to_its_own_listing() -> None:
@@ -213,6 +236,7 @@ async def test_a_task_that_cannot_be_parsed_sends_only_its_job_to_its_own_listin
         {"id": 1, "job_id": 10, "starts_at": "the 3rd"},  # its ids read, its start not
         {"id": 2, "job_id": 11, "starts_at": "2026-11-20T09:00:00-05:00"},
     ]
+    expected = kept_task(dict(listed[1]))
 
     def kickserv(request: httpx.Request) -> httpx.Response:
         assert request.url.path.endswith("/tasks.json") and "job_id" not in request.url.params
@@ -231,8 +255,8 @@ async def test_a_task_that_cannot_be_parsed_sends_only_its_job_to_its_own_listin
         planner.note(10, 1)
         planner.note(11, 1)
         planner.start(2)
-        assert await planner.tasks_of([11]) == [(kept_task(listed[1]),)]  # from the listing
-        assert planner.ready(11) == (kept_task(listed[1]),)
+        assert await planner.tasks_of([11]) == [(expected,)]  # from the listing
+        assert planner.ready(11) == (expected,)
         assert planner.ready(10) is None  # ask the loader: the level reads it on its own
         with pytest.raises(ResponseShape):
             await planner.tasks_of([10, 11])
