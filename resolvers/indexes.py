@@ -50,10 +50,6 @@ class PageLike(Protocol[R_co]):
 
 FetchPage = Callable[[int, int], Awaitable[PageLike[R]]]
 
-# How long a build waits for its other pages' calls to be written before it projects its first page
-# (``Sends``); past it, it projects it anyway (as ``resolvers.tenant.READ_AHEAD_SEND_WAIT``).
-SEND_WAIT = 0.005
-
 
 class Sends(Protocol):
     """What tells when calls are written (``kickserv.KickservClient``'s ``send_mark`` and
@@ -61,7 +57,7 @@ class Sends(Protocol):
 
     def send_mark(self) -> int: ...
 
-    async def sent_since(self, mark: int, count: int, within: float) -> None: ...
+    async def sent_since(self, mark: int, count: int, within: float = ...) -> None: ...
 
 
 # What an index counts (``ListingIndex.counters``).
@@ -193,7 +189,7 @@ class ListingIndex(Generic[R, V]):
         reading = asyncio.ensure_future(self._fetch_paced(numbers))
         try:
             if self.sends is not None and numbers:
-                await self.sends.sent_since(mark, min(self.width, len(numbers)), SEND_WAIT)
+                await self.sends.sent_since(mark, min(self.width, len(numbers)))
             self._absorb(first.items, values, order)
             rest = await reading
         except BaseException:

@@ -49,12 +49,6 @@ def index_width(max_concurrency: int) -> int:
 
 MAX_PUBLISHED_RECORD = 32 * 1024
 
-# How long a request that began a read-ahead waits for its calls to be written before it goes on
-# building its answer (its own CPU would otherwise hold them back: they are tasks of their own).
-# Written within ~1-3 ms on a connection at hand or to a nearby Kickserv; a new connection far
-# away waits for its TCP handshake, so the wait is bounded short: past it, the request goes on.
-READ_AHEAD_SEND_WAIT = 0.005
-
 
 def _hashable(key: object) -> Hashable:
     """A cache key back from JSON (lists were tuples)."""
@@ -192,7 +186,7 @@ class Tenant:
                     # Their calls go out now, not once this request's answer is built: the
                     # client's next cursor waits on them (the cold dispatch's pages 2-3 left
                     # ~10 ms sooner, its wall 147 -> 138 ms, medians of 17, 2026-12-03).
-                    await self.client.sent_since(mark, started, READ_AHEAD_SEND_WAIT)
+                    await self.client.sent_since(mark, started)
             extra = pages[0].extra
             return Window(sliced, offset, total, extra, fetched, len(pages), started, note)
         raise RuntimeError("Kickserv kept changing its page size")  # pragma: no cover

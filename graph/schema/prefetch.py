@@ -4,6 +4,7 @@ at most a query asks the tasks of, for ``resolvers.plan`` to choose their access
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from strawberry.types import Info
@@ -25,20 +26,49 @@ def _window(arguments: dict[str, Any]) -> tuple[int, int] | None:
 
 
 def customer_listings(info: Info[Any, Any]) -> CustomerListings:
+    """What a ``customer(number:)`` asks of its listings (none under a directive)."""
+    return _listings(
+        field
+        for root in info.selected_fields
+        for field in flattened(root.selections, directed=False)
+    )
+
+
+def node_listings(info: Info[Any, Any]) -> CustomerListings:
+    """What every node of a ``customers`` connection asks of its customer's listings: fields of
+    ``nodes`` or ``edges { node }`` (none under a directive)."""
+    return _listings(
+        field
+        for root in info.selected_fields
+        for node in _nodes(root.selections)
+        for field in flattened(node.selections, directed=False)
+    )
+
+
+def _listings(fields: Iterable[SelectedField]) -> CustomerListings:
     wanted = CustomerListings()
     notes = invoices = False
-    for root in info.selected_fields:
-        for field in flattened(root.selections):
-            arguments = dict(field.arguments or {})
-            if field.name == "jobs" and (window := _window(arguments)):
-                status = arguments.get("status")
-                details = _asks_job_records(field)
-                wanted.jobs.append((*window, None if status is None else str(status), details))
-            elif field.name == "payments" and (window := _window(arguments)):
-                wanted.payments.append(window)
-            notes = notes or field.name == "notes"
-            invoices = invoices or field.name == "invoices"
+    for field in fields:
+        arguments = dict(field.arguments or {})
+        if field.name == "jobs" and (window := _window(arguments)):
+            status = arguments.get("status")
+            details = _asks_job_records(field)
+            wanted.jobs.append((*window, None if status is None else str(status), details))
+        elif field.name == "payments" and (window := _window(arguments)):
+            wanted.payments.append(window)
+        notes = notes or field.name == "notes"
+        invoices = invoices or field.name == "invoices"
     return CustomerListings(wanted.jobs, wanted.payments, notes, invoices)
+
+
+def _nodes(selections: list[Selection]) -> Iterator[SelectedField]:
+    """The node selections of a connection: ``nodes``, or ``node`` under ``edges`` (none under a
+    directive)."""
+    for part in flattened(selections, directed=False):
+        if part.name == "nodes":
+            yield part
+        elif part.name == "edges":
+            yield from (e for e in flattened(part.selections, directed=False) if e.name == "node")
 
 
 def _asks_job_records(jobs: SelectedField) -> bool:
@@ -48,17 +78,11 @@ def _asks_job_records(jobs: SelectedField) -> bool:
     nothing)."""
     if jobs.directives:
         return False
-    for part in flattened(jobs.selections, directed=False):
-        nodes = [part] if part.name == "nodes" else []
-        if part.name == "edges":
-            nodes = [e for e in flattened(part.selections, directed=False) if e.name == "node"]
-        for node in nodes:
-            if not node.directives and any(
-                field.name in Job.RECORD_FIELDS
-                for field in flattened(node.selections, directed=False)
-            ):
-                return True
-    return False
+    return any(
+        field.name in Job.RECORD_FIELDS
+        for node in _nodes(jobs.selections)
+        for field in flattened(node.selections, directed=False)
+    )
 
 
 def _first(field: SelectedField) -> int:

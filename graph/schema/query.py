@@ -24,6 +24,12 @@ from graph.schema.connections import (
     invoice_connection,
     window_args,
 )
+from graph.schema.customer_filters import (
+    UNFILTERED,
+    CustomerFilter,
+    filter_text,
+    filtered_customers,
+)
 from graph.schema.customers import Customer, Location
 from graph.schema.errors import BadUserInput, ErrorCode, NotFound
 from graph.schema.execution import LeanExecutionContext
@@ -35,7 +41,6 @@ from graph.schema.people import Employee
 from graph.schema.schedule import Task, visits
 from graph.schema.statuses import JobStatus, OpportunityStatus
 from graph.schema.webhooks import WebhookQueries
-from resolvers.customer_search import CustomerCriteria, TooManyToCheck, matching_customers
 from resolvers.parsing import (
     NumberError,
     bounded_decimal,
@@ -44,8 +49,8 @@ from resolvers.parsing import (
     quoted,
 )
 from resolvers.prefetch import customer_listings as start_listings
+from resolvers.prefetch import customers_listings as start_nodes_listings
 from resolvers.relations import by_number_or_id, one
-from resolvers.tenant import Window
 
 
 @strawberry.type(
@@ -54,82 +59,6 @@ from resolvers.tenant import Window
 )
 class InvoicePage(InvoiceConnection[Invoice]):
     """The invoice connection under its own name (see ``graph.schema.connections.invoice_connection``)."""
-
-
-@strawberry.input(description="Filters Kickserv applies to the customer list.")
-class CustomerFilter:
-    name: str | None = strawberry.field(default=None, description="Exact name.")
-    search: str | None = strawberry.field(default=None, description="Part of the name.")
-    begins_with: str | None = strawberry.field(
-        default=None, description="First letter of the name (case-insensitive)."
-    )
-    service_state: str | None = strawberry.field(default=None, description="Service address state.")
-    service_address: str | None = strawberry.field(
-        default=None, description="Exact service street address."
-    )
-    customer_source_id: strawberry.ID | None = strawberry.field(
-        default=None, description="How the customer found the business (Kickserv's source id)."
-    )
-    number: int | None = strawberry.field(default=None, description="Exact customer number.")
-    email: str | None = strawberry.field(
-        default=None,
-        description="Email address, whole and case-insensitive (checked by the graph).",
-    )
-    phone: str | None = strawberry.field(
-        default=None,
-        description="Phone or mobile number, by its digits: punctuation and a leading +1 do not "
-        "matter (checked by the graph).",
-    )
-    active: bool | None = strawberry.field(
-        default=None, description="Only active (true) or inactive (false) customers."
-    )
-    tags: list[str] | None = strawberry.field(
-        default=None,
-        description="Only customers carrying every one of these tags (each candidate's tags are "
-        "read: combine with another filter when the account is large).",
-    )
-
-    updated_from: datetime | None = strawberry.field(
-        default=None, description="Only customers changed at or after this moment (with offset)."
-    )
-    updated_to: datetime | None = strawberry.field(
-        default=None, description="Only customers changed before this moment (with offset)."
-    )
-
-    def criteria(self) -> CustomerCriteria:
-        """What the graph checks itself: Kickserv v2 documents none of these filters."""
-        for argument, value in (("filter.email", self.email), ("filter.phone", self.phone)):
-            _filter_text(value, argument)
-        for argument, moment in (
-            ("filter.updatedFrom", self.updated_from),
-            ("filter.updatedTo", self.updated_to),
-        ):
-            if moment is not None and moment.utcoffset() is None:
-                raise BadUserInput(
-                    f"`{argument}` needs a UTC offset (2026-11-21T09:00:00-05:00).",
-                    extensions={"argument": argument},
-                )
-        tags = tuple(_filter_text(t, "filter.tags") or "" for t in self.tags or ())
-        return CustomerCriteria(
-            self.email, self.phone, self.active, tags, self.updated_from, self.updated_to
-        )
-
-
-def _kickserv_filters(f: CustomerFilter) -> dict[str, Any]:
-    """What of ``f`` Kickserv's customer listing filters itself (None: not asked)."""
-    return {
-        "name": _filter_text(f.name, "filter.name"),
-        "q": _filter_text(f.search, "filter.search"),
-        "begins_with": _filter_text(f.begins_with, "filter.beginsWith"),
-        "service_state": _filter_text(f.service_state, "filter.serviceState"),
-        "service_address": _filter_text(f.service_address, "filter.serviceAddress"),
-        "customer_source_id": (
-            None
-            if f.customer_source_id is None
-            else _int_id(f.customer_source_id, "filter.customerSourceId")
-        ),
-        "customer_number": f.number,
-    }
 
 
 @strawberry.enum(description="Kickserv's named date ranges for scheduled jobs.")
@@ -170,21 +99,6 @@ def _one_of(**given: Any) -> None:
     if sum(v is not None for v in given.values()) != 1:
         names = " or ".join(f"`{k}`" for k in given)
         raise BadUserInput(f"Give exactly one of {names}.")
-
-
-MAX_FILTER_TEXT = 1000  # characters of a filter Kickserv gets in its URL
-
-
-def _filter_text(value: str | None, argument: str) -> str | None:
-    if value is not None and len(value) > MAX_FILTER_TEXT:
-        raise BadUserInput(
-            f"`{argument}` may be at most {MAX_FILTER_TEXT} characters, got {len(value)}.",
-            extensions={"argument": argument, "max": MAX_FILTER_TEXT},
-        )
-    return value
-
-
-_UNFILTERED = _kickserv_filters(CustomerFilter())  # every one None
 
 
 # -- scalars -------------------------------------------------------------------------------------
@@ -279,25 +193,16 @@ class Query(LookupQuery, WebhookQueries, since_.SyncQueries):
         updated_since: since_.UpdatedSince = None,
     ) -> Connection[Customer] | None:
         offset, first = window_args(first, after)
-        info.context.data.start_job_tasks(prefetch.job_tasks_bound(info, "customers"))
+        data = info.context.data
+        data.start_job_tasks(prefetch.job_tasks_bound(info, "customers"))
         if filter is None and updated_since is None:  # the whole listing: nothing to check
-            window = await info.context.data.customers(offset, first, **_UNFILTERED)
-            return connection(window, Customer.from_record)
-        f = filter or CustomerFilter()
-        f.updated_from = since_.later(f.updated_from, since_.aware(updated_since, "updatedSince"))
-        given = _kickserv_filters(f)
-        criteria = f.criteria()
-        if not criteria.given:
-            window = await info.context.data.customers(offset, first, **given)
-            return connection(window, Customer.from_record)
-        try:
-            found = await matching_customers(info.context.data, criteria, **given)
-        except TooManyToCheck as exc:
-            raise BadUserInput(
-                str(exc), extensions={"argument": "filter.tags", "candidates": exc.candidates}
-            ) from None
-        page = Window(tuple(found[offset : offset + first]), offset, len(found))
-        return connection(page, Customer.from_record)
+            window = await data.customers(offset, first, **UNFILTERED)
+        else:
+            window = await filtered_customers(data, filter, updated_since, offset, first)
+        if window.fetched:  # read from Kickserv now: its customers' listings are likely cold too
+            numbers = [customer.customer_number for customer in window.items]
+            await start_nodes_listings(data, numbers, prefetch.node_listings(info))
+        return connection(window, Customer.from_record)
 
     @strawberry.field(description="One job (or opportunity), by number or global id.")
     async def job(
@@ -441,7 +346,7 @@ class Query(LookupQuery, WebhookQueries, since_.SyncQueries):
         self, info: GraphInfo, name: str | None = None, first: int = 25, after: str | None = None
     ) -> Connection[Item] | None:
         offset, first = window_args(first, after)
-        window = await info.context.data.items(_filter_text(name, "name"), offset, first)
+        window = await info.context.data.items(filter_text(name, "name"), offset, first)
         return connection(window, Item.from_record)
 
     @strawberry.field(description="Kinds of work (Kickserv's services).")
