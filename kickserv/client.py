@@ -96,7 +96,7 @@ class KickservClient:
         """A mark for `sent_since`: how many calls have begun sending so far."""
         return self._transport.send_mark()
 
-    async def sent_since(self, mark: int, count: int, within: float = SEND_WAIT) -> None:
+    async def sent_since(self, mark: int, count: int, within: float) -> None:
         """Return once `count` calls have begun sending since `mark` (a `send_mark`) and every
         one begun since is written, or after `within` seconds: calls started in tasks of their own
         (a read-ahead) go out before the caller's own CPU work instead of after it."""

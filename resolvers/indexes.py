@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Generic, Literal, Protocol, TypeVar
 
 from kickserv import Timeout, patient
+from kickserv.client import SEND_WAIT
 
 R = TypeVar("R")  # upstream record
 V = TypeVar("V")  # what the index keeps
@@ -57,7 +58,7 @@ class Sends(Protocol):
 
     def send_mark(self) -> int: ...
 
-    async def sent_since(self, mark: int, count: int, within: float = ...) -> None: ...
+    async def sent_since(self, mark: int, count: int, within: float) -> None: ...
 
 
 # What an index counts (``ListingIndex.counters``).
@@ -189,7 +190,7 @@ class ListingIndex(Generic[R, V]):
         reading = asyncio.ensure_future(self._fetch_paced(numbers))
         try:
             if self.sends is not None and numbers:
-                await self.sends.sent_since(mark, min(self.width, len(numbers)))
+                await self.sends.sent_since(mark, min(self.width, len(numbers)), SEND_WAIT)
             self._absorb(first.items, values, order)
             rest = await reading
         except BaseException:

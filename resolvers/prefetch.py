@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kickserv import Job
+from kickserv.client import SEND_WAIT
 from resolvers.data import RequestData
 from resolvers.tenant import Window
 
@@ -86,7 +87,7 @@ async def customers_listings(
     mark = client.send_mark()
     for number in numbers:
         customer_listings(data, number, wanted)
-    await client.sent_since(mark, calls * len(numbers))
+    await client.sent_since(mark, calls * len(numbers), SEND_WAIT)
 
 
 async def _with_details(data: RequestData, window: Awaitable[Window[Job]]) -> None:
