@@ -19,7 +19,8 @@ starts its customers' listings the same way (``customers_listings``), and the ro
 until their calls are written: the nodes' resolvers would otherwise ask for them only once every
 node before them was built (the cold dashboard's 20 listings left ~1.8 ms after its customer page
 was kept, in process, 2026-12-04). A page found cached starts nothing: its customers' listings are
-likely cached too, and waiting for calls that never leave would hold the answer back. Only fields
+likely cached too. A read that finds its listing cached sends no call, so the wait also ends once
+every read started has ended: it never holds the answer back for calls that do not leave. Only fields
 outside any ``@skip``/``@include`` count, here as for ``customer``: a listing read for a field the
 query then leaves out would be a call for nothing.
 """
@@ -47,47 +48,59 @@ class CustomerListings:
     notes: bool = False
     invoices: bool = False
 
-    def calls(self) -> int:
-        """The calls these listings start for one customer, when none is cached (at least)."""
-        return len(self.jobs) + len(self.payments) + self.notes + self.invoices
+    def asks(self) -> bool:
+        return bool(self.jobs or self.payments or self.notes or self.invoices)
 
 
-def _started(work: Awaitable[Any]) -> None:
+def _started(work: Awaitable[Any]) -> asyncio.Future[Any]:
     task = asyncio.ensure_future(work)
     # A failure is the child resolver's to report (it makes the same call): consume it here.
     task.add_done_callback(lambda t: t.cancelled() or t.exception())
+    return task
 
 
-def customer_listings(data: RequestData, number: int, wanted: CustomerListings) -> None:
-    """Start the listings ``wanted`` of customer ``number``: jobs, payments, notes, invoices."""
+def customer_listings(
+    data: RequestData, number: int, wanted: CustomerListings
+) -> list[asyncio.Future[Any]]:
+    """Start the listings ``wanted`` of customer ``number`` (jobs, payments, notes, invoices): the
+    reads started, each one call at least unless it is cached."""
     if not data.tenant.cache.enabled:
-        return
+        return []
+    started = []
     for offset, first, status, details in wanted.jobs:
         window = data.customer_jobs(number, offset, first, status)
-        _started(_with_details(data, window) if details and data.loaders_enabled else window)
+        started.append(
+            _started(_with_details(data, window) if details and data.loaders_enabled else window)
+        )
     for offset, first in wanted.payments:
-        _started(data.payments(number, None, None, offset, first))
+        started.append(_started(data.payments(number, None, None, offset, first)))
     if wanted.notes:
-        _started(data.customer_notes(number))
+        started.append(_started(data.customer_notes(number)))
     if wanted.invoices:
-        _started(data.jobs_by_customer_number.get(number))
+        started.append(_started(data.jobs_by_customer_number.get(number)))
+    return started
 
 
 async def customers_listings(
     data: RequestData, numbers: Sequence[int], wanted: CustomerListings
 ) -> None:
     """Start the listings ``wanted`` of each customer of a page just read from Kickserv, and return
-    once their calls are written (or after ``kickserv.client.SEND_WAIT``): the nodes' resolvers
-    would otherwise ask for them only once every node before them is built."""
-    calls = wanted.calls()
-    if not numbers or not calls or not data.tenant.cache.enabled:
+    once their calls are written, or every one of them is done (all cached: no call), or after
+    ``kickserv.client.SEND_WAIT``: the nodes' resolvers would otherwise ask for them only once every
+    node before them is built."""
+    if not numbers or not wanted.asks() or not data.tenant.cache.enabled:
         return
     data.background = True  # its reads go on beside the request's own
     client = data.tenant.client
     mark = client.send_mark()
-    for number in numbers:
-        customer_listings(data, number, wanted)
-    await client.sent_since(mark, calls * len(numbers), SEND_WAIT)
+    started = [read for number in numbers for read in customer_listings(data, number, wanted)]
+    written = asyncio.ensure_future(client.sent_since(mark, len(started), SEND_WAIT))
+    finished = asyncio.ensure_future(asyncio.wait(started))  # (cancelled, it leaves them be)
+    try:
+        await asyncio.wait((written, finished), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        written.cancel()
+        finished.cancel()
 
 
 async def _with_details(data: RequestData, window: Awaitable[Window[Job]]) -> None:

@@ -6,6 +6,7 @@ listing under a directive. Over a real sandbox."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -119,3 +120,18 @@ async def test_one_customers_listing_behind_a_false_directive_is_not_read(
         run = await graph.run(query, {"number": 1})
     assert run.errors == [] and run.data["customer"]["name"]
     assert run.paths() == ["/customers/1.json"]
+
+
+async def test_listings_found_cached_are_not_waited_for(
+    sandbox: RunningSandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A page read from Kickserv whose customers' listings are all cached: the reads started find
+    them at once, and the resolver does not wait for calls that never leave."""
+    monkeypatch.setattr(prefetch, "SEND_WAIT", 30.0)  # waiting for sends would hang the test
+    one = "query($n: Int!) { customer(number: $n) { jobs(first: 2) { nodes { number } } } }"
+    async with graph_server(sandbox) as graph:
+        for number in range(1, CUSTOMERS + 1):  # the listings, not the page of customers
+            assert (await graph.run(one, {"n": number})).errors == []
+        async with asyncio.timeout(10):
+            run = await graph.run(JOBS_OF_NODES)
+    assert run.errors == [] and run.paths() == ["/customers.json"]
