@@ -21,8 +21,8 @@ node before them was built (the cold dashboard's 20 listings left ~1.8 ms after 
 was kept, in process, 2026-12-04). A page found cached starts nothing: its customers' listings are
 likely cached too. A read that finds its listing cached sends no call, so the wait also ends once
 every read started has ended: all cached, nothing is waited for (some cached, some not: the wait
-ends at ``SEND_WAIT``, 5 ms). Only fields outside any ``@skip``/``@include`` count, here as for ``customer``: a listing read for a field the
-query then leaves out would be a call for nothing.
+ends at ``SEND_WAIT``, 5 ms). Only fields outside any ``@skip``/``@include`` count, here as for
+``customer``: a listing read for a field the query then leaves out would be a call for nothing.
 """
 
 from __future__ import annotations
