@@ -32,8 +32,8 @@ Once the account-wide listing has arrived it is grouped by job once per request,
 each cached page keeps with it (``resolvers.task_groups``: bounded and evicted with the pages), and a
 job whose group agrees with its ``tasks_count`` is answered at once (``ready``: a value, no
 coroutine, no loader round trip), which is most of them on a warm request. The pages keep each task
-as listed: a job's group is parsed when the request asks it, once a request; a task that cannot be
-parsed sends its job to the per-job listing, which reports it.
+as listed: a job's tasks are parsed the first time a request asks for them, in the cached page
+itself; a task that cannot be parsed sends its job to the per-job listing, which reports it.
 
 The chosen plan and its expected cost go into ``extensions.upstream.plan`` (development only; see
 ``resolvers.stats``).
@@ -214,8 +214,8 @@ class JobTasksPlanner:
         return parsed
 
     def _parse(self, job_id: int, group: tuple[ListedTask, ...]) -> tuple[Task, ...] | None:
-        """The job's listed tasks parsed, once a request; None when one cannot be (the job is then
-        read on its own, and that read reports it)."""
+        """The job's listed tasks parsed (kept for the request; each task is parsed once, in its
+        page); None when one cannot be (the job is then read on its own, which reports it)."""
         parsed = self._parsed.get(job_id)
         if parsed is None:
             try:
