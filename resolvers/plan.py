@@ -116,7 +116,6 @@ class JobTasksPlanner:
         self._plan: LevelPlan | None = None
         self._early = False  # committed with the parents' level (the level adds no round)
         self._groups: dict[int, tuple[ListedTask, ...]] | None = None  # job id -> its tasks, listed
-        self._parsed: dict[int, tuple[Task, ...]] = {}  # job id -> its group, parsed (once)
 
     # -- what the graph tells it -------------------------------------------------------------------
 
@@ -181,7 +180,7 @@ class JobTasksPlanner:
             count = self._counts.get(job_id)
             mine = groups.get(job_id, ())
             if listing is not None and count is not None and len(mine) == count:
-                parsed = self._parse(job_id, mine)
+                parsed = self._parse(mine)
                 if parsed is not None:
                     answers[job_id] = parsed
                     continue
@@ -208,21 +207,19 @@ class JobTasksPlanner:
         mine = groups.get(job_id, ())
         if len(mine) != count:
             return None
-        parsed = self._parse(job_id, mine)
+        parsed = self._parse(mine)
         if parsed is not None:
             self._record(ACCOUNT_WIDE, (job_id,), "").verified += 1
         return parsed
 
-    def _parse(self, job_id: int, group: tuple[ListedTask, ...]) -> tuple[Task, ...] | None:
-        """The job's listed tasks parsed (kept for the request; each task is parsed once, in its
-        page); None when one cannot be (the job is then read on its own, which reports it)."""
-        parsed = self._parsed.get(job_id)
-        if parsed is None:
-            try:
-                parsed = self._parsed[job_id] = parsed_group(group)
-            except ResponseShape:
-                return None
-        return parsed
+    @staticmethod
+    def _parse(group: tuple[ListedTask, ...]) -> tuple[Task, ...] | None:
+        """The job's listed tasks parsed (each task once, in its cached page); None when one
+        cannot be (the job is then read on its own, which reports it)."""
+        try:
+            return parsed_group(group)
+        except ResponseShape:
+            return None
 
     def _group(self, everything: asyncio.Future[tuple[ListedPage, ...]]) -> None:
         """Every job's tasks in the account-wide listing, once (a task on two pages: once)."""

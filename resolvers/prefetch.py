@@ -38,7 +38,7 @@ from resolvers.data import RequestData
 from resolvers.tenant import Window
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class CustomerListings:
     """What a query asks of one customer's listings: windows as (offset, first)."""
 
@@ -47,9 +47,6 @@ class CustomerListings:
     payments: list[tuple[int, int]] = field(default_factory=list)
     notes: bool = False
     invoices: bool = False
-
-    def asks(self) -> bool:
-        return bool(self.jobs or self.payments or self.notes or self.invoices)
 
 
 def _started(work: Awaitable[Any]) -> asyncio.Future[Any]:
@@ -88,12 +85,12 @@ async def customers_listings(
     once their calls are written, or every one of them is done (all cached: no call), or after
     ``kickserv.client.SEND_WAIT``: the nodes' resolvers would otherwise ask for them only once every
     node before them is built."""
-    if not numbers or not wanted.asks() or not data.tenant.cache.enabled:
-        return
-    data.background = True  # its reads go on beside the request's own
     client = data.tenant.client
     mark = client.send_mark()
     started = [read for number in numbers for read in customer_listings(data, number, wanted)]
+    if not started:  # nothing asked, or no shared cache to join them in
+        return
+    data.background = True  # its reads go on beside the request's own (they run from the wait on)
     written = asyncio.ensure_future(client.sent_since(mark, len(started), SEND_WAIT))
     finished = asyncio.ensure_future(asyncio.wait(started))  # (cancelled, it leaves them be)
     try:

@@ -47,7 +47,6 @@ def node_listings(info: Info[Any, Any]) -> CustomerListings:
 
 def _listings(fields: Iterable[SelectedField]) -> CustomerListings:
     wanted = CustomerListings()
-    notes = invoices = False
     for field in fields:
         arguments = dict(field.arguments or {})
         if field.name == "jobs" and (window := _window(arguments)):
@@ -56,9 +55,9 @@ def _listings(fields: Iterable[SelectedField]) -> CustomerListings:
             wanted.jobs.append((*window, None if status is None else str(status), details))
         elif field.name == "payments" and (window := _window(arguments)):
             wanted.payments.append(window)
-        notes = notes or field.name == "notes"
-        invoices = invoices or field.name == "invoices"
-    return CustomerListings(wanted.jobs, wanted.payments, notes, invoices)
+        wanted.notes = wanted.notes or field.name == "notes"
+        wanted.invoices = wanted.invoices or field.name == "invoices"
+    return wanted
 
 
 def _nodes(selections: list[Selection]) -> Iterator[SelectedField]:
