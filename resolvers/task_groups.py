@@ -35,7 +35,7 @@ import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Protocol, TypeVar
+from typing import Any
 
 from kickserv import Page, ResponseShape, Task
 from kickserv.records.fields import describe
@@ -50,14 +50,6 @@ __all__ = [
     "listed_task",
     "parsed_group",
 ]
-
-
-class Grouped(Protocol):
-    @property
-    def id(self) -> int: ...
-
-    @property
-    def job_id(self) -> int | None: ...
 
 
 class ListedTask:
@@ -100,8 +92,6 @@ class ListedTask:
             f"ListedTask(id={self.id!r}, job_id={self.job_id!r}, parsed={self._task is not None})"
         )
 
-
-G = TypeVar("G", bound=Grouped)
 
 Groups = Mapping[int, tuple[ListedTask, ...]]
 
@@ -149,9 +139,9 @@ def listed_page(page: Page[ListedTask]) -> ListedPage:
     )
 
 
-def by_job(tasks: Iterable[G]) -> dict[int, tuple[G, ...]]:
+def by_job(tasks: Iterable[ListedTask]) -> dict[int, tuple[ListedTask, ...]]:
     """Every job's tasks, in their order (a task listed twice: once; a task without a job: not)."""
-    groups: dict[int, list[G]] = {}
+    groups: dict[int, list[ListedTask]] = {}
     seen: set[int] = set()
     for task in tasks:
         if task.job_id is not None and task.id not in seen:
