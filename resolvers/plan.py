@@ -241,8 +241,7 @@ class JobTasksPlanner:
     def _account_wide(self) -> Paginator[ListedTask]:
         """``/tasks.json``, each task kept as listed (its ids read) and each page grouped by job as
         it is read: the cache keeps that page as it is, and the level groups from it (once)."""
-        listing: Paginator[ListedTask] = self.tenant.client.tasks.list(parse=listed_task)
-        return listing.map_pages(listed_page)
+        return self.tenant.client.tasks.every(listed_task).map_pages(listed_page)
 
     def _maybe_commit(self, first: asyncio.Future[ListedPage]) -> None:
         """Page 1 arrived: commit the rest now (with the parents' level) when they are fewer than

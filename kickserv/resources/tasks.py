@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
-from typing import Any, TypeVar, overload
+from typing import Any, TypeVar
 
 from kickserv.pages import Paginator
 from kickserv.records import Task
@@ -20,7 +20,6 @@ class Tasks(Editable[Task]):
     wrapper = "task"
     record = Task
 
-    @overload
     def list(
         self,
         *,
@@ -30,36 +29,11 @@ class Tasks(Editable[Task]):
         employee_number: int | None = None,
         task_type_id: int | None = None,
         per_page: int | None = None,
-    ) -> Paginator[Task]: ...
-
-    @overload
-    def list(
-        self,
-        *,
-        job_id: int | None = None,
-        from_: date | None = None,
-        to: date | None = None,
-        employee_number: int | None = None,
-        task_type_id: int | None = None,
-        per_page: int | None = None,
-        parse: Callable[[object], R],
-    ) -> Paginator[R]: ...
-
-    def list(
-        self,
-        *,
-        job_id: int | None = None,
-        from_: date | None = None,
-        to: date | None = None,
-        employee_number: int | None = None,
-        task_type_id: int | None = None,
-        per_page: int | None = None,
-        parse: Callable[[object], Any] = Task.from_json,
-    ) -> Paginator[Any]:
+        parse: Callable[[object], Task] = Task.from_json,
+    ) -> Paginator[Task]:
         """Tasks by starts_at. `job_id` is the job's GLOBAL id; `to` is exclusive (Kickserv leaves
         out tasks starting on that date). `employee_number` sends Kickserv's `mapping=true` too.
-        `parse` reads each task (e.g. a ``Task.reader`` that leaves out what the caller drops, or
-        something else read from each task's JSON)."""
+        `parse` reads each task (e.g. a ``Task.reader`` that leaves out what the caller drops)."""
         filters = {
             "job_id": job_id,
             "from": from_,
@@ -69,6 +43,11 @@ class Tasks(Editable[Task]):
             "task_type_id": task_type_id,
         }
         return self._paginate("tasks.json", ("tasks",), parse, filters, per_page)
+
+    def every(self, parse: Callable[[object], R], *, per_page: int | None = None) -> Paginator[R]:
+        """Every task (no filter), each read from its JSON by `parse`: something else than a
+        `Task` (e.g. what a caller keeps of it until it is asked for)."""
+        return self._paginate("tasks.json", ("tasks",), parse, {}, per_page)
 
     async def create(self, **fields: Any) -> Task:
         """POST /tasks.json; `job_id` (global id) in `fields` names the job."""

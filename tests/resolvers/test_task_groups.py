@@ -224,7 +224,7 @@ async def test_a_cold_listing_is_kept_as_listed_and_grouped_once(sb, http) -> No
         assert (listed.json is None) == (listed.id in answered_ids)
     whole = [kept(t) for t in await client.tasks.list().all()]
     assert [t.task() for p in pages for t in p.items] == whole  # as a whole read, trimmed
-    expected = by_job(await client.tasks.list(parse=listed_task).all())  # a fresh read, grouped
+    expected = by_job(await client.tasks.every(listed_task).all())  # a fresh read, grouped
     jobs = await client.jobs.list().all()
     assert answered == [t.task() for job in jobs for t in expected.get(job.id, ())]
     again = [t for tasks in await tasks_level(tenant) for t in tasks]  # warm: parsed before
